@@ -1,0 +1,194 @@
+//! Socket.IO event names and payloads (namespace `/`).
+
+use serde::{Deserialize, Serialize};
+
+/// Client → server.
+pub const JOIN: &str = "join";
+pub const MOVE: &str = "move";
+pub const SAY: &str = "say";
+pub const LEAVE: &str = "leave";
+
+/// Server → client.
+pub const VIEW: &str = "view";
+pub const PRESENCE: &str = "presence";
+pub const SAID: &str = "said";
+pub const ERROR: &str = "error";
+/// Sent when the worker starts draining: reserve again and move to another shard.
+pub const DRAINING: &str = "draining";
+
+/// Error codes carried by acks and `error` events.
+pub mod codes {
+    pub const BAD_REQUEST: &str = "bad_request";
+    pub const NOT_JOINED: &str = "not_joined";
+    pub const ALREADY_JOINED: &str = "already_joined";
+    pub const TOKEN_REQUIRED: &str = "token_required";
+    pub const RESERVATION_INVALID: &str = "reservation_invalid";
+    pub const WRONG_SHARD: &str = "wrong_shard";
+    pub const ROOM_FULL: &str = "room_full";
+    pub const DRAINING: &str = "draining";
+    pub const RATE_LIMITED: &str = "rate_limited";
+    pub const TOO_LARGE: &str = "too_large";
+    pub const OUT_OF_BOUNDS: &str = "out_of_bounds";
+    pub const UNAVAILABLE: &str = "unavailable";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    pub room: String,
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MoveRequest {
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SayRequest {
+    pub text: String,
+}
+
+/// An entity as first seen: position and display name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityView {
+    pub id: String,
+    pub x: f32,
+    pub y: f32,
+    pub name: String,
+}
+
+/// A position update of an entity already in view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Moved {
+    pub id: String,
+    pub x: f32,
+    pub y: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JoinOk {
+    pub ok: bool,
+    pub room: String,
+    pub shard: u32,
+    #[serde(rename = "self")]
+    pub self_id: String,
+    pub players: u32,
+    pub view: Vec<EntityView>,
+    /// World bounds: coordinates lie in `0..=width` and `0..=height`.
+    pub width: f64,
+    pub height: f64,
+    /// Area-of-interest radius.
+    pub radius: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+/// `{"ok":false,"error":{...}}`, the failed ack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckError {
+    pub ok: bool,
+    pub error: ErrorBody,
+}
+
+impl AckError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            error: ErrorBody {
+                code: code.to_owned(),
+                message: message.into(),
+            },
+        }
+    }
+}
+
+/// `{"ok":true}`, the plain successful ack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckOk {
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ViewBatch {
+    pub tick: u64,
+    pub moved: Vec<Moved>,
+    pub entered: Vec<EntityView>,
+    pub left: Vec<String>,
+}
+
+impl ViewBatch {
+    pub fn is_empty(&self) -> bool {
+        self.moved.is_empty() && self.entered.is_empty() && self.left.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    pub room: String,
+    pub players: u32,
+    pub joined: Vec<String>,
+    pub left: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Said {
+    pub from: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Draining {
+    pub reason: String,
+    /// The worker closes its connections within this many milliseconds.
+    pub closes_in_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_ok_uses_the_contract_field_names() {
+        let ok = JoinOk {
+            ok: true,
+            room: "r".into(),
+            shard: 1,
+            self_id: "me".into(),
+            players: 2,
+            view: vec![],
+            width: 1000.0,
+            height: 1000.0,
+            radius: 100.0,
+        };
+        let v = serde_json::to_value(&ok).expect("json");
+        assert_eq!(v["self"], "me");
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["players"], 2);
+    }
+
+    #[test]
+    fn join_request_is_strict() {
+        assert!(serde_json::from_str::<JoinRequest>(r#"{"room":"r"}"#).is_ok());
+        assert!(serde_json::from_str::<JoinRequest>(r#"{"room":1}"#).is_err());
+        assert!(serde_json::from_str::<JoinRequest>(r#"{"room":"r","x":1}"#).is_err());
+    }
+
+    #[test]
+    fn ack_error_shape() {
+        let v = serde_json::to_value(AckError::new(codes::ROOM_FULL, "full")).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({"ok":false,"error":{"code":"room_full","message":"full"}})
+        );
+    }
+}

@@ -1,0 +1,37 @@
+//! The contract shared by every Roomshard process.
+//!
+//! Nothing here performs I/O: it defines who a shard is ([`ShardId`]), which shard owns a
+//! room ([`shard_for_room`]), where state lives in Redis ([`Keys`]), the records stored
+//! there ([`records`]), the reservation token a matchmaker hands out and a worker checks
+//! ([`token`]), and the Socket.IO payloads ([`events`]).
+
+pub mod events;
+mod hash;
+pub mod keys;
+pub mod records;
+mod shard;
+pub mod token;
+
+pub use hash::{fnv1a64, jump_consistent_hash, room_hash, shard_for_room};
+pub use keys::{Keys, NameError, validate_room_id, validate_set_name, validate_track};
+pub use shard::{MAX_SHARDS, ShardId, ShardIdError};
+
+/// Default interval between two shard heartbeats.
+pub const DEFAULT_HEARTBEAT_INTERVAL_MS: u64 = 2_000;
+
+/// A shard is unhealthy once this many heartbeat intervals pass without one.
+pub const MISSED_HEARTBEATS_UNHEALTHY: u64 = 3;
+
+/// Default lifetime of a seat reservation.
+pub const DEFAULT_RESERVATION_TTL_MS: u64 = 30_000;
+
+/// The default RoomShardSet name when none is configured.
+pub const DEFAULT_SET: &str = "default";
+
+/// Milliseconds since the Unix epoch, as every record and token in Redis stores time.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
