@@ -1,1 +1,37 @@
+//! Real infrastructure for Roomshard's tests.
+//!
+//! - [`redis::RedisServer`]: a throwaway `redis-server` on a free loopback port.
+//! - [`control_plane::ControlPlane`]: etcd and kube-apiserver built from their Go modules
+//!   (see `hack/install-control-plane.sh`), with a kubeconfig for `kube::Client` and
+//!   `kubectl`.
+//! - [`node`]: the Node tooling under `tests/node` (the official Socket.IO client and the
+//!   Node peer used by benchmarks).
+//! - [`process`]: child processes that are killed when dropped, and waiting on conditions
+//!   with deadlines.
+
+pub mod control_plane;
+pub mod node;
+pub mod process;
 pub mod redis;
+
+use std::path::PathBuf;
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// A fresh, empty scratch folder for one test's files.
+pub fn scratch_dir(label: &str) -> anyhow::Result<PathBuf> {
+    let unique = format!(
+        "roomshard-{label}-{}-{}",
+        std::process::id(),
+        process::next_id()
+    );
+    let dir = std::env::temp_dir().join(unique);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

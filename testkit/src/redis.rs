@@ -1,1 +1,119 @@
+//! A throwaway `redis-server` on a free loopback port, with no persistence.
 
+use crate::process::{ChildGuard, find_program, free_port, wait_until};
+use anyhow::{Context, Result, anyhow};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// A running `redis-server`, killed when dropped.
+pub struct RedisServer {
+    port: u16,
+    dir: PathBuf,
+    child: ChildGuard,
+    starts: u32,
+}
+
+impl RedisServer {
+    /// Starts a server and waits until it answers PING.
+    pub fn start() -> Result<Self> {
+        let dir = crate::scratch_dir("redis")?;
+        let port = free_port()?;
+        let child = Self::spawn(port, &dir, 0)?;
+        let server = Self {
+            port,
+            dir,
+            child,
+            starts: 1,
+        };
+        server.wait_ready(Duration::from_secs(10))?;
+        Ok(server)
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path, n: u32) -> Result<ChildGuard> {
+        let bin = find_program("redis-server").ok_or_else(|| {
+            anyhow!("redis-server is not installed: run hack/install-deps.sh (apt-get install redis-server)")
+        })?;
+        let mut cmd = Command::new(bin);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "yes",
+            "--dir",
+        ])
+        .arg(dir);
+        ChildGuard::spawn("redis-server", cmd, &dir.join(format!("redis-{n}.log")))
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// Sends one inline command and returns the raw reply (for tests that need no client).
+    pub fn command(&self, line: &str) -> Result<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(format!("{line}\r\n").as_bytes())?;
+        let mut buf = [0u8; 65536];
+        let n = stream.read(&mut buf)?;
+        Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+    }
+
+    fn wait_ready(&self, deadline: Duration) -> Result<()> {
+        wait_until("redis-server to answer PING", deadline, || {
+            self.command("PING").ok().filter(|r| r.starts_with("+PONG"))
+        })
+        .map(|_| ())
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered.
+    pub fn freeze(&self) -> Result<()> {
+        self.child.signal("STOP")
+    }
+
+    /// Thaws a frozen server (SIGCONT).
+    pub fn thaw(&self) -> Result<()> {
+        self.child.signal("CONT")
+    }
+
+    /// Kills the server; it loses all data (no persistence).
+    pub fn kill(&mut self) {
+        self.child.kill();
+    }
+
+    /// Starts the server again on the same port, empty, and waits until it answers.
+    pub fn restart(&mut self) -> Result<()> {
+        self.child.kill();
+        self.child = Self::spawn(self.port, &self.dir, self.starts)
+            .context("restarting redis-server")?;
+        self.starts += 1;
+        self.wait_ready(Duration::from_secs(10))
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.child.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
