@@ -59,7 +59,9 @@ impl ChildGuard {
 
     /// The exit status if the process has ended.
     pub fn try_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// Waits for the process to end, up to `deadline`.

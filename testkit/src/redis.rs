@@ -104,8 +104,8 @@ impl RedisServer {
     /// Starts the server again on the same port, empty, and waits until it answers.
     pub fn restart(&mut self) -> Result<()> {
         self.child.kill();
-        self.child = Self::spawn(self.port, &self.dir, self.starts)
-            .context("restarting redis-server")?;
+        self.child =
+            Self::spawn(self.port, &self.dir, self.starts).context("restarting redis-server")?;
         self.starts += 1;
         self.wait_ready(Duration::from_secs(10))
     }
