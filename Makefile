@@ -1,0 +1,27 @@
+# Everyday verbs; each is a thin call of the real tool.
+.PHONY: dev test fmt lint unit generate bench deps
+
+dev:        ## run the service locally: a matchmaker and three worker shards
+	hack/dev.sh
+
+test:       ## the whole suite, installing what it needs (what CI runs)
+	hack/test.sh
+
+deps:       ## install test dependencies only
+	hack/install-deps.sh
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:       ## pure unit tests only, no external services
+	cargo test --workspace --lib
+
+generate:   ## regenerate committed artefacts (the CRD)
+	cargo run -q -p roomshard-operator --bin crdgen > crds/roomshardset.yaml
+
+bench:
+	cargo bench --workspace

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine and is quick when all of it
+# is already there: Debian packages, the Go-built Kubernetes binaries (cached outside the
+# repository) and the Node tooling under tests/node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(redis-server redis-tools nginx-light prometheus openssl iproute2 procps curl)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian packages start system services; the tests start their own on free ports.
+for svc in redis-server nginx prometheus prometheus-node-exporter; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" >/dev/null 2>&1 || true
+  fi
+done
+
+echo "install-deps: Kubernetes control plane" >&2
+hack/install-control-plane.sh >/dev/null
+
+if [[ ! -d tests/node/node_modules/socket.io-client ]] ||
+   [[ tests/node/package-lock.json -nt tests/node/node_modules/.package-lock.json ]]; then
+  echo "install-deps: npm ci (tests/node)" >&2
+  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
