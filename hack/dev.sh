@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs Roomshard locally: a matchmaker and SHARDS worker shards (default 3), each worker
+# with its own ROOM_SHARD and PORT. Redis: REDIS_URL when set, else a throwaway
+# redis-server when one is installed, else a single worker on its in-process adapter
+# (no matchmaker, joins without reservations). Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SHARDS="${SHARDS:-3}"
+WORKER_BASE_PORT="${WORKER_BASE_PORT:-3000}"
+MATCHMAKER_PORT="${MATCHMAKER_PORT:-8080}"
+HOST="${HOST:-127.0.0.1}"
+PROFILE="${PROFILE:-release}"
+
+[[ "$SHARDS" =~ ^[1-9][0-9]*$ ]] || { echo "dev.sh: SHARDS must be a positive whole number, got '$SHARDS'" >&2; exit 2; }
+
+profile_flag=(--release)
+[[ "$PROFILE" == "release" ]] || profile_flag=()
+echo "dev.sh: building (cargo build ${profile_flag[*]:-})" >&2
+cargo build -q "${profile_flag[@]}" -p roomshard-worker -p roomshard-matchmaker
+target_dir="${CARGO_TARGET_DIR:-target}"
+bin="$target_dir/$([[ "$PROFILE" == "release" ]] && echo release || echo debug)"
+
+pids=()
+scratch=$(mktemp -d)
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+wait_port() {
+  for _ in $(seq 1 200); do port_open "$1" "$2" && return 0; sleep 0.05; done
+  echo "dev.sh: nothing answered on $1:$2" >&2; return 1
+}
+
+if [[ -z "${REDIS_URL:-}" ]] && command -v redis-server >/dev/null; then
+  redis_port="${REDIS_PORT:-6390}"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$scratch" >"$scratch/redis.log" 2>&1 &
+  pids+=($!)
+  wait_port 127.0.0.1 "$redis_port"
+  REDIS_URL="redis://127.0.0.1:$redis_port"
+  echo "dev.sh: started redis-server on $REDIS_URL" >&2
+fi
+
+export RUST_LOG="${RUST_LOG:-info}"
+if [[ -n "${REDIS_URL:-}" ]]; then
+  secret="${ROOMSHARD_TOKEN_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
+  for ((i = 0; i < SHARDS; i++)); do
+    port=$((WORKER_BASE_PORT + i))
+    ROOM_SHARD="$i/$SHARDS" PORT="$port" REDIS_URL="$REDIS_URL" \
+      ROOMSHARD_TOKEN_SECRET="$secret" PUBLIC_URL="http://$HOST:$port" POD_NAME="dev-$i" \
+      "$bin/roomshard-worker" &
+    pids+=($!)
+  done
+  PORT="$MATCHMAKER_PORT" REDIS_URL="$REDIS_URL" ROOMSHARD_TOKEN_SECRET="$secret" \
+    "$bin/roomshard-matchmaker" &
+  pids+=($!)
+  for ((i = 0; i < SHARDS; i++)); do wait_port "$HOST" $((WORKER_BASE_PORT + i)); done
+  wait_port "$HOST" "$MATCHMAKER_PORT"
+  cat <<MSG
+
+Roomshard is running ($SHARDS shards on $REDIS_URL):
+  matchmaker   http://$HOST:$MATCHMAKER_PORT/      (POST /reserve, GET /rooms)
+MSG
+  for ((i = 0; i < SHARDS; i++)); do
+    echo "  shard $i/$SHARDS  http://$HOST:$((WORKER_BASE_PORT + i))/   (Socket.IO, /metrics)"
+  done
+  echo "  reserve a seat: curl -s -XPOST -H 'content-type: application/json' -d '{}' http://$HOST:$MATCHMAKER_PORT/reserve"
+else
+  PORT="$WORKER_BASE_PORT" "$bin/roomshard-worker" &
+  pids+=($!)
+  wait_port "$HOST" "$WORKER_BASE_PORT"
+  cat <<MSG
+
+Roomshard is running alone, without Redis (install redis-server or set REDIS_URL for shards
+and a matchmaker):
+  worker 0/1   http://$HOST:$WORKER_BASE_PORT/   (Socket.IO; joins need no reservation)
+MSG
+fi
+echo "Ctrl-C stops everything."
+wait -n "${pids[@]}"
