@@ -1,0 +1,108 @@
+//! The one error type every handler returns, rendered as `{"error":{"code","message"}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// An error a client sees. 5xx variants carry a generic message; the cause is logged where
+/// it happens, never sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("room {0:?} does not exist")]
+    RoomNotFound(String),
+    #[error("room {0:?} has no free seat")]
+    RoomFull(String),
+    #[error("the request body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("no healthy shard has a free seat or room for this request")]
+    NoCapacity,
+    #[error("the room registry is unavailable; retry shortly")]
+    RedisUnavailable,
+    #[error("no such route")]
+    NotFound,
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::RoomNotFound(_) | AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::RoomFull(_) => StatusCode::CONFLICT,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::NoCapacity | AppError::RedisUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    /// The stable code of the contract.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::RoomNotFound(_) => "room_not_found",
+            AppError::RoomFull(_) => "room_full",
+            AppError::TooLarge(_) => "too_large",
+            AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::NoCapacity => "no_capacity",
+            AppError::RedisUnavailable => "redis_unavailable",
+            AppError::NotFound => "not_found",
+            AppError::MethodNotAllowed => "method_not_allowed",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorEnvelope<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = ErrorEnvelope {
+            error: ErrorBody {
+                code: self.code(),
+                message: self.to_string(),
+            },
+        };
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn renders_the_contract_envelope() {
+        let resp = AppError::RoomFull("r1".into()).into_response();
+        assert_eq!(resp.status(), StatusCode::CONFLICT);
+        let ct = resp.headers().get("content-type").cloned();
+        assert_eq!(ct.as_ref().and_then(|v| v.to_str().ok()), Some("application/json"));
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(v["error"]["code"], "room_full");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains("r1")));
+    }
+
+    #[test]
+    fn every_5xx_message_is_generic() {
+        for e in [AppError::NoCapacity, AppError::RedisUnavailable] {
+            assert!(e.status().is_server_error());
+            assert!(!e.to_string().contains("redis://"));
+        }
+    }
+}

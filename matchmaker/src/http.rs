@@ -1,0 +1,297 @@
+//! The HTTP surface: `app(state)` builds the router so tests can drive it with `oneshot`.
+
+use crate::error::AppError;
+use crate::extract::{ApiJson, MAX_BODY_BYTES};
+use crate::metrics::Metrics;
+use crate::placement::{self, Defaults, ShardState};
+use crate::reserve::{self, ReserveBody};
+use crate::rooms::{self, RoomsQuery};
+use crate::store::{Store, StoreError};
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use roomshard_protocol::token::TokenKey;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Instant;
+use tower_http::trace::TraceLayer;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Store,
+    pub metrics: Metrics,
+    pub token_key: TokenKey,
+    pub reservation_ttl_ms: u64,
+    pub defaults: Defaults,
+    pub public_url: String,
+    pub worker_base_port: u16,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    /// Logs and counts a failed Redis call and turns it into the client's 503.
+    pub fn redis_failed(&self, e: StoreError) -> AppError {
+        tracing::warn!(error = %e, op = e.op(), "redis call failed");
+        self.metrics.redis_errors.with_label_values(&[e.op()]).inc();
+        AppError::RedisUnavailable
+    }
+
+    /// Every registered shard as placement judges it now.
+    pub async fn shard_states(&self) -> Result<Vec<ShardState>, AppError> {
+        let (reports, bad) = self
+            .store
+            .shard_reports()
+            .await
+            .map_err(|e| self.redis_failed(e))?;
+        for b in &bad {
+            tracing::warn!(shard = b.shard, detail = %b.detail, "undecodable heartbeat treated as absent");
+        }
+        self.metrics.bad_records.inc_by(bad.len() as u64);
+        let states = placement::assess(&reports, reserve::now(), &self.defaults, |index, hb| {
+            placement::public_url(
+                &self.public_url,
+                &hb.url,
+                index,
+                &hb.pod,
+                self.worker_base_port,
+            )
+        });
+        self.metrics.known_shards.set(states.len() as i64);
+        self.metrics
+            .healthy_shards
+            .set(states.iter().filter(|s| s.eligible()).count() as i64);
+        Ok(states)
+    }
+}
+
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/reserve", post(reserve_handler))
+        .route("/rooms/reserve", post(reserve_handler))
+        .route("/rooms", get(rooms_handler))
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(MatchedPath::as_str)
+                    .unwrap_or("unmatched");
+                tracing::info_span!("http", method = %req.method(), route)
+            }),
+        );
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_handler))
+        .merge(api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    let resp = next.run(req).await;
+    state
+        .metrics
+        .http_requests
+        .with_label_values(&[route.as_str(), method.as_str(), resp.status().as_str()])
+        .inc();
+    resp
+}
+
+async fn reserve_handler(
+    State(state): State<AppState>,
+    body: Result<ApiJson<ReserveBody>, AppError>,
+) -> Response {
+    let started = Instant::now();
+    let result = match body.and_then(|ApiJson(b)| reserve::validate(b)) {
+        Ok(req) => reserve::reserve(&state, req).await,
+        Err(e) => Err(e),
+    };
+    let (outcome, resp) = match result {
+        Ok(r) => (
+            if r.reused { "reused" } else { "granted" },
+            Json(r.response).into_response(),
+        ),
+        Err(e) => (e.code(), e.into_response()),
+    };
+    state.metrics.reservations.with_label_values(&[outcome]).inc();
+    state
+        .metrics
+        .reserve_seconds
+        .with_label_values(&[outcome])
+        .observe(started.elapsed().as_secs_f64());
+    resp
+}
+
+async fn rooms_handler(
+    State(state): State<AppState>,
+    query: Result<Query<RoomsQuery>, QueryRejection>,
+) -> Result<Json<rooms::RoomsResponse>, AppError> {
+    let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    rooms::list(&state, query).await.map(Json)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
+    state.store.ping().await.map_err(|e| state.redis_failed(e))?;
+    Ok(Json(serde_json::json!({"status": "ready"})))
+}
+
+async fn metrics_handler(State(state): State<AppState>) -> Response {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use http_body_util::BodyExt;
+    use roomshard_protocol::Keys;
+    use roomshard_protocol::records::Capacity;
+    use std::time::Duration;
+    use tower::ServiceExt;
+
+    /// A state whose Redis is a closed port: enough for everything that never reaches it.
+    fn state() -> AppState {
+        let keys = Keys::new("test").expect("set");
+        let store = Store::connect("redis://127.0.0.1:1", keys, Duration::from_millis(100))
+            .expect("url");
+        AppState::new(Inner {
+            store,
+            metrics: Metrics::new().expect("metrics"),
+            token_key: TokenKey::random(),
+            reservation_ttl_ms: 1_000,
+            defaults: Defaults {
+                heartbeat_interval_ms: 1_000,
+                capacity: Capacity::default(),
+            },
+            public_url: "ws://127.0.0.1:{port}".into(),
+            worker_base_port: 3000,
+        })
+    }
+
+    async fn send(req: Request) -> (StatusCode, serde_json::Value) {
+        let resp = app(state()).oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let ct = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        assert!(ct.starts_with("application/json"), "{status}: {ct}");
+        (status, serde_json::from_slice(&bytes).expect("json body"))
+    }
+
+    fn post_json(path: &str, body: impl Into<Body>) -> Request {
+        Request::post(path)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.into())
+            .expect("request")
+    }
+
+    #[tokio::test]
+    async fn bad_bodies_never_reach_redis() {
+        let cases: Vec<(Request, StatusCode, &str)> = vec![
+            (post_json("/reserve", "{"), StatusCode::BAD_REQUEST, "bad_request"),
+            (post_json("/reserve", r#"{"track":5}"#), StatusCode::BAD_REQUEST, "bad_request"),
+            (post_json("/rooms/reserve", r#"{"nope":1}"#), StatusCode::BAD_REQUEST, "bad_request"),
+            (
+                post_json("/reserve", format!(r#"{{"track":"{}"}}"#, "x".repeat(20_000))),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+            ),
+            (
+                Request::post("/reserve")
+                    .header(CONTENT_TYPE, "text/plain")
+                    .body(Body::from("{}"))
+                    .expect("request"),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+            ),
+            (
+                Request::get("/nowhere").body(Body::empty()).expect("request"),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (
+                Request::delete("/reserve").body(Body::empty()).expect("request"),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+            ),
+            (
+                Request::get("/rooms?track=a:b").body(Body::empty()).expect("request"),
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            ),
+            (
+                Request::get("/rooms?other=1").body(Body::empty()).expect("request"),
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            ),
+        ];
+        for (req, status, code) in cases {
+            let what = format!("{} {}", req.method(), req.uri());
+            let (got, body) = send(req).await;
+            assert_eq!(got, status, "{what}: {body}");
+            assert_eq!(body["error"]["code"], code, "{what}");
+        }
+    }
+
+    #[tokio::test]
+    async fn unreachable_redis_is_a_quick_503() {
+        let started = Instant::now();
+        let (status, body) = send(post_json("/reserve", "{}")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "redis_unavailable");
+        let (status, _) = send(Request::get("/readyz").body(Body::empty()).expect("req")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        let (status, _) = send(Request::get("/healthz").body(Body::empty()).expect("req")).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}

@@ -1,0 +1,29 @@
+//! Roomshard's matchmaker.
+//!
+//! A stateless HTTP service: every replica reads shard heartbeats and the room registry from
+//! Redis and hands out seats with one atomic Lua script, so any number of replicas can run
+//! side by side without over-filling a room or giving one seat twice.
+//!
+//! - [`config`]: flags and environment.
+//! - [`placement`]: pure decisions — which shards are healthy, where a new room goes, how a
+//!   room id is minted for a shard, what URL a client is sent to.
+//! - [`store`]: the Redis boundary (scripts, deadlines, decoding).
+//! - [`reserve`]: one reservation, from request to signed token.
+//! - [`http`]: the axum router, its extractor and its errors.
+//! - [`metrics`], [`telemetry`], [`shutdown`]: the process around it.
+
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod metrics;
+pub mod placement;
+pub mod reserve;
+pub mod rooms;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;
+
+pub use config::Config;
+pub use error::AppError;
+pub use http::{AppState, app};

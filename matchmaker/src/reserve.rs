@@ -1,0 +1,267 @@
+//! One reservation: validate the request, read the shards, let the script pick and hold a
+//! seat atomically, then sign the token.
+
+use crate::error::AppError;
+use crate::http::AppState;
+use crate::placement::{self, ShardState};
+use crate::store::{Granted, NewRoom, Refusal, ReserveRequest};
+use roomshard_protocol::token::{Claims, TOKEN_VERSION, new_nonce};
+use roomshard_protocol::{now_ms, validate_room_id, validate_track};
+use serde::{Deserialize, Serialize};
+
+/// The track used when a request names none.
+pub const DEFAULT_TRACK: &str = "default";
+
+/// Longest player id and idempotency key accepted.
+pub const MAX_PLAYER_CHARS: usize = 64;
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+
+/// How many shards the script may choose among for a new room.
+const NEW_ROOM_CANDIDATES: usize = 4;
+
+/// The body of POST /reserve. Unknown fields are refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReserveBody {
+    #[serde(default)]
+    pub track: Option<String>,
+    #[serde(default)]
+    pub room: Option<String>,
+    #[serde(default)]
+    pub player: Option<String>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+/// A request whose every field was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidReserve {
+    pub track: String,
+    pub room: Option<String>,
+    pub player: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// The 200 answer, exactly as the contract names its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReserveResponse {
+    pub room: String,
+    pub track: String,
+    pub shard: u32,
+    pub worker: String,
+    pub url: String,
+    pub token: String,
+    pub expires_at: u64,
+}
+
+fn bad(e: impl std::fmt::Display) -> AppError {
+    AppError::BadRequest(e.to_string())
+}
+
+/// Checks every field; names and keys end up inside Redis keys, so nothing unchecked does.
+pub fn validate(body: ReserveBody) -> Result<ValidReserve, AppError> {
+    let track = body.track.unwrap_or_else(|| DEFAULT_TRACK.to_owned());
+    validate_track(&track).map_err(bad)?;
+    if let Some(room) = &body.room {
+        validate_room_id(room).map_err(bad)?;
+    }
+    let player = body.player.unwrap_or_default();
+    let player_chars = player.chars().count();
+    if player_chars > MAX_PLAYER_CHARS {
+        return Err(bad(format_args!(
+            "player is {player_chars} characters long; at most {MAX_PLAYER_CHARS} are allowed"
+        )));
+    }
+    if player.chars().any(char::is_control) {
+        return Err(bad("player must not contain control characters"));
+    }
+    if let Some(key) = &body.idempotency_key {
+        let len = key.chars().count();
+        if len == 0 || len > MAX_IDEMPOTENCY_KEY_CHARS {
+            return Err(bad(format_args!(
+                "idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters long"
+            )));
+        }
+        if !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(bad("idempotencyKey may only contain printable ASCII without spaces"));
+        }
+    }
+    Ok(ValidReserve {
+        track,
+        room: body.room,
+        player,
+        idempotency_key: body.idempotency_key,
+    })
+}
+
+/// What the script needs to know about the shards, decided from their states.
+pub fn plan(req: &ValidReserve, shards: &[ShardState], nonce: String, ttl_ms: u64) -> ReserveRequest {
+    let eligible = shards
+        .iter()
+        .filter(|s| s.eligible())
+        .map(|s| (s.shard, s.worker.clone(), s.url.clone()))
+        .collect();
+    let new_rooms = if req.room.is_some() {
+        Vec::new()
+    } else {
+        let mut rng = rand::rng();
+        placement::new_room_candidates(shards, NEW_ROOM_CANDIDATES)
+            .into_iter()
+            .filter_map(|s| {
+                placement::mint_room_id(s.shard, s.total, &mut rng).map(|room| NewRoom {
+                    shard: s.shard,
+                    room,
+                    rooms_per_shard: s.capacity.rooms_per_shard,
+                    seats: s.capacity.players_per_room,
+                })
+            })
+            .collect()
+    };
+    ReserveRequest {
+        track: req.track.clone(),
+        room: req.room.clone(),
+        player: req.player.clone(),
+        idempotency_key: req.idempotency_key.clone(),
+        nonce,
+        ttl_ms,
+        eligible,
+        new_rooms,
+    }
+}
+
+/// The claims a granted seat is signed with; a replay re-signs the same claims and so
+/// gets the same token (HMAC is deterministic).
+pub fn claims(set: &str, g: &Granted) -> Claims {
+    Claims {
+        v: TOKEN_VERSION,
+        set: set.to_owned(),
+        room: g.room.clone(),
+        shard: g.shard,
+        player: g.player.clone(),
+        exp: g.expires_at,
+        nonce: g.nonce.clone(),
+    }
+}
+
+/// A granted reservation and whether it was found again for its idempotency key.
+pub struct Reserved {
+    pub response: ReserveResponse,
+    pub reused: bool,
+}
+
+pub async fn reserve(state: &AppState, req: ValidReserve) -> Result<Reserved, AppError> {
+    let shards = state.shard_states().await?;
+    let plan = plan(&req, &shards, new_nonce(), state.reservation_ttl_ms);
+    let outcome = state
+        .store
+        .reserve(&plan)
+        .await
+        .map_err(|e| state.redis_failed(e))?;
+    match outcome {
+        Ok(g) => {
+            let token = state.token_key.sign(&claims(state.store.keys().set(), &g));
+            Ok(Reserved {
+                reused: g.reused,
+                response: ReserveResponse {
+                    room: g.room,
+                    track: g.track,
+                    shard: g.shard,
+                    worker: g.worker,
+                    url: g.url,
+                    token,
+                    expires_at: g.expires_at,
+                },
+            })
+        }
+        Err(Refusal::RoomNotFound) => Err(AppError::RoomNotFound(req.room.unwrap_or_default())),
+        Err(Refusal::RoomFull) => Err(AppError::RoomFull(req.room.unwrap_or_default())),
+        Err(Refusal::ShardUnavailable | Refusal::NoCapacity) => Err(AppError::NoCapacity),
+    }
+}
+
+/// Milliseconds since the epoch, for callers that judge heartbeats.
+pub fn now() -> u64 {
+    now_ms()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roomshard_protocol::records::Capacity;
+
+    fn body(json: &str) -> Result<ValidReserve, AppError> {
+        let b: ReserveBody = serde_json::from_str(json).map_err(bad)?;
+        validate(b)
+    }
+
+    #[test]
+    fn defaults_and_valid_fields() {
+        let v = body("{}").expect("valid");
+        assert_eq!(v.track, "default");
+        assert_eq!(v.room, None);
+        let v = body(r#"{"track":"日本語","room":"r-1","player":"ann","idempotencyKey":"k:1"}"#)
+            .expect("valid");
+        assert_eq!(v.track, "日本語");
+        assert_eq!(v.idempotency_key.as_deref(), Some("k:1"));
+    }
+
+    #[test]
+    fn bad_fields_are_bad_requests() {
+        let long_room = format!(r#"{{"room":"{}"}}"#, "r".repeat(10_000));
+        let long_player = format!(r#"{{"player":"{}"}}"#, "p".repeat(65));
+        let long_key = format!(r#"{{"idempotencyKey":"{}"}}"#, "k".repeat(129));
+        for json in [
+            r#"{"track":"a:b"}"#,
+            r#"{"track":""}"#,
+            r#"{"track":"😀"}"#,
+            r#"{"room":"a b"}"#,
+            r#"{"room":""}"#,
+            long_room.as_str(),
+            long_player.as_str(),
+            r#"{"player":"a\nb"}"#,
+            long_key.as_str(),
+            r#"{"idempotencyKey":""}"#,
+            r#"{"idempotencyKey":"a b"}"#,
+            r#"{"track":1}"#,
+            r#"{"extra":1}"#,
+        ] {
+            let err = body(json).expect_err(json);
+            assert_eq!(err.code(), "bad_request", "{json}");
+        }
+    }
+
+    fn state(shard: u32, eligible: bool, rooms: u32) -> ShardState {
+        ShardState {
+            shard,
+            total: 4,
+            worker: format!("w{shard}"),
+            url: format!("ws://h/{shard}"),
+            healthy: eligible,
+            draining: false,
+            rooms,
+            players: 0,
+            capacity: Capacity {
+                rooms_per_shard: 10,
+                players_per_room: 8,
+            },
+            tracks: vec![],
+            last_heartbeat_ms: 0,
+        }
+    }
+
+    #[test]
+    fn plan_passes_eligible_shards_and_minted_rooms() {
+        let req = body("{}").expect("valid");
+        let shards = vec![state(0, true, 5), state(1, false, 0), state(2, true, 1), state(3, true, 10)];
+        let p = plan(&req, &shards, "n".into(), 1000);
+        assert_eq!(p.eligible.iter().map(|e| e.0).collect::<Vec<_>>(), vec![0, 2, 3]);
+        assert_eq!(p.new_rooms.iter().map(|n| n.shard).collect::<Vec<_>>(), vec![2, 0]);
+        for n in &p.new_rooms {
+            assert_eq!(roomshard_protocol::shard_for_room(&n.room, 4), n.shard);
+            assert_eq!(n.seats, 8);
+        }
+        let named = body(r#"{"room":"r1"}"#).expect("valid");
+        assert!(plan(&named, &shards, "n".into(), 1000).new_rooms.is_empty());
+    }
+}

@@ -1,0 +1,393 @@
+//! The Redis boundary: every read and write of the matchmaker goes through [`Store`], each
+//! under a deadline. Callers see domain values and [`StoreError`], never Redis types, so
+//! another store (e.g. in-process, for development) can sit behind the same methods.
+
+mod script;
+
+pub use script::{LuaScript, RESERVE, ROOMS, VIEW};
+
+use crate::placement::ShardReport;
+use fred::clients::Client;
+use fred::interfaces::{ClientLike, SortedSetsInterface};
+use fred::prelude::{Builder, Config as RedisConfig, ReconnectPolicy};
+use roomshard_protocol::Keys;
+use roomshard_protocol::records::ShardHeartbeat;
+use std::future::Future;
+use std::time::Duration;
+
+/// Why a Redis call failed. The detail is for logs only.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("redis call {op} exceeded its {deadline:?} deadline")]
+    Timeout { op: &'static str, deadline: Duration },
+    #[error("redis call {op} failed: {source}")]
+    Redis {
+        op: &'static str,
+        #[source]
+        source: fred::error::Error,
+    },
+    #[error("redis call {op} returned an unexpected reply: {detail}")]
+    Reply { op: &'static str, detail: String },
+}
+
+impl StoreError {
+    pub fn op(&self) -> &'static str {
+        match self {
+            StoreError::Timeout { op, .. }
+            | StoreError::Redis { op, .. }
+            | StoreError::Reply { op, .. } => op,
+        }
+    }
+}
+
+/// Why the configured Redis URL cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("REDIS_URL is invalid: {0}")]
+pub struct BadRedisUrl(String);
+
+/// What the reserve script is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReserveRequest {
+    pub track: String,
+    pub room: Option<String>,
+    pub player: String,
+    pub idempotency_key: Option<String>,
+    pub nonce: String,
+    pub ttl_ms: u64,
+    /// Shards that may take seats: index, worker name, client URL.
+    pub eligible: Vec<(u32, String, String)>,
+    /// Where a new room may go, best first.
+    pub new_rooms: Vec<NewRoom>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRoom {
+    pub shard: u32,
+    pub room: String,
+    pub rooms_per_shard: u32,
+    pub seats: u32,
+}
+
+/// A seat the script granted (or found again for an idempotency key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    pub room: String,
+    pub track: String,
+    pub shard: u32,
+    pub expires_at: u64,
+    pub nonce: String,
+    pub reused: bool,
+    pub worker: String,
+    pub url: String,
+    pub player: String,
+}
+
+/// Why the script refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    RoomNotFound,
+    RoomFull,
+    ShardUnavailable,
+    NoCapacity,
+}
+
+/// A room as listed by GET /rooms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRow {
+    pub room: String,
+    pub shard: u32,
+    pub track: String,
+    pub capacity: u32,
+    pub players: u32,
+    pub reserved: u32,
+    pub lost: bool,
+}
+
+/// A heartbeat that could not be decoded (reported, then treated as absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRecord {
+    pub shard: u32,
+    pub detail: String,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    keys: Keys,
+    deadline: Duration,
+}
+
+impl Store {
+    /// Starts connecting in the background; calls fail with a timeout until Redis answers,
+    /// so the process starts (and reports not ready) while Redis is away.
+    pub fn connect(url: &str, keys: Keys, deadline: Duration) -> Result<Self, BadRedisUrl> {
+        let mut config = RedisConfig::from_url(url).map_err(|e| BadRedisUrl(e.details().to_string()))?;
+        config.fail_fast = false;
+        let client = Builder::from_config(config)
+            .with_performance_config(|p| {
+                p.default_command_timeout = deadline;
+            })
+            .with_connection_config(|c| {
+                c.connection_timeout = deadline.max(Duration::from_millis(250));
+                c.internal_command_timeout = deadline.max(Duration::from_millis(250));
+                // A command is sent once: replaying a reserve after a reconnect could hold
+                // a seat nobody receives.
+                c.max_command_attempts = 1;
+                // A frozen server keeps the socket open; recycle the connection instead of
+                // waiting on it forever.
+                c.unresponsive.max_timeout = Some(deadline.saturating_mul(4).max(Duration::from_secs(1)));
+                c.unresponsive.interval = Duration::from_millis(200);
+            })
+            .set_policy(ReconnectPolicy::new_exponential(0, 50, 1_000, 2))
+            .build()
+            .map_err(|e| BadRedisUrl(e.details().to_string()))?;
+        let _connection_task = client.connect();
+        Ok(Self {
+            client,
+            keys,
+            deadline,
+        })
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    async fn call<T>(
+        &self,
+        op: &'static str,
+        fut: impl Future<Output = Result<T, fred::error::Error>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.deadline, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(source)) if *source.kind() == fred::error::ErrorKind::Timeout => {
+                Err(StoreError::Timeout {
+                    op,
+                    deadline: self.deadline,
+                })
+            }
+            Ok(Err(source)) => Err(StoreError::Redis { op, source }),
+            Err(_) => Err(StoreError::Timeout {
+                op,
+                deadline: self.deadline,
+            }),
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.call("ping", self.client.ping::<String>(None)).await.map(|_| ())
+    }
+
+    /// Every registered shard, plus the heartbeats that could not be decoded.
+    pub async fn shard_reports(&self) -> Result<(Vec<ShardReport>, Vec<BadRecord>), StoreError> {
+        let keys = vec![self.keys.shards(), self.keys.draining()];
+        let args = vec![self.keys.prefix().to_owned()];
+        let flat: Vec<String> = self.call("view", VIEW.run(&self.client, keys, args)).await?;
+        parse_view(&flat).map_err(|detail| StoreError::Reply { op: "view", detail })
+    }
+
+    pub async fn reserve(&self, req: &ReserveRequest) -> Result<Result<Granted, Refusal>, StoreError> {
+        let keys = vec![self.keys.track_rooms(&req.track), self.keys.draining()];
+        let mut args = vec![
+            self.keys.prefix().to_owned(),
+            req.ttl_ms.to_string(),
+            req.nonce.clone(),
+            req.track.clone(),
+            req.room.clone().unwrap_or_default(),
+            req.idempotency_key.clone().unwrap_or_default(),
+            req.player.clone(),
+            req.eligible.len().to_string(),
+        ];
+        for (shard, worker, url) in &req.eligible {
+            args.extend([shard.to_string(), worker.clone(), url.clone()]);
+        }
+        args.push(req.new_rooms.len().to_string());
+        for n in &req.new_rooms {
+            args.extend([
+                n.shard.to_string(),
+                n.room.clone(),
+                n.rooms_per_shard.to_string(),
+                n.seats.to_string(),
+            ]);
+        }
+        let reply: Vec<String> = self
+            .call("reserve", RESERVE.run(&self.client, keys, args))
+            .await?;
+        parse_reserve(&reply).map_err(|detail| StoreError::Reply {
+            op: "reserve",
+            detail,
+        })
+    }
+
+    /// Rooms of one track, or of the whole set, at most `limit`.
+    pub async fn rooms(&self, track: Option<&str>, limit: usize) -> Result<Vec<RoomRow>, StoreError> {
+        let (source, kind) = match track {
+            Some(t) => (self.keys.track_rooms(t), "set"),
+            None => (self.keys.rooms(), "zset"),
+        };
+        let keys = vec![source, self.keys.lost_rooms()];
+        let args = vec![self.keys.prefix().to_owned(), kind.to_owned(), limit.max(1).to_string()];
+        let flat: Vec<String> = self.call("rooms", ROOMS.run(&self.client, keys, args)).await?;
+        parse_rooms(&flat).map_err(|detail| StoreError::Reply { op: "rooms", detail })
+    }
+
+    /// Records rooms whose shard stopped beating (first sighting wins).
+    pub async fn mark_lost(&self, rooms: &[String], now_ms: u64) -> Result<(), StoreError> {
+        if rooms.is_empty() {
+            return Ok(());
+        }
+        let score = now_ms as f64;
+        let values: Vec<(f64, String)> = rooms.iter().map(|r| (score, r.clone())).collect();
+        self.call(
+            "mark_lost",
+            self.client.zadd::<i64, _, _>(
+                self.keys.lost_rooms(),
+                Some(fred::types::SetOptions::NX),
+                None,
+                false,
+                false,
+                values,
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+    s.parse::<T>().map_err(|_| format!("{what} {s:?} is not a number"))
+}
+
+/// Parses the flat reply of `view.lua`.
+pub fn parse_view(flat: &[String]) -> Result<(Vec<ShardReport>, Vec<BadRecord>), String> {
+    let n: usize = num(flat.first().map(String::as_str).unwrap_or(""), "shard count")?;
+    let quads_end = 1 + n.checked_mul(4).ok_or("shard count overflows")?;
+    if flat.len() < quads_end {
+        return Err(format!("{} items for {n} shards", flat.len()));
+    }
+    let draining: Vec<&str> = flat[quads_end..].iter().map(String::as_str).collect();
+    let mut reports = Vec::with_capacity(n);
+    let mut bad = Vec::new();
+    for q in flat[1..quads_end].chunks_exact(4) {
+        let Ok(index) = q[0].parse::<u32>() else {
+            // A member that is not an index cannot name a shard; skip it.
+            continue;
+        };
+        let last_seen_ms = q[1].parse::<f64>().map(|v| v.max(0.0) as u64).unwrap_or(0);
+        let heartbeat = if q[2].is_empty() {
+            None
+        } else {
+            match ShardHeartbeat::decode(q[2].as_bytes()) {
+                Ok(hb) => Some(hb),
+                Err(e) => {
+                    bad.push(BadRecord {
+                        shard: index,
+                        detail: e.to_string(),
+                    });
+                    None
+                }
+            }
+        };
+        reports.push(ShardReport {
+            index,
+            heartbeat,
+            last_seen_ms,
+            rooms: num(&q[3], "room count")?,
+            in_draining_set: draining.contains(&q[0].as_str()),
+        });
+    }
+    Ok((reports, bad))
+}
+
+/// Parses the reply of `reserve.lua`.
+pub fn parse_reserve(reply: &[String]) -> Result<Result<Granted, Refusal>, String> {
+    match reply {
+        [status, room, track, shard, expires_at, nonce, reused, worker, url, player]
+            if status == "ok" =>
+        {
+            Ok(Ok(Granted {
+                room: room.clone(),
+                track: track.clone(),
+                shard: num(shard, "shard")?,
+                expires_at: num(expires_at, "expiry")?,
+                nonce: nonce.clone(),
+                reused: reused == "1",
+                worker: worker.clone(),
+                url: url.clone(),
+                player: player.clone(),
+            }))
+        }
+        [status, code] if status == "err" => match code.as_str() {
+            "room_not_found" => Ok(Err(Refusal::RoomNotFound)),
+            "room_full" => Ok(Err(Refusal::RoomFull)),
+            "shard_unavailable" => Ok(Err(Refusal::ShardUnavailable)),
+            "no_capacity" => Ok(Err(Refusal::NoCapacity)),
+            other => Err(format!("unknown refusal {other:?}")),
+        },
+        other => Err(format!("unexpected reply of {} items", other.len())),
+    }
+}
+
+/// Parses the flat reply of `rooms.lua`.
+pub fn parse_rooms(flat: &[String]) -> Result<Vec<RoomRow>, String> {
+    if flat.len() % 7 != 0 {
+        return Err(format!("{} items is not a whole number of rooms", flat.len()));
+    }
+    flat.chunks_exact(7)
+        .map(|r| {
+            Ok(RoomRow {
+                room: r[0].clone(),
+                shard: num(&r[1], "shard")?,
+                track: r[2].clone(),
+                capacity: num(&r[3], "capacity")?,
+                players: r[4].parse::<i64>().map(|p| p.clamp(0, i64::from(u32::MAX)) as u32).unwrap_or(0),
+                reserved: num(&r[5], "reserved")?,
+                lost: r[6] == "1",
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| (*x).to_owned()).collect()
+    }
+
+    #[test]
+    fn view_reply_parses_and_reports_bad_heartbeats() {
+        let hb = r#"{"index":0,"total":2,"pod":"p0"}"#;
+        let flat = s(&["3", "0", "1700", hb, "4", "1", "1800", "", "0", "2", "9", "garbage", "1", "1", "2"]);
+        let (reports, bad) = parse_view(&flat).expect("parses");
+        assert_eq!(reports.len(), 3);
+        assert_eq!(reports[0].heartbeat.as_ref().map(|h| h.pod.as_str()), Some("p0"));
+        assert_eq!(reports[0].rooms, 4);
+        assert_eq!(reports[0].last_seen_ms, 1700);
+        assert!(!reports[0].in_draining_set);
+        assert!(reports[1].heartbeat.is_none() && reports[1].in_draining_set);
+        assert!(reports[2].heartbeat.is_none() && reports[2].in_draining_set);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].shard, 2);
+        assert!(parse_view(&s(&["2", "0"])).is_err());
+        assert!(parse_view(&s(&[])).is_err());
+    }
+
+    #[test]
+    fn reserve_reply_parses() {
+        let ok = parse_reserve(&s(&["ok", "r", "t", "2", "99", "n", "1", "w", "u", "p"])).expect("ok");
+        assert_eq!(ok.map(|g| (g.shard, g.expires_at, g.reused)), Ok((2, 99, true)));
+        assert_eq!(parse_reserve(&s(&["err", "room_full"])), Ok(Err(Refusal::RoomFull)));
+        assert!(parse_reserve(&s(&["err", "what"])).is_err());
+        assert!(parse_reserve(&s(&["ok"])).is_err());
+    }
+
+    #[test]
+    fn rooms_reply_parses() {
+        let rows = parse_rooms(&s(&["r1", "0", "t", "8", "-1", "2", "1"])).expect("ok");
+        assert_eq!(rows[0].players, 0);
+        assert!(rows[0].lost);
+        assert!(parse_rooms(&s(&["r1"])).is_err());
+    }
+}
