@@ -1,0 +1,55 @@
+//! Where a load may be sent: loopback only.
+
+use anyhow::{Result, bail};
+use std::net::IpAddr;
+
+/// The host part of an `http(s)://` or `ws(s)://` URL.
+pub fn host_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split_once(']').map(|(h, _)| h);
+    }
+    Some(authority.rsplit_once(':').map_or(authority, |(h, _)| h))
+}
+
+/// Refuses any target that is not this machine's loopback.
+pub fn ensure_loopback(url: &str) -> Result<()> {
+    let Some(host) = host_of(url) else {
+        bail!("{url:?} is not a URL");
+    };
+    let ok = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !ok {
+        bail!(
+            "{url:?}: the load test only targets loopback addresses (127.0.0.0/8, ::1, localhost)"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_only() {
+        for ok in [
+            "http://127.0.0.1:8080/reserve",
+            "ws://localhost:3000",
+            "http://[::1]:80/x",
+            "http://127.9.9.9",
+        ] {
+            assert!(ensure_loopback(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://10.0.0.1:80",
+            "http://example.com",
+            "ws://192.168.1.2",
+            "nope",
+        ] {
+            assert!(ensure_loopback(bad).is_err(), "{bad}");
+        }
+    }
+}
