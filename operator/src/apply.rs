@@ -1,0 +1,82 @@
+//! Writes built objects to the API server: server-side apply under one field manager,
+//! create-if-absent for the token Secret, and removal of per-shard Services that the
+//! set no longer has.
+
+use crate::build::{self, Inputs, MANAGER, SET_LABEL, names, service::shard_service_index};
+use crate::{Error, Result};
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::{Secret, Service};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+
+/// Server-side applies `obj` (which must carry its name) and returns what the server holds.
+pub async fn apply<K>(client: &Client, namespace: &str, obj: &K) -> Result<K>
+where
+    K: Resource<Scope = NamespaceResourceScope> + Serialize + DeserializeOwned + Clone + Debug,
+    K::DynamicType: Default,
+{
+    let name = obj
+        .meta()
+        .name
+        .clone()
+        .ok_or(Error::MissingObjectKey("metadata.name of a child"))?;
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    // apiVersion and kind are required in an apply body.
+    let mut body =
+        serde_json::to_value(obj).map_err(|e| Error::Kube(kube::Error::SerdeError(e)))?;
+    if let Some(map) = body.as_object_mut() {
+        let dt = K::DynamicType::default();
+        map.insert("apiVersion".into(), K::api_version(&dt).into());
+        map.insert("kind".into(), K::kind(&dt).into());
+    }
+    Ok(api
+        .patch(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await?)
+}
+
+/// Creates the token Secret unless it exists. An existing Secret is never changed, so
+/// the key in use is never rotated behind anyone's back. Returns whether it was created.
+pub async fn ensure_token_secret(client: &Client, inputs: &Inputs<'_>) -> Result<bool> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), &inputs.valid.namespace);
+    let name = names::token_secret(&inputs.valid.name);
+    if api.get_metadata_opt(&name).await?.is_some() {
+        return Ok(false);
+    }
+    let secret = build::secret::token_secret(inputs, build::secret::random_token_secret());
+    match api.create(&PostParams::default(), &secret).await {
+        Ok(_) => Ok(true),
+        // Another writer (an earlier leader) was first: keep theirs.
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes the set's per-shard Services with an index of `keep` or more.
+pub async fn delete_shard_services_from(
+    client: &Client,
+    namespace: &str,
+    set: &str,
+    keep: u32,
+) -> Result<Vec<String>> {
+    let api: Api<Service> = Api::namespaced(client.clone(), namespace);
+    let lp = ListParams::default().labels(&format!("{SET_LABEL}={set},roomshard.dev/shard"));
+    let mut deleted = Vec::new();
+    for svc in api.list_metadata(&lp).await? {
+        let name = svc.name_any();
+        if shard_service_index(set, &name).is_some_and(|i| i >= keep) {
+            match api.delete(&name, &DeleteParams::default()).await {
+                Ok(_) => deleted.push(name),
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(deleted)
+}

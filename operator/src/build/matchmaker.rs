@@ -1,0 +1,144 @@
+//! The matchmaker Deployment: stateless replicas that hand out seats.
+
+use super::statefulset::{
+    container_security_context, field_env, http_probe, pod_security_context, redis_env, tmp_mount,
+    tmp_volume, token_secret_env, value_env,
+};
+use super::{Inputs, MATCHMAKER_PORT, names, selector_labels};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{Container, ContainerPort, PodSpec, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use roomshard_protocol::DEFAULT_RESERVATION_TTL_MS;
+
+pub const COMPONENT: &str = "matchmaker";
+
+pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
+    let name = &inputs.valid.name;
+    let spec = &inputs.set.spec;
+    let mm = spec.matchmaker.clone().unwrap_or_default();
+    let capacity = spec.capacity.unwrap_or(crate::crd::CapacitySpec {
+        rooms_per_shard: 100,
+        players_per_room: 16,
+    });
+    let ttl = mm
+        .reservation_ttl_ms
+        .unwrap_or(i64::try_from(DEFAULT_RESERVATION_TTL_MS).unwrap_or(30_000));
+    let env = vec![
+        value_env("PORT", MATCHMAKER_PORT.to_string()),
+        redis_env(&inputs.valid.redis),
+        value_env("ROOMSHARD_SET", name.clone()),
+        token_secret_env(name),
+        value_env("PUBLIC_URL", inputs.valid.public_url.clone()),
+        value_env("WORKER_BASE_PORT", spec.port().to_string()),
+        value_env("RESERVATION_TTL_MS", ttl.to_string()),
+        value_env(
+            "HEARTBEAT_INTERVAL_MS",
+            spec.heartbeat_interval_ms().to_string(),
+        ),
+        value_env("ROOM_CAPACITY", capacity.players_per_room.to_string()),
+        value_env("ROOMS_PER_SHARD", capacity.rooms_per_shard.to_string()),
+        field_env("POD_NAME", "metadata.name"),
+    ];
+    Deployment {
+        metadata: inputs.meta(names::matchmaker(name), COMPONENT),
+        spec: Some(DeploymentSpec {
+            replicas: Some(spec.matchmaker_replicas()),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(name, COMPONENT)),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(super::labels(name, COMPONENT)),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    automount_service_account_token: Some(false),
+                    security_context: Some(pod_security_context()),
+                    volumes: Some(vec![tmp_volume()]),
+                    containers: vec![Container {
+                        name: COMPONENT.into(),
+                        image: Some(spec.matchmaker_image().to_owned()),
+                        image_pull_policy: spec.image_pull_policy.map(|p| p.as_str().to_owned()),
+                        command: Some(vec!["roomshard-matchmaker".into()]),
+                        ports: Some(vec![ContainerPort {
+                            name: Some("http".into()),
+                            container_port: MATCHMAKER_PORT,
+                            protocol: Some("TCP".into()),
+                            ..ContainerPort::default()
+                        }]),
+                        env: Some(env),
+                        resources: mm.resources.clone(),
+                        readiness_probe: Some(http_probe("/readyz", MATCHMAKER_PORT, 2, 3)),
+                        liveness_probe: Some(http_probe("/healthz", MATCHMAKER_PORT, 10, 3)),
+                        security_context: Some(container_security_context()),
+                        volume_mounts: Some(vec![tmp_mount()]),
+                        ..Container::default()
+                    }],
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        status: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::fixture::{assert_owned, with};
+    use serde_json::{Value, json};
+
+    fn env<'a>(c: &'a Value, name: &str) -> &'a Value {
+        c["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("env {name} missing"))
+    }
+
+    #[test]
+    fn matchmaker_defaults_to_the_worker_image() {
+        let d = with(
+            json!({"shards": 3, "image": "reg/roomshard:2", "publicUrl": "wss://p/{shard}"}),
+            |i| serde_json::to_value(matchmaker_deployment(i)).expect("json"),
+        );
+        assert_owned(&d);
+        assert_eq!(d["metadata"]["name"], "game-matchmaker");
+        assert_eq!(d["spec"]["replicas"], 2);
+        assert_eq!(
+            d["spec"]["selector"]["matchLabels"],
+            json!({"app.kubernetes.io/component": "matchmaker", "roomshard.dev/set": "game"})
+        );
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["image"], "reg/roomshard:2");
+        assert_eq!(c["command"], json!(["roomshard-matchmaker"]));
+        assert_eq!(env(c, "REDIS_URL")["value"], "redis://redis:6379");
+        assert_eq!(env(c, "ROOMSHARD_SET")["value"], "game");
+        assert_eq!(
+            env(c, "ROOMSHARD_TOKEN_SECRET")["valueFrom"]["secretKeyRef"]["name"],
+            "game-token"
+        );
+        assert_eq!(env(c, "PUBLIC_URL")["value"], "wss://p/{shard}");
+        assert_eq!(env(c, "RESERVATION_TTL_MS")["value"], "30000");
+        assert_eq!(env(c, "HEARTBEAT_INTERVAL_MS")["value"], "2000");
+        assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    }
+
+    #[test]
+    fn matchmaker_follows_its_spec() {
+        let d = with(
+            json!({"shards": 3, "image": "w", "matchmaker": {"replicas": 5, "image": "mm:1",
+                   "reservationTtlMs": 5000, "resources": {"limits": {"cpu": "1"}}}}),
+            |i| serde_json::to_value(matchmaker_deployment(i)).expect("json"),
+        );
+        assert_eq!(d["spec"]["replicas"], 5);
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["image"], "mm:1");
+        assert_eq!(c["resources"]["limits"]["cpu"], "1");
+        assert_eq!(env(c, "RESERVATION_TTL_MS")["value"], "5000");
+    }
+}

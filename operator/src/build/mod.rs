@@ -1,0 +1,164 @@
+//! Pure builders: a validated RoomShardSet in, the Kubernetes objects it owns out.
+//!
+//! No client is used here; [`crate::apply`] writes what these functions return. Every
+//! child has a deterministic name, the set's labels and a controller owner reference.
+
+pub mod matchmaker;
+pub mod pdb;
+pub mod secret;
+pub mod service;
+pub mod statefulset;
+
+use crate::crd::RoomShardSet;
+use crate::validate::ValidSet;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use std::collections::BTreeMap;
+
+/// Field manager of every server-side apply the operator makes.
+pub const MANAGER: &str = "roomshard-operator";
+
+/// Label naming the set a child belongs to.
+pub const SET_LABEL: &str = "roomshard.dev/set";
+/// Label naming the part of the set (worker, matchmaker).
+pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
+/// Label Kubernetes (1.28+) puts on every StatefulSet pod: its ordinal.
+pub const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
+/// Label the StatefulSet controller puts on each pod: its name.
+pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
+
+/// Key of the token secret inside its Secret.
+pub const TOKEN_SECRET_KEY: &str = "token-secret";
+
+/// Port of the matchmaker's HTTP API.
+pub const MATCHMAKER_PORT: i32 = 8080;
+
+/// What every builder needs: the set, its validated form and the owner reference.
+pub struct Inputs<'a> {
+    pub set: &'a RoomShardSet,
+    pub valid: &'a ValidSet,
+    pub owner: OwnerReference,
+}
+
+/// Deterministic child names of set `name`.
+pub mod names {
+    /// The worker StatefulSet; pod i is `{name}-i`.
+    pub fn statefulset(set: &str) -> String {
+        set.to_owned()
+    }
+    /// The headless Service that gives each worker pod a stable DNS name.
+    pub fn headless_service(set: &str) -> String {
+        format!("{set}-headless")
+    }
+    /// The client-facing Service.
+    pub fn client_service(set: &str) -> String {
+        set.to_owned()
+    }
+    /// The ClusterIP Service of shard `index`.
+    pub fn shard_service(set: &str, index: u32) -> String {
+        format!("{set}-shard-{index}")
+    }
+    /// Pod of shard `index`.
+    pub fn pod(set: &str, index: u32) -> String {
+        format!("{set}-{index}")
+    }
+    pub fn pdb(set: &str) -> String {
+        set.to_owned()
+    }
+    pub fn matchmaker(set: &str) -> String {
+        format!("{set}-matchmaker")
+    }
+    /// The Secret holding the token HMAC key.
+    pub fn token_secret(set: &str) -> String {
+        format!("{set}-token")
+    }
+}
+
+/// The selector labels of one component; stable for the life of the set (selectors of
+/// StatefulSets and Deployments are immutable).
+pub fn selector_labels(set: &str, component: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (SET_LABEL.to_owned(), set.to_owned()),
+        (COMPONENT_LABEL.to_owned(), component.to_owned()),
+    ])
+}
+
+/// The selector as a string, for the scale subresource (`status.selector`).
+pub fn selector_string(set: &str, component: &str) -> String {
+    selector_labels(set, component)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Selector labels plus the recommended `app.kubernetes.io/*` labels.
+pub fn labels(set: &str, component: &str) -> BTreeMap<String, String> {
+    let mut labels = selector_labels(set, component);
+    labels.insert("app.kubernetes.io/name".into(), "roomshard".into());
+    labels.insert("app.kubernetes.io/instance".into(), set.to_owned());
+    labels.insert("app.kubernetes.io/managed-by".into(), MANAGER.into());
+    labels
+}
+
+impl Inputs<'_> {
+    /// Metadata of a child called `name` of `component`.
+    pub fn meta(&self, name: String, component: &str) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name),
+            namespace: Some(self.valid.namespace.clone()),
+            labels: Some(labels(&self.valid.name, component)),
+            owner_references: Some(vec![self.owner.clone()]),
+            ..ObjectMeta::default()
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    use super::Inputs;
+    use crate::crd::RoomShardSet;
+    use crate::validate::{ValidSet, validate};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+
+    pub fn set(spec: serde_json::Value) -> RoomShardSet {
+        let mut s = RoomShardSet::new(
+            "game",
+            serde_json::from_value(spec).expect("spec deserializes"),
+        );
+        s.metadata.namespace = Some("play".into());
+        s.metadata.uid = Some("uid-1".into());
+        s
+    }
+
+    pub fn valid(set: &RoomShardSet) -> ValidSet {
+        validate(set, Some("redis://redis:6379")).expect("valid")
+    }
+
+    pub fn owner() -> OwnerReference {
+        OwnerReference {
+            api_version: "roomshard.dev/v1alpha1".into(),
+            kind: "RoomShardSet".into(),
+            name: "game".into(),
+            uid: "uid-1".into(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }
+    }
+
+    pub fn with<T>(spec: serde_json::Value, f: impl FnOnce(&Inputs<'_>) -> T) -> T {
+        let s = set(spec);
+        let v = valid(&s);
+        f(&Inputs {
+            set: &s,
+            valid: &v,
+            owner: owner(),
+        })
+    }
+
+    pub fn assert_owned(obj: &serde_json::Value) {
+        assert_eq!(obj["metadata"]["namespace"], "play");
+        assert_eq!(obj["metadata"]["ownerReferences"][0]["uid"], "uid-1");
+        assert_eq!(obj["metadata"]["ownerReferences"][0]["controller"], true);
+        assert_eq!(obj["metadata"]["labels"]["roomshard.dev/set"], "game");
+    }
+}

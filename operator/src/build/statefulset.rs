@@ -1,0 +1,351 @@
+//! The worker StatefulSet: pod i runs shard i.
+//!
+//! Each pod learns its index from the `apps.kubernetes.io/pod-index` label through the
+//! downward API (`ROOM_SHARD_INDEX`) and the total from `ROOM_SHARD_TOTAL`; the worker
+//! accepts that pair as the equivalent of `ROOM_SHARD=i/N`. `ROOM_SHARD` is set too, as
+//! `$(ROOM_SHARD_INDEX)/N`, which the kubelet expands, so a person reading the pod (or its
+//! environment) sees the familiar form.
+
+use super::{Inputs, POD_INDEX_LABEL, TOKEN_SECRET_KEY, names, selector_labels};
+use crate::validate::RedisSource;
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    HTTPGetAction, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+pub const COMPONENT: &str = "worker";
+/// Seconds a worker gets between SIGTERM and SIGKILL to hand its players over.
+pub const TERMINATION_GRACE_SECONDS: i64 = 30;
+
+/// The worker StatefulSet with `replicas` pods (the spec's shards, or more while shards
+/// beyond the new count are draining).
+pub fn worker_statefulset(inputs: &Inputs<'_>, replicas: i32) -> StatefulSet {
+    let name = &inputs.valid.name;
+    let spec = &inputs.set.spec;
+    let overrides = spec.pod_template.clone().unwrap_or_default();
+    let mut pod_labels = overrides.labels.clone();
+    // The set's own labels win: the selector must keep matching.
+    pod_labels.extend(super::labels(name, COMPONENT));
+    let port = spec.port();
+    StatefulSet {
+        metadata: inputs.meta(names::statefulset(name), COMPONENT),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(replicas),
+            service_name: Some(names::headless_service(name)),
+            pod_management_policy: Some("Parallel".into()),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(name, COMPONENT)),
+                ..LabelSelector::default()
+            },
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".into()),
+                ..StatefulSetUpdateStrategy::default()
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    annotations: (!overrides.annotations.is_empty())
+                        .then(|| overrides.annotations.clone()),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    automount_service_account_token: Some(false),
+                    termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
+                    node_selector: (!overrides.node_selector.is_empty())
+                        .then(|| overrides.node_selector.clone()),
+                    tolerations: (!overrides.tolerations.is_empty())
+                        .then(|| overrides.tolerations.clone()),
+                    affinity: overrides.affinity.clone(),
+                    priority_class_name: overrides.priority_class_name.clone(),
+                    security_context: Some(pod_security_context()),
+                    volumes: Some(vec![tmp_volume()]),
+                    containers: vec![Container {
+                        name: COMPONENT.into(),
+                        image: Some(spec.image.clone()),
+                        image_pull_policy: spec.image_pull_policy.map(|p| p.as_str().to_owned()),
+                        command: Some(vec!["roomshard-worker".into()]),
+                        ports: Some(vec![ContainerPort {
+                            name: Some("socketio".into()),
+                            container_port: port,
+                            protocol: Some("TCP".into()),
+                            ..ContainerPort::default()
+                        }]),
+                        env: Some(worker_env(inputs, replicas)),
+                        resources: spec.resources.clone(),
+                        readiness_probe: Some(http_probe("/readyz", port, 2, 3)),
+                        liveness_probe: Some(http_probe("/healthz", port, 10, 3)),
+                        security_context: Some(container_security_context()),
+                        volume_mounts: Some(vec![tmp_mount()]),
+                        ..Container::default()
+                    }],
+                    ..PodSpec::default()
+                }),
+            },
+            ..StatefulSetSpec::default()
+        }),
+        status: None,
+    }
+}
+
+fn worker_env(inputs: &Inputs<'_>, total: i32) -> Vec<EnvVar> {
+    let spec = &inputs.set.spec;
+    let capacity = spec.capacity.unwrap_or(crate::crd::CapacitySpec {
+        rooms_per_shard: 100,
+        players_per_room: 16,
+    });
+    vec![
+        field_env(
+            "ROOM_SHARD_INDEX",
+            &format!("metadata.labels['{POD_INDEX_LABEL}']"),
+        ),
+        value_env("ROOM_SHARD_TOTAL", total.to_string()),
+        value_env("ROOM_SHARD", format!("$(ROOM_SHARD_INDEX)/{total}")),
+        field_env("POD_NAME", "metadata.name"),
+        value_env("ROOMSHARD_SET", inputs.valid.name.clone()),
+        value_env("PORT", spec.port().to_string()),
+        value_env("PUBLIC_URL", inputs.valid.public_url.clone()),
+        value_env(
+            "HEARTBEAT_INTERVAL_MS",
+            spec.heartbeat_interval_ms().to_string(),
+        ),
+        value_env("ROOM_CAPACITY", capacity.players_per_room.to_string()),
+        value_env("ROOMS_PER_SHARD", capacity.rooms_per_shard.to_string()),
+        redis_env(&inputs.valid.redis),
+        token_secret_env(&inputs.valid.name),
+    ]
+}
+
+pub(super) fn value_env(name: &str, value: String) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value),
+        value_from: None,
+    }
+}
+
+pub(super) fn field_env(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                api_version: Some("v1".into()),
+                field_path: path.into(),
+            }),
+            ..EnvVarSource::default()
+        }),
+    }
+}
+
+fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.into(),
+                key: key.into(),
+                optional: Some(false),
+            }),
+            ..EnvVarSource::default()
+        }),
+    }
+}
+
+pub(super) fn redis_env(source: &RedisSource) -> EnvVar {
+    match source {
+        RedisSource::Url(url) => value_env("REDIS_URL", url.clone()),
+        RedisSource::Secret { name, key } => secret_env("REDIS_URL", name, key),
+    }
+}
+
+pub(super) fn token_secret_env(set: &str) -> EnvVar {
+    secret_env(
+        "ROOMSHARD_TOKEN_SECRET",
+        &names::token_secret(set),
+        TOKEN_SECRET_KEY,
+    )
+}
+
+pub(super) fn http_probe(path: &str, port: i32, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::Int(port),
+            scheme: Some("HTTP".into()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(1),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
+}
+
+pub(super) fn pod_security_context() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(65532),
+        run_as_group: Some(65532),
+        fs_group: Some(65532),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            localhost_profile: None,
+        }),
+        ..PodSecurityContext::default()
+    }
+}
+
+pub(super) fn container_security_context() -> SecurityContext {
+    SecurityContext {
+        run_as_non_root: Some(true),
+        read_only_root_filesystem: Some(true),
+        allow_privilege_escalation: Some(false),
+        privileged: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add: None,
+        }),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            localhost_profile: None,
+        }),
+        ..SecurityContext::default()
+    }
+}
+
+/// A writable /tmp, since the root filesystem is read-only.
+pub(super) fn tmp_volume() -> Volume {
+    Volume {
+        name: "tmp".into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    }
+}
+
+pub(super) fn tmp_mount() -> VolumeMount {
+    VolumeMount {
+        name: "tmp".into(),
+        mount_path: "/tmp".into(),
+        ..VolumeMount::default()
+    }
+}
+
+/// The replica count the StatefulSet currently asks for, if it exists.
+pub fn current_replicas(sts: Option<&StatefulSet>) -> Option<i32> {
+    sts.and_then(|s| s.spec.as_ref()).and_then(|s| s.replicas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::fixture::{assert_owned, with};
+    use serde_json::{Value, json};
+
+    fn env<'a>(container: &'a Value, name: &str) -> &'a Value {
+        container["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("env {name} missing"))
+    }
+
+    #[test]
+    fn statefulset_runs_one_shard_per_pod() {
+        let sts = with(
+            json!({"shards": 4, "image": "reg/roomshard:1", "imagePullPolicy": "IfNotPresent",
+                   "publicUrl": "wss://play.example.com/shard/{shard}", "heartbeatIntervalSeconds": 3,
+                   "capacity": {"roomsPerShard": 10, "playersPerRoom": 8},
+                   "podTemplate": {"labels": {"team": "a", "roomshard.dev/set": "evil"},
+                                   "nodeSelector": {"pool": "game"}, "priorityClassName": "high"}}),
+            |i| serde_json::to_value(worker_statefulset(i, 4)).expect("json"),
+        );
+        assert_owned(&sts);
+        assert_eq!(sts["metadata"]["name"], "game");
+        let spec = &sts["spec"];
+        assert_eq!(spec["replicas"], 4);
+        assert_eq!(spec["podManagementPolicy"], "Parallel");
+        assert_eq!(spec["serviceName"], "game-headless");
+        assert_eq!(
+            spec["selector"]["matchLabels"],
+            json!({"app.kubernetes.io/component": "worker", "roomshard.dev/set": "game"})
+        );
+        let pod = &spec["template"];
+        assert_eq!(pod["metadata"]["labels"]["team"], "a");
+        assert_eq!(pod["metadata"]["labels"]["roomshard.dev/set"], "game");
+        assert_eq!(pod["spec"]["nodeSelector"]["pool"], "game");
+        assert_eq!(pod["spec"]["priorityClassName"], "high");
+        let c = &pod["spec"]["containers"][0];
+        assert_eq!(c["image"], "reg/roomshard:1");
+        assert_eq!(c["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(c["command"], json!(["roomshard-worker"]));
+        assert_eq!(
+            env(c, "ROOM_SHARD_INDEX")["valueFrom"]["fieldRef"]["fieldPath"],
+            "metadata.labels['apps.kubernetes.io/pod-index']"
+        );
+        assert_eq!(env(c, "ROOM_SHARD_TOTAL")["value"], "4");
+        assert_eq!(env(c, "ROOM_SHARD")["value"], "$(ROOM_SHARD_INDEX)/4");
+        assert_eq!(
+            env(c, "POD_NAME")["valueFrom"]["fieldRef"]["fieldPath"],
+            "metadata.name"
+        );
+        assert_eq!(env(c, "REDIS_URL")["value"], "redis://redis:6379");
+        assert_eq!(
+            env(c, "ROOMSHARD_TOKEN_SECRET")["valueFrom"]["secretKeyRef"],
+            json!({"name": "game-token", "key": "token-secret", "optional": false})
+        );
+        assert_eq!(env(c, "ROOMSHARD_SET")["value"], "game");
+        assert_eq!(env(c, "PORT")["value"], "3000");
+        assert_eq!(
+            env(c, "PUBLIC_URL")["value"],
+            "wss://play.example.com/shard/{shard}"
+        );
+        assert_eq!(env(c, "HEARTBEAT_INTERVAL_MS")["value"], "3000");
+        assert_eq!(env(c, "ROOM_CAPACITY")["value"], "8");
+        assert_eq!(env(c, "ROOMS_PER_SHARD")["value"], "10");
+        // ROOM_SHARD refers to ROOM_SHARD_INDEX, so that must come first.
+        let order: Vec<&str> = c["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .filter_map(|e| e["name"].as_str())
+            .collect();
+        let pos = |n: &str| order.iter().position(|x| *x == n).expect("present");
+        assert!(pos("ROOM_SHARD_INDEX") < pos("ROOM_SHARD"));
+        assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+        assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+        assert_eq!(c["readinessProbe"]["httpGet"]["port"], 3000);
+        let sc = &c["securityContext"];
+        assert_eq!(sc["runAsNonRoot"], true);
+        assert_eq!(sc["readOnlyRootFilesystem"], true);
+        assert_eq!(sc["allowPrivilegeEscalation"], false);
+        assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]));
+        assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
+        assert_eq!(pod["spec"]["securityContext"]["runAsNonRoot"], true);
+    }
+
+    #[test]
+    fn redis_from_secret_and_replicas_during_drain() {
+        let sts = with(
+            json!({"shards": 2, "image": "i", "redis": {"secretRef": {"name": "redis", "key": "url"}}}),
+            |i| serde_json::to_value(worker_statefulset(i, 4)).expect("json"),
+        );
+        // While shards 2 and 3 drain, all four pods keep running with total 4.
+        assert_eq!(sts["spec"]["replicas"], 4);
+        let c = &sts["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(env(c, "ROOM_SHARD_TOTAL")["value"], "4");
+        assert_eq!(
+            env(c, "REDIS_URL")["valueFrom"]["secretKeyRef"],
+            json!({"name": "redis", "key": "url", "optional": false})
+        );
+        assert_eq!(
+            env(c, "PUBLIC_URL")["value"],
+            "ws://game-shard-{shard}.play.svc:3000"
+        );
+    }
+}

@@ -1,0 +1,458 @@
+//! The `RoomShardSet` custom resource (`roomshard.dev/v1alpha1`).
+//!
+//! The schema carries the validation the API server can do itself (ranges, enums, required
+//! fields, CEL rules with readable messages), so a bad spec is refused at `kubectl apply`
+//! time. [`crate::validate`] re-checks what the controller relies on, because a CRD
+//! installed from an older release may have let something through.
+
+use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The finalizer that guards the set's Redis state.
+pub const FINALIZER: &str = "roomshard.dev/redis-state";
+
+/// Default worker port.
+pub const DEFAULT_PORT: i32 = 3000;
+/// Default matchmaker replica count.
+pub const DEFAULT_MATCHMAKER_REPLICAS: i32 = 2;
+/// Default heartbeat interval.
+pub const DEFAULT_HEARTBEAT_INTERVAL_SECONDS: i32 = 2;
+/// Default time a draining shard is given to empty before it is removed anyway.
+pub const DEFAULT_DRAIN_TIMEOUT_SECONDS: i64 = 300;
+
+/// A sharded set of Socket.IO workers, their Services and the matchmaker in front of them.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "roomshard.dev",
+    version = "v1alpha1",
+    kind = "RoomShardSet",
+    plural = "roomshardsets",
+    shortname = "rss",
+    namespaced,
+    status = "RoomShardSetStatus",
+    derive = "PartialEq",
+    doc = "A sharded set of Socket.IO workers (one StatefulSet pod per shard), their Services, and the matchmaker that hands out seats.",
+    scale(
+        spec_replicas_path = ".spec.shards",
+        status_replicas_path = ".status.replicas",
+        label_selector_path = ".status.selector"
+    ),
+    printcolumn(
+        name = "Shards",
+        type_ = "integer",
+        json_path = ".spec.shards",
+        description = "Desired shard count"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "integer",
+        json_path = ".status.readyReplicas",
+        description = "Ready worker pods"
+    ),
+    printcolumn(
+        name = "Rooms",
+        type_ = "integer",
+        json_path = ".status.rooms",
+        description = "Live rooms across shards"
+    ),
+    printcolumn(
+        name = "Players",
+        type_ = "integer",
+        json_path = ".status.players",
+        description = "Connected players across shards"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomShardSetSpec {
+    /// Number of worker shards N; pod i runs shard i of N.
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 1024").message("shards must be between 1 and 1024"))]
+    #[schemars(range(min = 1, max = 1024))]
+    pub shards: i32,
+
+    /// Container image holding every Roomshard binary (worker, matchmaker).
+    #[x_kube(validation = Rule::new("self.size() > 0").message("image must not be empty"))]
+    pub image: String,
+
+    /// Pull policy of the worker and matchmaker images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<ImagePullPolicy>,
+
+    /// Resources of each worker container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+
+    /// Extra settings of the worker pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_template: Option<PodTemplateOverrides>,
+
+    /// TCP port of each worker (Socket.IO and HTTP). Default 3000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<i32>,
+
+    /// Seats each shard offers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacitySpec>,
+
+    /// Where the set keeps its shared state. Default: the operator's own REDIS_URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisSpec>,
+
+    /// The client-facing Service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ClientServiceSpec>,
+
+    /// URL template the matchmaker hands out; `{shard}` becomes the shard index, e.g.
+    /// `wss://play.example.com/shard/{shard}`. Default: the per-shard Service in the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.contains('{shard}')").message("publicUrl must contain the placeholder {shard}, e.g. wss://play.example.com/shard/{shard}"))]
+    #[schemars(length(min = 1, max = 2048))]
+    pub public_url: Option<String>,
+
+    /// The matchmaker Deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matchmaker: Option<MatchmakerSpec>,
+
+    /// Seconds between two worker heartbeats. Default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 60))]
+    pub heartbeat_interval_seconds: Option<i32>,
+
+    /// How shards are drained on scale-down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<DrainSpec>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum ImagePullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+impl ImagePullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImagePullPolicy::Always => "Always",
+            ImagePullPolicy::IfNotPresent => "IfNotPresent",
+            ImagePullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// Pod-level settings merged into the worker pods.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PodTemplateOverrides {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacitySpec {
+    /// Rooms one shard hosts at most.
+    #[schemars(range(min = 1, max = 100000))]
+    pub rooms_per_shard: i32,
+    /// Players one room holds at most.
+    #[schemars(range(min = 1, max = 10000))]
+    pub players_per_room: i32,
+}
+
+/// Redis: a URL, or a Secret key holding one. Neither means the operator's default.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!(has(self.url) && has(self.secretRef))").message("redis takes either url or secretRef, not both"))]
+pub struct RedisSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2048))]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<SecretKeyRef>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    /// Secret in the set's namespace.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key whose value is the Redis URL.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum ServiceType {
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
+}
+
+impl ServiceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceType::ClusterIP => "ClusterIP",
+            ServiceType::NodePort => "NodePort",
+            ServiceType::LoadBalancer => "LoadBalancer",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum SessionAffinity {
+    ClientIP,
+    None,
+}
+
+impl SessionAffinity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionAffinity::ClientIP => "ClientIP",
+            SessionAffinity::None => "None",
+        }
+    }
+}
+
+/// The client-facing Service of the workers.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientServiceSpec {
+    /// Default LoadBalancer.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<ServiceType>,
+    /// E.g. `service.beta.kubernetes.io/aws-load-balancer-backend-protocol: tcp`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Default ClientIP, so a reconnecting client lands on the same pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_affinity: Option<SessionAffinity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub session_affinity_timeout_seconds: Option<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_balancer_source_ranges: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchmakerSpec {
+    /// Default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub replicas: Option<i32>,
+    /// Default: the worker image (it holds every binary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+    /// Reservation lifetime in milliseconds. Default 30000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1000, max = 600000))]
+    pub reservation_ttl_ms: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DrainSpec {
+    /// Longest wait for a draining shard to empty before it is removed anyway. Default 300.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub timeout_seconds: Option<i64>,
+}
+
+/// What the operator observed.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomShardSetStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Worker pods the StatefulSet runs (what the scale subresource reports).
+    #[serde(default)]
+    pub replicas: i32,
+    #[serde(default)]
+    pub ready_replicas: i32,
+    #[serde(default)]
+    pub rooms: i64,
+    #[serde(default)]
+    pub players: i64,
+    /// Label selector of the worker pods, for the scale subresource.
+    #[serde(default)]
+    pub selector: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardStatus>,
+    /// A scale-down in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<DrainStatus>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardStatus {
+    pub index: i32,
+    pub pod: String,
+    /// A fresh heartbeat was seen.
+    pub ready: bool,
+    pub rooms: i64,
+    pub players: i64,
+    pub draining: bool,
+}
+
+/// A scale-down from `from` shards to `to`; shards `to..from` are draining.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DrainStatus {
+    pub from: i32,
+    pub to: i32,
+    /// When the drain began (ms since the epoch); survives operator restarts.
+    pub started_at_ms: i64,
+    /// After this (ms since the epoch) the shards are removed even with players left.
+    pub deadline_ms: i64,
+}
+
+/// A condition, as `kubectl wait --for=condition=Ready` reads it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// "True", "False" or "Unknown".
+    pub status: String,
+    pub reason: String,
+    #[serde(default)]
+    pub message: String,
+    /// RFC 3339 time of the last status change.
+    #[serde(default)]
+    pub last_transition_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+impl RoomShardSetSpec {
+    pub fn port(&self) -> i32 {
+        self.port.unwrap_or(DEFAULT_PORT)
+    }
+
+    pub fn heartbeat_interval_ms(&self) -> i64 {
+        i64::from(
+            self.heartbeat_interval_seconds
+                .unwrap_or(DEFAULT_HEARTBEAT_INTERVAL_SECONDS),
+        ) * 1000
+    }
+
+    pub fn drain_timeout_seconds(&self) -> i64 {
+        self.drain
+            .and_then(|d| d.timeout_seconds)
+            .unwrap_or(DEFAULT_DRAIN_TIMEOUT_SECONDS)
+    }
+
+    pub fn matchmaker_replicas(&self) -> i32 {
+        self.matchmaker
+            .as_ref()
+            .and_then(|m| m.replicas)
+            .unwrap_or(DEFAULT_MATCHMAKER_REPLICAS)
+    }
+
+    pub fn matchmaker_image(&self) -> &str {
+        self.matchmaker
+            .as_ref()
+            .and_then(|m| m.image.as_deref())
+            .unwrap_or(&self.image)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::CustomResourceExt;
+
+    #[test]
+    fn crd_names_and_subresources() {
+        let crd = serde_json::to_value(RoomShardSet::crd()).expect("crd serializes");
+        assert_eq!(crd["metadata"]["name"], "roomshardsets.roomshard.dev");
+        assert_eq!(crd["spec"]["names"]["shortNames"][0], "rss");
+        assert_eq!(crd["spec"]["scope"], "Namespaced");
+        let v = &crd["spec"]["versions"][0];
+        assert_eq!(v["name"], "v1alpha1");
+        assert_eq!(
+            v["subresources"]["scale"]["specReplicasPath"],
+            ".spec.shards"
+        );
+        assert_eq!(
+            v["subresources"]["scale"]["statusReplicasPath"],
+            ".status.replicas"
+        );
+        assert_eq!(
+            v["subresources"]["scale"]["labelSelectorPath"],
+            ".status.selector"
+        );
+        assert!(v["subresources"]["status"].is_object());
+        let columns: Vec<&str> = v["additionalPrinterColumns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        assert_eq!(columns, ["Shards", "Ready", "Rooms", "Players", "Age"]);
+    }
+
+    #[test]
+    fn schema_requires_shards_and_image_and_has_cel_rules() {
+        let crd = serde_json::to_value(RoomShardSet::crd()).expect("crd serializes");
+        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        let required: Vec<&str> = spec["required"]
+            .as_array()
+            .expect("required")
+            .iter()
+            .filter_map(|r| r.as_str())
+            .collect();
+        assert!(required.contains(&"shards") && required.contains(&"image"));
+        assert_eq!(spec["properties"]["shards"]["minimum"].as_f64(), Some(1.0));
+        assert_eq!(
+            spec["properties"]["shards"]["maximum"].as_f64(),
+            Some(1024.0)
+        );
+        let text = spec.to_string();
+        assert!(text.contains("self.contains('{shard}')"), "{text}");
+        let types = &spec["properties"]["service"]["properties"]["type"]["enum"];
+        for t in ["ClusterIP", "NodePort", "LoadBalancer"] {
+            assert!(
+                types.as_array().is_some_and(|a| a.iter().any(|v| v == t)),
+                "{types}"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_fields_are_absent() {
+        let spec: RoomShardSetSpec =
+            serde_json::from_value(serde_json::json!({"shards": 3, "image": "img"}))
+                .expect("minimal spec");
+        assert_eq!(spec.port(), 3000);
+        assert_eq!(spec.heartbeat_interval_ms(), 2000);
+        assert_eq!(spec.drain_timeout_seconds(), 300);
+        assert_eq!(spec.matchmaker_replicas(), 2);
+        assert_eq!(spec.matchmaker_image(), "img");
+    }
+}

@@ -1,0 +1,281 @@
+//! The operator's view of a set's Redis state: heartbeats, the draining set, and the
+//! clean-up when a set is deleted. Every call has a deadline; an unreachable Redis is a
+//! reported condition, never a hang.
+
+use fred::prelude::{
+    Builder, Client, ClientLike, Config as RedisConfig, KeysInterface, ReconnectPolicy,
+    SetsInterface, SortedSetsInterface,
+};
+use roomshard_protocol::Keys;
+use roomshard_protocol::records::ShardHeartbeat;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// Why a Redis call did not succeed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RedisError {
+    #[error("Redis URL is invalid: {0}")]
+    BadUrl(String),
+    #[error("Redis did not answer {op} within {deadline:?}")]
+    Timeout {
+        op: &'static str,
+        deadline: Duration,
+    },
+    #[error("Redis {op} failed: {detail}")]
+    Failed { op: &'static str, detail: String },
+}
+
+/// What the operator reads of one set each reconcile.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RedisView {
+    /// Live heartbeats by shard index (expired ones are simply absent).
+    pub heartbeats: BTreeMap<u32, ShardHeartbeat>,
+    /// Shards in the draining set.
+    pub draining: BTreeSet<u32>,
+    /// Heartbeat records that could not be decoded (treated as absent).
+    pub undecodable: u32,
+}
+
+/// Redis clients shared by every set that names the same URL.
+pub struct RedisPool {
+    clients: Mutex<HashMap<String, Client>>,
+    deadline: Duration,
+}
+
+impl RedisPool {
+    pub fn new(deadline: Duration) -> Self {
+        Self {
+            clients: Mutex::new(HashMap::new()),
+            deadline,
+        }
+    }
+
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// A client for `url`, connecting in the background on first use.
+    pub async fn client(&self, url: &str) -> Result<SetRedis, RedisError> {
+        let mut clients = self.clients.lock().await;
+        if let Some(client) = clients.get(url) {
+            return Ok(SetRedis {
+                client: client.clone(),
+                deadline: self.deadline,
+            });
+        }
+        let mut config =
+            RedisConfig::from_url(url).map_err(|e| RedisError::BadUrl(e.details().to_string()))?;
+        config.fail_fast = true;
+        let deadline = self.deadline;
+        let client = Builder::from_config(config)
+            .with_performance_config(|p| p.default_command_timeout = deadline)
+            .with_connection_config(|c| {
+                c.connection_timeout = deadline;
+                c.internal_command_timeout = deadline;
+                c.max_command_attempts = 1;
+                c.unresponsive.max_timeout = Some(deadline.saturating_mul(2));
+                c.unresponsive.interval = Duration::from_millis(200);
+            })
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
+            .build()
+            .map_err(|e| RedisError::BadUrl(e.details().to_string()))?;
+        let _connection_task = client.connect();
+        clients.insert(url.to_owned(), client.clone());
+        Ok(SetRedis { client, deadline })
+    }
+
+    /// Closes every client (at shutdown).
+    pub async fn close(&self) {
+        let clients: Vec<Client> = self.clients.lock().await.drain().map(|(_, c)| c).collect();
+        for client in clients {
+            let _ = tokio::time::timeout(self.deadline, client.quit()).await;
+        }
+    }
+}
+
+/// One Redis client with the deadline every call is bound by.
+#[derive(Clone)]
+pub struct SetRedis {
+    client: Client,
+    deadline: Duration,
+}
+
+impl SetRedis {
+    async fn call<T>(
+        &self,
+        op: &'static str,
+        fut: impl Future<Output = Result<T, fred::error::Error>>,
+    ) -> Result<T, RedisError> {
+        match tokio::time::timeout(self.deadline, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if *e.kind() == fred::error::ErrorKind::Timeout => {
+                Err(RedisError::Timeout {
+                    op,
+                    deadline: self.deadline,
+                })
+            }
+            Ok(Err(e)) => Err(RedisError::Failed {
+                op,
+                detail: e.details().to_string(),
+            }),
+            Err(_) => Err(RedisError::Timeout {
+                op,
+                deadline: self.deadline,
+            }),
+        }
+    }
+
+    /// Reads the heartbeats of shards `0..shards` and the draining set.
+    pub async fn read_view(&self, keys: &Keys, shards: u32) -> Result<RedisView, RedisError> {
+        let mut view = RedisView::default();
+        if shards > 0 {
+            let names: Vec<String> = (0..shards).map(|i| keys.shard(i)).collect();
+            let values: Vec<Option<Vec<u8>>> = self
+                .call("MGET heartbeats", self.client.mget(names))
+                .await?;
+            for (i, value) in (0..shards).zip(values) {
+                let Some(bytes) = value else { continue };
+                match ShardHeartbeat::decode(&bytes) {
+                    Ok(hb) if hb.index == i => {
+                        view.heartbeats.insert(i, hb);
+                    }
+                    Ok(hb) => {
+                        tracing::warn!(key = %keys.shard(i), index = hb.index, "heartbeat names another shard; ignored");
+                        view.undecodable += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(key = %keys.shard(i), error = %e, "undecodable heartbeat; treated as absent");
+                        view.undecodable += 1;
+                    }
+                }
+            }
+        }
+        let draining: Vec<String> = self
+            .call("SMEMBERS draining", self.client.smembers(keys.draining()))
+            .await?;
+        view.draining = draining.iter().filter_map(|s| s.parse().ok()).collect();
+        Ok(view)
+    }
+
+    /// Adds shards to the draining set (matchmaker and workers stop placing seats there).
+    pub async fn mark_draining(&self, keys: &Keys, shards: &[u32]) -> Result<(), RedisError> {
+        if shards.is_empty() {
+            return Ok(());
+        }
+        let members: Vec<String> = shards.iter().map(u32::to_string).collect();
+        self.call::<i64>("SADD draining", self.client.sadd(keys.draining(), members))
+            .await
+            .map(drop)
+    }
+
+    /// Removes shards from the draining set.
+    pub async fn unmark_draining(&self, keys: &Keys, shards: &[u32]) -> Result<(), RedisError> {
+        if shards.is_empty() {
+            return Ok(());
+        }
+        let members: Vec<String> = shards.iter().map(u32::to_string).collect();
+        self.call::<i64>("SREM draining", self.client.srem(keys.draining(), members))
+            .await
+            .map(drop)
+    }
+
+    /// Deletes every key of the set, giving up once `budget` is spent. Returns the number
+    /// of keys deleted. The shards and rooms sets name most keys; a SCAN over the set's
+    /// prefix (acceptable here: deletion is rare and off every hot path) catches the rest
+    /// (reservations, idempotency keys, track sets).
+    pub async fn delete_set_state(&self, keys: &Keys, budget: Duration) -> Result<u64, RedisError> {
+        let started = Instant::now();
+        let over = |op| {
+            (started.elapsed() > budget).then_some(RedisError::Timeout {
+                op,
+                deadline: budget,
+            })
+        };
+        let mut deleted = 0u64;
+        let shards: Vec<String> = self
+            .call(
+                "ZRANGE shards",
+                self.client
+                    .zrange(keys.shards(), 0, -1, None, false, None, false),
+            )
+            .await?;
+        let rooms: Vec<String> = self
+            .call(
+                "ZRANGE rooms",
+                self.client
+                    .zrange(keys.rooms(), 0, -1, None, false, None, false),
+            )
+            .await?;
+        let mut named: Vec<String> = Vec::new();
+        for i in shards.iter().filter_map(|s| s.parse::<u32>().ok()) {
+            named.push(keys.shard(i));
+            named.push(keys.shard_rooms(i));
+        }
+        for room in &rooms {
+            if roomshard_protocol::validate_room_id(room).is_ok() {
+                named.push(keys.room(room));
+                named.push(keys.room_reservations(room));
+            }
+        }
+        named.extend([
+            keys.shards(),
+            keys.rooms(),
+            keys.draining(),
+            keys.lost_rooms(),
+        ]);
+        for chunk in named.chunks(500) {
+            if let Some(e) = over("DEL") {
+                return Err(e);
+            }
+            deleted += self
+                .call::<u64>("DEL", self.client.del(chunk.to_vec()))
+                .await?;
+        }
+        let pattern = format!("{}*", escape_glob(keys.prefix()));
+        let mut cursor = "0".to_owned();
+        loop {
+            if let Some(e) = over("SCAN") {
+                return Err(e);
+            }
+            let (next, found): (String, Vec<String>) = self
+                .call(
+                    "SCAN",
+                    self.client
+                        .scan_page(cursor.clone(), pattern.clone(), Some(500), None),
+                )
+                .await?;
+            if !found.is_empty() {
+                deleted += self.call::<u64>("DEL", self.client.del(found)).await?;
+            }
+            if next == "0" {
+                break;
+            }
+            cursor = next;
+        }
+        Ok(deleted)
+    }
+}
+
+/// Escapes Redis glob metacharacters so a prefix matches only itself.
+fn escape_glob(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_glob;
+
+    #[test]
+    fn glob_escape_keeps_hash_tag_literal() {
+        assert_eq!(escape_glob("roomshard:{a.b}:"), "roomshard:{a.b}:");
+        assert_eq!(escape_glob("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+    }
+}

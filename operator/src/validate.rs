@@ -1,0 +1,233 @@
+//! Checks a RoomShardSet before anything is built from it.
+//!
+//! The CRD schema refuses most bad specs at the API server; this re-checks what the
+//! controller depends on (an older CRD may still be installed) and resolves what the
+//! schema cannot know, such as the operator's default Redis URL. Pure: no client.
+
+use crate::crd::{RoomShardSet, RoomShardSetSpec};
+use roomshard_protocol::{Keys, MAX_SHARDS};
+
+/// Where a set's Redis URL comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisSource {
+    /// A literal URL (from the spec or the operator's default).
+    Url(String),
+    /// A key of a Secret in the set's namespace.
+    Secret { name: String, key: String },
+}
+
+/// A set whose spec passed every check, with what was derived from it.
+#[derive(Debug, Clone)]
+pub struct ValidSet {
+    pub name: String,
+    pub namespace: String,
+    pub shards: u32,
+    pub keys: Keys,
+    pub redis: RedisSource,
+    pub public_url: String,
+}
+
+/// Why a spec cannot be reconciled. The text is shown in the set's conditions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SpecError(pub String);
+
+/// Validates `set`; `default_redis` is the operator's own REDIS_URL.
+pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<ValidSet, SpecError> {
+    let name = set
+        .metadata
+        .name
+        .clone()
+        .ok_or_else(|| SpecError("the set has no metadata.name".into()))?;
+    let namespace = set
+        .metadata
+        .namespace
+        .clone()
+        .ok_or_else(|| SpecError("the set has no metadata.namespace".into()))?;
+    let keys = Keys::new(&name)
+        .map_err(|e| SpecError(format!("the set name cannot scope Redis keys: {e}")))?;
+    let spec = &set.spec;
+    let shards = check_shards(spec.shards)?;
+    if spec.image.trim().is_empty() {
+        return Err(SpecError("spec.image must name a container image".into()));
+    }
+    let port = spec.port();
+    if !(1..=65535).contains(&port) {
+        return Err(SpecError(format!(
+            "spec.port {port} is not a TCP port (1..=65535)"
+        )));
+    }
+    if let Some(hb) = spec.heartbeat_interval_seconds
+        && !(1..=60).contains(&hb)
+    {
+        return Err(SpecError(format!(
+            "spec.heartbeatIntervalSeconds {hb} must be between 1 and 60"
+        )));
+    }
+    if spec.drain_timeout_seconds() < 0 {
+        return Err(SpecError(
+            "spec.drain.timeoutSeconds must not be negative".into(),
+        ));
+    }
+    if let Some(c) = spec.capacity
+        && (c.rooms_per_shard < 1 || c.players_per_room < 1)
+    {
+        return Err(SpecError(
+            "spec.capacity.roomsPerShard and playersPerRoom must be at least 1".into(),
+        ));
+    }
+    let redis = redis_source(spec, default_redis)?;
+    let public_url = match &spec.public_url {
+        Some(url) if !url.contains("{shard}") => {
+            return Err(SpecError(format!(
+                "spec.publicUrl {url:?} must contain the placeholder {{shard}}, e.g. wss://play.example.com/shard/{{shard}}"
+            )));
+        }
+        Some(url) => url.clone(),
+        None => default_public_url(&name, &namespace, port),
+    };
+    Ok(ValidSet {
+        name,
+        namespace,
+        shards,
+        keys,
+        redis,
+        public_url,
+    })
+}
+
+fn check_shards(shards: i32) -> Result<u32, SpecError> {
+    match u32::try_from(shards) {
+        Ok(n) if (1..=MAX_SHARDS).contains(&n) => Ok(n),
+        _ => Err(SpecError(format!(
+            "spec.shards {shards} must be between 1 and {MAX_SHARDS}"
+        ))),
+    }
+}
+
+fn redis_source(
+    spec: &RoomShardSetSpec,
+    default_redis: Option<&str>,
+) -> Result<RedisSource, SpecError> {
+    let redis = spec.redis.clone().unwrap_or_default();
+    match (redis.url, redis.secret_ref, default_redis) {
+        (Some(_), Some(_), _) => Err(SpecError(
+            "spec.redis takes either url or secretRef, not both".into(),
+        )),
+        (Some(url), None, _) if url.trim().is_empty() => {
+            Err(SpecError("spec.redis.url must not be empty".into()))
+        }
+        (Some(url), None, _) => Ok(RedisSource::Url(url)),
+        (None, Some(s), _) if s.name.is_empty() || s.key.is_empty() => Err(SpecError(
+            "spec.redis.secretRef needs both name and key".into(),
+        )),
+        (None, Some(s), _) => Ok(RedisSource::Secret {
+            name: s.name,
+            key: s.key,
+        }),
+        (None, None, Some(url)) if !url.is_empty() => Ok(RedisSource::Url(url.to_owned())),
+        (None, None, _) => Err(SpecError(
+            "no Redis configured: set spec.redis.url or spec.redis.secretRef, or start the operator with REDIS_URL".into(),
+        )),
+    }
+}
+
+/// The URL a player is handed when the spec names none: the shard's own Service.
+pub fn default_public_url(name: &str, namespace: &str, port: i32) -> String {
+    format!("ws://{name}-shard-{{shard}}.{namespace}.svc:{port}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{RedisSpec, SecretKeyRef};
+
+    fn set(spec: serde_json::Value) -> RoomShardSet {
+        let mut s = RoomShardSet::new(
+            "game",
+            serde_json::from_value(spec).expect("spec deserializes"),
+        );
+        s.metadata.namespace = Some("ns".into());
+        s
+    }
+
+    #[test]
+    fn minimal_spec_uses_defaults() {
+        let v = validate(
+            &set(serde_json::json!({"shards": 4, "image": "img"})),
+            Some("redis://r:6379"),
+        )
+        .expect("valid");
+        assert_eq!(v.shards, 4);
+        assert_eq!(v.redis, RedisSource::Url("redis://r:6379".into()));
+        assert_eq!(v.public_url, "ws://game-shard-{shard}.ns.svc:3000");
+        assert_eq!(v.keys.shard(1), "roomshard:{game}:shard:1");
+    }
+
+    #[test]
+    fn bad_specs_get_clear_errors() {
+        let cases = [
+            (
+                serde_json::json!({"shards": 0, "image": "i"}),
+                "spec.shards 0",
+            ),
+            (
+                serde_json::json!({"shards": 5000, "image": "i"}),
+                "spec.shards 5000",
+            ),
+            (serde_json::json!({"shards": 1, "image": " "}), "spec.image"),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "publicUrl": "wss://x/"}),
+                "{shard}",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "port": 0}),
+                "spec.port",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "heartbeatIntervalSeconds": 0}),
+                "heartbeatIntervalSeconds",
+            ),
+        ];
+        for (spec, needle) in cases {
+            let err = validate(&set(spec.clone()), Some("redis://r")).expect_err("invalid");
+            assert!(err.0.contains(needle), "{spec}: {err}");
+        }
+    }
+
+    #[test]
+    fn redis_source_choice() {
+        let mut s = set(serde_json::json!({"shards": 1, "image": "i"}));
+        let err = validate(&s, None).expect_err("no redis anywhere");
+        assert!(err.0.contains("REDIS_URL"), "{err}");
+        s.spec.redis = Some(RedisSpec {
+            url: None,
+            secret_ref: Some(SecretKeyRef {
+                name: "r".into(),
+                key: "url".into(),
+            }),
+        });
+        assert_eq!(
+            validate(&s, None).expect("secret").redis,
+            RedisSource::Secret {
+                name: "r".into(),
+                key: "url".into()
+            }
+        );
+        s.spec.redis = Some(RedisSpec {
+            url: Some("redis://own".into()),
+            secret_ref: Some(SecretKeyRef {
+                name: "r".into(),
+                key: "url".into(),
+            }),
+        });
+        assert!(validate(&s, None).expect_err("both").0.contains("not both"));
+    }
+
+    #[test]
+    fn set_name_must_fit_redis_keys() {
+        let mut s = set(serde_json::json!({"shards": 1, "image": "i"}));
+        s.metadata.name = Some("x".repeat(70));
+        assert!(validate(&s, Some("redis://r")).is_err());
+    }
+}
