@@ -35,6 +35,12 @@ pub fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     } else {
         bytes
     };
+    // serde would also read a struct from an array; the contract's bodies are objects.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
     serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("the body is not a valid request: {e}")))
 }
@@ -112,7 +118,7 @@ mod tests {
 
     #[test]
     fn shape_errors_are_bad_requests() {
-        for bad in [&b"{"[..], b"[]", br#"{"a":1}"#, br#"{"b":"x"}"#, b"null"] {
+        for bad in [&b"{"[..], b"[]", br#"{"a":1}"#, br#"{"b":"x"}"#, b"null", b"[\"x\"]", b"\"{\""] {
             let err = decode_body::<Probe>(bad).expect_err("bad");
             assert_eq!(err.code(), "bad_request", "{bad:?}");
         }

@@ -1,0 +1,273 @@
+//! Reservation behaviour against a real Redis and the real binary: expiry, idempotency,
+//! draining and stale shards, named rooms, lost rooms, tokens.
+
+mod common;
+
+use common::{Http, Matchmaker, beat, beat_all, heartbeat, keys, redis, token_key};
+use fred::prelude::*;
+use roomshard_protocol::records::{Capacity, Reservation};
+use roomshard_protocol::token::TOKEN_VERSION;
+use roomshard_protocol::{now_ms, shard_for_room};
+use roomshard_testkit::process::wait_until_async;
+use roomshard_testkit::redis::RedisServer;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+fn cap(rooms_per_shard: u32, players_per_room: u32) -> Capacity {
+    Capacity {
+        rooms_per_shard,
+        players_per_room,
+    }
+}
+
+async fn reserve(http: &Http, mm: &Matchmaker, body: Value) -> (u16, Value) {
+    http.post_json(&mm.url("/reserve"), &body).await.expect("answered")
+}
+
+/// What a worker does when a player joins with a token (docs/REDIS.md, "Join").
+async fn join(client: &Client, room: &str, nonce: &str) -> anyhow::Result<i64> {
+    let k = keys();
+    let script = "if redis.call('DEL', KEYS[1]) == 1 then \
+                    redis.call('ZREM', KEYS[2], ARGV[1]); \
+                    return redis.call('HINCRBY', KEYS[3], 'players', 1) \
+                  end return -1";
+    Ok(client
+        .eval(
+            script,
+            vec![k.reservation(nonce), k.room_reservations(room), k.room(room)],
+            vec![nonce.to_owned()],
+        )
+        .await?)
+}
+
+fn nonce_of(body: &Value) -> String {
+    token_key()
+        .verify(body["token"].as_str().unwrap_or_default(), now_ms())
+        .expect("token verifies")
+        .nonce
+}
+
+#[tokio::test]
+async fn expiry_frees_seats_and_joins_keep_them() -> anyhow::Result<()> {
+    let server = RedisServer::start()?;
+    let client = redis(&server.url()).await?;
+    beat_all(&client, 1, cap(1, 2)).await?;
+    let mm = Matchmaker::start(&server.url(), &[("RESERVATION_TTL_MS", "400")]).await?;
+    let http = Http::new();
+
+    let (s1, a) = reserve(&http, &mm, json!({})).await;
+    let (s2, b) = reserve(&http, &mm, json!({})).await;
+    assert_eq!((s1, s2), (200, 200), "{a} {b}");
+    assert_eq!(a["room"], b["room"], "the fullest room is filled first");
+    assert_eq!(a["track"], "default");
+    let (s3, c) = reserve(&http, &mm, json!({})).await;
+    assert_eq!(s3, 503, "{c}");
+    assert_eq!(c["error"]["code"], "no_capacity");
+
+    // A used reservation turns into a player, who keeps the seat after the TTL.
+    let room = a["room"].as_str().unwrap_or_default().to_owned();
+    let b_nonce = nonce_of(&b);
+    assert_eq!(join(&client, &room, &nonce_of(&a)).await?, 1);
+    assert_eq!(join(&client, &room, &nonce_of(&a)).await?, -1, "a token is single-use");
+
+    // The other reservation expires and frees exactly one seat.
+    let again = wait_until_async("an expired seat to be free", Duration::from_secs(5), || async {
+        let (s, body) = reserve(&http, &mm, json!({})).await;
+        (s == 200).then_some(body)
+    })
+    .await?;
+    assert_eq!(again["room"], a["room"]);
+    let (s, full) = reserve(&http, &mm, json!({})).await;
+    assert_eq!(s, 503, "player + live reservation fill the room: {full}");
+    let expired: bool = client.exists(keys().reservation(&b_nonce)).await?;
+    assert!(!expired, "resv:{{nonce}} expires with the reservation");
+    Ok(())
+}
+
+#[tokio::test]
+async fn idempotency_key_returns_the_same_reservation() -> anyhow::Result<()> {
+    let server = RedisServer::start()?;
+    let client = redis(&server.url()).await?;
+    beat_all(&client, 2, cap(10, 4)).await?;
+    let mm = Matchmaker::start(&server.url(), &[]).await?;
+    let http = Http::new();
+
+    let body = json!({"player": "ann", "idempotencyKey": "retry-1", "track": "ctf"});
+    let (s1, first) = reserve(&http, &mm, body.clone()).await;
+    let (s2, second) = http
+        .post_json(&mm.url("/rooms/reserve"), &json!({"player": "bob", "idempotencyKey": "retry-1"}))
+        .await?;
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(first, second, "a retry gets the very same reservation and token");
+    let (_, other) = reserve(&http, &mm, json!({"idempotencyKey": "retry-2", "track": "ctf"})).await;
+    assert_ne!(nonce_of(&other), nonce_of(&first));
+    let room = first["room"].as_str().unwrap_or_default();
+    let held: u32 = client.zcard(keys().room_reservations(room)).await?;
+    assert_eq!(held, 2, "the retry held no second seat");
+    let ttl: i64 = client.pttl(keys().idempotency("retry-1")).await?;
+    assert!(ttl > 0 && ttl <= 30_000, "idem key expires with the reservation: {ttl}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn draining_and_stale_shards_get_nothing() -> anyhow::Result<()> {
+    let server = RedisServer::start()?;
+    let client = redis(&server.url()).await?;
+    let k = keys();
+    let c = cap(10, 4);
+    let mut flagged = heartbeat(0, 4, c);
+    flagged.draining = true;
+    beat(&client, &flagged, 60_000).await?;
+    beat(&client, &heartbeat(1, 4, c), 60_000).await?;
+    let _: () = client.sadd(k.draining(), "1").await?;
+    let mut stale = heartbeat(2, 4, c);
+    stale.sent_at = now_ms() - 60_000;
+    beat(&client, &stale, 60_000).await?;
+    let mut gone = heartbeat(3, 4, c);
+    gone.sent_at = now_ms();
+    beat(&client, &gone, 60_000).await?;
+    let _: () = client.del(k.shard(3)).await?;
+
+    let mm = Matchmaker::start(&server.url(), &[]).await?;
+    let http = Http::new();
+    let (s, body) = reserve(&http, &mm, json!({})).await;
+    assert_eq!(s, 503, "{body}");
+    assert_eq!(body["error"]["code"], "no_capacity");
+
+    let (s, rooms) = http.get(&mm.url("/rooms")).await?;
+    assert_eq!(s, 200);
+    let shards = rooms["shards"].as_array().cloned().unwrap_or_default();
+    let flags: Vec<(bool, bool)> = shards
+        .iter()
+        .map(|s| (s["healthy"].as_bool().unwrap_or(true), s["draining"].as_bool().unwrap_or(false)))
+        .collect();
+    assert_eq!(flags, vec![(true, true), (true, true), (false, false), (false, false)]);
+    assert_eq!(shards[0]["worker"], "game-0");
+    assert!(shards[0]["lastHeartbeatMs"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(shards[0]["capacity"]["playersPerRoom"], 4);
+
+    // Shard 2 beats again: it takes the seat.
+    beat(&client, &heartbeat(2, 4, c), 60_000).await?;
+    let (s, body) = reserve(&http, &mm, json!({})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["shard"], 2);
+    let room = body["room"].as_str().unwrap_or_default().to_owned();
+
+    // Once shard 2 drains, its room takes no seat either, named or not.
+    let _: () = client.sadd(k.draining(), "2").await?;
+    let (s, body) = reserve(&http, &mm, json!({})).await;
+    assert_eq!(s, 503, "{body}");
+    let (s, body) = reserve(&http, &mm, json!({"room": room})).await;
+    assert_eq!(s, 503, "{body}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn named_rooms_and_lost_rooms() -> anyhow::Result<()> {
+    let server = RedisServer::start()?;
+    let client = redis(&server.url()).await?;
+    let k = keys();
+    beat_all(&client, 2, cap(1, 2)).await?;
+    let mm = Matchmaker::start(&server.url(), &[]).await?;
+    let http = Http::new();
+
+    let (_, a) = reserve(&http, &mm, json!({"track": "alpha"})).await;
+    let (_, b) = reserve(&http, &mm, json!({"track": "beta"})).await;
+    assert_ne!(a["shard"], b["shard"], "new rooms go to the least-loaded shard");
+    let room_a = a["room"].as_str().unwrap_or_default().to_owned();
+    let (s, named) = reserve(&http, &mm, json!({"room": room_a})).await;
+    assert_eq!(s, 200, "{named}");
+    assert_eq!(named["room"], a["room"]);
+    assert_eq!(named["track"], "alpha");
+    let (s, full) = reserve(&http, &mm, json!({"room": room_a})).await;
+    assert_eq!(s, 409, "{full}");
+    assert_eq!(full["error"]["code"], "room_full");
+    let (s, missing) = reserve(&http, &mm, json!({"room": "no-such-room"})).await;
+    assert_eq!(s, 404, "{missing}");
+    assert_eq!(missing["error"]["code"], "room_not_found");
+
+    let (_, only_beta) = http.get(&mm.url("/rooms?track=beta")).await?;
+    let listed: Vec<&str> = only_beta["rooms"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|x| x["room"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(listed, vec![b["room"].as_str().unwrap_or_default()]);
+
+    // The shard of room b stops beating: its room is reported lost, not silently kept.
+    let dead = b["shard"].as_u64().unwrap_or(0) as u32;
+    let _: () = client.del(k.shard(dead)).await?;
+    let (s, all) = http.get(&mm.url("/rooms")).await?;
+    assert_eq!(s, 200);
+    let rooms = all["rooms"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rooms.len(), 2);
+    for r in &rooms {
+        let lost = r["lost"].as_bool().unwrap_or(false);
+        assert_eq!(lost, r["room"] == b["room"], "{r}");
+        if r["room"] == a["room"] {
+            assert_eq!(r["reserved"], 2);
+            assert_eq!(r["capacity"], 2);
+            assert_eq!(r["players"], 0);
+        }
+    }
+    let score: Option<f64> = client.zscore(k.lost_rooms(), b["room"].as_str().unwrap_or_default()).await?;
+    assert!(score.is_some(), "lost room recorded in lost-rooms");
+    Ok(())
+}
+
+#[tokio::test]
+async fn tokens_verify_and_match_the_response_and_the_record() -> anyhow::Result<()> {
+    let server = RedisServer::start()?;
+    let client = redis(&server.url()).await?;
+    let mut own_url = heartbeat(0, 2, cap(1, 4));
+    own_url.url = "wss://shard0.example/io".into();
+    beat(&client, &own_url, 60_000).await?;
+    beat(&client, &heartbeat(1, 2, cap(1, 4)), 60_000).await?;
+    let mm = Matchmaker::start(
+        &server.url(),
+        &[("PUBLIC_URL", "wss://play.example.com/shard/{shard}")],
+    )
+    .await?;
+    let http = Http::new();
+
+    let mut seen_urls = Vec::new();
+    for player in ["ann", "bob"] {
+        let before = now_ms();
+        let (s, body) = reserve(&http, &mm, json!({"player": player, "track": player})).await;
+        assert_eq!(s, 200, "{body}");
+        let obj = body.as_object().cloned().unwrap_or_default();
+        let mut fields: Vec<&str> = obj.keys().map(String::as_str).collect();
+        fields.sort_unstable();
+        assert_eq!(fields, vec!["expiresAt", "room", "shard", "token", "track", "url", "worker"]);
+        let claims = token_key().verify(body["token"].as_str().unwrap_or_default(), now_ms())?;
+        assert_eq!(claims.v, TOKEN_VERSION);
+        assert_eq!(claims.set, common::SET);
+        assert_eq!(claims.room, body["room"].as_str().unwrap_or_default());
+        assert_eq!(u64::from(claims.shard), body["shard"].as_u64().unwrap_or(99));
+        assert_eq!(claims.player, player);
+        assert_eq!(claims.exp, body["expiresAt"].as_u64().unwrap_or(0));
+        assert!(claims.exp >= before + 29_000 && claims.exp <= now_ms() + 31_000);
+        assert_eq!(shard_for_room(&claims.room, 2), claims.shard);
+        let other = roomshard_protocol::token::TokenKey::new(vec![1u8; 32])?;
+        assert!(other.verify(body["token"].as_str().unwrap_or_default(), now_ms()).is_err());
+
+        let raw: String = client.get(keys().reservation(&claims.nonce)).await?;
+        let record = Reservation::decode(raw.as_bytes())?;
+        assert_eq!(record.room, claims.room);
+        assert_eq!(record.shard, claims.shard);
+        assert_eq!(record.expires_at, claims.exp);
+        assert_eq!(record.player, player);
+        assert_eq!(record.worker, body["worker"].as_str().unwrap_or_default());
+        assert_eq!(record.url, body["url"].as_str().unwrap_or_default());
+        seen_urls.push((claims.shard, body["url"].as_str().unwrap_or_default().to_owned()));
+    }
+    seen_urls.sort();
+    assert_eq!(
+        seen_urls,
+        vec![
+            (0, "wss://shard0.example/io".to_owned()),
+            (1, "wss://play.example.com/shard/1".to_owned())
+        ],
+        "the heartbeat's url wins, the template fills in otherwise"
+    );
+    Ok(())
+}

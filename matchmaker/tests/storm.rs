@@ -1,0 +1,99 @@
+//! Three matchmakers, one Redis, 2,000 concurrent reservations: never an over-full room,
+//! never a seat given twice, every answer 200, 409 or 503.
+
+mod common;
+
+use common::{Http, Matchmaker, beat_all, keys, redis, token_key};
+use fred::prelude::*;
+use roomshard_protocol::records::Capacity;
+use roomshard_protocol::{now_ms, shard_for_room};
+use roomshard_testkit::redis::RedisServer;
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+const SHARDS: u32 = 4;
+const ROOMS_PER_SHARD: u32 = 50;
+const SEATS: u32 = 8;
+const REQUESTS: usize = 2_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reservation_storm_never_overfills() -> anyhow::Result<()> {
+    let server = RedisServer::start()?;
+    let client = redis(&server.url()).await?;
+    let capacity = Capacity {
+        rooms_per_shard: ROOMS_PER_SHARD,
+        players_per_room: SEATS,
+    };
+    beat_all(&client, SHARDS, capacity).await?;
+    let env = [("RESERVATION_TTL_MS", "300000"), ("REDIS_TIMEOUT_MS", "5000")];
+    let mut mms = Vec::new();
+    for _ in 0..3 {
+        mms.push(Matchmaker::start(&server.url(), &env).await?);
+    }
+    let urls: Vec<String> = mms.iter().map(|m| m.url("/reserve")).collect();
+    let http = Http::new();
+
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(REQUESTS);
+    for i in 0..REQUESTS {
+        let http = http.clone();
+        let url = urls[i % urls.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let body = serde_json::json!({"player": format!("p{i}"), "track": "storm"});
+            http.post_json(&url, &body).await
+        }));
+    }
+    let mut answers = Vec::with_capacity(REQUESTS);
+    for t in tasks {
+        answers.push(t.await??);
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "storm: {REQUESTS} reserves over 3 matchmakers in {elapsed:?} ({:.0}/s)",
+        REQUESTS as f64 / elapsed.as_secs_f64()
+    );
+
+    let mut by_status: HashMap<u16, usize> = HashMap::new();
+    let mut nonces = HashSet::new();
+    let mut per_room: HashMap<String, u32> = HashMap::new();
+    let key = token_key();
+    for (status, body) in &answers {
+        *by_status.entry(*status).or_default() += 1;
+        assert!(matches!(status, 200 | 409 | 503), "{status}: {body}");
+        if *status == 503 {
+            assert_eq!(body["error"]["code"], "no_capacity", "{body}");
+        }
+        if *status != 200 {
+            continue;
+        }
+        let claims = key
+            .verify(body["token"].as_str().unwrap_or_default(), now_ms())
+            .expect("token verifies");
+        assert_eq!(claims.room, body["room"].as_str().unwrap_or_default());
+        assert_eq!(u64::from(claims.shard), body["shard"].as_u64().unwrap_or(u64::MAX));
+        assert!(nonces.insert(claims.nonce.clone()), "seat given twice: {}", claims.nonce);
+        assert_eq!(shard_for_room(&claims.room, SHARDS), claims.shard, "{}", claims.room);
+        *per_room.entry(claims.room).or_default() += 1;
+    }
+    println!("storm: answers by status {by_status:?}");
+    let seats = (SHARDS * ROOMS_PER_SHARD * SEATS) as usize;
+    assert_eq!(by_status.get(&200).copied().unwrap_or(0), seats, "{by_status:?}");
+    assert_eq!(per_room.len(), (SHARDS * ROOMS_PER_SHARD) as usize);
+    assert!(per_room.values().all(|n| *n <= SEATS), "over-full room");
+
+    // The registry agrees: every room within capacity, counting players and reservations.
+    let k = keys();
+    let rooms: Vec<String> = client.zrange(k.rooms(), 0, -1, None, false, None, false).await?;
+    assert_eq!(rooms.len(), per_room.len());
+    for room in &rooms {
+        let (cap, players): (u32, u32) = client.hmget(k.room(room), vec!["capacity", "players"]).await?;
+        let reserved: u32 = client.zcard(k.room_reservations(room)).await?;
+        assert!(players + reserved <= cap, "{room}: {players}+{reserved} > {cap}");
+        assert_eq!(reserved, per_room[room], "{room}");
+    }
+    for shard in 0..SHARDS {
+        let n: u32 = client.scard(k.shard_rooms(shard)).await?;
+        assert_eq!(n, ROOMS_PER_SHARD, "shard {shard}");
+    }
+    Ok(())
+}
