@@ -25,8 +25,10 @@ for svc in redis-server nginx prometheus prometheus-node-exporter; do
   fi
 done
 
-echo "install-deps: Kubernetes control plane" >&2
-hack/install-control-plane.sh >/dev/null
+if [[ "${1:-}" != "--no-control-plane" ]]; then
+  echo "install-deps: Kubernetes control plane" >&2
+  hack/install-control-plane.sh >/dev/null
+fi
 
 if [[ ! -d tests/node/node_modules/socket.io-client ]] ||
    [[ tests/node/package-lock.json -nt tests/node/node_modules/.package-lock.json ]]; then
