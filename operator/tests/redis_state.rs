@@ -1,0 +1,88 @@
+//! The operator's Redis reads and writes against a real redis-server.
+
+use roomshard_operator::redis_state::RedisPool;
+use roomshard_protocol::Keys;
+use roomshard_testkit::redis::RedisServer;
+use std::time::{Duration, Instant};
+
+fn heartbeat(index: u32, total: u32, players: u32) -> String {
+    format!(
+        r#"{{"index":{index},"total":{total},"rooms":1,"players":{players},"pod":"game-{index}"}}"#
+    )
+}
+
+#[tokio::test]
+async fn reads_heartbeats_marks_draining_and_cleans_up() {
+    let redis = RedisServer::start().expect("redis");
+    let keys = Keys::new("game").expect("keys");
+    let other = Keys::new("other").expect("keys");
+    for (i, p) in [(0, 3), (2, 0)] {
+        redis
+            .command(&format!("SET {} '{}'", keys.shard(i), heartbeat(i, 3, p)))
+            .expect("set");
+        redis
+            .command(&format!("ZADD {} 1 {i}", keys.shards()))
+            .expect("zadd");
+    }
+    redis
+        .command(&format!("SET {} garbage", keys.shard(1)))
+        .expect("set");
+    redis
+        .command(&format!("ZADD {} 1 r1", keys.rooms()))
+        .expect("zadd");
+    redis
+        .command(&format!("HSET {} shard 0", keys.room("r1")))
+        .expect("hset");
+    redis
+        .command(&format!("SET {} x", keys.idempotency("k")))
+        .expect("set");
+    redis
+        .command(&format!("SET {} keep", other.shard(0)))
+        .expect("set");
+
+    let pool = RedisPool::new(Duration::from_secs(2));
+    let r = pool.client(&redis.url()).await.expect("client");
+    let view = r.read_view(&keys, 3).await.expect("view");
+    assert_eq!(view.heartbeats.len(), 2);
+    assert_eq!(view.heartbeats[&0].players, 3);
+    assert_eq!(view.undecodable, 1);
+
+    r.mark_draining(&keys, &[1, 2]).await.expect("sadd");
+    assert_eq!(r.read_view(&keys, 3).await.expect("view").draining.len(), 2);
+    r.unmark_draining(&keys, &[1]).await.expect("srem");
+    let view = r.read_view(&keys, 3).await.expect("view");
+    assert_eq!(view.draining.into_iter().collect::<Vec<_>>(), vec![2]);
+
+    let deleted = r
+        .delete_set_state(&keys, Duration::from_secs(5))
+        .await
+        .expect("cleanup");
+    assert!(deleted >= 6, "deleted {deleted}");
+    let left = redis.command("KEYS *").expect("keys");
+    assert!(!left.contains("{game}"), "{left}");
+    assert!(left.contains("{other}"), "{left}");
+}
+
+#[tokio::test]
+async fn frozen_redis_fails_within_the_deadline() {
+    let redis = RedisServer::start().expect("redis");
+    let keys = Keys::new("game").expect("keys");
+    let pool = RedisPool::new(Duration::from_millis(300));
+    let r = pool.client(&redis.url()).await.expect("client");
+    r.read_view(&keys, 2).await.expect("reachable first");
+    redis.freeze().expect("freeze");
+    let started = Instant::now();
+    let err = r.read_view(&keys, 2).await.expect_err("frozen");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.to_string().contains("did not answer"), "{err}");
+    let err = r
+        .delete_set_state(&keys, Duration::from_secs(1))
+        .await
+        .expect_err("frozen");
+    assert!(err.to_string().contains("Redis"), "{err}");
+    redis.thaw().expect("thaw");
+}
