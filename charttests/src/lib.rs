@@ -71,9 +71,10 @@ pub fn dashboard_queries(dashboard: &Value) -> Vec<DashboardQuery> {
             continue;
         }
         let name = var.get("name").and_then(Value::as_str).unwrap_or("?");
-        let query = var
-            .get("query")
-            .and_then(|q| q.as_str().or_else(|| q.get("query").and_then(Value::as_str)));
+        let query = var.get("query").and_then(|q| {
+            q.as_str()
+                .or_else(|| q.get("query").and_then(Value::as_str))
+        });
         if let Some(query) = query {
             out.push(DashboardQuery {
                 panel: format!("variable {name}"),
