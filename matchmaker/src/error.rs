@@ -91,11 +91,18 @@ mod tests {
         let resp = AppError::RoomFull("r1".into()).into_response();
         assert_eq!(resp.status(), StatusCode::CONFLICT);
         let ct = resp.headers().get("content-type").cloned();
-        assert_eq!(ct.as_ref().and_then(|v| v.to_str().ok()), Some("application/json"));
+        assert_eq!(
+            ct.as_ref().and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
         assert_eq!(v["error"]["code"], "room_full");
-        assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains("r1")));
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("r1"))
+        );
     }
 
     #[test]

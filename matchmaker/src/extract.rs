@@ -118,7 +118,15 @@ mod tests {
 
     #[test]
     fn shape_errors_are_bad_requests() {
-        for bad in [&b"{"[..], b"[]", br#"{"a":1}"#, br#"{"b":"x"}"#, b"null", b"[\"x\"]", b"\"{\""] {
+        for bad in [
+            &b"{"[..],
+            b"[]",
+            br#"{"a":1}"#,
+            br#"{"b":"x"}"#,
+            b"null",
+            b"[\"x\"]",
+            b"\"{\"",
+        ] {
             let err = decode_body::<Probe>(bad).expect_err("bad");
             assert_eq!(err.code(), "bad_request", "{bad:?}");
         }

@@ -8,13 +8,13 @@ use crate::reserve::{self, ReserveBody};
 use crate::rooms::{self, RoomsQuery};
 use crate::store::{Store, StoreError};
 use axum::Json;
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use roomshard_protocol::token::TokenKey;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -87,17 +87,18 @@ pub fn app(state: AppState) -> Router {
         .route("/reserve", post(reserve_handler))
         .route("/rooms/reserve", post(reserve_handler))
         .route("/rooms", get(rooms_handler))
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map(MatchedPath::as_str)
-                    .unwrap_or("unmatched");
-                tracing::info_span!("http", method = %req.method(), route)
-            }),
-        );
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str)
+                .unwrap_or("unmatched");
+            tracing::info_span!("http", method = %req.method(), route)
+        }));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -141,7 +142,11 @@ async fn reserve_handler(
         ),
         Err(e) => (e.code(), e.into_response()),
     };
-    state.metrics.reservations.with_label_values(&[outcome]).inc();
+    state
+        .metrics
+        .reservations
+        .with_label_values(&[outcome])
+        .inc();
     state
         .metrics
         .reserve_seconds
@@ -163,7 +168,11 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
-    state.store.ping().await.map_err(|e| state.redis_failed(e))?;
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|e| state.redis_failed(e))?;
     Ok(Json(serde_json::json!({"status": "ready"})))
 }
 
@@ -197,8 +206,8 @@ mod tests {
     /// A state whose Redis is a closed port: enough for everything that never reaches it.
     fn state() -> AppState {
         let keys = Keys::new("test").expect("set");
-        let store = Store::connect("redis://127.0.0.1:1", keys, Duration::from_millis(100))
-            .expect("url");
+        let store =
+            Store::connect("redis://127.0.0.1:1", keys, Duration::from_millis(100)).expect("url");
         AppState::new(Inner {
             store,
             metrics: Metrics::new().expect("metrics"),
@@ -237,11 +246,26 @@ mod tests {
     #[tokio::test]
     async fn bad_bodies_never_reach_redis() {
         let cases: Vec<(Request, StatusCode, &str)> = vec![
-            (post_json("/reserve", "{"), StatusCode::BAD_REQUEST, "bad_request"),
-            (post_json("/reserve", r#"{"track":5}"#), StatusCode::BAD_REQUEST, "bad_request"),
-            (post_json("/rooms/reserve", r#"{"nope":1}"#), StatusCode::BAD_REQUEST, "bad_request"),
             (
-                post_json("/reserve", format!(r#"{{"track":"{}"}}"#, "x".repeat(20_000))),
+                post_json("/reserve", "{"),
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            ),
+            (
+                post_json("/reserve", r#"{"track":5}"#),
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            ),
+            (
+                post_json("/rooms/reserve", r#"{"nope":1}"#),
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            ),
+            (
+                post_json(
+                    "/reserve",
+                    format!(r#"{{"track":"{}"}}"#, "x".repeat(20_000)),
+                ),
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
             ),
@@ -254,22 +278,30 @@ mod tests {
                 "unsupported_media_type",
             ),
             (
-                Request::get("/nowhere").body(Body::empty()).expect("request"),
+                Request::get("/nowhere")
+                    .body(Body::empty())
+                    .expect("request"),
                 StatusCode::NOT_FOUND,
                 "not_found",
             ),
             (
-                Request::delete("/reserve").body(Body::empty()).expect("request"),
+                Request::delete("/reserve")
+                    .body(Body::empty())
+                    .expect("request"),
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
             ),
             (
-                Request::get("/rooms?track=a:b").body(Body::empty()).expect("request"),
+                Request::get("/rooms?track=a:b")
+                    .body(Body::empty())
+                    .expect("request"),
                 StatusCode::BAD_REQUEST,
                 "bad_request",
             ),
             (
-                Request::get("/rooms?other=1").body(Body::empty()).expect("request"),
+                Request::get("/rooms?other=1")
+                    .body(Body::empty())
+                    .expect("request"),
                 StatusCode::BAD_REQUEST,
                 "bad_request",
             ),
@@ -290,7 +322,11 @@ mod tests {
         assert_eq!(body["error"]["code"], "redis_unavailable");
         let (status, _) = send(Request::get("/readyz").body(Body::empty()).expect("req")).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
         let (status, _) = send(Request::get("/healthz").body(Body::empty()).expect("req")).await;
         assert_eq!(status, StatusCode::OK);
     }

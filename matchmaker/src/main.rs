@@ -25,8 +25,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let keys = Keys::new(&config.set)
-        .map_err(|e| anyhow::anyhow!("ROOMSHARD_SET is invalid: {e}"))?;
+    let keys =
+        Keys::new(&config.set).map_err(|e| anyhow::anyhow!("ROOMSHARD_SET is invalid: {e}"))?;
     let token_key = TokenKey::new(config.token_secret.as_bytes().to_vec())
         .map_err(|e| anyhow::anyhow!("ROOMSHARD_TOKEN_SECRET is invalid: {e}"))?;
     let store = Store::connect(&config.redis_url, keys, config.redis_timeout())?;

@@ -37,7 +37,10 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("roomshard".into()), None)?;
         let reservations = IntCounterVec::new(
-            Opts::new("matchmaker_reservations_total", "Reservation requests by outcome."),
+            Opts::new(
+                "matchmaker_reservations_total",
+                "Reservation requests by outcome.",
+            ),
             &[OUTCOME],
         )?;
         let reserve_seconds = HistogramVec::new(
@@ -59,7 +62,10 @@ impl Metrics {
             "Shards registered in the set, at the last look.",
         )?;
         let redis_errors = IntCounterVec::new(
-            Opts::new("matchmaker_redis_errors_total", "Failed or timed-out Redis calls."),
+            Opts::new(
+                "matchmaker_redis_errors_total",
+                "Failed or timed-out Redis calls.",
+            ),
             &[OP],
         )?;
         let bad_records = IntCounter::new(
@@ -113,9 +119,13 @@ mod tests {
     fn names_are_prefixed() {
         let m = Metrics::new().expect("registers");
         m.reservations.with_label_values(&["granted"]).inc();
-        m.reserve_seconds.with_label_values(&["granted"]).observe(0.001);
+        m.reserve_seconds
+            .with_label_values(&["granted"])
+            .observe(0.001);
         m.redis_errors.with_label_values(&["reserve"]).inc();
-        m.http_requests.with_label_values(&["/reserve", "POST", "200"]).inc();
+        m.http_requests
+            .with_label_values(&["/reserve", "POST", "200"])
+            .inc();
         let text = m.render();
         for name in [
             "roomshard_matchmaker_reservations_total{outcome=\"granted\"} 1",

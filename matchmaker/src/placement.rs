@@ -172,7 +172,13 @@ pub fn mint_room_id(index: u32, total: u32, rng: &mut impl Rng) -> Option<String
 
 /// The URL a client uses for shard `index`: the heartbeat's own when it has one, the
 /// template otherwise (`{shard}`, `{pod}`, `{port}` = `base_port + index`).
-pub fn public_url(template: &str, heartbeat_url: &str, index: u32, pod: &str, base_port: u16) -> String {
+pub fn public_url(
+    template: &str,
+    heartbeat_url: &str,
+    index: u32,
+    pod: &str,
+    base_port: u16,
+) -> String {
     if !heartbeat_url.is_empty() {
         return heartbeat_url.to_owned();
     }
@@ -217,7 +223,12 @@ mod tests {
         }
     }
 
-    fn report(index: u32, heartbeat: Option<ShardHeartbeat>, rooms: u32, draining: bool) -> ShardReport {
+    fn report(
+        index: u32,
+        heartbeat: Option<ShardHeartbeat>,
+        rooms: u32,
+        draining: bool,
+    ) -> ShardReport {
         ShardReport {
             index,
             heartbeat,
@@ -262,9 +273,16 @@ mod tests {
             &DEFAULTS,
             url,
         );
-        let eligible: Vec<u32> = states.iter().filter(|s| s.eligible()).map(|s| s.shard).collect();
+        let eligible: Vec<u32> = states
+            .iter()
+            .filter(|s| s.eligible())
+            .map(|s| s.shard)
+            .collect();
         assert_eq!(eligible, vec![0]);
-        assert_eq!(states.iter().map(|s| s.shard).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(
+            states.iter().map(|s| s.shard).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4, 5]
+        );
         assert!(states[1].healthy && states[1].draining);
         assert!(states[2].healthy && states[2].draining);
         assert!(!states[3].healthy);
@@ -302,7 +320,10 @@ mod tests {
             &DEFAULTS,
             url,
         );
-        let order: Vec<u32> = new_room_candidates(&states, 8).iter().map(|s| s.shard).collect();
+        let order: Vec<u32> = new_room_candidates(&states, 8)
+            .iter()
+            .map(|s| s.shard)
+            .collect();
         assert_eq!(order, vec![3, 2, 1]);
         assert_eq!(new_room_candidates(&states, 1).len(), 1);
     }
@@ -323,12 +344,27 @@ mod tests {
 
     #[test]
     fn urls_prefer_the_heartbeat() {
-        assert_eq!(public_url("ws://h:{port}", "ws://own:1", 2, "p", 3000), "ws://own:1");
-        assert_eq!(public_url("ws://127.0.0.1:{port}", "", 2, "p", 3000), "ws://127.0.0.1:3002");
         assert_eq!(
-            public_url("wss://play.example.com/shard/{shard}", "", 7, "game-7", 3000),
+            public_url("ws://h:{port}", "ws://own:1", 2, "p", 3000),
+            "ws://own:1"
+        );
+        assert_eq!(
+            public_url("ws://127.0.0.1:{port}", "", 2, "p", 3000),
+            "ws://127.0.0.1:3002"
+        );
+        assert_eq!(
+            public_url(
+                "wss://play.example.com/shard/{shard}",
+                "",
+                7,
+                "game-7",
+                3000
+            ),
             "wss://play.example.com/shard/7"
         );
-        assert_eq!(public_url("wss://{pod}.game", "", 1, "game-1", 0), "wss://game-1.game");
+        assert_eq!(
+            public_url("wss://{pod}.game", "", 1, "game-1", 0),
+            "wss://game-1.game"
+        );
     }
 }

@@ -84,7 +84,9 @@ pub fn validate(body: ReserveBody) -> Result<ValidReserve, AppError> {
             )));
         }
         if !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(bad("idempotencyKey may only contain printable ASCII without spaces"));
+            return Err(bad(
+                "idempotencyKey may only contain printable ASCII without spaces",
+            ));
         }
     }
     Ok(ValidReserve {
@@ -96,7 +98,12 @@ pub fn validate(body: ReserveBody) -> Result<ValidReserve, AppError> {
 }
 
 /// What the script needs to know about the shards, decided from their states.
-pub fn plan(req: &ValidReserve, shards: &[ShardState], nonce: String, ttl_ms: u64) -> ReserveRequest {
+pub fn plan(
+    req: &ValidReserve,
+    shards: &[ShardState],
+    nonce: String,
+    ttl_ms: u64,
+) -> ReserveRequest {
     let eligible = shards
         .iter()
         .filter(|s| s.eligible())
@@ -253,10 +260,21 @@ mod tests {
     #[test]
     fn plan_passes_eligible_shards_and_minted_rooms() {
         let req = body("{}").expect("valid");
-        let shards = vec![state(0, true, 5), state(1, false, 0), state(2, true, 1), state(3, true, 10)];
+        let shards = vec![
+            state(0, true, 5),
+            state(1, false, 0),
+            state(2, true, 1),
+            state(3, true, 10),
+        ];
         let p = plan(&req, &shards, "n".into(), 1000);
-        assert_eq!(p.eligible.iter().map(|e| e.0).collect::<Vec<_>>(), vec![0, 2, 3]);
-        assert_eq!(p.new_rooms.iter().map(|n| n.shard).collect::<Vec<_>>(), vec![2, 0]);
+        assert_eq!(
+            p.eligible.iter().map(|e| e.0).collect::<Vec<_>>(),
+            vec![0, 2, 3]
+        );
+        assert_eq!(
+            p.new_rooms.iter().map(|n| n.shard).collect::<Vec<_>>(),
+            vec![2, 0]
+        );
         for n in &p.new_rooms {
             assert_eq!(roomshard_protocol::shard_for_room(&n.room, 4), n.shard);
             assert_eq!(n.seats, 8);

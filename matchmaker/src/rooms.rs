@@ -79,7 +79,11 @@ pub async fn list(state: &AppState, query: RoomsQuery) -> Result<RoomsResponse, 
         tracing::warn!(rooms = ?newly_lost, "rooms lost: their shard stopped beating");
         state.metrics.lost_rooms.inc_by(newly_lost.len() as u64);
         // Reporting still succeeds if recording fails; the next listing retries.
-        if let Err(e) = state.store.mark_lost(&newly_lost, crate::reserve::now()).await {
+        if let Err(e) = state
+            .store
+            .mark_lost(&newly_lost, crate::reserve::now())
+            .await
+        {
             state.redis_failed(e);
         }
     }
@@ -127,7 +131,12 @@ mod tests {
     fn rooms_of_dead_or_unknown_shards_are_lost() {
         let shards = [shard(0, true, true), shard(1, false, false)];
         let (views, newly) = judge_rooms(
-            vec![row("a", 0, false), row("b", 1, false), row("c", 1, true), row("d", 9, false)],
+            vec![
+                row("a", 0, false),
+                row("b", 1, false),
+                row("c", 1, true),
+                row("d", 9, false),
+            ],
             &shards,
         );
         let lost: Vec<bool> = views.iter().map(|v| v.lost).collect();

@@ -54,31 +54,157 @@ async fn bad_inputs_get_their_documented_4xx() -> anyhow::Result<()> {
 
     let long_room = format!(r#"{{"room":"{}"}}"#, "r".repeat(10_000));
     let mut cases = vec![
-        case("malformed JSON", JSON, "{\"track\":", 400, Some("bad_request")),
+        case(
+            "malformed JSON",
+            JSON,
+            "{\"track\":",
+            400,
+            Some("bad_request"),
+        ),
         case("not an object", JSON, "[1,2]", 400, Some("bad_request")),
         case("a bare string", JSON, "\"x\"", 400, Some("bad_request")),
-        case("wrong type", JSON, r#"{"track":42}"#, 400, Some("bad_request")),
-        case("wrong type (room)", JSON, r#"{"room":{"a":1}}"#, 400, Some("bad_request")),
-        case("unknown field", JSON, r#"{"track":"a","seat":3}"#, 400, Some("bad_request")),
-        case("invalid UTF-8", JSON, vec![b'{', b'"', 0xff, b'"', b':', b'1', b'}'], 400, Some("bad_request")),
-        case("huge body", JSON, format!(r#"{{"player":"{}"}}"#, "x".repeat(1 << 20)), 413, Some("too_large")),
-        case("just over the limit", JSON, format!(r#"{{"player":"{}"}}"#, "x".repeat(16 * 1024)), 413, Some("too_large")),
-        case("wrong content type", Some("text/plain"), "{}", 415, Some("unsupported_media_type")),
-        case("form content type", Some("application/x-www-form-urlencoded"), "track=a", 415, Some("unsupported_media_type")),
-        case("no content type with a body", None, "{}", 415, Some("unsupported_media_type")),
+        case(
+            "wrong type",
+            JSON,
+            r#"{"track":42}"#,
+            400,
+            Some("bad_request"),
+        ),
+        case(
+            "wrong type (room)",
+            JSON,
+            r#"{"room":{"a":1}}"#,
+            400,
+            Some("bad_request"),
+        ),
+        case(
+            "unknown field",
+            JSON,
+            r#"{"track":"a","seat":3}"#,
+            400,
+            Some("bad_request"),
+        ),
+        case(
+            "invalid UTF-8",
+            JSON,
+            vec![b'{', b'"', 0xff, b'"', b':', b'1', b'}'],
+            400,
+            Some("bad_request"),
+        ),
+        case(
+            "huge body",
+            JSON,
+            format!(r#"{{"player":"{}"}}"#, "x".repeat(1 << 20)),
+            413,
+            Some("too_large"),
+        ),
+        case(
+            "just over the limit",
+            JSON,
+            format!(r#"{{"player":"{}"}}"#, "x".repeat(16 * 1024)),
+            413,
+            Some("too_large"),
+        ),
+        case(
+            "wrong content type",
+            Some("text/plain"),
+            "{}",
+            415,
+            Some("unsupported_media_type"),
+        ),
+        case(
+            "form content type",
+            Some("application/x-www-form-urlencoded"),
+            "track=a",
+            415,
+            Some("unsupported_media_type"),
+        ),
+        case(
+            "no content type with a body",
+            None,
+            "{}",
+            415,
+            Some("unsupported_media_type"),
+        ),
         case("empty body is {}", None, "", 200, None),
         case("empty JSON body is {}", JSON, "", 200, None),
-        case("unicode track (letters)", JSON, r#"{"track":"日本語"}"#, 200, None),
-        case("unicode track (emoji)", JSON, r#"{"track":"🎮"}"#, 400, Some("bad_request")),
-        case("track with a key separator", JSON, r#"{"track":"a:b"}"#, 400, Some("bad_request")),
-        case("track with a hash tag", JSON, r#"{"track":"{x}"}"#, 400, Some("bad_request")),
-        case("empty track", JSON, r#"{"track":""}"#, 400, Some("bad_request")),
-        case("10,000-character room id", JSON, long_room, 400, Some("bad_request")),
-        case("room id with a space", JSON, r#"{"room":"a b"}"#, 400, Some("bad_request")),
-        case("unknown room", JSON, r#"{"room":"nowhere"}"#, 404, Some("room_not_found")),
-        case("null fields are absent", JSON, r#"{"track":null,"room":null}"#, 200, None),
-        case("control character in player", JSON, r#"{"player":"a\u0000b"}"#, 400, Some("bad_request")),
-        case("idempotency key with spaces", JSON, r#"{"idempotencyKey":"a b"}"#, 400, Some("bad_request")),
+        case(
+            "unicode track (letters)",
+            JSON,
+            r#"{"track":"日本語"}"#,
+            200,
+            None,
+        ),
+        case(
+            "unicode track (emoji)",
+            JSON,
+            r#"{"track":"🎮"}"#,
+            400,
+            Some("bad_request"),
+        ),
+        case(
+            "track with a key separator",
+            JSON,
+            r#"{"track":"a:b"}"#,
+            400,
+            Some("bad_request"),
+        ),
+        case(
+            "track with a hash tag",
+            JSON,
+            r#"{"track":"{x}"}"#,
+            400,
+            Some("bad_request"),
+        ),
+        case(
+            "empty track",
+            JSON,
+            r#"{"track":""}"#,
+            400,
+            Some("bad_request"),
+        ),
+        case(
+            "10,000-character room id",
+            JSON,
+            long_room,
+            400,
+            Some("bad_request"),
+        ),
+        case(
+            "room id with a space",
+            JSON,
+            r#"{"room":"a b"}"#,
+            400,
+            Some("bad_request"),
+        ),
+        case(
+            "unknown room",
+            JSON,
+            r#"{"room":"nowhere"}"#,
+            404,
+            Some("room_not_found"),
+        ),
+        case(
+            "null fields are absent",
+            JSON,
+            r#"{"track":null,"room":null}"#,
+            200,
+            None,
+        ),
+        case(
+            "control character in player",
+            JSON,
+            r#"{"player":"a\u0000b"}"#,
+            400,
+            Some("bad_request"),
+        ),
+        case(
+            "idempotency key with spaces",
+            JSON,
+            r#"{"idempotencyKey":"a b"}"#,
+            400,
+            Some("bad_request"),
+        ),
     ];
     cases.push(Case {
         what: "GET on a POST route",
@@ -116,7 +242,9 @@ async fn bad_inputs_get_their_documented_4xx() -> anyhow::Result<()> {
         let body = a.json();
         let code_ok = c.code.is_none_or(|code| body["error"]["code"] == code);
         let shape_ok = c.status == 200
-            || body["error"]["message"].as_str().is_some_and(|m| !m.is_empty());
+            || body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty());
         if a.status != c.status
             || !code_ok
             || !shape_ok
@@ -137,9 +265,14 @@ async fn bad_inputs_get_their_documented_4xx() -> anyhow::Result<()> {
     // The service is still healthy after all of it.
     let (s, _) = http.get(&mm.url("/readyz")).await?;
     assert_eq!(s, 200);
-    let metrics = http.send("GET", &mm.url("/metrics"), None, Vec::new()).await?;
+    let metrics = http
+        .send("GET", &mm.url("/metrics"), None, Vec::new())
+        .await?;
     let text = String::from_utf8_lossy(&metrics.body);
     assert!(text.contains("roomshard_matchmaker_reservations_total{outcome=\"bad_request\"}"));
-    assert!(text.contains("roomshard_matchmaker_healthy_shards 2"), "{text}");
+    assert!(
+        text.contains("roomshard_matchmaker_healthy_shards 2"),
+        "{text}"
+    );
     Ok(())
 }

@@ -38,31 +38,59 @@ async fn frozen_or_restarted_redis_is_a_quick_503_then_recovers() -> anyhow::Res
     for path in ["/reserve", "/readyz", "/rooms"] {
         let started = Instant::now();
         let a = if path == "/reserve" {
-            http.send("POST", &mm.url(path), Some("application/json"), b"{}".to_vec()).await?
+            http.send(
+                "POST",
+                &mm.url(path),
+                Some("application/json"),
+                b"{}".to_vec(),
+            )
+            .await?
         } else {
             http.send("GET", &mm.url(path), None, Vec::new()).await?
         };
         let took = started.elapsed();
-        assert_eq!(a.status, 503, "{path}: {}", String::from_utf8_lossy(&a.body));
+        assert_eq!(
+            a.status,
+            503,
+            "{path}: {}",
+            String::from_utf8_lossy(&a.body)
+        );
         assert_eq!(a.json()["error"]["code"], "redis_unavailable", "{path}");
         assert!(
             took < Duration::from_millis(DEADLINE_MS * 3),
             "{path} took {took:?} with a {DEADLINE_MS} ms deadline"
         );
         let body = String::from_utf8_lossy(&a.body).to_string();
-        assert!(!body.contains("redis://") && !body.contains("Timeout"), "{body}");
+        assert!(
+            !body.contains("redis://") && !body.contains("Timeout"),
+            "{body}"
+        );
     }
     let (s, _) = http.get(&mm.url("/healthz")).await?;
     assert_eq!(s, 200, "liveness does not depend on Redis");
     server.thaw()?;
-    wait_until_async("reserve after thaw", Duration::from_secs(10), || granted(&http, &mm)).await?;
+    wait_until_async("reserve after thaw", Duration::from_secs(10), || {
+        granted(&http, &mm)
+    })
+    .await?;
 
     // Killed: still quick 503s.
     server.kill();
     let started = Instant::now();
-    let a = http.send("POST", &mm.url("/reserve"), Some("application/json"), b"{}".to_vec()).await?;
+    let a = http
+        .send(
+            "POST",
+            &mm.url("/reserve"),
+            Some("application/json"),
+            b"{}".to_vec(),
+        )
+        .await?;
     assert_eq!(a.status, 503);
-    assert!(started.elapsed() < Duration::from_millis(DEADLINE_MS * 3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(DEADLINE_MS * 3),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Restarted empty: no shards until they beat again, then seats again.
     server.restart()?;
@@ -76,11 +104,19 @@ async fn frozen_or_restarted_redis_is_a_quick_503_then_recovers() -> anyhow::Res
     assert_eq!(s, 503, "{body}");
     assert_eq!(body["error"]["code"], "no_capacity");
     beat_all(&client, 2, CAPACITY).await?;
-    wait_until_async("reserve after restart", Duration::from_secs(10), || granted(&http, &mm)).await?;
+    wait_until_async("reserve after restart", Duration::from_secs(10), || {
+        granted(&http, &mm)
+    })
+    .await?;
 
-    let metrics = http.send("GET", &mm.url("/metrics"), None, Vec::new()).await?;
+    let metrics = http
+        .send("GET", &mm.url("/metrics"), None, Vec::new())
+        .await?;
     let text = String::from_utf8_lossy(&metrics.body);
-    assert!(text.contains("roomshard_matchmaker_redis_errors_total"), "{text}");
+    assert!(
+        text.contains("roomshard_matchmaker_redis_errors_total"),
+        "{text}"
+    );
     assert!(text.contains("outcome=\"redis_unavailable\""), "{text}");
     Ok(())
 }

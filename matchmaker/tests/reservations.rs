@@ -21,7 +21,9 @@ fn cap(rooms_per_shard: u32, players_per_room: u32) -> Capacity {
 }
 
 async fn reserve(http: &Http, mm: &Matchmaker, body: Value) -> (u16, Value) {
-    http.post_json(&mm.url("/reserve"), &body).await.expect("answered")
+    http.post_json(&mm.url("/reserve"), &body)
+        .await
+        .expect("answered")
 }
 
 /// What a worker does when a player joins with a token (docs/REDIS.md, "Join").
@@ -34,7 +36,11 @@ async fn join(client: &Client, room: &str, nonce: &str) -> anyhow::Result<i64> {
     Ok(client
         .eval(
             script,
-            vec![k.reservation(nonce), k.room_reservations(room), k.room(room)],
+            vec![
+                k.reservation(nonce),
+                k.room_reservations(room),
+                k.room(room),
+            ],
             vec![nonce.to_owned()],
         )
         .await?)
@@ -68,13 +74,21 @@ async fn expiry_frees_seats_and_joins_keep_them() -> anyhow::Result<()> {
     let room = a["room"].as_str().unwrap_or_default().to_owned();
     let b_nonce = nonce_of(&b);
     assert_eq!(join(&client, &room, &nonce_of(&a)).await?, 1);
-    assert_eq!(join(&client, &room, &nonce_of(&a)).await?, -1, "a token is single-use");
+    assert_eq!(
+        join(&client, &room, &nonce_of(&a)).await?,
+        -1,
+        "a token is single-use"
+    );
 
     // The other reservation expires and frees exactly one seat.
-    let again = wait_until_async("an expired seat to be free", Duration::from_secs(5), || async {
-        let (s, body) = reserve(&http, &mm, json!({})).await;
-        (s == 200).then_some(body)
-    })
+    let again = wait_until_async(
+        "an expired seat to be free",
+        Duration::from_secs(5),
+        || async {
+            let (s, body) = reserve(&http, &mm, json!({})).await;
+            (s == 200).then_some(body)
+        },
+    )
     .await?;
     assert_eq!(again["room"], a["room"]);
     let (s, full) = reserve(&http, &mm, json!({})).await;
@@ -95,17 +109,31 @@ async fn idempotency_key_returns_the_same_reservation() -> anyhow::Result<()> {
     let body = json!({"player": "ann", "idempotencyKey": "retry-1", "track": "ctf"});
     let (s1, first) = reserve(&http, &mm, body.clone()).await;
     let (s2, second) = http
-        .post_json(&mm.url("/rooms/reserve"), &json!({"player": "bob", "idempotencyKey": "retry-1"}))
+        .post_json(
+            &mm.url("/rooms/reserve"),
+            &json!({"player": "bob", "idempotencyKey": "retry-1"}),
+        )
         .await?;
     assert_eq!((s1, s2), (200, 200));
-    assert_eq!(first, second, "a retry gets the very same reservation and token");
-    let (_, other) = reserve(&http, &mm, json!({"idempotencyKey": "retry-2", "track": "ctf"})).await;
+    assert_eq!(
+        first, second,
+        "a retry gets the very same reservation and token"
+    );
+    let (_, other) = reserve(
+        &http,
+        &mm,
+        json!({"idempotencyKey": "retry-2", "track": "ctf"}),
+    )
+    .await;
     assert_ne!(nonce_of(&other), nonce_of(&first));
     let room = first["room"].as_str().unwrap_or_default();
     let held: u32 = client.zcard(keys().room_reservations(room)).await?;
     assert_eq!(held, 2, "the retry held no second seat");
     let ttl: i64 = client.pttl(keys().idempotency("retry-1")).await?;
-    assert!(ttl > 0 && ttl <= 30_000, "idem key expires with the reservation: {ttl}");
+    assert!(
+        ttl > 0 && ttl <= 30_000,
+        "idem key expires with the reservation: {ttl}"
+    );
     Ok(())
 }
 
@@ -139,9 +167,17 @@ async fn draining_and_stale_shards_get_nothing() -> anyhow::Result<()> {
     let shards = rooms["shards"].as_array().cloned().unwrap_or_default();
     let flags: Vec<(bool, bool)> = shards
         .iter()
-        .map(|s| (s["healthy"].as_bool().unwrap_or(true), s["draining"].as_bool().unwrap_or(false)))
+        .map(|s| {
+            (
+                s["healthy"].as_bool().unwrap_or(true),
+                s["draining"].as_bool().unwrap_or(false),
+            )
+        })
         .collect();
-    assert_eq!(flags, vec![(true, true), (true, true), (false, false), (false, false)]);
+    assert_eq!(
+        flags,
+        vec![(true, true), (true, true), (false, false), (false, false)]
+    );
     assert_eq!(shards[0]["worker"], "game-0");
     assert!(shards[0]["lastHeartbeatMs"].as_u64().unwrap_or(0) > 0);
     assert_eq!(shards[0]["capacity"]["playersPerRoom"], 4);
@@ -173,7 +209,10 @@ async fn named_rooms_and_lost_rooms() -> anyhow::Result<()> {
 
     let (_, a) = reserve(&http, &mm, json!({"track": "alpha"})).await;
     let (_, b) = reserve(&http, &mm, json!({"track": "beta"})).await;
-    assert_ne!(a["shard"], b["shard"], "new rooms go to the least-loaded shard");
+    assert_ne!(
+        a["shard"], b["shard"],
+        "new rooms go to the least-loaded shard"
+    );
     let room_a = a["room"].as_str().unwrap_or_default().to_owned();
     let (s, named) = reserve(&http, &mm, json!({"room": room_a})).await;
     assert_eq!(s, 200, "{named}");
@@ -209,7 +248,9 @@ async fn named_rooms_and_lost_rooms() -> anyhow::Result<()> {
             assert_eq!(r["players"], 0);
         }
     }
-    let score: Option<f64> = client.zscore(k.lost_rooms(), b["room"].as_str().unwrap_or_default()).await?;
+    let score: Option<f64> = client
+        .zscore(k.lost_rooms(), b["room"].as_str().unwrap_or_default())
+        .await?;
     assert!(score.is_some(), "lost room recorded in lost-rooms");
     Ok(())
 }
@@ -237,18 +278,36 @@ async fn tokens_verify_and_match_the_response_and_the_record() -> anyhow::Result
         let obj = body.as_object().cloned().unwrap_or_default();
         let mut fields: Vec<&str> = obj.keys().map(String::as_str).collect();
         fields.sort_unstable();
-        assert_eq!(fields, vec!["expiresAt", "room", "shard", "token", "track", "url", "worker"]);
+        assert_eq!(
+            fields,
+            vec![
+                "expiresAt",
+                "room",
+                "shard",
+                "token",
+                "track",
+                "url",
+                "worker"
+            ]
+        );
         let claims = token_key().verify(body["token"].as_str().unwrap_or_default(), now_ms())?;
         assert_eq!(claims.v, TOKEN_VERSION);
         assert_eq!(claims.set, common::SET);
         assert_eq!(claims.room, body["room"].as_str().unwrap_or_default());
-        assert_eq!(u64::from(claims.shard), body["shard"].as_u64().unwrap_or(99));
+        assert_eq!(
+            u64::from(claims.shard),
+            body["shard"].as_u64().unwrap_or(99)
+        );
         assert_eq!(claims.player, player);
         assert_eq!(claims.exp, body["expiresAt"].as_u64().unwrap_or(0));
         assert!(claims.exp >= before + 29_000 && claims.exp <= now_ms() + 31_000);
         assert_eq!(shard_for_room(&claims.room, 2), claims.shard);
         let other = roomshard_protocol::token::TokenKey::new(vec![1u8; 32])?;
-        assert!(other.verify(body["token"].as_str().unwrap_or_default(), now_ms()).is_err());
+        assert!(
+            other
+                .verify(body["token"].as_str().unwrap_or_default(), now_ms())
+                .is_err()
+        );
 
         let raw: String = client.get(keys().reservation(&claims.nonce)).await?;
         let record = Reservation::decode(raw.as_bytes())?;
@@ -258,7 +317,10 @@ async fn tokens_verify_and_match_the_response_and_the_record() -> anyhow::Result
         assert_eq!(record.player, player);
         assert_eq!(record.worker, body["worker"].as_str().unwrap_or_default());
         assert_eq!(record.url, body["url"].as_str().unwrap_or_default());
-        seen_urls.push((claims.shard, body["url"].as_str().unwrap_or_default().to_owned()));
+        seen_urls.push((
+            claims.shard,
+            body["url"].as_str().unwrap_or_default().to_owned(),
+        ));
     }
     seen_urls.sort();
     assert_eq!(

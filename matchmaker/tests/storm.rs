@@ -25,7 +25,10 @@ async fn reservation_storm_never_overfills() -> anyhow::Result<()> {
         players_per_room: SEATS,
     };
     beat_all(&client, SHARDS, capacity).await?;
-    let env = [("RESERVATION_TTL_MS", "300000"), ("REDIS_TIMEOUT_MS", "5000")];
+    let env = [
+        ("RESERVATION_TTL_MS", "300000"),
+        ("REDIS_TIMEOUT_MS", "5000"),
+    ];
     let mut mms = Vec::new();
     for _ in 0..3 {
         mms.push(Matchmaker::start(&server.url(), &env).await?);
@@ -70,25 +73,48 @@ async fn reservation_storm_never_overfills() -> anyhow::Result<()> {
             .verify(body["token"].as_str().unwrap_or_default(), now_ms())
             .expect("token verifies");
         assert_eq!(claims.room, body["room"].as_str().unwrap_or_default());
-        assert_eq!(u64::from(claims.shard), body["shard"].as_u64().unwrap_or(u64::MAX));
-        assert!(nonces.insert(claims.nonce.clone()), "seat given twice: {}", claims.nonce);
-        assert_eq!(shard_for_room(&claims.room, SHARDS), claims.shard, "{}", claims.room);
+        assert_eq!(
+            u64::from(claims.shard),
+            body["shard"].as_u64().unwrap_or(u64::MAX)
+        );
+        assert!(
+            nonces.insert(claims.nonce.clone()),
+            "seat given twice: {}",
+            claims.nonce
+        );
+        assert_eq!(
+            shard_for_room(&claims.room, SHARDS),
+            claims.shard,
+            "{}",
+            claims.room
+        );
         *per_room.entry(claims.room).or_default() += 1;
     }
     println!("storm: answers by status {by_status:?}");
     let seats = (SHARDS * ROOMS_PER_SHARD * SEATS) as usize;
-    assert_eq!(by_status.get(&200).copied().unwrap_or(0), seats, "{by_status:?}");
+    assert_eq!(
+        by_status.get(&200).copied().unwrap_or(0),
+        seats,
+        "{by_status:?}"
+    );
     assert_eq!(per_room.len(), (SHARDS * ROOMS_PER_SHARD) as usize);
     assert!(per_room.values().all(|n| *n <= SEATS), "over-full room");
 
     // The registry agrees: every room within capacity, counting players and reservations.
     let k = keys();
-    let rooms: Vec<String> = client.zrange(k.rooms(), 0, -1, None, false, None, false).await?;
+    let rooms: Vec<String> = client
+        .zrange(k.rooms(), 0, -1, None, false, None, false)
+        .await?;
     assert_eq!(rooms.len(), per_room.len());
     for room in &rooms {
-        let (cap, players): (u32, u32) = client.hmget(k.room(room), vec!["capacity", "players"]).await?;
+        let (cap, players): (u32, u32) = client
+            .hmget(k.room(room), vec!["capacity", "players"])
+            .await?;
         let reserved: u32 = client.zcard(k.room_reservations(room)).await?;
-        assert!(players + reserved <= cap, "{room}: {players}+{reserved} > {cap}");
+        assert!(
+            players + reserved <= cap,
+            "{room}: {players}+{reserved} > {cap}"
+        );
         assert_eq!(reserved, per_room[room], "{room}");
     }
     for shard in 0..SHARDS {

@@ -19,7 +19,10 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("redis call {op} exceeded its {deadline:?} deadline")]
-    Timeout { op: &'static str, deadline: Duration },
+    Timeout {
+        op: &'static str,
+        deadline: Duration,
+    },
     #[error("redis call {op} failed: {source}")]
     Redis {
         op: &'static str,
@@ -121,7 +124,8 @@ impl Store {
     /// Starts connecting in the background; calls fail with a timeout until Redis answers,
     /// so the process starts (and reports not ready) while Redis is away.
     pub fn connect(url: &str, keys: Keys, deadline: Duration) -> Result<Self, BadRedisUrl> {
-        let mut config = RedisConfig::from_url(url).map_err(|e| BadRedisUrl(e.details().to_string()))?;
+        let mut config =
+            RedisConfig::from_url(url).map_err(|e| BadRedisUrl(e.details().to_string()))?;
         config.fail_fast = false;
         let client = Builder::from_config(config)
             .with_performance_config(|p| {
@@ -135,7 +139,8 @@ impl Store {
                 c.max_command_attempts = 1;
                 // A frozen server keeps the socket open; recycle the connection instead of
                 // waiting on it forever.
-                c.unresponsive.max_timeout = Some(deadline.saturating_mul(4).max(Duration::from_secs(1)));
+                c.unresponsive.max_timeout =
+                    Some(deadline.saturating_mul(4).max(Duration::from_secs(1)));
                 c.unresponsive.interval = Duration::from_millis(200);
             })
             .set_policy(ReconnectPolicy::new_exponential(0, 50, 1_000, 2))
@@ -175,18 +180,25 @@ impl Store {
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.call("ping", self.client.ping::<String>(None)).await.map(|_| ())
+        self.call("ping", self.client.ping::<String>(None))
+            .await
+            .map(|_| ())
     }
 
     /// Every registered shard, plus the heartbeats that could not be decoded.
     pub async fn shard_reports(&self) -> Result<(Vec<ShardReport>, Vec<BadRecord>), StoreError> {
         let keys = vec![self.keys.shards(), self.keys.draining()];
         let args = vec![self.keys.prefix().to_owned()];
-        let flat: Vec<String> = self.call("view", VIEW.run(&self.client, keys, args)).await?;
+        let flat: Vec<String> = self
+            .call("view", VIEW.run(&self.client, keys, args))
+            .await?;
         parse_view(&flat).map_err(|detail| StoreError::Reply { op: "view", detail })
     }
 
-    pub async fn reserve(&self, req: &ReserveRequest) -> Result<Result<Granted, Refusal>, StoreError> {
+    pub async fn reserve(
+        &self,
+        req: &ReserveRequest,
+    ) -> Result<Result<Granted, Refusal>, StoreError> {
         let keys = vec![self.keys.track_rooms(&req.track), self.keys.draining()];
         let mut args = vec![
             self.keys.prefix().to_owned(),
@@ -220,15 +232,28 @@ impl Store {
     }
 
     /// Rooms of one track, or of the whole set, at most `limit`.
-    pub async fn rooms(&self, track: Option<&str>, limit: usize) -> Result<Vec<RoomRow>, StoreError> {
+    pub async fn rooms(
+        &self,
+        track: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RoomRow>, StoreError> {
         let (source, kind) = match track {
             Some(t) => (self.keys.track_rooms(t), "set"),
             None => (self.keys.rooms(), "zset"),
         };
         let keys = vec![source, self.keys.lost_rooms()];
-        let args = vec![self.keys.prefix().to_owned(), kind.to_owned(), limit.max(1).to_string()];
-        let flat: Vec<String> = self.call("rooms", ROOMS.run(&self.client, keys, args)).await?;
-        parse_rooms(&flat).map_err(|detail| StoreError::Reply { op: "rooms", detail })
+        let args = vec![
+            self.keys.prefix().to_owned(),
+            kind.to_owned(),
+            limit.max(1).to_string(),
+        ];
+        let flat: Vec<String> = self
+            .call("rooms", ROOMS.run(&self.client, keys, args))
+            .await?;
+        parse_rooms(&flat).map_err(|detail| StoreError::Reply {
+            op: "rooms",
+            detail,
+        })
     }
 
     /// Records rooms whose shard stopped beating (first sighting wins).
@@ -255,12 +280,16 @@ impl Store {
 }
 
 fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
-    s.parse::<T>().map_err(|_| format!("{what} {s:?} is not a number"))
+    s.parse::<T>()
+        .map_err(|_| format!("{what} {s:?} is not a number"))
 }
 
 /// Parses the flat reply of `view.lua`.
 pub fn parse_view(flat: &[String]) -> Result<(Vec<ShardReport>, Vec<BadRecord>), String> {
-    let n: usize = num(flat.first().map(String::as_str).unwrap_or(""), "shard count")?;
+    let n: usize = num(
+        flat.first().map(String::as_str).unwrap_or(""),
+        "shard count",
+    )?;
     let quads_end = 1 + n.checked_mul(4).ok_or("shard count overflows")?;
     if flat.len() < quads_end {
         return Err(format!("{} items for {n} shards", flat.len()));
@@ -302,21 +331,28 @@ pub fn parse_view(flat: &[String]) -> Result<(Vec<ShardReport>, Vec<BadRecord>),
 /// Parses the reply of `reserve.lua`.
 pub fn parse_reserve(reply: &[String]) -> Result<Result<Granted, Refusal>, String> {
     match reply {
-        [status, room, track, shard, expires_at, nonce, reused, worker, url, player]
-            if status == "ok" =>
-        {
-            Ok(Ok(Granted {
-                room: room.clone(),
-                track: track.clone(),
-                shard: num(shard, "shard")?,
-                expires_at: num(expires_at, "expiry")?,
-                nonce: nonce.clone(),
-                reused: reused == "1",
-                worker: worker.clone(),
-                url: url.clone(),
-                player: player.clone(),
-            }))
-        }
+        [
+            status,
+            room,
+            track,
+            shard,
+            expires_at,
+            nonce,
+            reused,
+            worker,
+            url,
+            player,
+        ] if status == "ok" => Ok(Ok(Granted {
+            room: room.clone(),
+            track: track.clone(),
+            shard: num(shard, "shard")?,
+            expires_at: num(expires_at, "expiry")?,
+            nonce: nonce.clone(),
+            reused: reused == "1",
+            worker: worker.clone(),
+            url: url.clone(),
+            player: player.clone(),
+        })),
         [status, code] if status == "err" => match code.as_str() {
             "room_not_found" => Ok(Err(Refusal::RoomNotFound)),
             "room_full" => Ok(Err(Refusal::RoomFull)),
@@ -330,8 +366,11 @@ pub fn parse_reserve(reply: &[String]) -> Result<Result<Granted, Refusal>, Strin
 
 /// Parses the flat reply of `rooms.lua`.
 pub fn parse_rooms(flat: &[String]) -> Result<Vec<RoomRow>, String> {
-    if flat.len() % 7 != 0 {
-        return Err(format!("{} items is not a whole number of rooms", flat.len()));
+    if !flat.len().is_multiple_of(7) {
+        return Err(format!(
+            "{} items is not a whole number of rooms",
+            flat.len()
+        ));
     }
     flat.chunks_exact(7)
         .map(|r| {
@@ -340,7 +379,10 @@ pub fn parse_rooms(flat: &[String]) -> Result<Vec<RoomRow>, String> {
                 shard: num(&r[1], "shard")?,
                 track: r[2].clone(),
                 capacity: num(&r[3], "capacity")?,
-                players: r[4].parse::<i64>().map(|p| p.clamp(0, i64::from(u32::MAX)) as u32).unwrap_or(0),
+                players: r[4]
+                    .parse::<i64>()
+                    .map(|p| p.clamp(0, i64::from(u32::MAX)) as u32)
+                    .unwrap_or(0),
                 reserved: num(&r[5], "reserved")?,
                 lost: r[6] == "1",
             })
@@ -359,10 +401,15 @@ mod tests {
     #[test]
     fn view_reply_parses_and_reports_bad_heartbeats() {
         let hb = r#"{"index":0,"total":2,"pod":"p0"}"#;
-        let flat = s(&["3", "0", "1700", hb, "4", "1", "1800", "", "0", "2", "9", "garbage", "1", "1", "2"]);
+        let flat = s(&[
+            "3", "0", "1700", hb, "4", "1", "1800", "", "0", "2", "9", "garbage", "1", "1", "2",
+        ]);
         let (reports, bad) = parse_view(&flat).expect("parses");
         assert_eq!(reports.len(), 3);
-        assert_eq!(reports[0].heartbeat.as_ref().map(|h| h.pod.as_str()), Some("p0"));
+        assert_eq!(
+            reports[0].heartbeat.as_ref().map(|h| h.pod.as_str()),
+            Some("p0")
+        );
         assert_eq!(reports[0].rooms, 4);
         assert_eq!(reports[0].last_seen_ms, 1700);
         assert!(!reports[0].in_draining_set);
@@ -376,9 +423,16 @@ mod tests {
 
     #[test]
     fn reserve_reply_parses() {
-        let ok = parse_reserve(&s(&["ok", "r", "t", "2", "99", "n", "1", "w", "u", "p"])).expect("ok");
-        assert_eq!(ok.map(|g| (g.shard, g.expires_at, g.reused)), Ok((2, 99, true)));
-        assert_eq!(parse_reserve(&s(&["err", "room_full"])), Ok(Err(Refusal::RoomFull)));
+        let ok =
+            parse_reserve(&s(&["ok", "r", "t", "2", "99", "n", "1", "w", "u", "p"])).expect("ok");
+        assert_eq!(
+            ok.map(|g| (g.shard, g.expires_at, g.reused)),
+            Ok((2, 99, true))
+        );
+        assert_eq!(
+            parse_reserve(&s(&["err", "room_full"])),
+            Ok(Err(Refusal::RoomFull))
+        );
         assert!(parse_reserve(&s(&["err", "what"])).is_err());
         assert!(parse_reserve(&s(&["ok"])).is_err());
     }

@@ -144,9 +144,18 @@ impl Http {
         Ok((a.status, a.json()))
     }
 
-    pub async fn post_json(&self, url: &str, body: &serde_json::Value) -> Result<(u16, serde_json::Value)> {
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> Result<(u16, serde_json::Value)> {
         let a = self
-            .send("POST", url, Some("application/json"), body.to_string().into_bytes())
+            .send(
+                "POST",
+                url,
+                Some("application/json"),
+                body.to_string().into_bytes(),
+            )
             .await?;
         Ok((a.status, a.json()))
     }
@@ -182,10 +191,23 @@ pub fn heartbeat(index: u32, total: u32, capacity: Capacity) -> ShardHeartbeat {
 pub async fn beat(client: &Client, hb: &ShardHeartbeat, ttl_ms: i64) -> Result<()> {
     let k = keys();
     let _: () = client
-        .set(k.shard(hb.index), hb.encode(), Some(Expiration::PX(ttl_ms)), None, false)
+        .set(
+            k.shard(hb.index),
+            hb.encode(),
+            Some(Expiration::PX(ttl_ms)),
+            None,
+            false,
+        )
         .await?;
     let _: () = client
-        .zadd(k.shards(), None, None, false, false, (roomshard_protocol::now_ms() as f64, hb.index.to_string()))
+        .zadd(
+            k.shards(),
+            None,
+            None,
+            false,
+            false,
+            (roomshard_protocol::now_ms() as f64, hb.index.to_string()),
+        )
         .await?;
     Ok(())
 }
