@@ -159,6 +159,11 @@ impl Keys {
         self.key(format_args!("sio"))
     }
 
+    /// Pub/sub channel of a room's per-tick entity changes between the workers hosting it.
+    pub fn room_sync(&self, room: &str) -> String {
+        self.key(format_args!("room-sync:{room}"))
+    }
+
     /// Sorted set of rooms whose shard stopped beating, scored by when that was seen (ms).
     pub fn lost_rooms(&self) -> String {
         self.key(format_args!("lost-rooms"))
@@ -185,11 +190,13 @@ mod tests {
             k.idempotency("i"),
             k.adapter_prefix(),
             k.lost_rooms(),
+            k.room_sync("r1"),
         ] {
             assert!(key.starts_with("roomshard:{game-eu}:"), "{key}");
         }
         assert_eq!(k.shard(3), "roomshard:{game-eu}:shard:3");
         assert_eq!(k.room("r1"), "roomshard:{game-eu}:room:r1");
+        assert_eq!(k.room_sync("r1"), "roomshard:{game-eu}:room-sync:r1");
     }
 
     #[test]

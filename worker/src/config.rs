@@ -1,0 +1,356 @@
+//! Command-line flags with environment fallbacks, and their validation.
+
+use clap::Parser;
+use roomshard_protocol::{DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SET, Keys, ShardId};
+use std::time::Duration;
+
+/// The worker's settings. Every flag falls back to the environment variable of the same
+/// name; worker/README.md documents each.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "roomshard-worker",
+    version,
+    about = "Roomshard Socket.IO worker shard"
+)]
+pub struct Cli {
+    /// This worker's shard, `<index>/<total>`. Required with REDIS_URL; 0/1 otherwise.
+    #[arg(long, env = "ROOM_SHARD")]
+    pub room_shard: Option<String>,
+    /// Alternative to ROOM_SHARD: the index alone (the operator sets it from the pod index).
+    #[arg(long, env = "ROOM_SHARD_INDEX")]
+    pub room_shard_index: Option<String>,
+    /// Alternative to ROOM_SHARD: the shard count.
+    #[arg(long, env = "ROOM_SHARD_TOTAL")]
+    pub room_shard_total: Option<String>,
+    /// TCP port for Socket.IO and the HTTP endpoints.
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, env = "BIND_ADDRESS", default_value = "0.0.0.0")]
+    pub bind_address: std::net::IpAddr,
+    /// Redis URL; without it the worker runs alone on the in-process adapter.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Name of the RoomShardSet; every Redis key is scoped by it.
+    #[arg(long, env = "ROOMSHARD_SET", default_value = DEFAULT_SET)]
+    pub roomshard_set: String,
+    /// The URL clients use to reach this shard, published in the heartbeat.
+    #[arg(long, env = "PUBLIC_URL", default_value = "")]
+    pub public_url: String,
+    /// Milliseconds between two heartbeats.
+    #[arg(long, env = "HEARTBEAT_INTERVAL_MS", default_value_t = DEFAULT_HEARTBEAT_INTERVAL_MS)]
+    pub heartbeat_interval_ms: u64,
+    /// Pod name, published in the heartbeat.
+    #[arg(long, env = "POD_NAME", default_value = "")]
+    pub pod_name: String,
+    /// HMAC key shared with the matchmaker (at least 16 bytes).
+    #[arg(long, env = "ROOMSHARD_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: Option<String>,
+    /// Whether a join needs a reservation token. Default: on when REDIS_URL and a secret
+    /// are both set, off otherwise.
+    #[arg(long, env = "ROOMSHARD_REQUIRE_TOKEN")]
+    pub require_token: Option<bool>,
+    /// World width; coordinates lie in 0..=width.
+    #[arg(long, env = "WORLD_WIDTH", default_value_t = 1000.0)]
+    pub world_width: f64,
+    /// World height; coordinates lie in 0..=height.
+    #[arg(long, env = "WORLD_HEIGHT", default_value_t = 1000.0)]
+    pub world_height: f64,
+    /// Area-of-interest radius, also the grid's cell size.
+    #[arg(long, env = "AOI_RADIUS", default_value_t = 100.0)]
+    pub aoi_radius: f64,
+    /// View batches per second.
+    #[arg(long, env = "TICK_HZ", default_value_t = 20)]
+    pub tick_hz: u32,
+    /// Seats of a room this worker creates (dev joins) or reports as its capacity.
+    #[arg(long, env = "ROOM_CAPACITY", default_value_t = 16)]
+    pub room_capacity: u32,
+    /// Rooms this shard offers, published in the heartbeat for the matchmaker.
+    #[arg(long, env = "ROOMS_PER_SHARD", default_value_t = 100)]
+    pub rooms_per_shard: u32,
+    /// Track recorded for rooms created by a join without a reservation.
+    #[arg(long, env = "DEFAULT_TRACK", default_value = "default")]
+    pub default_track: String,
+    /// Milliseconds an empty room is kept before it leaves the registry.
+    #[arg(long, env = "ROOM_EMPTY_GRACE_MS", default_value_t = 10_000)]
+    pub room_empty_grace_ms: u64,
+    /// Largest Socket.IO message accepted, in bytes, on WebSocket and on polling.
+    #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = 16 * 1024)]
+    pub max_message_bytes: u32,
+    /// Longest `say` text, in characters.
+    #[arg(long, env = "MAX_SAY_CHARS", default_value_t = 280)]
+    pub max_say_chars: usize,
+    /// Longest player name, in characters.
+    #[arg(long, env = "MAX_NAME_CHARS", default_value_t = 32)]
+    pub max_name_chars: usize,
+    /// Events a socket may send in a burst.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 60)]
+    pub rate_limit_burst: u32,
+    /// Events per second a socket may sustain.
+    #[arg(long, env = "RATE_LIMIT_PER_SEC", default_value_t = 40)]
+    pub rate_limit_per_sec: u32,
+    /// Refused events (decaying at RATE_LIMIT_PER_SEC/4 a second) after which a socket is
+    /// disconnected.
+    #[arg(long, env = "RATE_LIMIT_DISCONNECT_AFTER", default_value_t = 200)]
+    pub rate_limit_disconnect_after: u32,
+    /// Milliseconds a draining worker waits for its clients to leave before closing them.
+    #[arg(long, env = "DRAIN_TIMEOUT_MS", default_value_t = 10_000)]
+    pub drain_timeout_ms: u64,
+    /// Deadline of one Redis command, in milliseconds.
+    #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = 1_000)]
+    pub redis_timeout_ms: u64,
+}
+
+/// Settings after validation.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub shard: ShardId,
+    pub bind: std::net::SocketAddr,
+    pub redis_url: Option<String>,
+    pub keys: Keys,
+    pub public_url: String,
+    pub heartbeat_interval: Duration,
+    pub pod_name: String,
+    pub token_key: Option<roomshard_protocol::token::TokenKey>,
+    pub require_token: bool,
+    pub world: WorldConfig,
+    pub room_capacity: u32,
+    pub rooms_per_shard: u32,
+    pub default_track: String,
+    pub room_empty_grace: Duration,
+    pub limits: Limits,
+    pub drain_timeout: Duration,
+    pub redis_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WorldConfig {
+    pub width: f64,
+    pub height: f64,
+    pub radius: f64,
+    pub tick: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_message_bytes: u32,
+    pub max_say_chars: usize,
+    pub max_name_chars: usize,
+    pub rate_burst: u32,
+    pub rate_per_sec: u32,
+    pub rate_disconnect_after: u32,
+}
+
+/// The shard identity from `ROOM_SHARD`, or `ROOM_SHARD_INDEX` + `ROOM_SHARD_TOTAL`.
+/// `ROOM_SHARD` wins when both forms are set. Without either, a worker without Redis is
+/// the solo shard 0/1; with Redis the identity is required.
+pub fn resolve_shard(
+    room_shard: Option<&str>,
+    index: Option<&str>,
+    total: Option<&str>,
+    clustered: bool,
+) -> Result<ShardId, String> {
+    if let Some(value) = room_shard {
+        return value
+            .parse::<ShardId>()
+            .map_err(|e| e.for_variable("ROOM_SHARD"));
+    }
+    match (index, total) {
+        (Some(index), Some(total)) => format!("{index}/{total}")
+            .parse::<ShardId>()
+            .map_err(|e| {
+                format!(
+                    "ROOM_SHARD_INDEX={index:?} with ROOM_SHARD_TOTAL={total:?} is invalid: {e}; expected whole numbers with 0 <= ROOM_SHARD_INDEX < ROOM_SHARD_TOTAL <= {max} (or ROOM_SHARD=<index>/<total>, e.g. ROOM_SHARD=0/3)",
+                    max = roomshard_protocol::MAX_SHARDS
+                )
+            }),
+        (Some(_), None) => Err(
+            "ROOM_SHARD_INDEX is set but ROOM_SHARD_TOTAL is not; set both, or ROOM_SHARD=<index>/<total> (e.g. ROOM_SHARD=0/3)".into(),
+        ),
+        (None, Some(_)) => Err(
+            "ROOM_SHARD_TOTAL is set but ROOM_SHARD_INDEX is not; set both, or ROOM_SHARD=<index>/<total> (e.g. ROOM_SHARD=0/3)".into(),
+        ),
+        (None, None) if clustered => Err(
+            "ROOM_SHARD is required when REDIS_URL is set; expected ROOM_SHARD=<index>/<total> with 0 <= index < total (e.g. ROOM_SHARD=0/3), or ROOM_SHARD_INDEX and ROOM_SHARD_TOTAL".into(),
+        ),
+        (None, None) => Ok(ShardId::SOLO),
+    }
+}
+
+fn positive(name: &str, v: f64) -> Result<f64, String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{name} must be a finite number above 0, got {v}"))
+    }
+}
+
+impl Cli {
+    pub fn into_config(self) -> Result<Config, String> {
+        let redis_url = self.redis_url.filter(|u| !u.trim().is_empty());
+        let shard = resolve_shard(
+            self.room_shard.as_deref().filter(|s| !s.is_empty()),
+            self.room_shard_index.as_deref().filter(|s| !s.is_empty()),
+            self.room_shard_total.as_deref().filter(|s| !s.is_empty()),
+            redis_url.is_some(),
+        )?;
+        let keys =
+            Keys::new(&self.roomshard_set).map_err(|e| format!("ROOMSHARD_SET is invalid: {e}"))?;
+        let token_key = match self.token_secret.as_deref().filter(|s| !s.is_empty()) {
+            Some(secret) => Some(
+                roomshard_protocol::token::TokenKey::new(secret.as_bytes().to_vec())
+                    .map_err(|e| format!("ROOMSHARD_TOKEN_SECRET is invalid: {e}"))?,
+            ),
+            None => None,
+        };
+        let require_token = self
+            .require_token
+            .unwrap_or(redis_url.is_some() && token_key.is_some());
+        if require_token && token_key.is_none() {
+            return Err("ROOMSHARD_REQUIRE_TOKEN=true needs ROOMSHARD_TOKEN_SECRET".into());
+        }
+        if require_token && redis_url.is_none() {
+            return Err(
+                "ROOMSHARD_REQUIRE_TOKEN=true needs REDIS_URL (reservations live in Redis)".into(),
+            );
+        }
+        if self.heartbeat_interval_ms < 50 || self.heartbeat_interval_ms > 600_000 {
+            return Err(format!(
+                "HEARTBEAT_INTERVAL_MS must be between 50 and 600000, got {}",
+                self.heartbeat_interval_ms
+            ));
+        }
+        if !(1..=100).contains(&self.tick_hz) {
+            return Err(format!(
+                "TICK_HZ must be between 1 and 100, got {}",
+                self.tick_hz
+            ));
+        }
+        let width = positive("WORLD_WIDTH", self.world_width)?;
+        let height = positive("WORLD_HEIGHT", self.world_height)?;
+        let radius = positive("AOI_RADIUS", self.aoi_radius)?;
+        if width / radius > 10_000.0 || height / radius > 10_000.0 {
+            return Err(
+                "WORLD_WIDTH/AOI_RADIUS and WORLD_HEIGHT/AOI_RADIUS must be at most 10000".into(),
+            );
+        }
+        if self.room_capacity == 0 {
+            return Err("ROOM_CAPACITY must be at least 1".into());
+        }
+        if self.max_message_bytes < 256 {
+            return Err("MAX_MESSAGE_BYTES must be at least 256".into());
+        }
+        if self.rate_limit_burst == 0 || self.rate_limit_per_sec == 0 {
+            return Err("RATE_LIMIT_BURST and RATE_LIMIT_PER_SEC must be at least 1".into());
+        }
+        roomshard_protocol::validate_track(&self.default_track)
+            .map_err(|e| format!("DEFAULT_TRACK is invalid: {e}"))?;
+        Ok(Config {
+            shard,
+            bind: std::net::SocketAddr::new(self.bind_address, self.port),
+            redis_url,
+            keys,
+            public_url: self.public_url,
+            heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
+            pod_name: self.pod_name,
+            token_key,
+            require_token,
+            world: WorldConfig {
+                width,
+                height,
+                radius,
+                tick: Duration::from_micros(1_000_000 / u64::from(self.tick_hz)),
+            },
+            room_capacity: self.room_capacity,
+            rooms_per_shard: self.rooms_per_shard,
+            default_track: self.default_track,
+            room_empty_grace: Duration::from_millis(self.room_empty_grace_ms),
+            limits: Limits {
+                max_message_bytes: self.max_message_bytes,
+                max_say_chars: self.max_say_chars.max(1),
+                max_name_chars: self.max_name_chars.max(1),
+                rate_burst: self.rate_limit_burst,
+                rate_per_sec: self.rate_limit_per_sec,
+                rate_disconnect_after: self.rate_limit_disconnect_after.max(1),
+            },
+            drain_timeout: Duration::from_millis(self.drain_timeout_ms),
+            redis_timeout: Duration::from_millis(self.redis_timeout_ms.max(10)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_shard_wins_and_is_strict() {
+        assert_eq!(
+            resolve_shard(Some("1/3"), Some("0"), Some("2"), true).map(|s| s.to_string()),
+            Ok("1/3".into())
+        );
+        for bad in ["3/3", "x/2", "0/0"] {
+            let err = resolve_shard(Some(bad), None, None, true).expect_err(bad);
+            assert!(err.starts_with("ROOM_SHARD is invalid"), "{err}");
+            assert!(err.contains("<index>/<total>"), "{err}");
+        }
+    }
+
+    #[test]
+    fn index_and_total_pair() {
+        assert_eq!(
+            resolve_shard(None, Some("2"), Some("3"), true).map(|s| s.to_string()),
+            Ok("2/3".into())
+        );
+        let err = resolve_shard(None, Some("3"), Some("3"), true).expect_err("out of range");
+        assert!(
+            err.contains("ROOM_SHARD_INDEX") && err.contains("ROOM_SHARD_TOTAL"),
+            "{err}"
+        );
+        let err = resolve_shard(None, Some("1"), None, false).expect_err("half");
+        assert!(err.contains("ROOM_SHARD_TOTAL"), "{err}");
+        let err = resolve_shard(None, None, Some("1"), false).expect_err("half");
+        assert!(err.contains("ROOM_SHARD_INDEX"), "{err}");
+    }
+
+    #[test]
+    fn solo_default_only_without_redis() {
+        assert_eq!(resolve_shard(None, None, None, false), Ok(ShardId::SOLO));
+        let err = resolve_shard(None, None, None, true).expect_err("required");
+        assert!(err.contains("ROOM_SHARD is required"), "{err}");
+    }
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut all = vec!["roomshard-worker"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).expect("parses")
+    }
+
+    #[test]
+    fn token_requirement_defaults() {
+        let c = cli(&[]).into_config().expect("solo");
+        assert!(!c.require_token);
+        let c = cli(&[
+            "--redis-url",
+            "redis://127.0.0.1:1",
+            "--room-shard",
+            "0/1",
+            "--token-secret",
+            "0123456789abcdef0123",
+        ])
+        .into_config()
+        .expect("cluster");
+        assert!(c.require_token);
+        let err = cli(&["--require-token", "true"])
+            .into_config()
+            .expect_err("no secret");
+        assert!(err.contains("ROOMSHARD_TOKEN_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn world_must_be_sane() {
+        assert!(cli(&["--aoi-radius", "0"]).into_config().is_err());
+        assert!(cli(&["--world-width", "NaN"]).into_config().is_err());
+        assert!(cli(&["--tick-hz", "0"]).into_config().is_err());
+    }
+}

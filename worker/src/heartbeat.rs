@@ -1,0 +1,202 @@
+//! Registration and the heartbeat: `SET shard:{i} <ShardHeartbeat> PX 3×interval` and
+//! `ZADD shards <now> i` every interval, so a shard that stops beating vanishes after
+//! three missed beats.
+
+use crate::metrics::Metrics;
+use crate::redis_link::{RedisFailure, within};
+use fred::prelude::{Client, KeysInterface, SetsInterface, SortedSetsInterface};
+use fred::types::Expiration;
+use roomshard_protocol::records::{Capacity, SCHEMA, ShardHeartbeat};
+use roomshard_protocol::{Keys, MISSED_HEARTBEATS_UNHEALTHY, ShardId};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the worker is, for its heartbeat record.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub shard: ShardId,
+    pub pod: String,
+    pub url: String,
+    pub started_at: u64,
+    pub interval: Duration,
+    pub capacity: Capacity,
+}
+
+/// The load reported in one beat.
+#[derive(Debug, Clone, Default)]
+pub struct Load {
+    pub rooms: u32,
+    pub players: u32,
+    pub tracks: Vec<String>,
+    pub draining: bool,
+}
+
+/// The record of beat number `seq` (pure).
+pub fn record(id: &Identity, seq: u64, sent_at: u64, load: Load) -> ShardHeartbeat {
+    ShardHeartbeat {
+        schema: SCHEMA,
+        index: id.shard.index(),
+        total: id.shard.total(),
+        pod: id.pod.clone(),
+        url: id.url.clone(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_at: id.started_at,
+        seq,
+        sent_at,
+        interval_ms: u64::try_from(id.interval.as_millis()).unwrap_or(u64::MAX),
+        rooms: load.rooms,
+        players: load.players,
+        capacity: id.capacity,
+        tracks: load.tracks,
+        draining: load.draining,
+    }
+}
+
+pub struct Heartbeat {
+    client: Client,
+    keys: Keys,
+    id: Identity,
+    timeout: Duration,
+    metrics: Arc<Metrics>,
+    seq: std::sync::atomic::AtomicU64,
+}
+
+impl Heartbeat {
+    pub fn new(
+        client: Client,
+        keys: Keys,
+        id: Identity,
+        timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            client,
+            keys,
+            id,
+            timeout,
+            metrics,
+            seq: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    pub fn interval(&self) -> Duration {
+        self.id.interval
+    }
+
+    /// Writes one beat.
+    pub async fn beat(&self, load: Load) -> Result<(), RedisFailure> {
+        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let now = roomshard_protocol::now_ms();
+        let draining = load.draining;
+        let hb = record(&self.id, seq, now, load);
+        let ttl_ms =
+            i64::try_from(self.id.interval.as_millis() * u128::from(MISSED_HEARTBEATS_UNHEALTHY))
+                .unwrap_or(i64::MAX);
+        let index = self.id.shard.index();
+        within(
+            self.timeout,
+            &self.metrics,
+            "heartbeat",
+            self.client.set::<(), _, _>(
+                self.keys.shard(index),
+                hb.encode(),
+                Some(Expiration::PX(ttl_ms)),
+                None,
+                false,
+            ),
+        )
+        .await?;
+        within(
+            self.timeout,
+            &self.metrics,
+            "heartbeat",
+            self.client.zadd::<(), _, _>(
+                self.keys.shards(),
+                None,
+                None,
+                false,
+                false,
+                (now as f64, index.to_string()),
+            ),
+        )
+        .await?;
+        if draining {
+            within(
+                self.timeout,
+                &self.metrics,
+                "heartbeat",
+                self.client
+                    .sadd::<(), _, _>(self.keys.draining(), index.to_string()),
+            )
+            .await?;
+        }
+        self.metrics.heartbeats.inc();
+        self.metrics.heartbeat_last_success.set(now as f64 / 1000.0);
+        Ok(())
+    }
+
+    /// Removes the shard from the registry on the way out.
+    pub async fn deregister(&self) -> Result<(), RedisFailure> {
+        let index = self.id.shard.index();
+        within(
+            self.timeout,
+            &self.metrics,
+            "deregister",
+            self.client.del::<(), _>(self.keys.shard(index)),
+        )
+        .await?;
+        within(
+            self.timeout,
+            &self.metrics,
+            "deregister",
+            self.client
+                .zrem::<(), _, _>(self.keys.shards(), index.to_string()),
+        )
+        .await?;
+        within(
+            self.timeout,
+            &self.metrics,
+            "deregister",
+            self.client
+                .srem::<(), _, _>(self.keys.draining(), index.to_string()),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_carries_identity_and_load() {
+        let id = Identity {
+            shard: "1/3".parse().expect("shard"),
+            pod: "game-1".into(),
+            url: "ws://x".into(),
+            started_at: 5,
+            interval: Duration::from_millis(2000),
+            capacity: Capacity::default(),
+        };
+        let hb = record(
+            &id,
+            7,
+            9,
+            Load {
+                rooms: 2,
+                players: 3,
+                tracks: vec!["t".into()],
+                draining: true,
+            },
+        );
+        let back = ShardHeartbeat::decode(hb.encode().as_bytes()).expect("decodes");
+        assert_eq!(
+            (back.index, back.total, back.seq, back.sent_at),
+            (1, 3, 7, 9)
+        );
+        assert_eq!((back.rooms, back.players, back.interval_ms), (2, 3, 2000));
+        assert!(back.draining);
+        assert_eq!(back.pod, "game-1");
+    }
+}

@@ -1,0 +1,371 @@
+//! Seat accounting: turning a reservation (or, in a dev run, a plain request) into a
+//! player of a room, a leave back into a free seat, and closing rooms left empty.
+//! With Redis it follows docs/REDIS.md ("Join", "Leave", "Close") in one Lua script per
+//! step; without Redis a process-local table stands in for the registry.
+
+use crate::metrics::Metrics;
+use crate::redis_link::within;
+use fred::prelude::Client;
+use fred::types::Value;
+use fred::types::scripts::Script;
+use roomshard_protocol::Keys;
+use roomshard_protocol::events::codes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::limits::Rejection;
+
+/// KEYS: resv:{nonce}, room:{room}:resv, room:{room}. ARGV: nonce, shard.
+const JOIN_WITH_RESERVATION: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0, ''} end
+if redis.call('EXISTS', KEYS[3]) == 0 then return {-2, 0, ''} end
+if redis.call('HGET', KEYS[3], 'shard') ~= ARGV[2] then return {-3, 0, ''} end
+local players = tonumber(redis.call('HGET', KEYS[3], 'players')) or 0
+local capacity = tonumber(redis.call('HGET', KEYS[3], 'capacity')) or 0
+if players + 1 > capacity then return {-4, players, ''} end
+if redis.call('DEL', KEYS[1]) ~= 1 then return {-1, 0, ''} end
+redis.call('ZREM', KEYS[2], ARGV[1])
+players = redis.call('HINCRBY', KEYS[3], 'players', 1)
+return {1, players, redis.call('HGET', KEYS[3], 'track') or ''}
+"#;
+
+/// KEYS: room:{room}, rooms, track:{track}, shard:{i}:rooms, room:{room}:resv.
+/// ARGV: room, shard, track, capacity, now.
+const JOIN_OPEN: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'schema', '1', 'shard', ARGV[2], 'track', ARGV[3],
+    'capacity', ARGV[4], 'players', '0', 'created_at', ARGV[5])
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+  redis.call('SADD', KEYS[3], ARGV[1])
+  redis.call('SADD', KEYS[4], ARGV[1])
+end
+local capacity = tonumber(redis.call('HGET', KEYS[1], 'capacity')) or tonumber(ARGV[4])
+local players = tonumber(redis.call('HGET', KEYS[1], 'players')) or 0
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[5])
+local reserved = redis.call('ZCARD', KEYS[5])
+if players + reserved + 1 > capacity then return {-4, players, ''} end
+players = redis.call('HINCRBY', KEYS[1], 'players', 1)
+return {1, players, redis.call('HGET', KEYS[1], 'track') or ''}
+"#;
+
+/// KEYS: room:{room}. Returns the players left, or -1 when the room is gone.
+const LEAVE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local players = redis.call('HINCRBY', KEYS[1], 'players', -1)
+if players < 0 then
+  redis.call('HSET', KEYS[1], 'players', '0')
+  players = 0
+end
+return players
+"#;
+
+/// KEYS: room:{room}, room:{room}:resv, rooms, track:{track}, shard:{shard}:rooms.
+/// ARGV: room, now, shard, track. 1 closed, 0 already gone, -1 players, -2 reservations,
+/// -3 the record changed under us.
+const CLOSE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if (tonumber(redis.call('HGET', KEYS[1], 'players')) or 0) > 0 then return -1 end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[2]) > 0 then return -2 end
+if redis.call('HGET', KEYS[1], 'shard') ~= ARGV[3] then return -3 end
+if (redis.call('HGET', KEYS[1], 'track') or '') ~= ARGV[4] then return -3 end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[1])
+return 1
+"#;
+
+/// A seat taken: the room's player count after the join, and its track.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seat {
+    pub players: u32,
+    pub track: String,
+}
+
+/// Whether a room can close and what happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseOutcome {
+    Closed,
+    Gone,
+    StillInUse,
+}
+
+pub enum Seats {
+    Redis(Box<RedisSeats>),
+    Memory(MemorySeats),
+}
+
+pub struct RedisSeats {
+    client: Client,
+    keys: Keys,
+    shard: u32,
+    timeout: Duration,
+    metrics: Arc<Metrics>,
+    join_reserved: Script,
+    join_open: Script,
+    leave: Script,
+    close: Script,
+}
+
+#[derive(Default)]
+pub struct MemorySeats {
+    rooms: Mutex<HashMap<String, (u32, String)>>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Rejection {
+    tracing::warn!(error = %e, "seat accounting failed");
+    Rejection::new(
+        codes::UNAVAILABLE,
+        "the room registry is unavailable; try again",
+    )
+}
+
+fn parse_reply(v: Value) -> Option<(i64, i64, String)> {
+    let Value::Array(items) = v else {
+        return None;
+    };
+    let mut it = items.into_iter();
+    let code = it.next()?.as_i64()?;
+    let players = it.next()?.as_i64()?;
+    let track = it.next().and_then(|t| t.as_string()).unwrap_or_default();
+    Some((code, players, track))
+}
+
+fn seat_from(
+    code: i64,
+    players: i64,
+    track: String,
+    capacity_hint: &str,
+) -> Result<Seat, Rejection> {
+    match code {
+        1 => Ok(Seat {
+            players: u32::try_from(players.max(0)).unwrap_or(u32::MAX),
+            track,
+        }),
+        -1 => Err(Rejection::new(
+            codes::RESERVATION_INVALID,
+            "the reservation was already used or has expired; reserve again",
+        )),
+        -2 => Err(Rejection::new(
+            codes::RESERVATION_INVALID,
+            "the room no longer exists; reserve again",
+        )),
+        -3 => Err(Rejection::new(
+            codes::WRONG_SHARD,
+            "the room is recorded on another shard",
+        )),
+        -4 => Err(Rejection::new(
+            codes::ROOM_FULL,
+            format!("the room is full{capacity_hint}"),
+        )),
+        other => Err(unavailable(format!("unexpected script reply {other}"))),
+    }
+}
+
+impl RedisSeats {
+    pub fn new(
+        client: Client,
+        keys: Keys,
+        shard: u32,
+        timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            client,
+            keys,
+            shard,
+            timeout,
+            metrics,
+            join_reserved: Script::from_lua(JOIN_WITH_RESERVATION),
+            join_open: Script::from_lua(JOIN_OPEN),
+            leave: Script::from_lua(LEAVE),
+            close: Script::from_lua(CLOSE),
+        }
+    }
+
+    async fn run(
+        &self,
+        op: &'static str,
+        script: &Script,
+        keys: Vec<String>,
+        args: Vec<String>,
+    ) -> Result<Value, Rejection> {
+        within(
+            self.timeout,
+            &self.metrics,
+            op,
+            script.evalsha_with_reload::<Value, _, _>(&self.client, keys, args),
+        )
+        .await
+        .map_err(unavailable)
+    }
+}
+
+impl Seats {
+    /// Uses the reservation `nonce` of `room` (single use).
+    pub async fn join_reserved(&self, room: &str, nonce: &str) -> Result<Seat, Rejection> {
+        match self {
+            Seats::Redis(r) => {
+                let keys = vec![
+                    r.keys.reservation(nonce),
+                    r.keys.room_reservations(room),
+                    r.keys.room(room),
+                ];
+                let reply = r
+                    .run(
+                        "join_reserved",
+                        &r.join_reserved,
+                        keys,
+                        vec![nonce.to_owned(), r.shard.to_string()],
+                    )
+                    .await?;
+                let (code, players, track) =
+                    parse_reply(reply).ok_or_else(|| unavailable("malformed join reply"))?;
+                seat_from(code, players, track, "")
+            }
+            Seats::Memory(_) => Err(Rejection::new(
+                codes::UNAVAILABLE,
+                "reservations need Redis; this worker runs without it",
+            )),
+        }
+    }
+
+    /// Takes a seat without a reservation (dev runs), creating the room if absent.
+    pub async fn join_open(
+        &self,
+        room: &str,
+        track: &str,
+        capacity: u32,
+    ) -> Result<Seat, Rejection> {
+        match self {
+            Seats::Redis(r) => {
+                let now = roomshard_protocol::now_ms().to_string();
+                let keys = vec![
+                    r.keys.room(room),
+                    r.keys.rooms(),
+                    r.keys.track_rooms(track),
+                    r.keys.shard_rooms(r.shard),
+                    r.keys.room_reservations(room),
+                ];
+                let args = vec![
+                    room.to_owned(),
+                    r.shard.to_string(),
+                    track.to_owned(),
+                    capacity.to_string(),
+                    now,
+                ];
+                let reply = r.run("join_open", &r.join_open, keys, args).await?;
+                let (code, players, track) =
+                    parse_reply(reply).ok_or_else(|| unavailable("malformed join reply"))?;
+                seat_from(code, players, track, &format!(" ({capacity} seats)"))
+            }
+            Seats::Memory(m) => {
+                let mut rooms = m.rooms.lock().unwrap_or_else(|p| p.into_inner());
+                let entry = rooms
+                    .entry(room.to_owned())
+                    .or_insert((0, track.to_owned()));
+                if entry.0 >= capacity {
+                    return Err(Rejection::new(
+                        codes::ROOM_FULL,
+                        format!("the room is full ({capacity} seats)"),
+                    ));
+                }
+                entry.0 += 1;
+                Ok(Seat {
+                    players: entry.0,
+                    track: entry.1.clone(),
+                })
+            }
+        }
+    }
+
+    /// Frees a seat; returns the players left (None when unknown).
+    pub async fn leave(&self, room: &str) -> Option<u32> {
+        match self {
+            Seats::Redis(r) => {
+                let reply = r
+                    .run("leave", &r.leave, vec![r.keys.room(room)], vec![])
+                    .await
+                    .ok()?;
+                let n = reply.as_i64()?;
+                u32::try_from(n).ok()
+            }
+            Seats::Memory(m) => {
+                let mut rooms = m.rooms.lock().unwrap_or_else(|p| p.into_inner());
+                let entry = rooms.get_mut(room)?;
+                entry.0 = entry.0.saturating_sub(1);
+                Some(entry.0)
+            }
+        }
+    }
+
+    /// Removes an empty room from the registry (if it is still empty and unreserved).
+    pub async fn close_if_empty(&self, room: &str, track: &str) -> CloseOutcome {
+        match self {
+            Seats::Redis(r) => {
+                let keys = vec![
+                    r.keys.room(room),
+                    r.keys.room_reservations(room),
+                    r.keys.rooms(),
+                    r.keys.track_rooms(track),
+                    r.keys.shard_rooms(r.shard),
+                ];
+                let args = vec![
+                    room.to_owned(),
+                    roomshard_protocol::now_ms().to_string(),
+                    r.shard.to_string(),
+                    track.to_owned(),
+                ];
+                match r
+                    .run("close", &r.close, keys, args)
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_i64())
+                {
+                    Some(1) => CloseOutcome::Closed,
+                    Some(0) => CloseOutcome::Gone,
+                    _ => CloseOutcome::StillInUse,
+                }
+            }
+            Seats::Memory(m) => {
+                let mut rooms = m.rooms.lock().unwrap_or_else(|p| p.into_inner());
+                match rooms.get(room) {
+                    Some((0, _)) => {
+                        rooms.remove(room);
+                        CloseOutcome::Closed
+                    }
+                    Some(_) => CloseOutcome::StillInUse,
+                    None => CloseOutcome::Gone,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_seats_enforce_capacity_and_close() {
+        let seats = Seats::Memory(MemorySeats::default());
+        assert_eq!(seats.join_open("r", "t", 2).await.map(|s| s.players), Ok(1));
+        assert_eq!(seats.join_open("r", "t", 2).await.map(|s| s.players), Ok(2));
+        assert_eq!(
+            seats.join_open("r", "t", 2).await.map_err(|e| e.code),
+            Err(codes::ROOM_FULL)
+        );
+        assert_eq!(
+            seats.close_if_empty("r", "t").await,
+            CloseOutcome::StillInUse
+        );
+        assert_eq!(seats.leave("r").await, Some(1));
+        assert_eq!(seats.leave("r").await, Some(0));
+        assert_eq!(seats.leave("r").await, Some(0));
+        assert_eq!(seats.close_if_empty("r", "t").await, CloseOutcome::Closed);
+        assert_eq!(seats.close_if_empty("r", "t").await, CloseOutcome::Gone);
+        assert!(seats.join_reserved("r", "n").await.is_err());
+    }
+}
