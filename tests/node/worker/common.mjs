@@ -1,0 +1,68 @@
+// Shared helpers of the worker's Node test scripts (official socket.io-client).
+import { io } from "socket.io-client";
+
+export function connect(url, transports = ["websocket"], extra = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = io(url, { transports, reconnection: false, forceNew: true, timeout: 5000, ...extra });
+    const timer = setTimeout(() => reject(new Error(`connect to ${url} timed out`)), 10000);
+    socket.once("connect", () => { clearTimeout(timer); resolve(socket); });
+    socket.once("connect_error", (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+export function emitAck(socket, event, data, ms = 5000) {
+  return socket.timeout(ms).emitWithAck(event, data);
+}
+
+// Resolves with the first `event` payload that satisfies `pred`, or rejects after `ms`.
+export function waitFor(socket, event, pred = () => true, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { socket.off(event, on); reject(new Error(`no matching ${event} within ${ms} ms`)); }, ms);
+    function on(payload) {
+      if (pred(payload)) { clearTimeout(timer); socket.off(event, on); resolve(payload); }
+    }
+    socket.on(event, on);
+  });
+}
+
+export function waitDisconnect(socket, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    if (!socket.connected) return resolve("already disconnected");
+    const timer = setTimeout(() => reject(new Error(`still connected after ${ms} ms`)), ms);
+    socket.once("disconnect", (reason) => { clearTimeout(timer); resolve(reason); });
+  });
+}
+
+// A client's view of the world, kept up to date from `view` batches.
+export class ViewTracker {
+  constructor(socket, selfId, initial = []) {
+    this.selfId = selfId;
+    this.entities = new Map(initial.map((e) => [e.id, { x: e.x, y: e.y, name: e.name }]));
+    this.bytes = 0;
+    this.batches = 0;
+    this.anomalies = [];
+    this.onBatch = null;
+    socket.on("view", (b) => {
+      this.bytes += JSON.stringify(b).length;
+      this.batches += 1;
+      for (const id of b.left) {
+        if (!this.entities.delete(id)) this.anomalies.push(`left ${id} not in view`);
+      }
+      for (const m of b.moved) {
+        const e = this.entities.get(m.id);
+        if (!e) this.anomalies.push(`moved ${m.id} not in view`);
+        this.entities.set(m.id, { ...(e || {}), x: m.x, y: m.y });
+      }
+      for (const e of b.entered) this.entities.set(e.id, { x: e.x, y: e.y, name: e.name });
+      if (this.onBatch) this.onBatch(b);
+    });
+  }
+  self() { return this.entities.get(this.selfId); }
+}
+
+export function out(obj) { process.stdout.write(JSON.stringify(obj) + "\n"); }
+
+// Ends the process if the scenario hangs, so a test never waits forever.
+export function deadline(ms) {
+  setTimeout(() => { out({ fatal: `scenario did not finish within ${ms} ms` }); process.exit(3); }, ms).unref();
+}
