@@ -24,6 +24,8 @@ pub const DEFAULT_HEARTBEAT_INTERVAL_SECONDS: i32 = 2;
 pub const DEFAULT_DRAIN_TIMEOUT_SECONDS: i64 = 300;
 
 /// A sharded set of Socket.IO workers, their Services and the matchmaker in front of them.
+// Each printer column repeats `type_ = "integer"`, which clippy mistakes for a duplicate.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "roomshard.dev",

@@ -154,6 +154,8 @@ async fn run(cli: Cli) -> Result<()> {
         .await
         .context("connecting to Kubernetes (in-cluster config or KUBECONFIG)")?;
     check_crd(&client, cli.watch_namespace.as_deref()).await?;
+    // A standby is ready too: it serves metrics and takes over when the leader goes.
+    ready.store(true, Ordering::Relaxed);
 
     let identity = cli.pod_name.clone().unwrap_or_else(random_identity);
     let lease = LeaseConfig {
@@ -173,7 +175,6 @@ async fn run(cli: Cli) -> Result<()> {
     let mut leadership = leader::start(client.clone(), &lease)
         .await
         .context("starting leader election")?;
-    ready.store(true, Ordering::Relaxed);
     info!(identity, lease = %lease.name, namespace = %lease.namespace, "waiting for the lease");
 
     let config = Config {

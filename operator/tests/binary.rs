@@ -1,0 +1,257 @@
+//! The real `roomshard-operator` binary: the missing-CRD check, leader election between
+//! two instances, and a throughput measurement (printed, not asserted).
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use kube::api::{Api, ListParams};
+use roomshard_operator::crd::RoomShardSet;
+use roomshard_testkit::control_plane::ControlPlane;
+use roomshard_testkit::process::{ChildGuard, free_port, wait_until, wait_until_async};
+use roomshard_testkit::redis::RedisServer;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn operator(cp: &ControlPlane, dir: &Path, name: &str, port: u16, redis: &str) -> ChildGuard {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomshard-operator"));
+    cmd.envs(cp.env())
+        .env("POD_NAME", name)
+        .env("REDIS_URL", redis)
+        .env("METRICS_ADDRESS", "127.0.0.1")
+        .env("METRICS_PORT", port.to_string())
+        .env("LEASE_NAMESPACE", "default")
+        .env("LEASE_DURATION_SECONDS", "3")
+        .env("LEASE_GRACE_SECONDS", "1")
+        .env("RESYNC_SECONDS", "30")
+        .env("RUST_LOG", "info");
+    ChildGuard::spawn(name, cmd, &dir.join(format!("{name}.log"))).expect("operator starts")
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn metric(port: u16, name: &str) -> Option<f64> {
+    let body = http_get(port, "/metrics")?;
+    body.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn kubectl(cp: &ControlPlane, args: &[&str]) -> String {
+    let out = cp.kubectl().args(args).output().expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn set_yaml(name: &str, shards: i32) -> String {
+    format!(
+        "apiVersion: roomshard.dev/v1alpha1\nkind: RoomShardSet\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n  shards: {shards}\n  image: registry.example/roomshard:1\n"
+    )
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_crd_leader_election_and_throughput() {
+    let cp = ControlPlane::start().expect("control plane");
+    let redis = RedisServer::start().expect("redis");
+    let dir = roomshard_testkit::scratch_dir("operator-binary").expect("scratch");
+    let client = cp.client().await.expect("client");
+
+    // Without the CRD the operator refuses to start, and says why.
+    let out = Command::new(env!("CARGO_BIN_EXE_roomshard-operator"))
+        .envs(cp.env())
+        .env("METRICS_ADDRESS", "127.0.0.1")
+        .env("METRICS_PORT", free_port().expect("port").to_string())
+        .output()
+        .expect("operator runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("CRD") && stderr.contains("not installed"),
+        "{stderr}"
+    );
+
+    let crd = roomshard_testkit::repo_root().join("crds/roomshardset.yaml");
+    kubectl(&cp, &["apply", "-f", crd.to_str().expect("path")]);
+    kubectl(
+        &cp,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/roomshardsets.roomshard.dev",
+            "--timeout=30s",
+        ],
+    );
+
+    // Two instances: exactly one leads, only it reconciles.
+    let (pa, pb) = (free_port().expect("port"), free_port().expect("port"));
+    let mut a = operator(&cp, &dir, "op-a", pa, &redis.url());
+    let mut b = operator(&cp, &dir, "op-b", pb, &redis.url());
+    wait_until("both operators ready", Duration::from_secs(30), || {
+        [pa, pb]
+            .iter()
+            .all(|p| http_get(*p, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200")))
+            .then_some(())
+    })
+    .expect("both ready");
+    let (leader_port, standby_port) =
+        wait_until("one operator to lead", Duration::from_secs(30), || {
+            match (
+                metric(pa, "roomshard_operator_leader")?,
+                metric(pb, "roomshard_operator_leader")?,
+            ) {
+                (1.0, 0.0) => Some((pa, pb)),
+                (0.0, 1.0) => Some((pb, pa)),
+                _ => None,
+            }
+        })
+        .expect("a leader");
+    let ready = http_get(standby_port, "/readyz");
+    assert!(
+        ready
+            .as_deref()
+            .is_some_and(|r| r.starts_with("HTTP/1.1 200")),
+        "{ready:?}"
+    );
+    let health = http_get(leader_port, "/healthz");
+    assert!(
+        health
+            .as_deref()
+            .is_some_and(|r| r.starts_with("HTTP/1.1 200")),
+        "{health:?}"
+    );
+    let file = dir.join("one.yaml");
+    std::fs::write(&file, set_yaml("one", 2)).expect("write");
+    kubectl(&cp, &["apply", "-f", file.to_str().expect("path")]);
+    let sts: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
+    wait_until_async("StatefulSet one", Duration::from_secs(30), || async {
+        sts.get_opt("one").await.ok().flatten()
+    })
+    .await
+    .expect("leader reconciled");
+    assert!(metric(leader_port, "roomshard_operator_reconciles_total").unwrap_or(0.0) >= 1.0);
+    assert_eq!(
+        metric(standby_port, "roomshard_operator_reconciles_total"),
+        Some(0.0),
+        "the standby wrote"
+    );
+
+    // Kill the leader: the standby takes over within the lease duration (3 s) plus margin.
+    let killed_at = Instant::now();
+    if leader_port == pa {
+        a.kill()
+    } else {
+        b.kill()
+    }
+    wait_until("the standby to lead", Duration::from_secs(15), || {
+        (metric(standby_port, "roomshard_operator_leader")? == 1.0).then_some(())
+    })
+    .expect("takeover");
+    let takeover = killed_at.elapsed();
+    println!("takeover after the leader was killed: {takeover:?}");
+    assert!(takeover < Duration::from_secs(10), "{takeover:?}");
+    std::fs::write(&file, set_yaml("two", 1)).expect("write");
+    kubectl(&cp, &["apply", "-f", file.to_str().expect("path")]);
+    wait_until_async("StatefulSet two", Duration::from_secs(30), || async {
+        sts.get_opt("two").await.ok().flatten()
+    })
+    .await
+    .expect("new leader reconciles");
+    let survivor = if leader_port == pa { &b } else { &a };
+    let pid = survivor.pid();
+
+    // Throughput: 100 sets at once vs 100 ConfigMaps, same API server, same run.
+    let n = 100;
+    let maps: String = (0..n)
+        .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: default\ndata:\n  k: v\n---\n"))
+        .collect();
+    std::fs::write(dir.join("maps.yaml"), maps).expect("write");
+    let started = Instant::now();
+    kubectl(
+        &cp,
+        &["apply", "-f", dir.join("maps.yaml").to_str().expect("path")],
+    );
+    let configmaps = started.elapsed();
+
+    let before = metric(standby_port, "roomshard_operator_reconciles_total").unwrap_or(0.0);
+    let sets: String = (0..n)
+        .map(|i| format!("{}---\n", set_yaml(&format!("bulk-{i}"), 2)))
+        .collect();
+    std::fs::write(dir.join("sets.yaml"), sets).expect("write");
+    let started = Instant::now();
+    kubectl(
+        &cp,
+        &["apply", "-f", dir.join("sets.yaml").to_str().expect("path")],
+    );
+    let rss_api: Api<RoomShardSet> = Api::namespaced(client.clone(), "default");
+    wait_until_async("100 sets reconciled", Duration::from_secs(300), || async {
+        let sets = rss_api.list(&ListParams::default()).await.ok()?;
+        let done = sets
+            .items
+            .iter()
+            .filter(|s| {
+                s.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("bulk-"))
+            })
+            .filter(|s| {
+                s.status.as_ref().and_then(|st| st.observed_generation) == s.metadata.generation
+            })
+            .count();
+        let stss = sts.list_metadata(&ListParams::default()).await.ok()?;
+        let with_sts = stss
+            .items
+            .iter()
+            .filter(|s| {
+                s.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("bulk-"))
+            })
+            .count();
+        (done == n && with_sts == n).then_some(())
+    })
+    .await
+    .expect("all reconciled");
+    let operator_time = started.elapsed();
+    let after = metric(standby_port, "roomshard_operator_reconciles_total").unwrap_or(0.0);
+    println!(
+        "100 RoomShardSets reconciled (StatefulSet + status) in {operator_time:?}; 100 ConfigMap applies took {configmaps:?}; ratio {:.1}",
+        operator_time.as_secs_f64() / configmaps.as_secs_f64().max(0.001)
+    );
+    println!(
+        "reconciles per set during the bulk apply: {:.2}",
+        (after - before) / n as f64
+    );
+    println!(
+        "operator RSS after 100 sets: {} KiB",
+        rss_kib(pid).unwrap_or(0)
+    );
+}
