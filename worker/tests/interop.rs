@@ -20,8 +20,12 @@ fn interop(transport: &str) {
         ],
     )
     .expect("worker");
-    let lines = run_node("interop.mjs", &[worker.url(), transport.into()], Duration::from_secs(40))
-        .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", worker.logs()));
+    let lines = run_node(
+        "interop.mjs",
+        &[worker.url(), transport.into()],
+        Duration::from_secs(40),
+    )
+    .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", worker.logs()));
     assert_eq!(check(&lines, "transport"), transport);
     assert_eq!(check(&lines, "move_before_join"), "not_joined");
     assert_eq!(check(&lines, "join_bad_payload"), "bad_request");
@@ -52,7 +56,10 @@ fn interop(transport: &str) {
     assert_eq!(check(&lines, "still_connected"), true);
     assert!(lines.iter().any(|l| l["done"] == true));
     // The worker counted what it saw.
-    let moves = common::metric(worker.port, "roomshard_worker_events_in_total{event=\"move\"}");
+    let moves = common::metric(
+        worker.port,
+        "roomshard_worker_events_in_total{event=\"move\"}",
+    );
     assert!(moves.unwrap_or(0.0) >= 6.0, "{moves:?}");
 }
 
@@ -69,8 +76,12 @@ fn node_client_over_polling() {
 #[test]
 fn solo_worker_without_redis_serves_rooms() {
     let worker = start_worker("interop-solo", &[]).expect("worker");
-    let lines = run_node("interop.mjs", &[worker.url(), "websocket".into()], Duration::from_secs(40))
-        .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", worker.logs()));
+    let lines = run_node(
+        "interop.mjs",
+        &[worker.url(), "websocket".into()],
+        Duration::from_secs(40),
+    )
+    .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", worker.logs()));
     // Without a secret a token cannot be checked, so the dev join ignores it.
     assert_eq!(check(&lines, "a_sees_b_move"), true);
     assert_eq!(check(&lines, "said_received"), "hello bob");

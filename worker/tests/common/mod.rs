@@ -77,12 +77,19 @@ pub fn start_worker(label: &str, envs: &[(&str, String)]) -> Result<Worker> {
     let log = dir.join("worker.log");
     let child = ChildGuard::spawn(label, worker_command(&all), &log)?;
     let mut worker = Worker { port, child, log };
-    let ready = wait_until(&format!("{label} to be ready"), Duration::from_secs(20), || {
-        if worker.child.try_status().is_some() {
-            return Some(false);
-        }
-        http_get(port, "/readyz").ok().filter(|(s, _)| *s == 200).map(|_| true)
-    });
+    let ready = wait_until(
+        &format!("{label} to be ready"),
+        Duration::from_secs(20),
+        || {
+            if worker.child.try_status().is_some() {
+                return Some(false);
+            }
+            http_get(port, "/readyz")
+                .ok()
+                .filter(|(s, _)| *s == 200)
+                .map(|_| true)
+        },
+    );
     match ready {
         Ok(true) => Ok(worker),
         Ok(false) => bail!("{label} exited early:\n{}", worker.logs()),
@@ -94,7 +101,10 @@ pub fn start_worker(label: &str, envs: &[(&str, String)]) -> Result<Worker> {
 pub fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(3)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )?;
     let mut buf = String::new();
     s.read_to_string(&mut buf)?;
     let status = buf
@@ -102,7 +112,10 @@ pub fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .context("no status line")?;
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -118,7 +131,11 @@ pub fn metric(port: u16, series: &str) -> Option<f64> {
 
 /// Runs `tests/node/worker/<script>` and returns its JSON lines. Fails clearly when the
 /// Node packages are missing.
-pub fn run_node(script: &str, args: &[String], deadline: Duration) -> Result<Vec<serde_json::Value>> {
+pub fn run_node(
+    script: &str,
+    args: &[String],
+    deadline: Duration,
+) -> Result<Vec<serde_json::Value>> {
     let dir = roomshard_testkit::node::ensure_installed()?;
     let mut child = Command::new("node")
         .arg(dir.join("worker").join(script))
@@ -173,4 +190,75 @@ pub fn check<'a>(lines: &'a [serde_json::Value], name: &str) -> &'a serde_json::
         .unwrap_or_else(|| panic!("no check {name} in {lines:#?}"));
     assert_eq!(line["ok"], true, "check {name} failed: {line}");
     &line["value"]
+}
+
+/// A Node script running in the background.
+pub struct NodeProc {
+    child: std::process::Child,
+    stdout: Option<std::thread::JoinHandle<String>>,
+}
+
+pub fn spawn_node(script: &str, args: &[String]) -> Result<NodeProc> {
+    let dir = roomshard_testkit::node::ensure_installed()?;
+    let mut child = Command::new("node")
+        .arg(dir.join("worker").join(script))
+        .args(args)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting node")?;
+    let mut out = child.stdout.take().context("stdout")?;
+    let stdout = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    Ok(NodeProc {
+        child,
+        stdout: Some(stdout),
+    })
+}
+
+impl NodeProc {
+    /// Waits for the script to end and returns its JSON lines.
+    pub fn finish(mut self, deadline: Duration) -> Result<Vec<serde_json::Value>> {
+        let start = Instant::now();
+        loop {
+            if self.child.try_wait()?.is_some() {
+                break;
+            }
+            if start.elapsed() > deadline {
+                bail!("node did not finish within {deadline:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let text = self
+            .stdout
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET of a Redis string key through the inline protocol; None when absent.
+pub fn redis_get(redis: &roomshard_testkit::redis::RedisServer, key: &str) -> Option<String> {
+    let reply = redis.command(&format!("GET {key}")).ok()?;
+    if reply.starts_with("$-1") || reply.starts_with('_') {
+        return None;
+    }
+    let (_, rest) = reply.split_once("\r\n")?;
+    Some(rest.trim_end_matches("\r\n").to_owned())
 }
