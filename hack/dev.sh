@@ -3,6 +3,7 @@
 # with its own ROOM_SHARD and PORT. Redis: REDIS_URL when set, else a throwaway
 # redis-server when one is installed, else a single worker on its in-process adapter
 # (no matchmaker, joins without reservations). Ctrl-C stops everything.
+# ROOMSHARD_BIN_DIR=DIR uses the binaries in DIR instead of building them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,20 +15,35 @@ PROFILE="${PROFILE:-release}"
 
 [[ "$SHARDS" =~ ^[1-9][0-9]*$ ]] || { echo "dev.sh: SHARDS must be a positive whole number, got '$SHARDS'" >&2; exit 2; }
 
-profile_flag=(--release)
-[[ "$PROFILE" == "release" ]] || profile_flag=()
-echo "dev.sh: building (cargo build ${profile_flag[*]:-})" >&2
-cargo build -q "${profile_flag[@]}" -p roomshard-worker -p roomshard-matchmaker
-target_dir="${CARGO_TARGET_DIR:-target}"
-bin="$target_dir/$([[ "$PROFILE" == "release" ]] && echo release || echo debug)"
+if [[ -n "${ROOMSHARD_BIN_DIR:-}" ]]; then
+  bin="$ROOMSHARD_BIN_DIR"
+else
+  profile_flag=(--release)
+  [[ "$PROFILE" == "release" ]] || profile_flag=()
+  echo "dev.sh: building (cargo build ${profile_flag[*]:-})" >&2
+  cargo build -q "${profile_flag[@]}" -p roomshard-worker -p roomshard-matchmaker
+  target_dir="${CARGO_TARGET_DIR:-target}"
+  bin="$target_dir/$([[ "$PROFILE" == "release" ]] && echo release || echo debug)"
+fi
+for b in roomshard-worker roomshard-matchmaker; do
+  [[ -x "$bin/$b" ]] || { echo "dev.sh: $bin/$b is missing" >&2; exit 1; }
+done
 
 pids=()
+redis_pid=
 scratch=$(mktemp -d)
+# Workers and the matchmaker stop first (they drain and deregister from Redis), then Redis.
 cleanup() {
   trap - EXIT INT TERM
+  echo "dev.sh: stopping" >&2
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [[ -n "$redis_pid" ]]; then
+    kill -TERM "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+  fi
   rm -rf "$scratch"
+  echo "dev.sh: stopped" >&2
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -40,9 +56,11 @@ wait_port() {
 
 if [[ -z "${REDIS_URL:-}" ]] && command -v redis-server >/dev/null; then
   redis_port="${REDIS_PORT:-6390}"
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+  # In its own session, so Ctrl-C reaches the workers first and Redis outlives their
+  # drain; cleanup stops it last.
+  setsid redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
     --dir "$scratch" >"$scratch/redis.log" 2>&1 &
-  pids+=($!)
+  redis_pid=$!
   wait_port 127.0.0.1 "$redis_port"
   REDIS_URL="redis://127.0.0.1:$redis_port"
   echo "dev.sh: started redis-server on $REDIS_URL" >&2
@@ -66,7 +84,9 @@ if [[ -n "${REDIS_URL:-}" ]]; then
   cat <<MSG
 
 Roomshard is running ($SHARDS shards on $REDIS_URL):
-  matchmaker   http://$HOST:$MATCHMAKER_PORT/      (POST /reserve, GET /rooms)
+  status page  http://$HOST:$MATCHMAKER_PORT/      (shards, rooms, players; live)
+  demo         http://$HOST:$MATCHMAKER_PORT/demo  (open it in two tabs)
+  matchmaker   http://$HOST:$MATCHMAKER_PORT       (POST /reserve, GET /rooms)
 MSG
   for ((i = 0; i < SHARDS; i++)); do
     echo "  shard $i/$SHARDS  http://$HOST:$((WORKER_BASE_PORT + i))/   (Socket.IO, /metrics)"
@@ -80,7 +100,8 @@ else
 
 Roomshard is running alone, without Redis (install redis-server or set REDIS_URL for shards
 and a matchmaker):
-  worker 0/1   http://$HOST:$WORKER_BASE_PORT/   (Socket.IO; joins need no reservation)
+  demo         http://$HOST:$WORKER_BASE_PORT/demo  (open it in two tabs)
+  worker 0/1   http://$HOST:$WORKER_BASE_PORT/      (Socket.IO; joins need no reservation)
 MSG
 fi
 echo "Ctrl-C stops everything."

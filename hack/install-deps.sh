@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(redis-server redis-tools nginx-light prometheus openssl iproute2 procps curl shellcheck)
+packages=(redis-server redis-tools nginx-light prometheus openssl iproute2 procps curl shellcheck chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,6 +31,7 @@ if [[ "${1:-}" != "--no-control-plane" ]]; then
 fi
 
 if [[ ! -d tests/node/node_modules/socket.io-client ]] ||
+   [[ ! -d tests/node/node_modules/playwright-core ]] ||
    [[ tests/node/package-lock.json -nt tests/node/node_modules/.package-lock.json ]]; then
   echo "install-deps: npm ci (tests/node)" >&2
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
