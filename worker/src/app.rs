@@ -194,6 +194,7 @@ async fn serve<A: Adapter>(
         metrics: metrics.clone(),
         readiness: readiness.clone(),
     })
+    .merge(crate::demo::router())
     .layer(layer);
 
     let ticks = tokio::spawn(hub.clone().run_ticks());

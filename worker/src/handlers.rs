@@ -3,7 +3,7 @@
 
 use crate::hub::{HostedRoom, Hub};
 use crate::limits::{self, RateLimiter, Rejection, Verdict};
-use roomshard_protocol::events::{self, AckError, AckOk, JoinOk, codes};
+use roomshard_protocol::events::{self, AckError, AckOk, EntityView, JoinOk, codes};
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
@@ -39,7 +39,12 @@ pub struct Session {
     membership: tokio::sync::Mutex<Option<Membership>>,
     /// The room for moves, readable without waiting on a join in progress.
     current: Mutex<Option<Arc<HostedRoom>>>,
+    /// Set once the socket is being closed for abuse.
+    closing: std::sync::atomic::AtomicBool,
 }
+
+/// Time given to queued packets before an abusive socket is closed.
+const DISCONNECT_FLUSH: std::time::Duration = std::time::Duration::from_millis(200);
 
 #[derive(Clone)]
 struct SessionRef(Arc<Session>);
@@ -64,6 +69,7 @@ pub fn on_connect<A: Adapter>(hub: Arc<Hub<A>>, socket: SocketRef<A>) {
         )),
         membership: tokio::sync::Mutex::new(None),
         current: Mutex::new(None),
+        closing: std::sync::atomic::AtomicBool::new(false),
     })));
     hub.metrics.connections.inc();
     if hub.is_draining() {
@@ -83,8 +89,9 @@ pub fn on_connect<A: Adapter>(hub: Arc<Hub<A>>, socket: SocketRef<A>) {
                 if !admit(&hub, &s) {
                     return;
                 }
+                let mut ack = Some(ack);
                 let result = match d {
-                    Ok(v) => join(&hub, &s, &v).await,
+                    Ok(v) => join(&hub, &s, &v, &mut ack).await,
                     Err(_) => Err(Rejection::new(
                         codes::BAD_REQUEST,
                         "join expects a JSON object",
@@ -92,11 +99,8 @@ pub fn on_connect<A: Adapter>(hub: Arc<Hub<A>>, socket: SocketRef<A>) {
                 };
                 let outcome = result.as_ref().map_or_else(|e| e.code, |_| "ok");
                 hub.metrics.joins.with_label_values(&[outcome]).inc();
-                match result {
-                    Ok(ok) => {
-                        let _ = ack.send(&ok);
-                    }
-                    Err(e) => reply_error(&hub, &s, ack, wants, e),
+                if let (Err(e), Some(ack)) = (result, ack) {
+                    reply_error(&hub, &s, ack, wants, e);
                 }
             }
         },
@@ -270,12 +274,28 @@ fn admit<A: Adapter>(hub: &Hub<A>, socket: &SocketRef<A>) -> bool {
             false
         }
         Verdict::Disconnect => {
-            hub.metrics
-                .disconnects
-                .with_label_values(&[codes::RATE_LIMITED])
-                .inc();
-            tracing::info!(sid = %socket.id, "disconnecting a socket that kept flooding");
-            let _ = socket.clone().disconnect();
+            if !sess.closing.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                hub.metrics
+                    .disconnects
+                    .with_label_values(&[codes::RATE_LIMITED])
+                    .inc();
+                tracing::info!(sid = %socket.id, "disconnecting a socket that kept flooding");
+                hub.metrics.event_out(events::ERROR);
+                let _ = socket.emit(
+                    events::ERROR,
+                    &events::ErrorBody {
+                        code: codes::RATE_LIMITED.into(),
+                        message: "too many events; disconnecting".into(),
+                    },
+                );
+                // Closing at once can drop the packets still queued for the socket
+                // (the error above); give them a moment to go out first.
+                let socket = socket.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(DISCONNECT_FLUSH).await;
+                    let _ = socket.disconnect();
+                });
+            }
             false
         }
     }
@@ -304,11 +324,13 @@ fn reply_error<A: Adapter>(
     }
 }
 
+/// Seats the socket; on success the ack (taken from `ack`) is already sent.
 async fn join<A: Adapter>(
     hub: &Arc<Hub<A>>,
     socket: &SocketRef<A>,
     payload: &Value,
-) -> Result<JoinOk, Rejection> {
+    ack: &mut Option<AckSender<A>>,
+) -> Result<(), Rejection> {
     let req = limits::parse_join(payload, hub.cfg.limits.max_name_chars)?;
     if hub.is_draining() {
         return Err(Rejection::new(
@@ -373,7 +395,23 @@ async fn join<A: Adapter>(
         .unwrap_or_else(|| format!("player-{}", truncate(&id, 6)));
     let players = seat.players;
     let track = seat.track.clone();
-    let joined = hub.join(socket, &req.room, &name, seat).await;
+    let seated = |view: &[EntityView]| {
+        let ok = JoinOk {
+            ok: true,
+            room: req.room.clone(),
+            shard: cfg.shard.index(),
+            self_id: id.clone(),
+            players,
+            view: view.to_vec(),
+            width: hub.grid.width(),
+            height: hub.grid.height(),
+            radius: hub.grid.cell_size(),
+        };
+        if let Some(ack) = ack.take() {
+            let _ = ack.send(&ok);
+        }
+    };
+    let joined = hub.join(socket, &req.room, &name, seat, seated).await;
     *lock(&sess.current) = Some(joined.room.clone());
     *membership = Some(Membership {
         room: joined.room.clone(),
@@ -382,17 +420,7 @@ async fn join<A: Adapter>(
     drop(membership);
     hub.presence(&req.room, players, vec![id.clone()], vec![])
         .await;
-    Ok(JoinOk {
-        ok: true,
-        room: req.room,
-        shard: cfg.shard.index(),
-        self_id: id,
-        players: joined.seat.players,
-        view: joined.view,
-        width: hub.grid.width(),
-        height: hub.grid.height(),
-        radius: hub.grid.cell_size(),
-    })
+    Ok(())
 }
 
 /// Leaves the socket's room, if any; false when it had none.

@@ -93,6 +93,18 @@ impl Heartbeat {
             i64::try_from(self.id.interval.as_millis() * u128::from(MISSED_HEARTBEATS_UNHEALTHY))
                 .unwrap_or(i64::MAX);
         let index = self.id.shard.index();
+        // Into the draining set first, so a reader that sees a draining record also
+        // finds the shard in the set.
+        if draining {
+            within(
+                self.timeout,
+                &self.metrics,
+                "heartbeat",
+                self.client
+                    .sadd::<(), _, _>(self.keys.draining(), index.to_string()),
+            )
+            .await?;
+        }
         within(
             self.timeout,
             &self.metrics,
@@ -120,16 +132,6 @@ impl Heartbeat {
             ),
         )
         .await?;
-        if draining {
-            within(
-                self.timeout,
-                &self.metrics,
-                "heartbeat",
-                self.client
-                    .sadd::<(), _, _>(self.keys.draining(), index.to_string()),
-            )
-            .await?;
-        }
         self.metrics.heartbeats.inc();
         self.metrics.heartbeat_last_success.set(now as f64 / 1000.0);
         Ok(())

@@ -75,8 +75,6 @@ pub struct Hub<A: Adapter> {
 /// What a successful join hands back to the socket layer.
 pub struct Joined {
     pub room: Arc<HostedRoom>,
-    pub seat: Seat,
-    pub view: Vec<EntityView>,
 }
 
 impl<A: Adapter> Hub<A> {
@@ -169,6 +167,7 @@ impl<A: Adapter> Hub<A> {
         room_name: &str,
         name: &str,
         seat: Seat,
+        seated: impl FnOnce(&[EntityView]),
     ) -> Joined {
         let id = socket.id.to_string();
         let x = rand::random::<f32>() * self.grid.width() as f32;
@@ -181,9 +180,12 @@ impl<A: Adapter> Hub<A> {
             }
             let (cell, view) = state.view.join_local(&id, x, y, name);
             socket.join([room_channel(room_name), cell_channel(room_name, cell)]);
+            // Answered under the room's lock: the client has its starting view before
+            // any batch that builds on it.
+            seated(&view);
             drop(state);
             self.metrics.players.inc();
-            return Joined { room, seat, view };
+            return Joined { room };
         }
     }
 

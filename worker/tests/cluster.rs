@@ -87,7 +87,7 @@ fn heartbeat_appears_expires_after_kill_and_drains_on_term() {
         ("PUBLIC_URL", "ws://127.0.0.1/shard/1".into()),
         ("DRAIN_TIMEOUT_MS", "2000".into()),
     ];
-    let mut worker = start_worker("heartbeat", &envs).expect("worker");
+    let worker = start_worker("heartbeat", &envs).expect("worker");
     // Ready means registered: the record is there at once and carries the identity.
     let hb = heartbeat(&redis, 1).expect("record present when ready");
     assert_eq!((hb.index, hb.total, hb.pod.as_str()), (1, 2, "game-1"));

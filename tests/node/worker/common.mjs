@@ -33,29 +33,45 @@ export function waitDisconnect(socket, ms = 5000) {
   });
 }
 
-// A client's view of the world, kept up to date from `view` batches.
+// A client's view of the world, kept up to date from `view` batches. Create it before
+// joining: batches that arrive before `init` (the join ack) are kept and applied after.
 export class ViewTracker {
-  constructor(socket, selfId, initial = []) {
-    this.selfId = selfId;
-    this.entities = new Map(initial.map((e) => [e.id, { x: e.x, y: e.y, name: e.name }]));
+  constructor(socket) {
+    this.selfId = null;
+    this.entities = new Map();
     this.bytes = 0;
     this.batches = 0;
     this.anomalies = [];
     this.onBatch = null;
+    this.early = [];
     socket.on("view", (b) => {
       this.bytes += JSON.stringify(b).length;
       this.batches += 1;
-      for (const id of b.left) {
-        if (!this.entities.delete(id)) this.anomalies.push(`left ${id} not in view`);
-      }
-      for (const m of b.moved) {
-        const e = this.entities.get(m.id);
-        if (!e) this.anomalies.push(`moved ${m.id} not in view`);
-        this.entities.set(m.id, { ...(e || {}), x: m.x, y: m.y });
-      }
-      for (const e of b.entered) this.entities.set(e.id, { x: e.x, y: e.y, name: e.name });
-      if (this.onBatch) this.onBatch(b);
+      if (this.selfId === null) this.early.push(b);
+      else this.apply(b);
     });
+  }
+  init(selfId, view) {
+    this.selfId = selfId;
+    this.entities = new Map(view.map((e) => [e.id, { x: e.x, y: e.y, name: e.name }]));
+    const early = this.early;
+    this.early = [];
+    for (const b of early) this.apply(b);
+  }
+  apply(b) {
+    for (const id of b.left) {
+      if (!this.entities.delete(id)) this.anomalies.push(`left ${id} not in view`);
+    }
+    for (const m of b.moved) {
+      const e = this.entities.get(m.id);
+      if (!e) this.anomalies.push(`moved ${m.id} not in view`);
+      this.entities.set(m.id, { ...(e || {}), x: m.x, y: m.y });
+    }
+    for (const e of b.entered) {
+      if (this.entities.has(e.id)) this.anomalies.push(`entered ${e.id} already in view`);
+      this.entities.set(e.id, { x: e.x, y: e.y, name: e.name });
+    }
+    if (this.onBatch) this.onBatch(b);
   }
   self() { return this.entities.get(this.selfId); }
 }
