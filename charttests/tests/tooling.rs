@@ -12,10 +12,17 @@ use std::process::Command;
 #[test]
 fn kind_script_is_valid_and_shellcheck_clean() -> Result<()> {
     let script = repo().join("hack/kind-up.sh");
-    run_ok("bash -n hack/kind-up.sh", Command::new("bash").arg("-n").arg(&script))?;
-    let shellcheck = find_program("shellcheck")
-        .context("shellcheck is not installed: run hack/install-deps.sh (Debian package shellcheck)")?;
-    run_ok("shellcheck hack/kind-up.sh", Command::new(shellcheck).arg(&script))?;
+    run_ok(
+        "bash -n hack/kind-up.sh",
+        Command::new("bash").arg("-n").arg(&script),
+    )?;
+    let shellcheck = find_program("shellcheck").context(
+        "shellcheck is not installed: run hack/install-deps.sh (Debian package shellcheck)",
+    )?;
+    run_ok(
+        "shellcheck hack/kind-up.sh",
+        Command::new(shellcheck).arg(&script),
+    )?;
 
     let text = std::fs::read_to_string(&script)?;
     for step in [
@@ -41,7 +48,10 @@ fn dockerfile_builds_every_binary_into_a_non_root_image() -> Result<()> {
         "roomshard-matchmaker",
         "roomshard-loadtest",
     ] {
-        assert!(text.contains(&format!("--bin {bin}")), "the image lacks {bin}");
+        assert!(
+            text.contains(&format!("--bin {bin}")),
+            "the image lacks {bin}"
+        );
     }
     assert!(text.contains("--locked"));
     let stages = text.lines().filter(|l| l.starts_with("FROM ")).count();
@@ -49,7 +59,7 @@ fn dockerfile_builds_every_binary_into_a_non_root_image() -> Result<()> {
     let user = text
         .lines()
         .filter(|l| l.starts_with("USER "))
-        .last()
+        .next_back()
         .context("no USER")?;
     assert_eq!(user, "USER 65532:65532");
     let toolchain = std::fs::read_to_string(repo().join("rust-toolchain.toml"))?;
@@ -70,7 +80,11 @@ fn compose_runs_redis_three_shards_and_a_matchmaker() -> Result<()> {
     let compose: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(repo().join("docker-compose.yml"))?)?;
     let services = &compose["services"];
-    assert!(services["redis"]["image"].as_str().is_some_and(|i| i.starts_with("redis:7")));
+    assert!(
+        services["redis"]["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("redis:7"))
+    );
 
     // Merge keys (<<) are resolved by Compose; read the environment maps by hand.
     let env = |service: &str, key: &str| -> Option<String> {
@@ -82,11 +96,20 @@ fn compose_runs_redis_three_shards_and_a_matchmaker() -> Result<()> {
     let secret = env("matchmaker", "ROOMSHARD_TOKEN_SECRET").context("matchmaker secret")?;
     for i in 0..3 {
         let worker = format!("worker-{i}");
-        assert_eq!(env(&worker, "ROOM_SHARD").as_deref(), Some(format!("{i}/3").as_str()));
+        assert_eq!(
+            env(&worker, "ROOM_SHARD").as_deref(),
+            Some(format!("{i}/3").as_str())
+        );
         assert_eq!(env(&worker, "PORT"), Some(format!("{}", 3000 + i)));
-        assert_eq!(env(&worker, "REDIS_URL").as_deref(), Some("redis://redis:6379"));
+        assert_eq!(
+            env(&worker, "REDIS_URL").as_deref(),
+            Some("redis://redis:6379")
+        );
         assert_eq!(env(&worker, "ROOMSHARD_TOKEN_SECRET"), Some(secret.clone()));
     }
-    assert_eq!(env("matchmaker", "REDIS_URL").as_deref(), Some("redis://redis:6379"));
+    assert_eq!(
+        env("matchmaker", "REDIS_URL").as_deref(),
+        Some("redis://redis:6379")
+    );
     Ok(())
 }
