@@ -58,8 +58,7 @@ fn dockerfile_builds_every_binary_into_a_non_root_image() -> Result<()> {
     assert_eq!(stages, 2, "a build stage and a runtime stage");
     let user = text
         .lines()
-        .filter(|l| l.starts_with("USER "))
-        .next_back()
+        .rfind(|l| l.starts_with("USER "))
         .context("no USER")?;
     assert_eq!(user, "USER 65532:65532");
     let toolchain = std::fs::read_to_string(repo().join("rust-toolchain.toml"))?;
