@@ -138,9 +138,11 @@ mod tests {
         assert_eq!("007/10".parse::<ShardId>().map(|s| s.index()), Ok(7));
     }
 
+    type Check = fn(&ShardIdError) -> bool;
+
     #[test]
     fn rejects_each_bad_form_precisely() {
-        let cases: &[(&str, fn(&ShardIdError) -> bool)] = &[
+        let cases: &[(&str, Check)] = &[
             ("", |e| matches!(e, ShardIdError::Empty)),
             ("3", |e| matches!(e, ShardIdError::MissingSlash(_))),
             ("3/3", |e| {
