@@ -18,7 +18,7 @@ static DIRECT_DEMO: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; \
                    connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'";
 
 pub fn router() -> Router {

@@ -176,6 +176,9 @@ impl<A: Adapter> Hub<A> {
             let room = self.host(room_name, &seat.track).await;
             let mut state = room.view.lock().await;
             if state.closed {
+                // Being taken out of the hub by a leave; host it anew.
+                drop(state);
+                tokio::task::yield_now().await;
                 continue;
             }
             let (cell, view) = state.view.join_local(&id, x, y, name);
@@ -210,6 +213,15 @@ impl<A: Adapter> Hub<A> {
             // The last tick publishes the departures to the other workers.
             let out = state.view.tick();
             drop(state);
+            {
+                let mut rooms = lock(&self.rooms);
+                if rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
+                    rooms.remove(&room.name);
+                }
+                self.metrics
+                    .rooms
+                    .set(i64::try_from(rooms.len()).unwrap_or(i64::MAX));
+            }
             if let Some(sync) = &self.sync {
                 if !out.outgoing.is_empty() {
                     sync.publish(
@@ -220,15 +232,11 @@ impl<A: Adapter> Hub<A> {
                         },
                     );
                 }
-                sync.unsubscribe(&room.name).await;
+                // A join may have hosted the room anew meanwhile; it needs the channel.
+                if !lock(&self.rooms).contains_key(&room.name) {
+                    sync.unsubscribe(&room.name).await;
+                }
             }
-            let mut rooms = lock(&self.rooms);
-            if rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
-                rooms.remove(&room.name);
-            }
-            self.metrics
-                .rooms
-                .set(i64::try_from(rooms.len()).unwrap_or(i64::MAX));
         }
     }
 

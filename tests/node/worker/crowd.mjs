@@ -56,7 +56,11 @@ for (let r = 0; r < rounds; r++) {
   await new Promise((res) => setTimeout(res, 100));
 }
 
-// Quiet: wait until no batch arrived for 500 ms (bounded by the script deadline).
+// Wait until the server confirmed every client's last move (its own entity in its view
+// is at its last position; a loaded machine may lag), then until no batch arrived for
+// 500 ms. Both are bounded by the script deadline.
+const confirmed = (p) => { const me = p.tracker.self(); return me && Math.abs(me.x - p.pos.x) < 0.01 && Math.abs(me.y - p.pos.y) < 0.01; };
+while (!players.every(confirmed)) await new Promise((res) => setTimeout(res, 100));
 let last = -1;
 for (;;) {
   const total = players.reduce((s, p) => s + p.tracker.batches, 0);
