@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod metrics;
+pub mod pages;
 pub mod placement;
 pub mod reserve;
 pub mod rooms;
