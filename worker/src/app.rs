@@ -161,6 +161,22 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
 }
 
 async fn beat<A: Adapter>(hub: &Hub<A>, hb: &Heartbeat, readiness: &Readiness) {
+    // The operator drains a shard on scale-down by listing it in the `draining` set: stop
+    // taking joins and tell the clients, who may reserve elsewhere; nobody is disconnected.
+    match hb.marked_draining().await {
+        Ok(marked) => {
+            if hub.set_marked_draining(marked) {
+                tracing::info!("marked draining by the operator; refusing new joins");
+                hub.metrics.event_out(events::DRAINING);
+                let _ = hub
+                    .io
+                    .local()
+                    .emit(events::DRAINING, &handlers::operator_drain_notice())
+                    .await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "reading the draining mark failed"),
+    }
     let (rooms, players, tracks) = hub.load();
     let load = Load {
         rooms,

@@ -248,6 +248,16 @@ pub fn draining_notice<A: Adapter>(hub: &Hub<A>) -> events::Draining {
     }
 }
 
+/// Sent when the operator drains this shard on scale-down: the worker stays up until its
+/// players leave or the operator's drain timeout passes.
+/// `closesInMs` is 0: the deadline is the operator's and not known here.
+pub fn operator_drain_notice() -> events::Draining {
+    events::Draining {
+        reason: "this shard is being scaled down; reserve a seat again when convenient".into(),
+        closes_in_ms: 0,
+    }
+}
+
 /// The rate limiter's say on one event; false when the event must be dropped.
 fn admit<A: Adapter>(hub: &Hub<A>, socket: &SocketRef<A>) -> bool {
     let Some(sess) = session(socket) else {

@@ -137,6 +137,18 @@ impl Heartbeat {
         Ok(())
     }
 
+    /// Whether the operator lists this shard in the set's `draining` set.
+    pub async fn marked_draining(&self) -> Result<bool, RedisFailure> {
+        within(
+            self.timeout,
+            &self.metrics,
+            "heartbeat",
+            self.client
+                .sismember::<bool, _, _>(self.keys.draining(), self.id.shard.index().to_string()),
+        )
+        .await
+    }
+
     /// Removes the shard from the registry on the way out.
     pub async fn deregister(&self) -> Result<(), RedisFailure> {
         let index = self.id.shard.index();

@@ -69,7 +69,10 @@ pub struct Hub<A: Adapter> {
     pub seats: Seats,
     pub sync: Option<SyncLink>,
     rooms: Mutex<HashMap<String, Arc<HostedRoom>>>,
+    /// Set by this process's own shutdown.
     draining: AtomicBool,
+    /// Set while the operator lists this shard in the set's `draining` set (scale-down).
+    marked_draining: AtomicBool,
 }
 
 /// What a successful join hands back to the socket layer.
@@ -95,16 +98,26 @@ impl<A: Adapter> Hub<A> {
             sync,
             rooms: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
+            marked_draining: AtomicBool::new(false),
         }))
     }
 
+    /// Draining refuses new joins; players already in keep playing until they leave or
+    /// the drain ends.
     pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
+        self.draining.load(Ordering::SeqCst) || self.marked_draining.load(Ordering::SeqCst)
     }
 
     pub fn start_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);
         self.metrics.draining.set(1);
+    }
+
+    /// Follows the operator's mark; returns true when the shard has just become marked.
+    pub fn set_marked_draining(&self, marked: bool) -> bool {
+        let was = self.marked_draining.swap(marked, Ordering::SeqCst);
+        self.metrics.draining.set(i64::from(self.is_draining()));
+        marked && !was
     }
 
     /// Rooms hosted, local players, and the tracks of the hosted rooms.

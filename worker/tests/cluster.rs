@@ -414,3 +414,48 @@ fn two_workers_share_a_room() {
     assert_eq!(check(&lines, "a_hears_b"), "across workers");
     assert_eq!(check(&lines, "a_sees_b_leave"), 1);
 }
+
+#[test]
+fn operator_drain_mark_refuses_joins_until_lifted() {
+    let redis = RedisServer::start().expect("redis");
+    let keys = Keys::new("default").expect("keys");
+    let worker = start_worker(
+        "marked",
+        &[
+            ("REDIS_URL", redis.url()),
+            ("ROOM_SHARD", "1/2".into()),
+            ("ROOMSHARD_REQUIRE_TOKEN", "false".into()),
+            ("HEARTBEAT_INTERVAL_MS", "300".into()),
+        ],
+    )
+    .expect("worker");
+    let acks = join_acks(&worker.url(), serde_json::json!([{"room": "before"}]));
+    assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["ok"]);
+
+    // What the operator does on scale-down.
+    redis
+        .command(&format!("SADD {} 1", keys.draining()))
+        .expect("sadd");
+    wait_until(
+        "the heartbeat to show draining",
+        Duration::from_secs(5),
+        || heartbeat(&redis, 1).filter(|hb| hb.draining),
+    )
+    .expect("draining heartbeat");
+    let acks = join_acks(&worker.url(), serde_json::json!([{"room": "during"}]));
+    assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["draining"]);
+    assert_eq!(metric(worker.port, "roomshard_worker_draining"), Some(1.0));
+
+    // Scaling back up lifts the mark.
+    redis
+        .command(&format!("SREM {} 1", keys.draining()))
+        .expect("srem");
+    wait_until(
+        "the heartbeat to stop draining",
+        Duration::from_secs(5),
+        || heartbeat(&redis, 1).filter(|hb| !hb.draining),
+    )
+    .expect("healthy heartbeat");
+    let acks = join_acks(&worker.url(), serde_json::json!([{"room": "after"}]));
+    assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["ok"]);
+}
