@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Roomshard against its peers, side by side in one run on this machine, printing ratios.
+#
+#   bench/run.sh [fanout|interest|memory|matchmaker|crossworker ...]   (default: all)
+#
+# Everything runs on loopback, bounded in players and seconds. Knobs: DURATION (seconds per
+# load phase, default 15), FANOUT_PLAYERS (default 200), INTEREST_PLAYERS (default 1000),
+# IDLE_CONNECTIONS (default 10000). Figures go to stdout and to bench/results/latest.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-15}"
+FANOUT_PLAYERS="${FANOUT_PLAYERS:-200}"
+INTEREST_PLAYERS="${INTEREST_PLAYERS:-1000}"
+IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-10000}"
+suites=("$@")
+((${#suites[@]})) || suites=(fanout interest memory matchmaker crossworker)
+
+hack/install-deps.sh --no-control-plane
+echo "bench: building release binaries" >&2
+cargo build -q --release -p roomshard-worker -p roomshard-loadtest
+bin="${CARGO_TARGET_DIR:-target}/release"
+node_dir=tests/node
+mkdir -p bench/results
+results=bench/results/latest.txt
+: >"$results"
+
+scratch=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+say() { echo "$*" | tee -a "$results"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {
+  for _ in $(seq 1 400); do curl -fs "http://127.0.0.1:$1$2" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "bench: nothing answered on port $1$2" >&2; return 1
+}
+# CPU seconds (user + system) a process has used.
+cpu_of() { awk -v tck="$(getconf CLK_TCK)" '{print ($14 + $15) / tck}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+stop_all() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+
+start_redis() {
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$scratch" \
+    >"$scratch/redis.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 200); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "bench: redis-server did not start" >&2; return 1
+}
+
+# start_roomshard N [ENV=VALUE ...]: N workers on one Redis; sets worker_urls and server_pids.
+start_roomshard() {
+  local n=$1; shift
+  worker_urls=(); server_pids=()
+  for ((i = 0; i < n; i++)); do
+    local port; port=$(free_port)
+    env "$@" ROOM_SHARD="$i/$n" PORT="$port" BIND_ADDRESS=127.0.0.1 REDIS_URL="redis://127.0.0.1:$redis_port" \
+      ROOMSHARD_REQUIRE_TOKEN=false ROOM_CAPACITY=2000 RATE_LIMIT_PER_SEC=200 RUST_LOG=warn \
+      "$bin/roomshard-worker" >"$scratch/worker-$i.log" 2>&1 &
+    pids+=($!); server_pids+=($!)
+    wait_http "$port" /readyz
+    worker_urls+=("http://127.0.0.1:$port")
+  done
+}
+
+# start_node N: N Node socket.io processes with the Redis adapter.
+start_node() {
+  local n=$1
+  worker_urls=(); server_pids=()
+  for ((i = 0; i < n; i++)); do
+    local port; port=$(free_port)
+    PORT="$port" REDIS_URL="redis://127.0.0.1:$redis_port" node "$node_dir/peer-server.mjs" \
+      >"$scratch/node-$i.log" 2>&1 &
+    pids+=($!); server_pids+=($!)
+    wait_http "$port" /healthz
+    worker_urls+=("http://127.0.0.1:$port")
+  done
+}
+
+servers_cpu() { local t=0; for p in "${server_pids[@]}"; do t=$(awk -v a="$t" -v b="$(cpu_of "$p")" 'BEGIN {print a + b}'); done; echo "$t"; }
+
+# load NAME PLAYERS ROOMS RATE: runs the load test against worker_urls, writes $scratch/NAME.json
+load() {
+  local name=$1 players=$2 rooms=$3 rate=$4
+  local urls; urls=$(IFS=,; echo "${worker_urls[*]}")
+  local cpu0; cpu0=$(servers_cpu)
+  "$bin/roomshard-loadtest" --worker "$urls" --players "$players" --rooms "$rooms" --rate "$rate" \
+    --duration "$DURATION" --connect-concurrency 100 --json --quiet >"$scratch/$name.json"
+  local cpu1; cpu1=$(servers_cpu)
+  python3 - "$scratch/$name.json" "$(awk -v a="$cpu1" -v b="$cpu0" 'BEGIN {print a - b}')" <<'PY'
+import json, sys
+path, cpu = sys.argv[1], float(sys.argv[2])
+s = json.load(open(path))
+s["server_cpu_seconds"] = cpu
+s["messages_per_cpu_second"] = s["messages_in"] / cpu if cpu > 0 else 0
+s["updates_per_cpu_second"] = s["move_to_view"]["count"] / cpu if cpu > 0 else 0
+json.dump(s, open(path, "w"))
+PY
+}
+
+field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=d
+for k in sys.argv[2].split("."): v=v[k]
+print(v)' "$scratch/$1.json" "$2"; }
+ratio() { python3 -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f"{a/b:.2f}" if b else "n/a")' "$1" "$2"; }
+
+fanout() {
+  say "== 1. fan-out: 2 processes on one Redis, $FANOUT_PLAYERS players at 10 Hz, ${DURATION}s"
+  say "$(printf '%-10s %-10s %14s %14s %12s %10s %8s' room impl 'msgs/CPU-s' 'updates/CPU-s' 'server CPU-s' 'p99 ms' errors)"
+  for size in 8 100; do
+    local rooms=$(( (FANOUT_PLAYERS + size - 1) / size ))
+    for impl in roomshard node; do
+      start_redis
+      if [[ $impl == roomshard ]]; then start_roomshard 2; else start_node 2; fi
+      load "fanout-$impl-$size" "$FANOUT_PLAYERS" "$rooms" 10
+      stop_all
+      say "$(printf '%-10s %-10s %14.0f %14.0f %12.2f %10.2f %8s' "of $size" "$impl" \
+        "$(field "fanout-$impl-$size" messages_per_cpu_second)" "$(field "fanout-$impl-$size" updates_per_cpu_second)" \
+        "$(field "fanout-$impl-$size" server_cpu_seconds)" "$(field "fanout-$impl-$size" move_to_view.p99_ms)" \
+        "$(field "fanout-$impl-$size" errors)")"
+    done
+    say "rooms of $size: Roomshard/Node updates per CPU-second = $(ratio "$(field "fanout-roomshard-$size" updates_per_cpu_second)" "$(field "fanout-node-$size" updates_per_cpu_second)")x, messages per CPU-second = $(ratio "$(field "fanout-roomshard-$size" messages_per_cpu_second)" "$(field "fanout-node-$size" messages_per_cpu_second)")x"
+  done
+}
+
+interest() {
+  say "== 2. interest management: $INTEREST_PLAYERS players in one room at 2 Hz, ${DURATION}s"
+  start_redis
+  start_roomshard 1
+  load interest-aoi "$INTEREST_PLAYERS" 1 2
+  stop_all
+  start_redis
+  # A radius covering the whole world turns interest management into a room-wide broadcast.
+  start_roomshard 1 AOI_RADIUS=1500
+  load interest-naive "$INTEREST_PLAYERS" 1 2
+  stop_all
+  local aoi naive
+  aoi=$(field interest-aoi bytes_per_client_per_s); naive=$(field interest-naive bytes_per_client_per_s)
+  say "bytes per client per second: interest-managed $(printf %.0f "$aoi"), room-wide $(printf %.0f "$naive"); interest/naive = $(ratio "$aoi" "$naive")"
+}
+
+memory() {
+  say "== 3. memory per idle connection at $IDLE_CONNECTIONS connections"
+  for impl in roomshard node; do
+    start_redis
+    if [[ $impl == roomshard ]]; then start_roomshard 1; else start_node 1; fi
+    local pid=${server_pids[0]} before after
+    before=$(rss_kib "$pid")
+    mkfifo "$scratch/hold-$impl"
+    node "$node_dir/worker/idle.mjs" "${worker_urls[0]}" "$IDLE_CONNECTIONS" <"$scratch/hold-$impl" >"$scratch/idle-$impl.out" &
+    local idle=$!
+    exec 7>"$scratch/hold-$impl"
+    for _ in $(seq 1 1200); do grep -q connected "$scratch/idle-$impl.out" 2>/dev/null && break; sleep 0.1; done
+    sleep 1
+    after=$(rss_kib "$pid")
+    exec 7>&-
+    wait "$idle" 2>/dev/null || true
+    stop_all
+    eval "mem_$impl=$(( (after - before) * 1024 / IDLE_CONNECTIONS ))"
+    say "$impl: RSS $before KiB -> $after KiB, $(( (after - before) * 1024 / IDLE_CONNECTIONS )) bytes per connection ($(cat "$scratch/idle-$impl.out"))"
+  done
+  say "Roomshard/Node bytes per idle connection = $(ratio "$mem_roomshard" "$mem_node")"
+}
+
+matchmaker() {
+  say "== 4. matchmaker: reserves at fixed offered loads against redis-benchmark on the same Lua script"
+  cargo test -q --release -p roomshard-matchmaker --test throughput -- --ignored --nocapture 2>&1 |
+    grep -vE '^(running|test |$)' | tee -a "$results"
+}
+
+crossworker() {
+  say "== 5. cross-worker overhead: move-to-view of 2 players in one room, 10 Hz, ${DURATION}s"
+  start_redis
+  start_roomshard 2
+  local both=("${worker_urls[@]}")
+  worker_urls=("${both[0]}")
+  load cross-same 2 1 10
+  worker_urls=("${both[@]}")
+  load cross-split 2 1 10
+  stop_all
+  say "same worker p50 $(field cross-same move_to_view.p50_ms) ms p99 $(field cross-same move_to_view.p99_ms) ms; different workers p50 $(field cross-split move_to_view.p50_ms) ms p99 $(field cross-split move_to_view.p99_ms) ms"
+  say "cross-worker overhead at p50 = $(python3 -c 'import sys; print(f"{float(sys.argv[2])-float(sys.argv[1]):.2f} ms")' "$(field cross-same move_to_view.p50_ms)" "$(field cross-split move_to_view.p50_ms)")"
+}
+
+say "Roomshard benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+for s in "${suites[@]}"; do
+  case "$s" in
+    fanout|interest|memory|matchmaker|crossworker) "$s" ;;
+    *) echo "bench: unknown suite '$s'" >&2; exit 2 ;;
+  esac
+done
