@@ -498,6 +498,55 @@ fn helm_install_then_the_operator_as_its_service_account_reconciles_the_example(
         "ghcr.io/roomshard/roomshard:0.1.0"
     );
 
+    // The chart's PodMonitor finds the pods the operator writes: its label selector
+    // matches their template labels and its endpoint ports are their named ports.
+    let rendered = documents(&template(NS, ALL_ON)?)?;
+    let monitor = find(&rendered, "PodMonitor", "rs-roomshard-workloads").context("PodMonitor")?;
+    let selector = &monitor["spec"]["selector"];
+    let components: Vec<&str> = selector["matchExpressions"][0]["values"]
+        .as_sequence()
+        .context("component values")?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let monitored_ports: Vec<&str> = monitor["spec"]["podMetricsEndpoints"]
+        .as_sequence()
+        .context("endpoints")?
+        .iter()
+        .filter_map(|e| e["port"].as_str())
+        .collect();
+    for (what, component) in [
+        ("statefulset/arena", "worker"),
+        ("deployment/arena-matchmaker", "matchmaker"),
+    ] {
+        let obj = kube_get(&plane, "default", what).context(what)?;
+        let template = &obj["spec"]["template"];
+        let labels = &template["metadata"]["labels"];
+        for (key, value) in selector["matchLabels"]
+            .as_mapping()
+            .context("matchLabels")?
+        {
+            let key = key.as_str().context("label key")?;
+            assert_eq!(
+                labels[key].as_str(),
+                value.as_str(),
+                "{what} pods lack the PodMonitor label {key}"
+            );
+        }
+        assert_eq!(labels["app.kubernetes.io/component"], component);
+        assert!(components.contains(&component));
+        let ports: Vec<&str> = template["spec"]["containers"][0]["ports"]
+            .as_array()
+            .context("ports")?
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(
+            ports.iter().any(|p| monitored_ports.contains(p)),
+            "{what} exposes {ports:?}, the PodMonitor scrapes {monitored_ports:?}"
+        );
+    }
+
     // It holds the lease in the release namespace and reports no failed reconcile.
     let lease = kube_get(&plane, NS, "lease/roomshard-operator").context("the Lease")?;
     assert_eq!(

@@ -107,7 +107,8 @@ pub fn kinds(docs: &[serde_yaml::Value]) -> Vec<String> {
 }
 
 /// The real binaries, built once per test process by cargo into the current target
-/// folder (a no-op when `cargo test --workspace` already built them).
+/// folder (a no-op when `cargo test --workspace` already built them; a first build when a
+/// single package's tests run).
 pub struct Binaries {
     pub worker: PathBuf,
     pub matchmaker: PathBuf,
@@ -127,27 +128,21 @@ fn build_binaries() -> Result<Binaries> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(repo())
+        // The whole workspace's binaries with dev-dependencies in feature resolution
+        // (`--examples` turns that on): the same build `cargo test --workspace` makes, so
+        // under it this is a no-op instead of a second build with other features.
         .args([
             "build",
             "--message-format=json-render-diagnostics",
-            "-p",
-            "roomshard-worker",
-            "-p",
-            "roomshard-matchmaker",
-            "-p",
-            "roomshard-operator",
-            "--bin",
-            "roomshard-worker",
-            "--bin",
-            "roomshard-matchmaker",
-            "--bin",
-            "roomshard-operator",
+            "--workspace",
+            "--bins",
+            "--examples",
         ])
         .output()
         .context("running cargo build")?;
     if !out.status.success() {
         bail!(
-            "cargo build of roomshard-worker, roomshard-matchmaker and roomshard-operator failed:\n{}",
+            "cargo build --workspace --bins failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
