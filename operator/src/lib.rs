@@ -47,6 +47,18 @@ impl From<kube::Error> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Every value [`Error::metric_label`] can return, so the failure counter starts at zero
+/// for each and `rate()` sees the first failure.
+pub const FAILURE_REASONS: &[&str] = &[
+    "conflict",
+    "api_error",
+    "kube_client",
+    "missing_object_key",
+    "redis",
+    "redis_secret",
+    "finalizer",
+];
+
 impl Error {
     /// A short, bounded label for the failure counter.
     pub fn metric_label(&self) -> &'static str {
@@ -82,5 +94,11 @@ mod tests {
         )));
         assert_eq!(e.metric_label(), "missing_object_key");
         assert!(e.to_string().contains("finalizer"));
+        for label in [
+            Error::MissingObjectKey("x").metric_label(),
+            e.metric_label(),
+        ] {
+            assert!(FAILURE_REASONS.contains(&label), "{label}");
+        }
     }
 }

@@ -58,6 +58,9 @@ impl Metrics {
         registry.register(Box::new(leader.clone()))?;
         registry.register(Box::new(drains.clone()))?;
         registry.register(Box::new(redis_errors.clone()))?;
+        for reason in crate::FAILURE_REASONS {
+            failures.with_label_values(&[*reason]);
+        }
         Ok(Self {
             registry,
             reconciles,
@@ -98,6 +101,10 @@ mod tests {
         m.failure("redis");
         m.observe_reconcile(Duration::from_millis(3));
         let text = m.render();
+        assert!(
+            text.contains("roomshard_operator_reconcile_failures_total{reason=\"conflict\"} 0"),
+            "failure reasons start at zero"
+        );
         assert!(
             text.contains("roomshard_operator_reconciles_total 1"),
             "{text}"
