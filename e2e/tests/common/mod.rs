@@ -1,0 +1,370 @@
+//! Shared by the cross-component tests: the real binaries from the target folder, a
+//! running set (Redis, N worker shards, a matchmaker), and a small blocking HTTP client.
+#![allow(dead_code)]
+
+use anyhow::{Context, Result, bail};
+use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
+use roomshard_testkit::redis::RedisServer;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+pub const SET: &str = "e2e";
+pub const SECRET: &str = "e2e-token-secret-0123456789abcdef";
+
+/// Variables the binaries read, cleared so the caller's environment cannot leak in.
+const INHERITED_VARS: &[&str] = &[
+    "ROOM_SHARD",
+    "ROOM_SHARD_INDEX",
+    "ROOM_SHARD_TOTAL",
+    "PORT",
+    "BIND",
+    "BIND_ADDRESS",
+    "REDIS_URL",
+    "ROOMSHARD_SET",
+    "PUBLIC_URL",
+    "HEARTBEAT_INTERVAL_MS",
+    "POD_NAME",
+    "ROOMSHARD_TOKEN_SECRET",
+    "ROOMSHARD_REQUIRE_TOKEN",
+    "ROOM_CAPACITY",
+    "ROOMS_PER_SHARD",
+    "WORKER_BASE_PORT",
+    "RESERVATION_TTL_MS",
+    "MATCHMAKER_URL",
+];
+
+/// A binary of the workspace, next to this test's executable (`target/<profile>/NAME`;
+/// the test itself is in `target/<profile>/deps/`). `cargo test --workspace` builds every
+/// binary before it runs the tests.
+pub fn binary(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the test executable")?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the test executable has no grandparent folder")?;
+    let path = profile_dir.join(name);
+    if !path.is_file() {
+        bail!(
+            "{} is missing: build the workspace's binaries first (`cargo build --workspace`, \
+             or run the tests with `cargo test --workspace`, which builds them)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A command for one of the workspace's binaries, with a clean environment.
+pub fn command(name: &str) -> Result<Command> {
+    let mut cmd = Command::new(binary(name)?);
+    for var in INHERITED_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_LOG", "info");
+    Ok(cmd)
+}
+
+/// A process of the set, with its port and log.
+pub struct Proc {
+    pub name: String,
+    pub port: u16,
+    pub child: ChildGuard,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn logs(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines.len().saturating_sub(40);
+        format!(
+            "--- {} (last lines) ---\n{}",
+            self.name,
+            lines[tail..].join("\n")
+        )
+    }
+}
+
+/// How to start a set.
+pub struct StackOptions {
+    pub shards: u32,
+    /// The `PUBLIC_URL` of shard `i` given its port; `None`: `http://127.0.0.1:{port}`.
+    pub public_url: Option<Box<dyn Fn(u32, u16) -> String>>,
+    /// `ROOMSHARD_REQUIRE_TOKEN` for the workers; `None` keeps their default (on).
+    pub require_token: Option<bool>,
+    /// Ports for the workers (one per shard) and the matchmaker, when the caller needs
+    /// to know them before the set starts; free ports otherwise.
+    pub worker_ports: Option<Vec<u16>>,
+    pub matchmaker_port: Option<u16>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            shards: 3,
+            public_url: None,
+            require_token: None,
+            worker_ports: None,
+            matchmaker_port: None,
+        }
+    }
+}
+
+/// Redis, `shards` workers (`ROOM_SHARD=i/N`, one `PORT` each) and a matchmaker: the
+/// same processes `hack/dev.sh` starts. Everything is killed when dropped.
+pub struct Stack {
+    // Drop order: clients of Redis first.
+    pub matchmaker: Proc,
+    pub workers: Vec<Proc>,
+    pub redis: RedisServer,
+    pub dir: PathBuf,
+}
+
+impl Stack {
+    pub fn start(label: &str, opts: StackOptions) -> Result<Self> {
+        let redis = RedisServer::start()?;
+        let dir = roomshard_testkit::scratch_dir(label)?;
+        let mut workers = Vec::new();
+        for i in 0..opts.shards {
+            let port = match &opts.worker_ports {
+                Some(ports) => *ports.get(i as usize).context("a port per shard")?,
+                None => free_port()?,
+            };
+            let public_url = match &opts.public_url {
+                Some(f) => f(i, port),
+                None => format!("http://127.0.0.1:{port}"),
+            };
+            let mut cmd = command("roomshard-worker")?;
+            cmd.env("ROOM_SHARD", format!("{i}/{}", opts.shards))
+                .env("PORT", port.to_string())
+                .env("BIND_ADDRESS", "127.0.0.1")
+                .env("REDIS_URL", redis.url())
+                .env("ROOMSHARD_SET", SET)
+                .env("ROOMSHARD_TOKEN_SECRET", SECRET)
+                .env("PUBLIC_URL", public_url)
+                .env("POD_NAME", format!("{label}-{i}"))
+                .env("HEARTBEAT_INTERVAL_MS", "500")
+                .env("DRAIN_TIMEOUT_MS", "500");
+            if let Some(required) = opts.require_token {
+                cmd.env("ROOMSHARD_REQUIRE_TOKEN", required.to_string());
+            }
+            let name = format!("worker {i}/{}", opts.shards);
+            let log = dir.join(format!("worker-{i}.log"));
+            let child = ChildGuard::spawn(&name, cmd, &log)?;
+            workers.push(Proc {
+                name,
+                port,
+                child,
+                log,
+            });
+        }
+        let port = match opts.matchmaker_port {
+            Some(p) => p,
+            None => free_port()?,
+        };
+        let mut cmd = command("roomshard-matchmaker")?;
+        cmd.env("BIND", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("REDIS_URL", redis.url())
+            .env("ROOMSHARD_SET", SET)
+            .env("ROOMSHARD_TOKEN_SECRET", SECRET)
+            .env("HEARTBEAT_INTERVAL_MS", "500");
+        let log = dir.join("matchmaker.log");
+        let child = ChildGuard::spawn("matchmaker", cmd, &log)?;
+        let mut stack = Self {
+            matchmaker: Proc {
+                name: "matchmaker".into(),
+                port,
+                child,
+                log,
+            },
+            workers,
+            redis,
+            dir,
+        };
+        if let Err(e) = stack.wait_ready(opts.shards) {
+            bail!("{e:#}\n{}", stack.logs());
+        }
+        Ok(stack)
+    }
+
+    fn wait_ready(&mut self, shards: u32) -> Result<()> {
+        for w in &mut self.workers {
+            let port = w.port;
+            let up = wait_until(
+                &format!("{} /readyz", w.name),
+                Duration::from_secs(30),
+                || {
+                    if let Some(status) = w.child.try_status() {
+                        return Some(Err(anyhow::anyhow!("{} exited with {status}", w.name)));
+                    }
+                    http(port, "GET", "/readyz", None)
+                        .ok()
+                        .filter(|r| r.status == 200)
+                        .map(|_| Ok(()))
+                },
+            )?;
+            up?;
+        }
+        let port = self.matchmaker.port;
+        let mm = &mut self.matchmaker;
+        let seen = wait_until(
+            &format!("the matchmaker to see {shards} healthy shards"),
+            Duration::from_secs(30),
+            || {
+                if let Some(status) = mm.child.try_status() {
+                    return Some(Err(anyhow::anyhow!("the matchmaker exited with {status}")));
+                }
+                let r = http(port, "GET", "/rooms", None).ok()?;
+                let v = r.json().ok()?;
+                let healthy = v["shards"]
+                    .as_array()?
+                    .iter()
+                    .filter(|s| s["healthy"] == true)
+                    .count();
+                (healthy == shards as usize).then_some(Ok(()))
+            },
+        )?;
+        seen
+    }
+
+    pub fn matchmaker_url(&self) -> String {
+        self.matchmaker.url()
+    }
+
+    /// The tail of every process's log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for w in &self.workers {
+            out += &w.logs();
+            out.push('\n');
+        }
+        out += &self.matchmaker.logs();
+        out
+    }
+
+    /// `POST /reserve` with a JSON body; the parsed answer of a 200, an error otherwise.
+    pub fn reserve(&self, body: &serde_json::Value) -> Result<serde_json::Value> {
+        let r = http(
+            self.matchmaker.port,
+            "POST",
+            "/reserve",
+            Some(&body.to_string()),
+        )?;
+        if r.status != 200 {
+            bail!("/reserve answered {}: {}", r.status, r.body);
+        }
+        r.json()
+    }
+}
+
+/// A plain HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Result<serde_json::Value> {
+        serde_json::from_str(&self.body)
+            .with_context(|| format!("not JSON ({}): {:.200}", self.status, self.body))
+    }
+}
+
+/// One HTTP/1.1 request on loopback (`Connection: close`); a JSON body when given.
+pub fn http(port: u16, method: &str, path: &str, json_body: Option<&str>) -> Result<Answer> {
+    http_raw(
+        port,
+        method,
+        path,
+        json_body.map(|b| ("application/json", b)),
+    )
+}
+
+/// One HTTP/1.1 request on loopback with an optional (content type, body).
+pub fn http_raw(port: u16, method: &str, path: &str, body: Option<(&str, &str)>) -> Result<Answer> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))
+        .with_context(|| format!("connecting to 127.0.0.1:{port}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    if let Some((ct, b)) = body {
+        req += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n", b.len());
+    }
+    req += "\r\n";
+    if let Some((_, b)) = body {
+        req += b;
+    }
+    s.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    parse_answer(&raw)
+}
+
+fn parse_answer(raw: &[u8]) -> Result<Answer> {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").context("no end of headers")?;
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .context("no status line")?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let body = if chunked {
+        dechunk(body)?
+    } else {
+        body.to_owned()
+    };
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut rest: &str) -> Result<String> {
+    let mut out = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").context("truncated chunk size")?;
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+            .context("bad chunk size")?;
+        if size == 0 {
+            return Ok(out);
+        }
+        let chunk = after.get(..size).context("truncated chunk")?;
+        out += chunk;
+        rest = after.get(size + 2..).context("truncated chunk end")?;
+    }
+}
+
+/// `tests/artifacts/<name>` in the repository (git-ignored), created when missing.
+pub fn artifacts_dir(name: &str) -> Result<PathBuf> {
+    let dir = roomshard_testkit::repo_root()
+        .join("tests")
+        .join("artifacts")
+        .join(name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
