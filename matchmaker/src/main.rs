@@ -51,6 +51,21 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (PORT): {e}"))?;
     tracing::info!(%addr, set = %config.set, "matchmaker listening");
 
+    // Keep the shard gauges current between requests, so dashboards and alerts see a
+    // shard go stale even when nobody is reserving.
+    let watcher = {
+        let state = state.clone();
+        let every = std::time::Duration::from_millis(config.heartbeat_interval_ms.max(100));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let _ = state.shard_states().await;
+            }
+        })
+    };
+
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
         shutdown::signal().await;
@@ -64,6 +79,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             tokio::time::sleep(grace).await;
         } => tracing::warn!(?grace, "in-flight requests outlived the shutdown timeout"),
     }
+    watcher.abort();
     tracing::info!("matchmaker stopped");
     Ok(())
 }

@@ -60,3 +60,30 @@ async fn sigterm_stops_gracefully() -> anyhow::Result<()> {
     assert!(status.success(), "{status:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn shard_gauges_follow_heartbeats_without_requests() -> anyhow::Result<()> {
+    let server = RedisServer::start()?;
+    let mm = Matchmaker::start(&server.url(), &[("HEARTBEAT_INTERVAL_MS", "200")]).await?;
+    let redis = common::redis(&server.url()).await?;
+    let capacity = roomshard_protocol::records::Capacity::default();
+    common::beat(&redis, &common::heartbeat(0, 2, capacity), 60_000).await?;
+    common::beat(&redis, &common::heartbeat(1, 2, capacity), 60_000).await?;
+    let http = common::Http::new();
+    let metrics_url = mm.url("/metrics");
+    roomshard_testkit::process::wait_until_async(
+        "roomshard_matchmaker_healthy_shards 2",
+        Duration::from_secs(10),
+        || {
+            let (http, url) = (&http, metrics_url.clone());
+            async move {
+                let a = http.send("GET", &url, None, Vec::new()).await.ok()?;
+                String::from_utf8_lossy(&a.body)
+                    .lines()
+                    .any(|l| l == "roomshard_matchmaker_healthy_shards 2")
+                    .then_some(())
+            }
+        },
+    )
+    .await
+}
