@@ -214,7 +214,7 @@ impl Stack {
         }
         let port = self.matchmaker.port;
         let mm = &mut self.matchmaker;
-        let seen = wait_until(
+        wait_until(
             &format!("the matchmaker to see {shards} healthy shards"),
             Duration::from_secs(30),
             || {
@@ -230,8 +230,7 @@ impl Stack {
                     .count();
                 (healthy == shards as usize).then_some(Ok(()))
             },
-        )?;
-        seen
+        )?
     }
 
     pub fn matchmaker_url(&self) -> String {
