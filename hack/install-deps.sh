@@ -36,3 +36,18 @@ if [[ ! -d tests/node/node_modules/socket.io-client ]] ||
   echo "install-deps: npm ci (tests/node)" >&2
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# schemathesis (the matchmaker's OpenAPI fuzzing in faults/), pinned, in a virtual
+# environment under the cache folder so it is installed once and reused.
+schemathesis_version=4.32.5
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/roomshard/venv"
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$schemathesis_version"; then
+  echo "install-deps: schemathesis $schemathesis_version" >&2
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    sudo_cmd=()
+    [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$schemathesis_version"
+fi
