@@ -291,9 +291,11 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
         "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: clash\n  namespace: default\nspec:\n  serviceName: clash\n  replicas: 0\n  selector:\n    matchLabels:\n      app: somebody-else\n  template:\n    metadata:\n      labels:\n        app: somebody-else\n    spec:\n      containers:\n        - name: c\n          image: example.invalid/c:1\n---\napiVersion: roomshard.dev/v1alpha1\nkind: RoomShardSet\nmetadata:\n  name: clash\n  namespace: default\nspec:\n  shards: 1\n  image: example.invalid/roomshard:1\n",
     )?;
     wait_until("a failed reconcile", Duration::from_secs(60), || {
-        scrape(operator_port)
-            .ok()
-            .filter(|m| m.contains("roomshard_operator_reconcile_failures_total{"))
+        scrape(operator_port).ok().filter(|m| {
+            m.lines().any(|l| {
+                l.starts_with("roomshard_operator_reconcile_failures_total{") && !l.ends_with(" 0")
+            })
+        })
     })
     .with_context(|| format!("--- operator log ---\n{}", operator.tail()))?;
 
