@@ -180,7 +180,8 @@ matchmaker() {
 crossworker() {
   say "== 5. cross-worker overhead: move-to-view of 2 players in one room, 10 Hz, ${DURATION}s"
   start_redis
-  start_roomshard 2
+  # A radius covering the world, so the two players always see each other.
+  start_roomshard 2 AOI_RADIUS=1500
   local both=("${worker_urls[@]}")
   worker_urls=("${both[0]}")
   load cross-same 2 1 10
