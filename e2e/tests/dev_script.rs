@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{binary, http};
+use common::http;
+use roomshard_testkit::bins::binary;
 use roomshard_testkit::process::wait_until;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};

@@ -6,9 +6,11 @@
 //!   `kubectl`.
 //! - [`node`]: the Node tooling under `tests/node` (the official Socket.IO client and the
 //!   Node peer used by benchmarks).
+//! - [`bins`]: the workspace's own binaries, for tests in other crates.
 //! - [`process`]: child processes that are killed when dropped, and waiting on conditions
 //!   with deadlines.
 
+pub mod bins;
 pub mod control_plane;
 pub mod node;
 pub mod process;
