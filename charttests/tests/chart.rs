@@ -143,6 +143,8 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
         "policy/poddisruptionbudgets:patch",
         "/secrets:create",
         "/secrets:get",
+        "/configmaps:patch",
+        "/configmaps:create",
         "events.k8s.io/events:create",
         "apiextensions.k8s.io/customresourcedefinitions:get",
     ] {
@@ -156,6 +158,8 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
         "/secrets:watch",
         "/pods:get",
         "/secrets:delete",
+        "/configmaps:list",
+        "/configmaps:delete",
     ] {
         assert!(
             !grants.iter().any(|g| g == forbidden),

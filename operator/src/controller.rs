@@ -242,6 +242,13 @@ async fn reconcile_set(
         apply::apply(client, ns, &build::service::shard_service(&inputs, i)).await?;
     }
     apply::apply(client, ns, &build::pdb::worker_pdb(&inputs)).await?;
+    // Before the StatefulSet, so pods it starts read the new total.
+    apply::apply(
+        client,
+        ns,
+        &build::shard_count::shard_count_config_map(&inputs, plan.replicas),
+    )
+    .await?;
     let sts = apply::apply(
         client,
         ns,

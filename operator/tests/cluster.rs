@@ -6,7 +6,7 @@
 //! references rather than cascade deletion.
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
@@ -297,10 +297,47 @@ async fn operator_against_a_real_api_server() {
         .clone();
     assert_eq!(token_after, token_value, "token secret must not rotate");
 
-    // kubectl scale goes through the scale subresource to spec.shards.
+    // kubectl scale goes through the scale subresource to spec.shards. The total moves
+    // in the shard-count ConfigMap; the pod template, and so the running pods, stay.
+    let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
+    let template_before = statefulsets
+        .get("game")
+        .await
+        .expect("sts")
+        .spec
+        .expect("spec")
+        .template;
     let (ok, out) = kubectl(&cp, &["scale", "rss/game", "--replicas=5"]);
     assert!(ok, "{out}");
     wait_replicas(&client, "game", 5).await;
+    let template_after = statefulsets
+        .get("game")
+        .await
+        .expect("sts")
+        .spec
+        .expect("spec")
+        .template;
+    assert_eq!(
+        template_before, template_after,
+        "scaling changed the pod template"
+    );
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), NS);
+    let shard_count = config_maps
+        .get("game-shards")
+        .await
+        .expect("shard-count ConfigMap");
+    assert_eq!(
+        shard_count
+            .data
+            .unwrap_or_default()
+            .get("total")
+            .map(String::as_str),
+        Some("5")
+    );
+    assert_eq!(
+        shard_count.metadata.owner_references.unwrap_or_default()[0].kind,
+        "RoomShardSet"
+    );
     assert_eq!(get_set(&client, "game").await.expect("set").spec.shards, 5);
     wait_until_async("Service game-shard-4", WAIT, || async {
         services.get_opt("game-shard-4").await.ok().flatten()

@@ -7,6 +7,7 @@ pub mod matchmaker;
 pub mod pdb;
 pub mod secret;
 pub mod service;
+pub mod shard_count;
 pub mod statefulset;
 
 use crate::crd::RoomShardSet;
@@ -66,6 +67,10 @@ pub mod names {
     }
     pub fn matchmaker(set: &str) -> String {
         format!("{set}-matchmaker")
+    }
+    /// The ConfigMap holding the shard total the workers read at start.
+    pub fn shard_count(set: &str) -> String {
+        format!("{set}-shards")
     }
     /// The Secret holding the token HMAC key.
     pub fn token_secret(set: &str) -> String {

@@ -1,18 +1,20 @@
 //! The worker StatefulSet: pod i runs shard i.
 //!
 //! Each pod learns its index from the `apps.kubernetes.io/pod-index` label through the
-//! downward API (`ROOM_SHARD_INDEX`) and the total from `ROOM_SHARD_TOTAL`; the worker
-//! accepts that pair as the equivalent of `ROOM_SHARD=i/N`. `ROOM_SHARD` is set too, as
-//! `$(ROOM_SHARD_INDEX)/N`, which the kubelet expands, so a person reading the pod (or its
-//! environment) sees the familiar form.
+//! downward API (`ROOM_SHARD_INDEX`) and the total (`ROOM_SHARD_TOTAL`) from the set's
+//! shard-count ConfigMap, read when the pod starts; the worker accepts that pair as the
+//! equivalent of `ROOM_SHARD=i/N`. `ROOM_SHARD` is set too, as
+//! `$(ROOM_SHARD_INDEX)/$(ROOM_SHARD_TOTAL)`, which the kubelet expands, so a person reading
+//! the pod sees the familiar form. The total stays out of the pod template, so scaling
+//! does not roll the pods of the shards that stay.
 
 use super::{Inputs, POD_INDEX_LABEL, TOKEN_SECRET_KEY, names, selector_labels};
 use crate::validate::RedisSource;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    HTTPGetAction, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
+    Capabilities, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, HTTPGetAction, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec,
+    Probe, SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -74,7 +76,7 @@ pub fn worker_statefulset(inputs: &Inputs<'_>, replicas: i32) -> StatefulSet {
                             protocol: Some("TCP".into()),
                             ..ContainerPort::default()
                         }]),
-                        env: Some(worker_env(inputs, replicas)),
+                        env: Some(worker_env(inputs)),
                         resources: spec.resources.clone(),
                         readiness_probe: Some(http_probe("/readyz", port, 2, 3)),
                         liveness_probe: Some(http_probe("/healthz", port, 10, 3)),
@@ -91,7 +93,7 @@ pub fn worker_statefulset(inputs: &Inputs<'_>, replicas: i32) -> StatefulSet {
     }
 }
 
-fn worker_env(inputs: &Inputs<'_>, total: i32) -> Vec<EnvVar> {
+fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
     let spec = &inputs.set.spec;
     let capacity = spec.capacity.unwrap_or(crate::crd::CapacitySpec {
         rooms_per_shard: 100,
@@ -102,8 +104,11 @@ fn worker_env(inputs: &Inputs<'_>, total: i32) -> Vec<EnvVar> {
             "ROOM_SHARD_INDEX",
             &format!("metadata.labels['{POD_INDEX_LABEL}']"),
         ),
-        value_env("ROOM_SHARD_TOTAL", total.to_string()),
-        value_env("ROOM_SHARD", format!("$(ROOM_SHARD_INDEX)/{total}")),
+        shard_total_env(&inputs.valid.name),
+        value_env(
+            "ROOM_SHARD",
+            "$(ROOM_SHARD_INDEX)/$(ROOM_SHARD_TOTAL)".into(),
+        ),
         field_env("POD_NAME", "metadata.name"),
         value_env("ROOMSHARD_SET", inputs.valid.name.clone()),
         value_env("PORT", spec.port().to_string()),
@@ -117,6 +122,21 @@ fn worker_env(inputs: &Inputs<'_>, total: i32) -> Vec<EnvVar> {
         redis_env(&inputs.valid.redis),
         token_secret_env(&inputs.valid.name),
     ]
+}
+
+fn shard_total_env(set: &str) -> EnvVar {
+    EnvVar {
+        name: "ROOM_SHARD_TOTAL".into(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            config_map_key_ref: Some(ConfigMapKeySelector {
+                name: names::shard_count(set),
+                key: super::shard_count::TOTAL_KEY.into(),
+                optional: Some(false),
+            }),
+            ..EnvVarSource::default()
+        }),
+    }
 }
 
 pub(super) fn value_env(name: &str, value: String) -> EnvVar {
@@ -288,8 +308,14 @@ mod tests {
             env(c, "ROOM_SHARD_INDEX")["valueFrom"]["fieldRef"]["fieldPath"],
             "metadata.labels['apps.kubernetes.io/pod-index']"
         );
-        assert_eq!(env(c, "ROOM_SHARD_TOTAL")["value"], "4");
-        assert_eq!(env(c, "ROOM_SHARD")["value"], "$(ROOM_SHARD_INDEX)/4");
+        assert_eq!(
+            env(c, "ROOM_SHARD_TOTAL")["valueFrom"]["configMapKeyRef"],
+            json!({"name": "game-shards", "key": "total", "optional": false})
+        );
+        assert_eq!(
+            env(c, "ROOM_SHARD")["value"],
+            "$(ROOM_SHARD_INDEX)/$(ROOM_SHARD_TOTAL)"
+        );
         assert_eq!(
             env(c, "POD_NAME")["valueFrom"]["fieldRef"]["fieldPath"],
             "metadata.name"
@@ -317,6 +343,7 @@ mod tests {
             .collect();
         let pos = |n: &str| order.iter().position(|x| *x == n).expect("present");
         assert!(pos("ROOM_SHARD_INDEX") < pos("ROOM_SHARD"));
+        assert!(pos("ROOM_SHARD_TOTAL") < pos("ROOM_SHARD"));
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
         assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
         assert_eq!(c["readinessProbe"]["httpGet"]["port"], 3000);
@@ -330,15 +357,25 @@ mod tests {
     }
 
     #[test]
+    fn scaling_leaves_the_pod_template_unchanged() {
+        let template = |replicas| {
+            with(json!({"shards": 3, "image": "i"}), |i| {
+                serde_json::to_value(worker_statefulset(i, replicas)).expect("json")
+            })["spec"]["template"]
+                .clone()
+        };
+        assert_eq!(template(3), template(5));
+    }
+
+    #[test]
     fn redis_from_secret_and_replicas_during_drain() {
         let sts = with(
             json!({"shards": 2, "image": "i", "redis": {"secretRef": {"name": "redis", "key": "url"}}}),
             |i| serde_json::to_value(worker_statefulset(i, 4)).expect("json"),
         );
-        // While shards 2 and 3 drain, all four pods keep running with total 4.
+        // While shards 2 and 3 drain, all four pods keep running.
         assert_eq!(sts["spec"]["replicas"], 4);
         let c = &sts["spec"]["template"]["spec"]["containers"][0];
-        assert_eq!(env(c, "ROOM_SHARD_TOTAL")["value"], "4");
         assert_eq!(
             env(c, "REDIS_URL")["valueFrom"]["secretKeyRef"],
             json!({"name": "redis", "key": "url", "optional": false})
