@@ -12,6 +12,7 @@
 
 pub mod bins;
 pub mod control_plane;
+pub mod http;
 pub mod node;
 pub mod process;
 pub mod redis;
