@@ -5,7 +5,7 @@
 use crate::metrics::Metrics;
 use crate::redis_link::{RedisFailure, within};
 use fred::prelude::{Client, KeysInterface, SetsInterface, SortedSetsInterface};
-use fred::types::Expiration;
+use fred::types::{Expiration, Value};
 use roomshard_protocol::records::{Capacity, SCHEMA, ShardHeartbeat};
 use roomshard_protocol::{Keys, MISSED_HEARTBEATS_UNHEALTHY, ShardId};
 use std::sync::Arc;
@@ -93,45 +93,37 @@ impl Heartbeat {
             i64::try_from(self.id.interval.as_millis() * u128::from(MISSED_HEARTBEATS_UNHEALTHY))
                 .unwrap_or(i64::MAX);
         let index = self.id.shard.index();
-        // Into the draining set first, so a reader that sees a draining record also
-        // finds the shard in the set.
-        if draining {
-            within(
-                self.timeout,
-                &self.metrics,
-                "heartbeat",
-                self.client
-                    .sadd::<(), _, _>(self.keys.draining(), index.to_string()),
-            )
-            .await?;
-        }
-        within(
-            self.timeout,
-            &self.metrics,
-            "heartbeat",
-            self.client.set::<(), _, _>(
-                self.keys.shard(index),
-                hb.encode(),
-                Some(Expiration::PX(ttl_ms)),
-                None,
-                false,
-            ),
-        )
-        .await?;
-        within(
-            self.timeout,
-            &self.metrics,
-            "heartbeat",
-            self.client.zadd::<(), _, _>(
-                self.keys.shards(),
-                None,
-                None,
-                false,
-                false,
-                (now as f64, index.to_string()),
-            ),
-        )
-        .await?;
+        // One round trip. Into the draining set first, so a reader that sees a draining
+        // record also finds the shard in the set (pipelined commands run in order).
+        let pipeline = self.client.pipeline();
+        let writes = async {
+            if draining {
+                pipeline
+                    .sadd::<(), _, _>(self.keys.draining(), index.to_string())
+                    .await?;
+            }
+            pipeline
+                .set::<(), _, _>(
+                    self.keys.shard(index),
+                    hb.encode(),
+                    Some(Expiration::PX(ttl_ms)),
+                    None,
+                    false,
+                )
+                .await?;
+            pipeline
+                .zadd::<(), _, _>(
+                    self.keys.shards(),
+                    None,
+                    None,
+                    false,
+                    false,
+                    (now as f64, index.to_string()),
+                )
+                .await?;
+            pipeline.all::<Value>().await
+        };
+        within(self.timeout, &self.metrics, "heartbeat", writes).await?;
         self.metrics.heartbeats.inc();
         self.metrics.heartbeat_last_success.set(now as f64 / 1000.0);
         Ok(())
@@ -151,30 +143,21 @@ impl Heartbeat {
 
     /// Removes the shard from the registry on the way out.
     pub async fn deregister(&self) -> Result<(), RedisFailure> {
-        let index = self.id.shard.index();
-        within(
-            self.timeout,
-            &self.metrics,
-            "deregister",
-            self.client.del::<(), _>(self.keys.shard(index)),
-        )
-        .await?;
-        within(
-            self.timeout,
-            &self.metrics,
-            "deregister",
-            self.client
-                .zrem::<(), _, _>(self.keys.shards(), index.to_string()),
-        )
-        .await?;
-        within(
-            self.timeout,
-            &self.metrics,
-            "deregister",
-            self.client
-                .srem::<(), _, _>(self.keys.draining(), index.to_string()),
-        )
-        .await?;
+        let index = self.id.shard.index().to_string();
+        let pipeline = self.client.pipeline();
+        let removals = async {
+            pipeline
+                .del::<(), _>(self.keys.shard(self.id.shard.index()))
+                .await?;
+            pipeline
+                .zrem::<(), _, _>(self.keys.shards(), index.as_str())
+                .await?;
+            pipeline
+                .srem::<(), _, _>(self.keys.draining(), index.as_str())
+                .await?;
+            pipeline.all::<Value>().await
+        };
+        within(self.timeout, &self.metrics, "deregister", removals).await?;
         Ok(())
     }
 }
