@@ -9,9 +9,9 @@
 use anyhow::{Context, Result, bail};
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,47 +21,7 @@ pub const SECRET: &str = "faults-token-secret-0123456789abcdef";
 
 pub use roomshard_testkit::bins::command;
 
-/// A process of the set, with its port and log.
-pub struct Proc {
-    pub name: String,
-    pub port: u16,
-    pub child: ChildGuard,
-    pub log: PathBuf,
-}
-
-impl Proc {
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The last lines of the process's log, for failure messages.
-    pub fn logs(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = lines.len().saturating_sub(30);
-        format!("--- {} ---\n{}", self.name, lines[tail..].join("\n"))
-    }
-
-    /// Waits until `path` answers 200, failing early if the process exits.
-    pub fn wait_ok(&mut self, path: &str, deadline: Duration) -> Result<()> {
-        let port = self.port;
-        let name = self.name.clone();
-        let child = &mut self.child;
-        let outcome = wait_until(&format!("{name} {path} to answer 200"), deadline, || {
-            if let Some(status) = child.try_status() {
-                return Some(Err(anyhow::anyhow!("{name} exited with {status}")));
-            }
-            http(port, "GET", path, None)
-                .ok()
-                .filter(|r| r.status == 200)
-                .map(|_| Ok(()))
-        });
-        match outcome.and_then(|r| r) {
-            Ok(()) => Ok(()),
-            Err(e) => bail!("{e:#}\n{}", self.logs()),
-        }
-    }
-}
+pub use roomshard_testkit::bins::Proc;
 
 /// Settings of a worker started by [`start_worker`].
 pub struct WorkerOptions<'a> {
@@ -160,7 +120,7 @@ pub fn int_reply(redis: &RedisServer, line: &str) -> Result<Option<i64>> {
 }
 
 pub use roomshard_testkit::http::Answer;
-use roomshard_testkit::http::parse_answer;
+use roomshard_testkit::http::request;
 
 /// One HTTP/1.1 request on loopback (`Connection: close`) with a JSON body when given,
 /// bounded by 10 s.
@@ -176,30 +136,13 @@ pub fn http_within(
     json_body: Option<&str>,
     bound: Duration,
 ) -> Result<Answer> {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, bound)
-        .with_context(|| format!("connecting to 127.0.0.1:{port}"))?;
-    s.set_read_timeout(Some(bound))?;
-    s.set_write_timeout(Some(bound))?;
-    let mut req =
-        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    if let Some(b) = json_body {
-        req += &format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        );
-    } else if method == "POST" {
-        req += "Content-Length: 0\r\n";
-    }
-    req += "\r\n";
-    if let Some(b) = json_body {
-        req += b;
-    }
-    s.write_all(req.as_bytes())?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .with_context(|| format!("{method} {path}: no complete answer within {bound:?}"))?;
-    parse_answer(&raw)
+    request(
+        port,
+        method,
+        path,
+        json_body.map(|b| ("application/json", b)),
+        bound,
+    )
 }
 
 /// `POST /reserve` with a JSON body.

@@ -63,3 +63,50 @@ pub fn command(name: &str) -> Result<Command> {
     cmd.env("RUST_LOG", "info");
     Ok(cmd)
 }
+
+/// A running binary of the workspace, with its port and log.
+pub struct Proc {
+    pub name: String,
+    pub port: u16,
+    pub child: crate::process::ChildGuard,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The last lines of the process's log, for failure messages.
+    pub fn logs(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines.len().saturating_sub(40);
+        format!(
+            "--- {} (last lines) ---\n{}",
+            self.name,
+            lines[tail..].join("\n")
+        )
+    }
+
+    /// Waits until `path` answers 200, failing early (with the log) if the process exits.
+    pub fn wait_ok(&mut self, path: &str, deadline: std::time::Duration) -> Result<()> {
+        let port = self.port;
+        let name = self.name.clone();
+        let child = &mut self.child;
+        let outcome =
+            crate::process::wait_until(&format!("{name} {path} to answer 200"), deadline, || {
+                if let Some(status) = child.try_status() {
+                    return Some(Err(anyhow::anyhow!("{name} exited with {status}")));
+                }
+                crate::http::request(port, "GET", path, None, std::time::Duration::from_secs(5))
+                    .ok()
+                    .filter(|r| r.status == 200)
+                    .map(|_| Ok(()))
+            });
+        match outcome.and_then(|r| r) {
+            Ok(()) => Ok(()),
+            Err(e) => bail!("{e:#}\n{}", self.logs()),
+        }
+    }
+}

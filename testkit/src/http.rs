@@ -68,3 +68,36 @@ fn dechunk(mut rest: &str) -> Result<String> {
         rest = after.get(size + 2..).context("truncated chunk end")?;
     }
 }
+
+/// One HTTP/1.1 request to `127.0.0.1:port` (`Connection: close`), with an optional
+/// (content type, body), every step bounded by `bound`.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<(&str, &str)>,
+    bound: std::time::Duration,
+) -> Result<Answer> {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = std::net::TcpStream::connect_timeout(&addr, bound)
+        .with_context(|| format!("connecting to 127.0.0.1:{port}"))?;
+    s.set_read_timeout(Some(bound))?;
+    s.set_write_timeout(Some(bound))?;
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    match body {
+        Some((ct, b)) => req += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n", b.len()),
+        None if method == "POST" => req += "Content-Length: 0\r\n",
+        None => {}
+    }
+    req += "\r\n";
+    if let Some((_, b)) = body {
+        req += b;
+    }
+    s.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)
+        .with_context(|| format!("{method} {path}: no complete answer within {bound:?}"))?;
+    parse_answer(&raw)
+}

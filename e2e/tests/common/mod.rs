@@ -5,8 +5,6 @@
 use anyhow::{Context, Result, bail};
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,30 +13,7 @@ pub const SECRET: &str = "e2e-token-secret-0123456789abcdef";
 
 pub use roomshard_testkit::bins::command;
 
-/// A process of the set, with its port and log.
-pub struct Proc {
-    pub name: String,
-    pub port: u16,
-    pub child: ChildGuard,
-    pub log: PathBuf,
-}
-
-impl Proc {
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn logs(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = lines.len().saturating_sub(40);
-        format!(
-            "--- {} (last lines) ---\n{}",
-            self.name,
-            lines[tail..].join("\n")
-        )
-    }
-}
+pub use roomshard_testkit::bins::Proc;
 
 /// How to start a set.
 pub struct StackOptions {
@@ -213,7 +188,7 @@ impl Stack {
 }
 
 pub use roomshard_testkit::http::Answer;
-use roomshard_testkit::http::parse_answer;
+use roomshard_testkit::http::request;
 
 /// One HTTP/1.1 request on loopback (`Connection: close`); a JSON body when given.
 pub fn http(port: u16, method: &str, path: &str, json_body: Option<&str>) -> Result<Answer> {
@@ -227,22 +202,7 @@ pub fn http(port: u16, method: &str, path: &str, json_body: Option<&str>) -> Res
 
 /// One HTTP/1.1 request on loopback with an optional (content type, body).
 pub fn http_raw(port: u16, method: &str, path: &str, body: Option<(&str, &str)>) -> Result<Answer> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))
-        .with_context(|| format!("connecting to 127.0.0.1:{port}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req =
-        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    if let Some((ct, b)) = body {
-        req += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n", b.len());
-    }
-    req += "\r\n";
-    if let Some((_, b)) = body {
-        req += b;
-    }
-    s.write_all(req.as_bytes())?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    parse_answer(&raw)
+    request(port, method, path, body, Duration::from_secs(30))
 }
 
 /// `tests/artifacts/<name>` in the repository (git-ignored), created when missing.
