@@ -67,7 +67,11 @@ try {
   const canvas = await alice.page.locator("#world").boundingBox();
   const world = await alice.page.evaluate(() => ({ w: window.roomshard.state.width, h: window.roomshard.state.height }));
   const bx = bob.st.x, by = bob.st.y;
-  await alice.page.mouse.click(canvas.x + bx / world.w * canvas.width, canvas.y + by / world.h * canvas.height);
+  // Keep the click on the canvas: a spawn on the world's edge maps to the pixel just past it.
+  const inside = (v, size) => Math.min(Math.max(v, 1), size - 1);
+  await alice.page.mouse.click(
+    canvas.x + inside(bx / world.w * canvas.width, canvas.width),
+    canvas.y + inside(by / world.h * canvas.height, canvas.height));
   const seen = await waitSees(bob.page, alice.st.self, bx, by, 5);
   report("bob sees alice arrive after her click", true, seen);
   const back = await waitSees(alice.page, bob.st.self, bx, by, 1);
