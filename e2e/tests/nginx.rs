@@ -120,6 +120,18 @@ impl Drop for Nginx {
 /// Connects over WebSocket through `base`, joins `room` (with `token` when given) and
 /// returns the client and the join ack.
 async fn ws_join(base: &str, room: &str, token: Option<&str>) -> Result<(Client, Value)> {
+    // A join through the proxy has once gone unanswered for 10 s in a full suite run (not
+    // reproduced alone; see RELIABILITY.md). One fresh attempt keeps this test about routing.
+    match ws_join_once(base, room, token).await {
+        Ok(joined) => Ok(joined),
+        Err(first) => {
+            eprintln!("join through {base} failed once ({first:#}); retrying");
+            ws_join_once(base, room, token).await
+        }
+    }
+}
+
+async fn ws_join_once(base: &str, room: &str, token: Option<&str>) -> Result<(Client, Value)> {
     let mut client = tokio::time::timeout(Duration::from_secs(10), Client::connect(base))
         .await
         .context("WebSocket connect timed out")??;
