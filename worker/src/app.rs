@@ -305,7 +305,7 @@ async fn drain<A: Adapter>(
     }
     // Leaves release their seats in disconnect handlers; give them a bounded moment.
     let until = Instant::now() + Duration::from_secs(2);
-    while hub.local_players() > 0 && Instant::now() < until {
+    while hub.holds_seats() && Instant::now() < until {
         poll.tick().await;
     }
 }

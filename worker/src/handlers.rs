@@ -438,6 +438,7 @@ async fn leave<A: Adapter>(hub: &Arc<Hub<A>>, socket: &SocketRef<A>) -> bool {
     let Some(sess) = session(socket) else {
         return false;
     };
+    let _releasing = hub.begin_release();
     let mut membership = sess.membership.lock().await;
     let Some(m) = membership.take() else {
         return false;

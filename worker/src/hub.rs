@@ -13,7 +13,7 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,17 @@ pub struct Hub<A: Adapter> {
     draining: AtomicBool,
     /// Set while the operator lists this shard in the set's `draining` set (scale-down).
     marked_draining: AtomicBool,
+    /// Leaves whose seat is not yet given back in the registry; shutdown waits for them.
+    releasing: AtomicUsize,
+}
+
+/// Counts one leave in progress until dropped.
+pub struct Releasing<'a>(&'a AtomicUsize);
+
+impl Drop for Releasing<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// What a successful join hands back to the socket layer.
@@ -99,6 +110,7 @@ impl<A: Adapter> Hub<A> {
             rooms: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
             marked_draining: AtomicBool::new(false),
+            releasing: AtomicUsize::new(0),
         }))
     }
 
@@ -503,7 +515,14 @@ impl<A: Adapter> Hub<A> {
     }
 
     /// Sockets joined to some room, for the drain.
-    pub fn local_players(&self) -> i64 {
-        self.metrics.players.get()
+    /// Marks a leave as started; the seat counts as held until the guard drops.
+    pub fn begin_release(&self) -> Releasing<'_> {
+        self.releasing.fetch_add(1, Ordering::SeqCst);
+        Releasing(&self.releasing)
+    }
+
+    /// True while a local player is in a room or a leave has not yet freed its seat.
+    pub fn holds_seats(&self) -> bool {
+        self.metrics.players.get() > 0 || self.releasing.load(Ordering::SeqCst) > 0
     }
 }
