@@ -514,7 +514,6 @@ impl<A: Adapter> Hub<A> {
         }
     }
 
-    /// Sockets joined to some room, for the drain.
     /// Marks a leave as started; the seat counts as held until the guard drops.
     pub fn begin_release(&self) -> Releasing<'_> {
         self.releasing.fetch_add(1, Ordering::SeqCst);
