@@ -1,7 +1,7 @@
 //! The simulated players and what they measure.
 
 use crate::reserve::Matchmaker;
-use crate::sio::{Client, Packet};
+use crate::sio::{Client, Packet, parse_frame};
 use crate::stats::{Histogram, LatencySummary};
 use anyhow::{Context, Result, anyhow};
 use rand::Rng;
@@ -38,6 +38,8 @@ pub struct Plan {
     pub connect_concurrency: usize,
     /// Step of each random-walk move, in world units.
     pub step: f64,
+    /// Players numbered below this decode their views and time move-to-view.
+    pub timed_players: u32,
 }
 
 /// Send times of a player's recent positions, to time move-to-view.
@@ -217,6 +219,7 @@ async fn player(
 ) -> Result<()> {
     let permit = gate.acquire_owned().await?;
     let name = format!("lt-{n}");
+    let timed = n < plan.timed_players;
     let (url, room, token) = match (&plan.entry, matchmaker) {
         (Entry::Matchmaker { track, .. }, Some(mm)) => {
             let t = Instant::now();
@@ -263,8 +266,12 @@ async fn player(
         let mut rng = rand::rng();
         (rng.random_range(0.0..width), rng.random_range(0.0..height))
     };
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Moves come at `rate` on average, each gap drawn from 0.5..1.5 periods: fixed gaps
+    // would lock every player to one phase of the server's tick, and move-to-view would
+    // then measure that phase rather than the server.
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let mut next_move =
+        tokio::time::Instant::now() + period.mul_f64(rand::rng().random_range(0.0..1.0));
     let stop = tokio::time::Instant::from(deadline);
     let mut bytes_seen = client.bytes_in;
     let mut frames_seen = client.frames_in;
@@ -272,7 +279,13 @@ async fn player(
         tokio::select! {
             biased;
             _ = tokio::time::sleep_until(stop) => break,
-            _ = tick.tick() => {
+            _ = tokio::time::sleep_until(next_move) => {
+                let now = tokio::time::Instant::now();
+                if next_move + period < now {
+                    // Far behind (a stalled client): no burst to catch up.
+                    next_move = now;
+                }
+                next_move += period.mul_f64(rand::rng().random_range(0.5..1.5));
                 let (dx, dy) = {
                     let mut rng = rand::rng();
                     (rng.random_range(-plan.step..=plan.step), rng.random_range(-plan.step..=plan.step))
@@ -289,8 +302,10 @@ async fn player(
                 client.emit("move", &json!({ "x": x, "y": y })).await?;
                 shared.moves_sent.fetch_add(1, Ordering::Relaxed);
             }
-            packet = client.next_packet() => {
-                if let Packet::Event { name, data } = packet?
+            text = client.next_text() => {
+                let text = text?;
+                if timed
+                    && let Packet::Event { name, data } = parse_frame(&text)?
                     && name == "view"
                 {
                     time_view(&data, &me, shared);
