@@ -146,12 +146,17 @@ interest() {
   start_roomshard 1 AOI_RADIUS=1500
   load interest-naive "$INTEREST_PLAYERS" 1 2 --timed-players 50
   stop_all
-  local aoi naive
+  local aoi naive aoi_moves naive_moves
   aoi=$(field interest-aoi bytes_per_client_per_s); naive=$(field interest-naive bytes_per_client_per_s)
-  say "bytes per client per second: interest-managed $(printf %.0f "$aoi"), room-wide $(printf %.0f "$naive"); interest/naive = $(ratio "$aoi" "$naive")"
+  aoi_moves=$(field interest-aoi moves_sent); naive_moves=$(field interest-naive moves_sent)
+  say "bytes per client per second: interest-managed $(printf %.0f "$aoi") ($aoi_moves moves sent), room-wide $(printf %.0f "$naive") ($naive_moves moves sent, move-to-view p50 $(field interest-naive move_to_view.p50_ms) ms)"
+  # The load generator shares the cores and cannot always send every move of the plan, and
+  # the two runs send different totals; the ratio is therefore taken per move sent.
+  say "bytes per client per move sent: interest/naive = $(python3 -c 'import sys; a,am,n,nm=map(float,sys.argv[1:]); print(f"{(a/am)/(n/nm):.3f}" if am and nm and n else "n/a")' "$aoi" "$aoi_moves" "$naive" "$naive_moves")"
 }
 
 memory() {
+  local -A mem
   say "== 3. memory per idle connection at $IDLE_CONNECTIONS connections"
   for impl in roomshard node; do
     start_redis
@@ -168,10 +173,10 @@ memory() {
     exec 7>&-
     wait "$idle" 2>/dev/null || true
     stop_all
-    eval "mem_$impl=$(( (after - before) * 1024 / IDLE_CONNECTIONS ))"
+    mem[$impl]=$(( (after - before) * 1024 / IDLE_CONNECTIONS ))
     say "$impl: RSS $before KiB -> $after KiB, $(( (after - before) * 1024 / IDLE_CONNECTIONS )) bytes per connection ($(cat "$scratch/idle-$impl.out"))"
   done
-  say "Roomshard/Node bytes per idle connection = $(ratio "$mem_roomshard" "$mem_node")"
+  say "Roomshard/Node bytes per idle connection = $(ratio "${mem[roomshard]}" "${mem[node]}")"
 }
 
 matchmaker() {
