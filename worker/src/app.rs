@@ -25,6 +25,11 @@ use tokio::net::TcpListener;
 /// How long start-up waits for Redis before giving up (the pod then restarts).
 const REDIS_STARTUP: Duration = Duration::from_secs(30);
 
+/// Bytes each WebSocket connection reads at a time. Player messages are small (a move is
+/// about 30 bytes); a larger message is read in several steps. Every idle connection holds
+/// this buffer, so it is most of the cost of a connection at rest.
+const WS_READ_BUFFER: usize = 1024;
+
 fn socketio_builder(cfg: &Config) -> SocketIoBuilder {
     let max = cfg.limits.max_message_bytes;
     // `max_payload` bounds polling bodies only; WebSocket messages and frames get the same
@@ -33,6 +38,7 @@ fn socketio_builder(cfg: &Config) -> SocketIoBuilder {
         .max_payload(u64::from(max))
         .ws_max_message_size(max as usize)
         .ws_max_frame_size(max as usize)
+        .ws_read_buffer_size(WS_READ_BUFFER)
 }
 
 fn connect_handler<A: Adapter>(
