@@ -153,7 +153,18 @@ pub fn reserve(port: u16, body: &serde_json::Value) -> Result<Answer> {
 /// A metric's value from `/metrics`: the sum of every series whose name and labels start
 /// with `series` (so a counter with labels can be read whole).
 pub fn metric(port: u16, series: &str) -> Result<f64> {
-    let answer = http(port, "GET", "/metrics", None)?;
+    metric_at(std::net::SocketAddr::from(([127, 0, 0, 1], port)), series)
+}
+
+/// [`metric`] of a process listening on `addr`.
+pub fn metric_at(addr: std::net::SocketAddr, series: &str) -> Result<f64> {
+    let answer = roomshard_testkit::http::request_to(
+        addr,
+        "GET",
+        "/metrics",
+        None,
+        Duration::from_secs(10),
+    )?;
     if answer.status != 200 {
         bail!("/metrics answered {}", answer.status);
     }
@@ -244,6 +255,17 @@ impl Player {
             child,
             seen,
         })
+    }
+
+    /// Leaves cleanly: closes the player's stdin, so it closes its socket and exits.
+    pub fn leave(&mut self) -> Result<()> {
+        drop(self.child.stdin.take());
+        let name = self.name.clone();
+        let child = &mut self.child;
+        wait_until(&format!("{name} to leave"), Duration::from_secs(10), || {
+            child.try_wait().ok().flatten()
+        })?;
+        Ok(())
     }
 
     /// The id the worker gave this player's entity.
