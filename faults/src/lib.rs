@@ -90,6 +90,45 @@ pub fn start_matchmaker(
     })
 }
 
+/// Installs the RoomShardSet CRD (`crds/roomshardset.yaml`) and waits until the API server
+/// serves it. Polls rather than `kubectl wait`, which fails outright when asked before the
+/// CRD has any status.
+pub fn install_crd(cp: &roomshard_testkit::control_plane::ControlPlane) -> Result<()> {
+    let crd = roomshard_testkit::repo_root().join("crds/roomshardset.yaml");
+    let out = cp
+        .kubectl()
+        .arg("apply")
+        .arg("-f")
+        .arg(&crd)
+        .output()
+        .context("running kubectl apply")?;
+    if !out.status.success() {
+        bail!(
+            "kubectl apply -f {}: {}",
+            crd.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    wait_until(
+        "the RoomShardSet CRD to be established",
+        Duration::from_secs(30),
+        || {
+            let out = cp
+                .kubectl()
+                .args([
+                    "get",
+                    "crd",
+                    "roomshardsets.roomshard.dev",
+                    "-o",
+                    "jsonpath={.status.conditions[?(@.type==\"Established\")].status}",
+                ])
+                .output()
+                .ok()?;
+            (String::from_utf8_lossy(&out.stdout).trim() == "True").then_some(())
+        },
+    )
+}
+
 /// Redis and its keys for the suite's set.
 pub fn keys() -> roomshard_protocol::Keys {
     // SET is a valid set name; Keys::new only refuses invalid ones.
