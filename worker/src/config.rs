@@ -177,6 +177,16 @@ pub fn resolve_shard(
     }
 }
 
+/// `PUBLIC_URL` with its placeholders filled in: `{shard}` (the index), `{pod}` and
+/// `{port}` (the port listened on). The operator hands every pod the set's one template,
+/// and the matchmaker gives clients the URL a worker publishes as it is.
+pub fn public_url(template: &str, shard: ShardId, pod: &str, port: u16) -> String {
+    template
+        .replace("{shard}", &shard.index().to_string())
+        .replace("{pod}", pod)
+        .replace("{port}", &port.to_string())
+}
+
 fn positive(name: &str, v: f64) -> Result<f64, String> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
@@ -250,7 +260,7 @@ impl Cli {
             bind: std::net::SocketAddr::new(self.bind_address, self.port),
             redis_url,
             keys,
-            public_url: self.public_url,
+            public_url: public_url(&self.public_url, shard, &self.pod_name, self.port),
             heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
             pod_name: self.pod_name,
             token_key,
@@ -345,6 +355,32 @@ mod tests {
             .into_config()
             .expect_err("no secret");
         assert!(err.contains("ROOMSHARD_TOKEN_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn public_url_placeholders_are_filled_in() {
+        let c = cli(&[
+            "--redis-url",
+            "redis://127.0.0.1:1",
+            "--room-shard",
+            "2/3",
+            "--pod-name",
+            "game-2",
+            "--port",
+            "3002",
+            "--public-url",
+            "wss://play.example.com/shard/{shard}?pod={pod}&port={port}",
+        ])
+        .into_config()
+        .expect("valid");
+        assert_eq!(
+            c.public_url,
+            "wss://play.example.com/shard/2?pod=game-2&port=3002"
+        );
+        let c = cli(&["--public-url", "http://127.0.0.1:3000"])
+            .into_config()
+            .expect("valid");
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
     }
 
     #[test]
