@@ -116,20 +116,28 @@ ratio() { python3 -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); pri
 
 fanout() {
   say "== 1. fan-out: 2 processes on one Redis, $FANOUT_PLAYERS players at 10 Hz, ${DURATION}s"
-  say "$(printf '%-10s %-10s %14s %14s %12s %10s %8s' room impl 'msgs/CPU-s' 'updates/CPU-s' 'server CPU-s' 'p99 ms' errors)"
+  say "$(printf '%-10s %-15s %14s %14s %12s %10s %8s' room impl 'msgs/CPU-s' 'updates/CPU-s' 'server CPU-s' 'p99 ms' errors)"
   for size in 8 100; do
     local rooms=$(( (FANOUT_PLAYERS + size - 1) / size ))
-    for impl in roomshard node; do
+    # roomshard-wide: interest management off (a radius covering the world), so every
+    # player receives the whole room, as from the peer: the like-for-like fan-out cost.
+    for impl in roomshard roomshard-wide node; do
       start_redis
-      if [[ $impl == roomshard ]]; then start_roomshard 2; else start_node 2; fi
+      case $impl in
+        roomshard) start_roomshard 2 ;;
+        roomshard-wide) start_roomshard 2 AOI_RADIUS=1500 ;;
+        node) start_node 2 ;;
+      esac
       load "fanout-$impl-$size" "$FANOUT_PLAYERS" "$rooms" 10
       stop_all
-      say "$(printf '%-10s %-10s %14.0f %14.0f %12.2f %10.2f %8s' "of $size" "$impl" \
+      say "$(printf '%-10s %-15s %14.0f %14.0f %12.2f %10.2f %8s' "of $size" "$impl" \
         "$(field "fanout-$impl-$size" messages_per_cpu_second)" "$(field "fanout-$impl-$size" updates_per_cpu_second)" \
         "$(field "fanout-$impl-$size" server_cpu_seconds)" "$(field "fanout-$impl-$size" move_to_view.p99_ms)" \
         "$(field "fanout-$impl-$size" errors)")"
     done
-    say "rooms of $size: Roomshard/Node updates per CPU-second = $(ratio "$(field "fanout-roomshard-$size" updates_per_cpu_second)" "$(field "fanout-node-$size" updates_per_cpu_second)")x, messages per CPU-second = $(ratio "$(field "fanout-roomshard-$size" messages_per_cpu_second)" "$(field "fanout-node-$size" messages_per_cpu_second)")x"
+    for impl in roomshard roomshard-wide; do
+      say "rooms of $size: $impl/Node updates per CPU-second = $(ratio "$(field "fanout-$impl-$size" updates_per_cpu_second)" "$(field "fanout-node-$size" updates_per_cpu_second)")x, messages per CPU-second = $(ratio "$(field "fanout-$impl-$size" messages_per_cpu_second)" "$(field "fanout-node-$size" messages_per_cpu_second)")x, server CPU = $(ratio "$(field "fanout-$impl-$size" server_cpu_seconds)" "$(field "fanout-node-$size" server_cpu_seconds)")x"
+    done
   done
 }
 
