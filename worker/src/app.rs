@@ -14,6 +14,7 @@ use roomshard_protocol::events;
 use roomshard_protocol::records::Capacity;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
+use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::{SocketIo, SocketIoBuilder};
 use socketioxide_redis::{FredAdapter, RedisAdapterConfig, RedisAdapterCtr};
@@ -35,13 +36,19 @@ fn socketio_builder(cfg: &Config) -> SocketIoBuilder {
         .ws_max_frame_size(max as usize)
 }
 
-fn connect_handler<A: Adapter>(
-    hub: Arc<Hub<A>>,
-) -> impl Fn(SocketRef<A>) -> std::future::Ready<()> + Clone + Send + Sync + 'static {
-    move |socket: SocketRef<A>| {
-        handlers::on_connect(hub.clone(), socket);
+/// The namespace's connect handler. The event handlers are registered by a middleware,
+/// which runs before the client is told it is connected.
+fn connect_handler<A: Adapter>(hub: Arc<Hub<A>>) -> impl ConnectHandler<A, (SocketRef<A>,)> {
+    let connected = hub.clone();
+    let handler = move |socket: SocketRef<A>| {
+        handlers::on_connected(&connected, &socket);
         std::future::ready(())
-    }
+    };
+    let register = move |socket: SocketRef<A>| {
+        handlers::register(hub.clone(), socket);
+        std::future::ready(Ok::<(), std::convert::Infallible>(()))
+    };
+    handler.with(register)
 }
 
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
