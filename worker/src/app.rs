@@ -16,7 +16,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
-use socketioxide::{SocketIo, SocketIoBuilder};
+use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 use socketioxide_redis::{FredAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -26,14 +26,27 @@ use tokio::net::TcpListener;
 /// How long start-up waits for Redis before giving up (the pod then restarts).
 const REDIS_STARTUP: Duration = Duration::from_secs(30);
 
+/// Binary attachments a Socket.IO packet may announce. The protocol carries none; a few
+/// are tolerated (the event is refused as malformed), more close the connection.
+const MAX_ATTACHMENTS: usize = 4;
+/// How long the attachments of a packet may take to arrive.
+const ATTACHMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn socketio_builder(cfg: &Config) -> SocketIoBuilder {
     let max = cfg.limits.max_message_bytes;
     // `max_payload` bounds polling bodies only; WebSocket messages and frames get the same
-    // bound through the WebSocket config, so one limit holds on both transports.
+    // bound through the WebSocket config, so one limit holds on both transports. The
+    // attachments of one packet, held until the last arrives, share that bound too.
     SocketIo::builder()
         .max_payload(u64::from(max))
         .ws_max_message_size(max as usize)
         .ws_max_frame_size(max as usize)
+        .with_parser(
+            ParserConfig::common()
+                .max_incoming_binaries(MAX_ATTACHMENTS)
+                .max_incoming_binary_buf_size(max as usize)
+                .packet_completion_timeout(ATTACHMENT_TIMEOUT),
+        )
 }
 
 /// The namespace's connect handler. The event handlers are registered by a middleware,
