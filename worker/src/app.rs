@@ -2,6 +2,7 @@
 //! and the drain on SIGTERM.
 
 use crate::config::Config;
+use crate::conn;
 use crate::handlers;
 use crate::heartbeat::{Heartbeat, Identity, Load};
 use crate::http::{self, HttpState, Readiness};
@@ -68,8 +69,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let cfg = Arc::new(cfg);
     let metrics = Arc::new(Metrics::new()?);
     let readiness = Arc::new(Readiness::default());
-    let listener = TcpListener::bind(cfg.bind)
-        .await
+    let listener = conn::bind(cfg.bind, cfg.limits.send_buffer_bytes)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.bind))?;
     tracing::info!(
         addr = %cfg.bind,
@@ -248,6 +248,7 @@ async fn serve<A: Adapter>(
     });
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let listener = conn::Listener::new(listener, cfg.limits.write_stall_timeout);
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
