@@ -524,6 +524,14 @@ impl RawPolling {
                 break;
             }
         }
+        // One short poll more, for an error that answers the hostile packet but was queued
+        // after the probe's answer (a timeout means nothing more came).
+        if answered
+            && error.is_none()
+            && let Ok((200, packets)) = self.poll(LATE)
+        {
+            error = packets.into_iter().find(|p| is_error_packet(p));
+        }
         match (error, answered) {
             (Some(e), _) => Ok(Outcome::Error(e)),
             (None, true) => Ok(Outcome::Ignored),
