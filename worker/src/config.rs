@@ -93,6 +93,15 @@ pub struct Cli {
     /// disconnected.
     #[arg(long, env = "RATE_LIMIT_DISCONNECT_AFTER", default_value_t = 200)]
     pub rate_limit_disconnect_after: u32,
+    /// Kernel send buffer of each client connection, in bytes (the kernel doubles it); 0
+    /// keeps the system's autotuned buffer, which grows to megabytes for a client that
+    /// stops reading.
+    #[arg(long, env = "SEND_BUFFER_BYTES", default_value_t = 128 * 1024)]
+    pub send_buffer_bytes: u32,
+    /// Milliseconds a connection's writes may make no progress (a client that stopped
+    /// reading) before the connection is closed; 0 for no limit.
+    #[arg(long, env = "WRITE_STALL_TIMEOUT_MS", default_value_t = 10_000)]
+    pub write_stall_timeout_ms: u64,
     /// Milliseconds a draining worker waits for its clients to leave before closing them.
     #[arg(long, env = "DRAIN_TIMEOUT_MS", default_value_t = 10_000)]
     pub drain_timeout_ms: u64,
@@ -139,6 +148,10 @@ pub struct Limits {
     pub rate_burst: u32,
     pub rate_per_sec: u32,
     pub rate_disconnect_after: u32,
+    /// Kernel send buffer of a client connection; 0 for the system default.
+    pub send_buffer_bytes: u32,
+    /// How long a connection's writes may be stuck before it is closed.
+    pub write_stall_timeout: Option<Duration>,
 }
 
 /// The shard identity from `ROOM_SHARD`, or `ROOM_SHARD_INDEX` + `ROOM_SHARD_TOTAL`.
@@ -282,6 +295,9 @@ impl Cli {
                 rate_burst: self.rate_limit_burst,
                 rate_per_sec: self.rate_limit_per_sec,
                 rate_disconnect_after: self.rate_limit_disconnect_after.max(1),
+                send_buffer_bytes: self.send_buffer_bytes,
+                write_stall_timeout: (self.write_stall_timeout_ms > 0)
+                    .then(|| Duration::from_millis(self.write_stall_timeout_ms)),
             },
             drain_timeout: Duration::from_millis(self.drain_timeout_ms),
             redis_timeout: Duration::from_millis(self.redis_timeout_ms.max(10)),

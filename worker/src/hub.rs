@@ -9,9 +9,9 @@ use crate::metrics::Metrics;
 use crate::seats::{CloseOutcome, Seat, Seats};
 use crate::sync::{SyncLink, SyncMessage, room_of};
 use roomshard_protocol::events::{self, EntityView, Presence, codes};
-use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
+use socketioxide::{BroadcastError, SocketIo};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -323,7 +323,9 @@ impl<A: Adapter> Hub<A> {
             self.io.to(room_channel(room)).emit(events::PRESENCE, &msg),
         )
         .await;
-        if !matches!(sent, Ok(Ok(()))) {
+        // A recipient whose queue is full misses it (a client that stopped reading, being
+        // dropped); that is not a failed broadcast.
+        if !matches!(sent, Ok(Ok(()) | Err(BroadcastError::Socket(_)))) {
             self.metrics.sync_dropped.inc();
             tracing::warn!(room, "presence could not be broadcast");
         }
@@ -342,7 +344,7 @@ impl<A: Adapter> Hub<A> {
         )
         .await
         {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(()) | Err(BroadcastError::Socket(_))) => Ok(()),
             _ => {
                 self.metrics.sync_dropped.inc();
                 Err(Rejection::new(

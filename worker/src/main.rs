@@ -3,6 +3,7 @@
 
 mod app;
 mod config;
+mod conn;
 mod demo;
 mod grid;
 mod handlers;
