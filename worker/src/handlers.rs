@@ -10,6 +10,7 @@ use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -27,6 +28,26 @@ impl<A: Adapter> FromMessageParts<A> for AckRequested {
     }
 }
 
+/// The arrival order of an event on its socket. socketioxide runs each event's handler
+/// in a task of its own, so two moves sent one after the other may be handled in either
+/// order; extractors, though, run in arrival order, before the task is spawned.
+pub struct Arrival(u64);
+
+impl<A: Adapter> FromMessageParts<A> for Arrival {
+    type Error = Infallible;
+    fn from_message_parts(
+        s: &Arc<Socket<A>>,
+        _: &mut socketioxide::handler::Value,
+        _: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        let n = s
+            .extensions
+            .get::<SessionRef>()
+            .map_or(0, |sess| sess.0.arrivals.fetch_add(1, Ordering::SeqCst) + 1);
+        Ok(Self(n))
+    }
+}
+
 /// What a socket has joined.
 struct Membership {
     room: Arc<HostedRoom>,
@@ -41,6 +62,17 @@ pub struct Session {
     current: Mutex<Option<Arc<HostedRoom>>>,
     /// Set once the socket is being closed for abuse.
     closing: std::sync::atomic::AtomicBool,
+    /// Events extracted so far ([`Arrival`]).
+    arrivals: AtomicU64,
+    /// The arrival number of the newest move queued; an older one handled later is stale.
+    newest_move: AtomicU64,
+}
+
+impl Session {
+    /// True when the move that arrived as `n` is newer than every move queued so far.
+    fn is_newest_move(&self, n: u64) -> bool {
+        self.newest_move.fetch_max(n, Ordering::SeqCst) < n
+    }
 }
 
 /// Time given to queued packets before an abusive socket is closed.
@@ -82,6 +114,8 @@ pub fn register<A: Adapter>(hub: Arc<Hub<A>>, socket: SocketRef<A>) {
         membership: tokio::sync::Mutex::new(None),
         current: Mutex::new(None),
         closing: std::sync::atomic::AtomicBool::new(false),
+        arrivals: AtomicU64::new(0),
+        newest_move: AtomicU64::new(0),
     })));
 
     let h = hub.clone();
@@ -118,6 +152,7 @@ pub fn register<A: Adapter>(hub: Arc<Hub<A>>, socket: SocketRef<A>) {
     socket.on(
         events::MOVE,
         move |s: SocketRef<A>,
+              Arrival(arrival): Arrival,
               TryData(d): TryData<Value>,
               ack: AckSender<A>,
               AckRequested(wants): AckRequested| {
@@ -138,7 +173,10 @@ pub fn register<A: Adapter>(hub: Arc<Hub<A>>, socket: SocketRef<A>) {
                     .and_then(|(x, y)| {
                         let sess = session(&s).ok_or_else(not_joined)?;
                         let room = lock(&sess.current).clone().ok_or_else(not_joined)?;
-                        hub.queue_move(&room, &s.id.to_string(), x, y);
+                        // A newer move already queued wins; this one is superseded.
+                        if sess.is_newest_move(arrival) {
+                            hub.queue_move(&room, &s.id.to_string(), x, y);
+                        }
                         Ok(())
                     });
                 match result {

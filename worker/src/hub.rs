@@ -450,19 +450,24 @@ impl<A: Adapter> Hub<A> {
             self.metrics
                 .view_batch_entities
                 .observe((batch.moved.len() + batch.entered.len() + batch.left.len()) as f64);
-            let _ = self
+            if let Err(BroadcastError::Socket(missed)) = self
                 .io
                 .local()
                 .to(cell_channel(room, *cell))
                 .emit(events::VIEW, batch)
-                .await;
+                .await
+            {
+                self.metrics.view_dropped.inc_by(missed.len() as u64);
+            }
         }
         for c in &out.crossers {
             if let Some(s) = self.socket(&c.id) {
                 if !c.batch.is_empty() {
                     self.metrics.view_batches.inc();
                     self.metrics.event_out(events::VIEW);
-                    let _ = s.emit(events::VIEW, &c.batch);
+                    if s.emit(events::VIEW, &c.batch).is_err() {
+                        self.metrics.view_dropped.inc();
+                    }
                 }
                 s.join(cell_channel(room, c.to));
             }

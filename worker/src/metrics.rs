@@ -27,6 +27,7 @@ pub struct Metrics {
     pub tick_duration: Histogram,
     pub redis_errors: IntCounterVec,
     pub sync_dropped: IntCounter,
+    pub view_dropped: IntCounter,
     pub heartbeats: IntCounter,
     pub heartbeat_last_success: Gauge,
     pub heartbeat_age: Gauge,
@@ -118,6 +119,10 @@ impl Metrics {
                 "roomshard_worker_sync_messages_dropped_total",
                 "Room-sync and presence messages lost because Redis was unreachable or slow",
             )?,
+            view_dropped: IntCounter::new(
+                "roomshard_worker_view_dropped_total",
+                "View batches a recipient missed because its send queue was full or closed",
+            )?,
             heartbeats: IntCounter::new(
                 "roomshard_worker_heartbeats_total",
                 "Heartbeats written to Redis",
@@ -151,6 +156,7 @@ impl Metrics {
         m.registry.register(Box::new(m.tick_duration.clone()))?;
         m.registry.register(Box::new(m.redis_errors.clone()))?;
         m.registry.register(Box::new(m.sync_dropped.clone()))?;
+        m.registry.register(Box::new(m.view_dropped.clone()))?;
         m.registry.register(Box::new(m.heartbeats.clone()))?;
         m.registry
             .register(Box::new(m.heartbeat_last_success.clone()))?;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{run_node, spawn_node, start_worker};
+use common::{metric, run_node, spawn_node, start_worker};
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
 use std::time::Duration;
@@ -31,7 +31,13 @@ fn two_hundred_players_receive_only_their_area_of_interest() {
         ],
         Duration::from_secs(150),
     )
-    .unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}\nview batches dropped: {:?}\n{}",
+            metric(worker.port, "roomshard_worker_view_dropped_total"),
+            worker.logs()
+        )
+    });
     let s = lines
         .iter()
         .find(|l| l.get("clients").is_some())

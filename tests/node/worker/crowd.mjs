@@ -28,7 +28,9 @@ for (const socket of clients) {
   const ack = await emitAck(socket, "join", { room }, 10000);
   if (!ack.ok) { out({ fatal: `join failed: ${JSON.stringify(ack)}` }); process.exit(2); }
   tracker.init(ack.self, ack.view);
-  const p = { socket, id: ack.self, tracker, pos: null };
+  const p = { socket, id: ack.self, tracker, pos: null, lastBatchAt: Date.now(), errors: [] };
+  socket.on("view", () => { p.lastBatchAt = Date.now(); });
+  socket.on("error", (e) => { if (p.errors.length < 3) p.errors.push(e); });
   tracker.onBatch = (b) => {
     const me = tracker.self();
     if (!me) return;
@@ -60,7 +62,17 @@ for (let r = 0; r < rounds; r++) {
 // is at its last position; a loaded machine may lag), then until no batch arrived for
 // 500 ms. Both are bounded by the script deadline.
 const confirmed = (p) => { const me = p.tracker.self(); return me && Math.abs(me.x - p.pos.x) < 0.01 && Math.abs(me.y - p.pos.y) < 0.01; };
-while (!players.every(confirmed)) await new Promise((res) => setTimeout(res, 100));
+const confirmBy = Date.now() + 60000;
+while (!players.every(confirmed)) {
+  if (Date.now() > confirmBy) {
+    const stuck = players.filter((p) => !confirmed(p));
+    out({ fatal: `${stuck.length} clients never saw their last move`, samples: stuck.slice(0, 5).map((p) => ({
+      id: p.id, connected: p.socket.connected, batches: p.tracker.batches, self: p.tracker.self(), sent: p.pos,
+      sinceLastBatchMs: Date.now() - p.lastBatchAt, errors: p.errors })) });
+    process.exit(4);
+  }
+  await new Promise((res) => setTimeout(res, 100));
+}
 let last = -1;
 for (;;) {
   const total = players.reduce((s, p) => s + p.tracker.batches, 0);
