@@ -90,6 +90,45 @@ pub fn start_matchmaker(
     })
 }
 
+/// Installs the RoomShardSet CRD (`crds/roomshardset.yaml`) and waits until the API server
+/// serves it. Polls rather than `kubectl wait`, which fails outright when asked before the
+/// CRD has any status.
+pub fn install_crd(cp: &roomshard_testkit::control_plane::ControlPlane) -> Result<()> {
+    let crd = roomshard_testkit::repo_root().join("crds/roomshardset.yaml");
+    let out = cp
+        .kubectl()
+        .arg("apply")
+        .arg("-f")
+        .arg(&crd)
+        .output()
+        .context("running kubectl apply")?;
+    if !out.status.success() {
+        bail!(
+            "kubectl apply -f {}: {}",
+            crd.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    wait_until(
+        "the RoomShardSet CRD to be established",
+        Duration::from_secs(30),
+        || {
+            let out = cp
+                .kubectl()
+                .args([
+                    "get",
+                    "crd",
+                    "roomshardsets.roomshard.dev",
+                    "-o",
+                    "jsonpath={.status.conditions[?(@.type==\"Established\")].status}",
+                ])
+                .output()
+                .ok()?;
+            (String::from_utf8_lossy(&out.stdout).trim() == "True").then_some(())
+        },
+    )
+}
+
 /// Redis and its keys for the suite's set.
 pub fn keys() -> roomshard_protocol::Keys {
     // SET is a valid set name; Keys::new only refuses invalid ones.
@@ -153,7 +192,18 @@ pub fn reserve(port: u16, body: &serde_json::Value) -> Result<Answer> {
 /// A metric's value from `/metrics`: the sum of every series whose name and labels start
 /// with `series` (so a counter with labels can be read whole).
 pub fn metric(port: u16, series: &str) -> Result<f64> {
-    let answer = http(port, "GET", "/metrics", None)?;
+    metric_at(std::net::SocketAddr::from(([127, 0, 0, 1], port)), series)
+}
+
+/// [`metric`] of a process listening on `addr`.
+pub fn metric_at(addr: std::net::SocketAddr, series: &str) -> Result<f64> {
+    let answer = roomshard_testkit::http::request_to(
+        addr,
+        "GET",
+        "/metrics",
+        None,
+        Duration::from_secs(10),
+    )?;
     if answer.status != 200 {
         bail!("/metrics answered {}", answer.status);
     }
@@ -244,6 +294,17 @@ impl Player {
             child,
             seen,
         })
+    }
+
+    /// Leaves cleanly: closes the player's stdin, so it closes its socket and exits.
+    pub fn leave(&mut self) -> Result<()> {
+        drop(self.child.stdin.take());
+        let name = self.name.clone();
+        let child = &mut self.child;
+        wait_until(&format!("{name} to leave"), Duration::from_secs(10), || {
+            child.try_wait().ok().flatten()
+        })?;
+        Ok(())
     }
 
     /// The id the worker gave this player's entity.

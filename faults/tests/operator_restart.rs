@@ -135,17 +135,7 @@ fn operator_killed_mid_reconcile_converges_without_duplicates() -> Result<()> {
     let cp = ControlPlane::start()?;
     let redis = RedisServer::start()?;
     let dir = roomshard_testkit::scratch_dir("faults-operator")?;
-    let crd = roomshard_testkit::repo_root().join("crds/roomshardset.yaml");
-    kubectl(&cp, &["apply", "-f", crd.to_str().context("path")?])?;
-    kubectl(
-        &cp,
-        &[
-            "wait",
-            "--for=condition=Established",
-            "crd/roomshardsets.roomshard.dev",
-            "--timeout=30s",
-        ],
-    )?;
+    roomshard_faults::install_crd(&cp)?;
 
     let mut first = operator(&cp, &dir, "operator-1", &redis.url())?;
     for (name, n) in SETS {

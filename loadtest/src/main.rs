@@ -36,6 +36,11 @@ struct Args {
     /// Random-walk step per move, in world units.
     #[arg(long, default_value_t = 5.0)]
     step: f64,
+    /// Players whose `view` batches are decoded to time move-to-view; the others only
+    /// count the bytes and frames they receive, which keeps a large broadcast from being
+    /// limited by the load generator's own CPU. Default: every player.
+    #[arg(long)]
+    timed_players: Option<u32>,
     /// Print the summary as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -76,6 +81,7 @@ async fn main() -> Result<()> {
         duration: Duration::from_secs(args.duration),
         connect_concurrency: args.connect_concurrency,
         step: args.step,
+        timed_players: args.timed_players.unwrap_or(u32::MAX),
     };
     let summary = run(plan, !args.quiet).await?;
     if args.json {

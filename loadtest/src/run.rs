@@ -1,7 +1,7 @@
 //! The simulated players and what they measure.
 
 use crate::reserve::Matchmaker;
-use crate::sio::{Client, Packet};
+use crate::sio::{Client, Packet, parse_frame};
 use crate::stats::{Histogram, LatencySummary};
 use anyhow::{Context, Result, anyhow};
 use rand::Rng;
@@ -16,6 +16,8 @@ use tokio::sync::Semaphore;
 /// Hard bounds, whatever the flags say.
 pub const MAX_PLAYERS: u32 = 20_000;
 pub const MAX_DURATION: Duration = Duration::from_secs(600);
+/// Longest wait for every player to join before the measured phase starts anyway.
+pub const MAX_RAMP: Duration = Duration::from_secs(120);
 pub const MAX_RATE_HZ: f64 = 60.0;
 
 /// Where players come from.
@@ -38,6 +40,8 @@ pub struct Plan {
     pub connect_concurrency: usize,
     /// Step of each random-walk move, in world units.
     pub step: f64,
+    /// Players numbered below this decode their views and time move-to-view.
+    pub timed_players: u32,
 }
 
 /// Send times of a player's recent positions, to time move-to-view.
@@ -55,6 +59,8 @@ struct Shared {
     connect: Mutex<Histogram>,
     view: Mutex<Histogram>,
     joined: AtomicU64,
+    /// Players whose join has ended, joined or not.
+    ramped: AtomicU64,
     moves_sent: AtomicU64,
     messages_in: AtomicU64,
     bytes_in: AtomicU64,
@@ -105,11 +111,12 @@ fn position_key(x: f64, y: f64) -> (u32, u32) {
 pub async fn run(plan: Plan, progress: bool) -> Result<Summary> {
     let players = plan.players.clamp(1, MAX_PLAYERS);
     let duration = plan.duration.min(MAX_DURATION);
-    let rate = plan.rate_hz.clamp(0.1, MAX_RATE_HZ);
     let shared = Arc::new(Shared::default());
     let gate = Arc::new(Semaphore::new(plan.connect_concurrency.max(1)));
     let start = Instant::now();
-    let deadline = start + duration;
+    // Every player joins first; the measured phase starts for all at once when the last
+    // join has ended, so the presence traffic of the ramp is not counted as load.
+    let (deadline_tx, deadline_rx) = tokio::sync::watch::channel(None::<Instant>);
     let matchmaker = match &plan.entry {
         Entry::Matchmaker { url, .. } => Some(Matchmaker::new(url)),
         Entry::Direct { .. } => None,
@@ -121,13 +128,26 @@ pub async fn run(plan: Plan, progress: bool) -> Result<Summary> {
         let gate = gate.clone();
         let plan = plan.clone();
         let matchmaker = matchmaker.clone();
+        let deadline = deadline_rx.clone();
         tasks.push(tokio::spawn(async move {
-            let result = player(n, &plan, matchmaker, rate, deadline, &shared, gate).await;
+            let mut ramped = false;
+            let result = player(n, &plan, matchmaker, deadline, &shared, gate, &mut ramped).await;
+            if !ramped {
+                shared.ramped.fetch_add(1, Ordering::Relaxed);
+            }
             if let Err(e) = result {
                 shared.error(e);
             }
         }));
     }
+    let ramp_bound = start + MAX_RAMP;
+    while shared.ramped.load(Ordering::Relaxed) < u64::from(players) && Instant::now() < ramp_bound
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let measured_from = Instant::now();
+    let deadline = measured_from + duration;
+    let _ = deadline_tx.send(Some(deadline));
 
     let reporter = progress.then(|| {
         let shared = shared.clone();
@@ -140,7 +160,7 @@ pub async fn run(plan: Plan, progress: bool) -> Result<Summary> {
                 let bytes = shared.bytes_in.load(Ordering::Relaxed);
                 let msgs = shared.messages_in.load(Ordering::Relaxed);
                 eprint!(
-                    "\r[{:>4.0}s/{:.0}s] joined {}/{} | msgs/s {} | KiB/s {:.0} | errors {}   ",
+                    "\r[{:>4.0}s/{:.0}s+ramp] joined {}/{} | msgs/s {} | KiB/s {:.0} | errors {}   ",
                     start.elapsed().as_secs_f64(),
                     duration.as_secs_f64(),
                     shared.joined.load(Ordering::Relaxed),
@@ -157,7 +177,7 @@ pub async fn run(plan: Plan, progress: bool) -> Result<Summary> {
 
     let hard_stop = duration + Duration::from_secs(30);
     for task in tasks {
-        if tokio::time::timeout_at((start + hard_stop).into(), task)
+        if tokio::time::timeout_at((measured_from + hard_stop).into(), task)
             .await
             .is_err()
         {
@@ -210,13 +230,14 @@ async fn player(
     n: u32,
     plan: &Plan,
     matchmaker: Option<Matchmaker>,
-    rate: f64,
-    deadline: Instant,
+    mut deadline: tokio::sync::watch::Receiver<Option<Instant>>,
     shared: &Shared,
     gate: Arc<Semaphore>,
+    ramped: &mut bool,
 ) -> Result<()> {
     let permit = gate.acquire_owned().await?;
     let name = format!("lt-{n}");
+    let timed = n < plan.timed_players;
     let (url, room, token) = match (&plan.entry, matchmaker) {
         (Entry::Matchmaker { track, .. }, Some(mm)) => {
             let t = Instant::now();
@@ -245,7 +266,20 @@ async fn player(
     }
     shared.record(&shared.connect, t);
     shared.joined.fetch_add(1, Ordering::Relaxed);
+    shared.ramped.fetch_add(1, Ordering::Relaxed);
+    *ramped = true;
     drop(permit);
+    // Until every player has joined: answer pings, count nothing.
+    let stop = loop {
+        if let Some(at) = *deadline.borrow_and_update() {
+            break tokio::time::Instant::from(at);
+        }
+        tokio::select! {
+            changed = deadline.changed() => changed?,
+            text = client.next_text() => { text?; }
+        }
+    };
+    let (mut bytes_seen, mut frames_seen) = (client.bytes_in, client.frames_in);
 
     let me = ack
         .get("self")
@@ -263,16 +297,23 @@ async fn player(
         let mut rng = rand::rng();
         (rng.random_range(0.0..width), rng.random_range(0.0..height))
     };
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let stop = tokio::time::Instant::from(deadline);
-    let mut bytes_seen = client.bytes_in;
-    let mut frames_seen = client.frames_in;
+    // Moves come at `rate` on average, each gap drawn from 0.5..1.5 periods: fixed gaps
+    // would lock every player to one phase of the server's tick, and move-to-view would
+    // then measure that phase rather than the server.
+    let period = Duration::from_secs_f64(1.0 / plan.rate_hz.clamp(0.1, MAX_RATE_HZ));
+    let mut next_move =
+        tokio::time::Instant::now() + period.mul_f64(rand::rng().random_range(0.0..1.0));
     loop {
         tokio::select! {
             biased;
             _ = tokio::time::sleep_until(stop) => break,
-            _ = tick.tick() => {
+            _ = tokio::time::sleep_until(next_move) => {
+                let now = tokio::time::Instant::now();
+                if next_move + period < now {
+                    // Far behind (a stalled client): no burst to catch up.
+                    next_move = now;
+                }
+                next_move += period.mul_f64(rand::rng().random_range(0.5..1.5));
                 let (dx, dy) = {
                     let mut rng = rand::rng();
                     (rng.random_range(-plan.step..=plan.step), rng.random_range(-plan.step..=plan.step))
@@ -289,8 +330,10 @@ async fn player(
                 client.emit("move", &json!({ "x": x, "y": y })).await?;
                 shared.moves_sent.fetch_add(1, Ordering::Relaxed);
             }
-            packet = client.next_packet() => {
-                if let Packet::Event { name, data } = packet?
+            text = client.next_text() => {
+                let text = text?;
+                if timed
+                    && let Packet::Event { name, data } = parse_frame(&text)?
                     && name == "view"
                 {
                     time_view(&data, &me, shared);

@@ -1,4 +1,4 @@
-//! Three matchmakers, one Redis, 2,000 concurrent reservations: never an over-full room,
+//! Three matchmakers, one Redis, 2,000 reservations with 256 in flight: never an over-full room,
 //! never a seat given twice, every answer 200, 409 or 503.
 
 mod common;
@@ -9,12 +9,17 @@ use roomshard_protocol::records::Capacity;
 use roomshard_protocol::{now_ms, shard_for_room};
 use roomshard_testkit::redis::RedisServer;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::Semaphore;
 
 const SHARDS: u32 = 4;
 const ROOMS_PER_SHARD: u32 = 50;
 const SEATS: u32 = 8;
 const REQUESTS: usize = 2_000;
+/// Requests in flight at once: a storm, but not one that queues past the Redis deadline
+/// on a loaded 2-core machine (that would be a correct 503, not what this test is about).
+const IN_FLIGHT: usize = 256;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reservation_storm_never_overfills() -> anyhow::Result<()> {
@@ -37,11 +42,14 @@ async fn reservation_storm_never_overfills() -> anyhow::Result<()> {
     let http = Http::new();
 
     let started = Instant::now();
+    let gate = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut tasks = Vec::with_capacity(REQUESTS);
     for i in 0..REQUESTS {
         let http = http.clone();
         let url = urls[i % urls.len()].clone();
+        let gate = gate.clone();
         tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await?;
             let body = serde_json::json!({"player": format!("p{i}"), "track": "storm"});
             http.post_json(&url, &body).await
         }));

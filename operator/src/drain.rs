@@ -5,6 +5,11 @@
 //! shards report zero players or the drain deadline passes. The drain's start and
 //! deadline live in the set's status, so an operator restart keeps the deadline.
 //!
+//! When the drain ends, the marks stay: the StatefulSet drops the pods some time later,
+//! and until then the shards must keep refusing seats. A worker removes its own mark when
+//! it deregisters on the way out; a later scale-up removes the marks of the shards it
+//! brings back.
+//!
 //! [`plan`] is the pure decision; the controller carries it out.
 
 use crate::crd::DrainStatus;
@@ -76,7 +81,7 @@ pub fn plan(
                 replicas: desired,
                 drain: None,
                 mark: vec![],
-                unmark: range(d.to.min(desired), d.from),
+                unmark: range(d.to.min(desired), d.from.max(desired)),
                 transition: Some(DrainTransition::Cancelled {
                     from: d.from,
                     to: d.to,
@@ -105,12 +110,13 @@ pub fn plan(
                 }),
             )
         }
-        (None, _) => {
+        (None, current) => {
             return DrainPlan {
                 replicas: desired,
                 drain: None,
                 mark: vec![],
-                unmark: vec![],
+                // Shards a scale-up brings back lose the mark an earlier drain left.
+                unmark: current.map(|cur| range(cur, desired)).unwrap_or_default(),
                 transition: None,
             };
         }
@@ -131,11 +137,12 @@ pub fn plan(
     match finished {
         // A drain that starts and finishes in one pass still gets both events' worth of
         // meaning from the completion alone.
+        // The shards stay marked until their pods are gone (see the module's notes).
         Some(transition) => DrainPlan {
             replicas: desired,
             drain: None,
             mark: vec![],
-            unmark: range(drain.to, drain.from),
+            unmark: vec![],
             transition: Some(transition),
         },
         None => DrainPlan {
@@ -204,7 +211,8 @@ mod tests {
         let done = plan(2, Some(4), p.drain.as_ref(), Some(&empty), 300, 6_000);
         assert_eq!(done.replicas, 2);
         assert_eq!(done.drain, None);
-        assert_eq!(done.unmark, vec![2, 3]);
+        // Still marked while the StatefulSet removes the pods.
+        assert!(done.unmark.is_empty() && done.mark.is_empty());
         assert_eq!(
             done.transition,
             Some(DrainTransition::Completed { from: 4, to: 2 })
@@ -266,6 +274,27 @@ mod tests {
     fn zero_timeout_finishes_at_once() {
         let p = plan(1, Some(3), None, None, 0, 50);
         assert_eq!(p.replicas, 1);
-        assert_eq!(p.unmark, vec![1, 2]);
+        assert!(p.unmark.is_empty());
+    }
+
+    #[test]
+    fn scaling_up_unmarks_the_shards_it_brings_back() {
+        let p = plan(4, Some(2), None, None, 300, 0);
+        assert_eq!((p.replicas, p.unmark, p.transition), (4, vec![2, 3], None));
+        let p = plan(2, Some(2), None, None, 300, 0);
+        assert!(p.unmark.is_empty());
+        let p = plan(3, None, None, None, 300, 0);
+        assert!(p.unmark.is_empty());
+        // Cancelled past the drain's start: the extra shards are unmarked too.
+        let d = DrainStatus {
+            from: 3,
+            to: 2,
+            started_at_ms: 0,
+            deadline_ms: 10_000,
+        };
+        assert_eq!(
+            plan(5, Some(3), Some(&d), None, 10, 1).unmark,
+            vec![2, 3, 4]
+        );
     }
 }

@@ -436,10 +436,16 @@ async fn operator_against_a_real_api_server() {
     })
     .await
     .expect("drain cleared");
+    // The drained shards stay closed while their pods go; each worker removes its own
+    // mark when it deregisters, and a scale-up removes the marks of the shards it brings
+    // back.
     let members = redis
         .command(&format!("SMEMBERS {}", keys.draining()))
         .expect("smembers");
-    assert!(!members.contains("$1\r\n3"), "{members}");
+    assert!(
+        members.contains("$1\r\n2") && members.contains("$1\r\n3"),
+        "{members}"
+    );
     for name in ["game-shard-2", "game-shard-3"] {
         wait_until_async(&format!("{name} removed"), WAIT, || async {
             services
@@ -453,6 +459,16 @@ async fn operator_against_a_real_api_server() {
         .await
         .expect("removed");
     }
+    let (ok, out) = kubectl(&cp, &["scale", "rss/game", "--replicas=3"]);
+    assert!(ok, "{out}");
+    wait_replicas(&client, "game", 3).await;
+    let members = redis
+        .command(&format!("SMEMBERS {}", keys.draining()))
+        .expect("smembers");
+    assert!(
+        !members.contains("$1\r\n2") && members.contains("$1\r\n3"),
+        "{members}"
+    );
 
     // Drain timeout: players never leave, the deadline ends it.
     let fast = Keys::new("fast").expect("keys");

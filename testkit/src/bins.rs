@@ -57,11 +57,17 @@ pub fn binary(name: &str) -> Result<PathBuf> {
 /// A command for one of the workspace's binaries, with a clean environment.
 pub fn command(name: &str) -> Result<Command> {
     let mut cmd = Command::new(binary(name)?);
+    clean_env(&mut cmd);
+    Ok(cmd)
+}
+
+/// Removes the variables the binaries read from `cmd`'s environment and sets `RUST_LOG`,
+/// for a binary started through another program (such as `ip netns exec`).
+pub fn clean_env(cmd: &mut Command) {
     for var in INHERITED_VARS {
         cmd.env_remove(var);
     }
     cmd.env("RUST_LOG", "info");
-    Ok(cmd)
 }
 
 /// A running binary of the workspace, with its port and log.

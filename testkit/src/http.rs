@@ -78,14 +78,29 @@ pub fn request(
     body: Option<(&str, &str)>,
     bound: std::time::Duration,
 ) -> Result<Answer> {
+    request_to(
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        method,
+        path,
+        body,
+        bound,
+    )
+}
+
+/// [`request`] to any address, such as a process in another network namespace.
+pub fn request_to(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<(&str, &str)>,
+    bound: std::time::Duration,
+) -> Result<Answer> {
     use std::io::{Read, Write};
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let mut s = std::net::TcpStream::connect_timeout(&addr, bound)
-        .with_context(|| format!("connecting to 127.0.0.1:{port}"))?;
+        .with_context(|| format!("connecting to {addr}"))?;
     s.set_read_timeout(Some(bound))?;
     s.set_write_timeout(Some(bound))?;
-    let mut req =
-        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     match body {
         Some((ct, b)) => req += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n", b.len()),
         None if method == "POST" => req += "Content-Length: 0\r\n",

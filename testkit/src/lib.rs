@@ -7,12 +7,14 @@
 //! - [`node`]: the Node tooling under `tests/node` (the official Socket.IO client and the
 //!   Node peer used by benchmarks).
 //! - [`bins`]: the workspace's own binaries, for tests in other crates.
+//! - [`netns`]: a network namespace joined by veth pairs, to partition a process.
 //! - [`process`]: child processes that are killed when dropped, and waiting on conditions
 //!   with deadlines.
 
 pub mod bins;
 pub mod control_plane;
 pub mod http;
+pub mod netns;
 pub mod node;
 pub mod process;
 pub mod redis;

@@ -3,7 +3,7 @@
 use crate::process::{ChildGuard, find_program, free_port, wait_until};
 use anyhow::{Context, Result, anyhow};
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{IpAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -14,51 +14,66 @@ pub struct RedisServer {
     dir: PathBuf,
     child: ChildGuard,
     starts: u32,
+    /// Addresses listened on besides 127.0.0.1.
+    also: Vec<IpAddr>,
 }
 
 impl RedisServer {
     /// Starts a server and waits until it answers PING.
     pub fn start() -> Result<Self> {
+        Self::start_also_on(&[])
+    }
+
+    /// Starts a server that also listens on `also` (addresses of this host, such as the
+    /// root side of a [`crate::netns::Netns`] link), for clients in other namespaces.
+    pub fn start_also_on(also: &[IpAddr]) -> Result<Self> {
         let dir = crate::scratch_dir("redis")?;
         let port = free_port()?;
-        let child = Self::spawn(port, &dir, 0)?;
+        let child = Self::spawn(port, &dir, 0, also)?;
         let server = Self {
             port,
             dir,
             child,
             starts: 1,
+            also: also.to_vec(),
         };
         server.wait_ready(Duration::from_secs(10))?;
         Ok(server)
     }
 
-    fn spawn(port: u16, dir: &std::path::Path, n: u32) -> Result<ChildGuard> {
+    fn spawn(port: u16, dir: &std::path::Path, n: u32, also: &[IpAddr]) -> Result<ChildGuard> {
         let bin = find_program("redis-server").ok_or_else(|| {
             anyhow!("redis-server is not installed: run hack/install-deps.sh (apt-get install redis-server)")
         })?;
+        let mut bind = vec!["127.0.0.1".to_owned()];
+        bind.extend(also.iter().map(IpAddr::to_string));
         let mut cmd = Command::new(bin);
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--protected-mode",
-            "yes",
-            "--dir",
-        ])
-        .arg(dir);
+        cmd.args(["--port", &port.to_string(), "--bind"])
+            .args(&bind)
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                // Protected mode refuses clients that are not on loopback.
+                if also.is_empty() { "yes" } else { "no" },
+                "--dir",
+            ])
+            .arg(dir);
         ChildGuard::spawn("redis-server", cmd, &dir.join(format!("redis-{n}.log")))
     }
 
     /// `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// `redis://ADDR:PORT`, for a client that reaches the server on `addr`.
+    pub fn url_at(&self, addr: IpAddr) -> String {
+        format!("redis://{addr}:{}", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -104,8 +119,8 @@ impl RedisServer {
     /// Starts the server again on the same port, empty, and waits until it answers.
     pub fn restart(&mut self) -> Result<()> {
         self.child.kill();
-        self.child =
-            Self::spawn(self.port, &self.dir, self.starts).context("restarting redis-server")?;
+        self.child = Self::spawn(self.port, &self.dir, self.starts, &self.also)
+            .context("restarting redis-server")?;
         self.starts += 1;
         self.wait_ready(Duration::from_secs(10))
     }

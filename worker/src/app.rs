@@ -2,6 +2,7 @@
 //! and the drain on SIGTERM.
 
 use crate::config::Config;
+use crate::conn;
 use crate::handlers;
 use crate::heartbeat::{Heartbeat, Identity, Load};
 use crate::http::{self, HttpState, Readiness};
@@ -14,8 +15,9 @@ use roomshard_protocol::events;
 use roomshard_protocol::records::Capacity;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
+use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
-use socketioxide::{SocketIo, SocketIoBuilder};
+use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 use socketioxide_redis::{FredAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -25,31 +27,54 @@ use tokio::net::TcpListener;
 /// How long start-up waits for Redis before giving up (the pod then restarts).
 const REDIS_STARTUP: Duration = Duration::from_secs(30);
 
+/// Bytes each WebSocket connection reads at a time. Player messages are small (a move is
+/// about 30 bytes); a larger message is read in several steps. Every idle connection holds
+/// this buffer, so it is most of the cost of a connection at rest.
+const WS_READ_BUFFER: usize = 1024;
+/// Binary attachments a Socket.IO packet may announce. The protocol carries none; a few
+/// are tolerated (the event is refused as malformed), more close the connection.
+const MAX_ATTACHMENTS: usize = 4;
+/// How long the attachments of a packet may take to arrive.
+const ATTACHMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn socketio_builder(cfg: &Config) -> SocketIoBuilder {
     let max = cfg.limits.max_message_bytes;
     // `max_payload` bounds polling bodies only; WebSocket messages and frames get the same
-    // bound through the WebSocket config, so one limit holds on both transports.
+    // bound through the WebSocket config, so one limit holds on both transports. The
+    // attachments of one packet, held until the last arrives, share that bound too.
     SocketIo::builder()
         .max_payload(u64::from(max))
         .ws_max_message_size(max as usize)
         .ws_max_frame_size(max as usize)
+        .ws_read_buffer_size(WS_READ_BUFFER)
+        .with_parser(
+            ParserConfig::common()
+                .max_incoming_binaries(MAX_ATTACHMENTS)
+                .max_incoming_binary_buf_size(max as usize)
+                .packet_completion_timeout(ATTACHMENT_TIMEOUT),
+        )
 }
 
-fn connect_handler<A: Adapter>(
-    hub: Arc<Hub<A>>,
-) -> impl Fn(SocketRef<A>) -> std::future::Ready<()> + Clone + Send + Sync + 'static {
-    move |socket: SocketRef<A>| {
-        handlers::on_connect(hub.clone(), socket);
+/// The namespace's connect handler. The event handlers are registered by a middleware,
+/// which runs before the client is told it is connected.
+fn connect_handler<A: Adapter>(hub: Arc<Hub<A>>) -> impl ConnectHandler<A, (SocketRef<A>,)> {
+    let connected = hub.clone();
+    let handler = move |socket: SocketRef<A>| {
+        handlers::on_connected(&connected, &socket);
         std::future::ready(())
-    }
+    };
+    let register = move |socket: SocketRef<A>| {
+        handlers::register(hub.clone(), socket);
+        std::future::ready(Ok::<(), std::convert::Infallible>(()))
+    };
+    handler.with(register)
 }
 
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let cfg = Arc::new(cfg);
     let metrics = Arc::new(Metrics::new()?);
     let readiness = Arc::new(Readiness::default());
-    let listener = TcpListener::bind(cfg.bind)
-        .await
+    let listener = conn::bind(cfg.bind, cfg.limits.send_buffer_bytes)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.bind))?;
     tracing::info!(
         addr = %cfg.bind,
@@ -228,6 +253,7 @@ async fn serve<A: Adapter>(
     });
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let listener = conn::Listener::new(listener, cfg.limits.write_stall_timeout);
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

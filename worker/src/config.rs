@@ -93,6 +93,15 @@ pub struct Cli {
     /// disconnected.
     #[arg(long, env = "RATE_LIMIT_DISCONNECT_AFTER", default_value_t = 200)]
     pub rate_limit_disconnect_after: u32,
+    /// Kernel send buffer of each client connection, in bytes (the kernel doubles it); 0
+    /// keeps the system's autotuned buffer, which grows to megabytes for a client that
+    /// stops reading.
+    #[arg(long, env = "SEND_BUFFER_BYTES", default_value_t = 128 * 1024)]
+    pub send_buffer_bytes: u32,
+    /// Milliseconds a connection's writes may make no progress (a client that stopped
+    /// reading) before the connection is closed; 0 for no limit.
+    #[arg(long, env = "WRITE_STALL_TIMEOUT_MS", default_value_t = 10_000)]
+    pub write_stall_timeout_ms: u64,
     /// Milliseconds a draining worker waits for its clients to leave before closing them.
     #[arg(long, env = "DRAIN_TIMEOUT_MS", default_value_t = 10_000)]
     pub drain_timeout_ms: u64,
@@ -139,6 +148,10 @@ pub struct Limits {
     pub rate_burst: u32,
     pub rate_per_sec: u32,
     pub rate_disconnect_after: u32,
+    /// Kernel send buffer of a client connection; 0 for the system default.
+    pub send_buffer_bytes: u32,
+    /// How long a connection's writes may be stuck before it is closed.
+    pub write_stall_timeout: Option<Duration>,
 }
 
 /// The shard identity from `ROOM_SHARD`, or `ROOM_SHARD_INDEX` + `ROOM_SHARD_TOTAL`.
@@ -175,6 +188,16 @@ pub fn resolve_shard(
         ),
         (None, None) => Ok(ShardId::SOLO),
     }
+}
+
+/// `PUBLIC_URL` with its placeholders filled in: `{shard}` (the index), `{pod}` and
+/// `{port}` (the port listened on). The operator hands every pod the set's one template,
+/// and the matchmaker gives clients the URL a worker publishes as it is.
+pub fn public_url(template: &str, shard: ShardId, pod: &str, port: u16) -> String {
+    template
+        .replace("{shard}", &shard.index().to_string())
+        .replace("{pod}", pod)
+        .replace("{port}", &port.to_string())
 }
 
 fn positive(name: &str, v: f64) -> Result<f64, String> {
@@ -250,7 +273,7 @@ impl Cli {
             bind: std::net::SocketAddr::new(self.bind_address, self.port),
             redis_url,
             keys,
-            public_url: self.public_url,
+            public_url: public_url(&self.public_url, shard, &self.pod_name, self.port),
             heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
             pod_name: self.pod_name,
             token_key,
@@ -272,6 +295,9 @@ impl Cli {
                 rate_burst: self.rate_limit_burst,
                 rate_per_sec: self.rate_limit_per_sec,
                 rate_disconnect_after: self.rate_limit_disconnect_after.max(1),
+                send_buffer_bytes: self.send_buffer_bytes,
+                write_stall_timeout: (self.write_stall_timeout_ms > 0)
+                    .then(|| Duration::from_millis(self.write_stall_timeout_ms)),
             },
             drain_timeout: Duration::from_millis(self.drain_timeout_ms),
             redis_timeout: Duration::from_millis(self.redis_timeout_ms.max(10)),
@@ -345,6 +371,32 @@ mod tests {
             .into_config()
             .expect_err("no secret");
         assert!(err.contains("ROOMSHARD_TOKEN_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn public_url_placeholders_are_filled_in() {
+        let c = cli(&[
+            "--redis-url",
+            "redis://127.0.0.1:1",
+            "--room-shard",
+            "2/3",
+            "--pod-name",
+            "game-2",
+            "--port",
+            "3002",
+            "--public-url",
+            "wss://play.example.com/shard/{shard}?pod={pod}&port={port}",
+        ])
+        .into_config()
+        .expect("valid");
+        assert_eq!(
+            c.public_url,
+            "wss://play.example.com/shard/2?pod=game-2&port=3002"
+        );
+        let c = cli(&["--public-url", "http://127.0.0.1:3000"])
+            .into_config()
+            .expect("valid");
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
     }
 
     #[test]

@@ -57,8 +57,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Registers the handlers of a new connection.
-pub fn on_connect<A: Adapter>(hub: Arc<Hub<A>>, socket: SocketRef<A>) {
+/// Counts a socket that has connected to the namespace, and tells it when this worker is
+/// draining. Its handlers are already in place ([`register`]).
+pub fn on_connected<A: Adapter>(hub: &Hub<A>, socket: &SocketRef<A>) {
+    hub.metrics.connections.inc();
+    if hub.is_draining() {
+        let _ = socket.emit(events::DRAINING, &draining_notice(hub));
+    }
+}
+
+/// Registers the state and event handlers of a connecting socket. Runs before the client
+/// is told it is connected (from a connect middleware): a client that sends its first
+/// event the moment it is connected must find the handlers there, or the event is
+/// dropped unseen.
+pub fn register<A: Adapter>(hub: Arc<Hub<A>>, socket: SocketRef<A>) {
     let limits = hub.cfg.limits;
     socket.extensions.insert(SessionRef(Arc::new(Session {
         limiter: Mutex::new(RateLimiter::new(
@@ -71,10 +83,6 @@ pub fn on_connect<A: Adapter>(hub: Arc<Hub<A>>, socket: SocketRef<A>) {
         current: Mutex::new(None),
         closing: std::sync::atomic::AtomicBool::new(false),
     })));
-    hub.metrics.connections.inc();
-    if hub.is_draining() {
-        let _ = socket.emit(events::DRAINING, &draining_notice(&hub));
-    }
 
     let h = hub.clone();
     socket.on(

@@ -3,15 +3,15 @@
 
 use crate::config::Config;
 use crate::grid::{Cell, Grid};
-use crate::interest::RoomView;
+use crate::interest::{RoomView, SyncOp, TickOutput};
 use crate::limits::Rejection;
 use crate::metrics::Metrics;
 use crate::seats::{CloseOutcome, Seat, Seats};
 use crate::sync::{SyncLink, SyncMessage, room_of};
 use roomshard_protocol::events::{self, EntityView, Presence, codes};
-use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
+use socketioxide::{BroadcastError, SocketIo};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,7 +37,6 @@ pub fn cell_channel(room: &str, cell: Cell) -> String {
 #[derive(Default)]
 struct Inbox {
     moves: HashMap<String, (f32, f32, Instant)>,
-    remote: Vec<(String, crate::interest::SyncOp)>,
     snapshot_requested: bool,
 }
 
@@ -55,6 +54,24 @@ struct RoomState {
     closed: bool,
     peers: HashMap<String, Instant>,
     last_published: Instant,
+}
+
+/// Publishes this worker's changes to a room (an empty delta is a keepalive).
+fn publish_delta(
+    sync: &SyncLink,
+    room: &str,
+    state: &mut RoomState,
+    ops: Vec<SyncOp>,
+    now: Instant,
+) {
+    sync.publish(
+        room,
+        &SyncMessage::Delta {
+            w: sync.worker.clone(),
+            ops,
+        },
+    );
+    state.last_published = now;
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -306,7 +323,9 @@ impl<A: Adapter> Hub<A> {
             self.io.to(room_channel(room)).emit(events::PRESENCE, &msg),
         )
         .await;
-        if !matches!(sent, Ok(Ok(()))) {
+        // A recipient whose queue is full misses it (a client that stopped reading, being
+        // dropped); that is not a failed broadcast.
+        if !matches!(sent, Ok(Ok(()) | Err(BroadcastError::Socket(_)))) {
             self.metrics.sync_dropped.inc();
             tracing::warn!(room, "presence could not be broadcast");
         }
@@ -325,7 +344,7 @@ impl<A: Adapter> Hub<A> {
         )
         .await
         {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(()) | Err(BroadcastError::Socket(_))) => Ok(()),
             _ => {
                 self.metrics.sync_dropped.inc();
                 Err(Rejection::new(
@@ -371,10 +390,6 @@ impl<A: Adapter> Hub<A> {
             state.view.move_local(&id, x, y);
             received.insert(id, at);
         }
-        for (worker, op) in inbox.remote {
-            state.peers.insert(worker.clone(), now);
-            state.view.apply_remote(&worker, op);
-        }
         let silent: Vec<String> = state
             .peers
             .iter()
@@ -386,45 +401,9 @@ impl<A: Adapter> Hub<A> {
             state.peers.remove(&w);
             state.view.drop_owner(&w);
         }
-        let out = state.view.tick();
-
-        for c in &out.crossers {
-            if let Some(s) = self.socket(&c.id) {
-                s.leave(cell_channel(&room.name, c.from));
-            }
-        }
-        for (cell, batch) in &out.cell_batches {
-            self.metrics.view_batches.inc();
-            self.metrics.event_out(events::VIEW);
-            self.metrics
-                .view_batch_entities
-                .observe((batch.moved.len() + batch.entered.len() + batch.left.len()) as f64);
-            let _ = self
-                .io
-                .local()
-                .to(cell_channel(&room.name, *cell))
-                .emit(events::VIEW, batch)
-                .await;
-        }
-        for c in &out.crossers {
-            if let Some(s) = self.socket(&c.id) {
-                if !c.batch.is_empty() {
-                    self.metrics.view_batches.inc();
-                    self.metrics.event_out(events::VIEW);
-                    let _ = s.emit(events::VIEW, &c.batch);
-                }
-                s.join(cell_channel(&room.name, c.to));
-            }
-        }
-        let emitted = Instant::now();
-        for id in &out.moved_local {
-            if let Some(at) = received.get(id) {
-                self.metrics
-                    .fanout_latency
-                    .observe(emitted.duration_since(*at).as_secs_f64());
-            }
-        }
-
+        let mut out = state.view.tick();
+        // Other workers first: their players' views wait on this publish plus their own
+        // emit, ours only on the emit below.
         if let Some(sync) = &self.sync {
             if inbox.snapshot_requested {
                 sync.publish(
@@ -437,16 +416,86 @@ impl<A: Adapter> Hub<A> {
                 state.last_published = now;
             }
             if !out.outgoing.is_empty() || now.duration_since(state.last_published) >= KEEPALIVE {
-                sync.publish(
+                publish_delta(
+                    sync,
                     &room.name,
-                    &SyncMessage::Delta {
-                        w: sync.worker.clone(),
-                        ops: out.outgoing,
-                    },
+                    &mut state,
+                    std::mem::take(&mut out.outgoing),
+                    now,
                 );
-                state.last_published = now;
             }
         }
+        self.emit_view(&room.name, &out).await;
+        let emitted = Instant::now();
+        for id in &out.moved_local {
+            if let Some(at) = received.get(id) {
+                self.metrics
+                    .fanout_latency
+                    .observe(emitted.duration_since(*at).as_secs_f64());
+            }
+        }
+    }
+
+    /// Sends a tick's view batches to the observed cells and to the observers that
+    /// crossed into another cell, moving those into their new cell's room.
+    async fn emit_view(&self, room: &str, out: &TickOutput) {
+        for c in &out.crossers {
+            if let Some(s) = self.socket(&c.id) {
+                s.leave(cell_channel(room, c.from));
+            }
+        }
+        for (cell, batch) in &out.cell_batches {
+            self.metrics.view_batches.inc();
+            self.metrics.event_out(events::VIEW);
+            self.metrics
+                .view_batch_entities
+                .observe((batch.moved.len() + batch.entered.len() + batch.left.len()) as f64);
+            let _ = self
+                .io
+                .local()
+                .to(cell_channel(room, *cell))
+                .emit(events::VIEW, batch)
+                .await;
+        }
+        for c in &out.crossers {
+            if let Some(s) = self.socket(&c.id) {
+                if !c.batch.is_empty() {
+                    self.metrics.view_batches.inc();
+                    self.metrics.event_out(events::VIEW);
+                    let _ = s.emit(events::VIEW, &c.batch);
+                }
+                s.join(cell_channel(room, c.to));
+            }
+        }
+    }
+
+    /// Applies another worker's changes at once rather than on the next tick: the
+    /// sender already batched them on its own tick, so waiting for ours would only add
+    /// up to one more tick of latency to every cross-worker move.
+    async fn apply_remote_now(&self, room: &HostedRoom, worker: &str, ops: Vec<SyncOp>) {
+        let mut state = room.view.lock().await;
+        if state.closed {
+            return;
+        }
+        let now = Instant::now();
+        state.peers.insert(worker.to_owned(), now);
+        for op in ops {
+            state.view.apply_remote(worker, op);
+        }
+        let mut out = state.view.tick();
+        // Joins and leaves queued since the last tick go out with this one.
+        if let Some(sync) = &self.sync
+            && !out.outgoing.is_empty()
+        {
+            publish_delta(
+                sync,
+                &room.name,
+                &mut state,
+                std::mem::take(&mut out.outgoing),
+                now,
+            );
+        }
+        self.emit_view(&room.name, &out).await;
     }
 
     fn socket(&self, id: &str) -> Option<SocketRef<A>> {
@@ -489,32 +538,17 @@ impl<A: Adapter> Hub<A> {
             let Some(hosted) = lock(&self.rooms).get(room).cloned() else {
                 continue;
             };
-            let mut inbox = lock(&hosted.inbox);
             match decoded {
                 SyncMessage::Delta { w, ops } | SyncMessage::Snapshot { w, ops } => {
-                    if ops.is_empty() {
-                        inbox.remote.push((
-                            w.clone(),
-                            // A keepalive: refreshes the peer without changing anything.
-                            crate::interest::SyncOp {
-                                id: String::new(),
-                                x: None,
-                                y: None,
-                                name: None,
-                                gone: false,
-                            },
-                        ));
-                    }
-                    inbox
-                        .remote
-                        .extend(ops.into_iter().map(|op| (w.clone(), op)));
+                    self.apply_remote_now(&hosted, &w, ops).await;
                 }
-                SyncMessage::SnapshotRequest { .. } => inbox.snapshot_requested = true,
+                SyncMessage::SnapshotRequest { .. } => {
+                    lock(&hosted.inbox).snapshot_requested = true;
+                }
             }
         }
     }
 
-    /// Sockets joined to some room, for the drain.
     /// Marks a leave as started; the seat counts as held until the guard drops.
     pub fn begin_release(&self) -> Releasing<'_> {
         self.releasing.fetch_add(1, Ordering::SeqCst);

@@ -6,6 +6,7 @@
 
 mod app;
 mod config;
+mod conn;
 mod demo;
 pub mod grid;
 mod handlers;

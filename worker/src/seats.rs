@@ -16,8 +16,18 @@ use std::time::Duration;
 
 use crate::limits::Rejection;
 
-/// KEYS: resv:{nonce}, room:{room}:resv, room:{room}. ARGV: nonce, shard.
+/// A seat script that reaches Redis later than this past the worker's own deadline for it
+/// does nothing: the worker has already told the player the join failed. A command held up
+/// by a partition is delivered when it heals, long after. Workers' and Redis's clocks are
+/// taken to agree within this.
+const LATE_SLACK: Duration = Duration::from_secs(2);
+
+/// KEYS: resv:{nonce}, room:{room}:resv, room:{room}. ARGV: nonce, shard, deadline (ms).
 const JOIN_WITH_RESERVATION: &str = r#"
+local t = redis.call('TIME')
+if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then
+  return {-5, 0, ''}
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0, ''} end
 if redis.call('EXISTS', KEYS[3]) == 0 then return {-2, 0, ''} end
 if redis.call('HGET', KEYS[3], 'shard') ~= ARGV[2] then return {-3, 0, ''} end
@@ -31,8 +41,12 @@ return {1, players, redis.call('HGET', KEYS[3], 'track') or ''}
 "#;
 
 /// KEYS: room:{room}, rooms, track:{track}, shard:{i}:rooms, room:{room}:resv.
-/// ARGV: room, shard, track, capacity, now.
+/// ARGV: room, shard, track, capacity, now, deadline (ms).
 const JOIN_OPEN: &str = r#"
+local t = redis.call('TIME')
+if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[6]) then
+  return {-5, 0, ''}
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'schema', '1', 'shard', ARGV[2], 'track', ARGV[3],
     'capacity', ARGV[4], 'players', '0', 'created_at', ARGV[5])
@@ -160,6 +174,9 @@ fn seat_from(
             codes::ROOM_FULL,
             format!("the room is full{capacity_hint}"),
         )),
+        -5 => Err(unavailable(
+            "the join reached the registry after its deadline",
+        )),
         other => Err(unavailable(format!("unexpected script reply {other}"))),
     }
 }
@@ -183,6 +200,14 @@ impl RedisSeats {
             leave: Script::from_lua(LEAVE),
             close: Script::from_lua(CLOSE),
         }
+    }
+
+    /// The deadline (ms since the epoch) past which a seat script must not take a seat.
+    fn seat_deadline(&self) -> String {
+        let budget = u64::try_from((self.timeout + LATE_SLACK).as_millis()).unwrap_or(u64::MAX);
+        roomshard_protocol::now_ms()
+            .saturating_add(budget)
+            .to_string()
     }
 
     async fn run(
@@ -218,7 +243,7 @@ impl Seats {
                         "join_reserved",
                         &r.join_reserved,
                         keys,
-                        vec![nonce.to_owned(), r.shard.to_string()],
+                        vec![nonce.to_owned(), r.shard.to_string(), r.seat_deadline()],
                     )
                     .await?;
                 let (code, players, track) =
@@ -255,6 +280,7 @@ impl Seats {
                     track.to_owned(),
                     capacity.to_string(),
                     now,
+                    r.seat_deadline(),
                 ];
                 let reply = r.run("join_open", &r.join_open, keys, args).await?;
                 let (code, players, track) =

@@ -18,6 +18,7 @@ socket.on("view", (v) => out({
 }));
 socket.on("presence", (p) => out({ ev: "presence", players: p.players, joined: p.joined, left: p.left }));
 socket.on("error", (e) => out({ ev: "error", code: e && e.code }));
+socket.on("draining", (d) => out({ ev: "draining", reason: d && d.reason, closesInMs: d && d.closesInMs }));
 socket.once("connect", async () => {
   out({ ev: "connected" });
   const join = { room, name };
@@ -37,4 +38,5 @@ socket.once("connect", async () => {
   }, 100);
 });
 process.stdin.resume();
-process.stdin.on("end", () => { socket.close(); process.exit(0); });
+// A leave: the socket is closed cleanly, and the player says when.
+process.stdin.on("end", () => { out({ ev: "left" }); socket.close(); process.exit(0); });

@@ -2,6 +2,8 @@
 //! endpoints, and run the Node scenario scripts under tests/node/worker.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use anyhow::{Context, Result, bail};
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
 use std::io::{Read, Write};
