@@ -1,5 +1,5 @@
 # Everyday verbs; each is a thin call of the real tool.
-.PHONY: dev test fmt lint unit generate bench deps
+.PHONY: dev test fmt lint unit generate bench deps fuzz
 
 dev:        ## run the service locally: a matchmaker and three worker shards
 	hack/dev.sh
@@ -16,6 +16,9 @@ fmt:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+fuzz:       ## the fuzz targets, FUZZ_SECONDS (default 60) each
+	hack/fuzz.sh
 
 unit:       ## pure unit tests only, no external services
 	cargo test --workspace --lib

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine and is quick when all of it
-# is already there: Debian packages, the Go-built Kubernetes binaries (cached outside the
-# repository) and the Node tooling under tests/node.
+# is already there: Debian packages, the Go-built Kubernetes binaries and cargo-fuzz (cached
+# outside the repository) and the Node tooling under tests/node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(redis-server redis-tools nginx-light prometheus openssl iproute2 procps curl shellcheck chromium)
+# g++ builds libFuzzer for the fuzz targets.
+packages=(redis-server redis-tools nginx-light prometheus openssl iproute2 procps curl shellcheck chromium g++)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -50,4 +51,12 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$schemathesis_ver
     python3 -m venv "$venv"
   fi
   "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$schemathesis_version"
+fi
+
+# cargo-fuzz (hack/fuzz.sh), pinned, built once into the cache folder.
+cargo_fuzz_version=0.13.2
+cargo_fuzz_root="${XDG_CACHE_HOME:-$HOME/.cache}/roomshard/cargo-fuzz"
+if [[ "$("$cargo_fuzz_root/bin/cargo-fuzz" --version 2>/dev/null)" != "cargo-fuzz $cargo_fuzz_version" ]]; then
+  echo "install-deps: cargo-fuzz $cargo_fuzz_version" >&2
+  cargo install --quiet --locked cargo-fuzz --version "$cargo_fuzz_version" --root "$cargo_fuzz_root"
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, checks formatting and lints, then runs
-# every test against real Redis, a real kube-apiserver and the real Socket.IO client.
+# every test against real Redis, a real kube-apiserver and the real Socket.IO client, and
+# the fuzz targets for a bounded time (hack/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -37,10 +38,18 @@ cp_pid=
 set +e
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The fuzz targets, FUZZ_SECONDS (default 60) each, after the tests so that a test failure
+# is reported first; either failing fails the run.
+hack/fuzz.sh
+fuzz_status=$?
 set -e
 read -r passed failed < <(awk '/^test result:/ {
     for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }
   } END { print p + 0, f + 0 }' "$log")
 echo "== finished in $(( $(date +%s) - start ))s"
+if ((fuzz_status != 0)); then
+  echo "hack/fuzz.sh failed (exit $fuzz_status)"
+  ((status != 0)) || status=$fuzz_status
+fi
 echo "cargo test: ${passed:-0} passed, ${failed:-0} failed"
 exit "$status"

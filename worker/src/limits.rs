@@ -150,7 +150,20 @@ pub fn parse_move(payload: &Value, grid: &Grid) -> Result<(f32, f32), Rejection>
             ),
         ));
     }
-    Ok((req.x as f32, req.y as f32))
+    Ok((f32_at_most(req.x), f32_at_most(req.y)))
+}
+
+/// The largest f32 not above `v`, the precision positions are kept in. A plain cast rounds
+/// to nearest, which can step past the world's edge (0.3 becomes 0.30000001) and turns
+/// anything above `f32::MAX` into infinity; rounding down keeps a point inside the world
+/// inside it, and finite.
+fn f32_at_most(v: f64) -> f32 {
+    let nearest = v as f32;
+    if f64::from(nearest) > v {
+        nearest.next_down()
+    } else {
+        nearest
+    }
 }
 
 /// `say {text}`: non-empty, at most `max` characters.
@@ -267,6 +280,24 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn move_keeps_accepted_positions_finite_and_inside_in_f32() {
+        // Found by fuzzing: in a world wider than f32 can count, a cast made this infinite.
+        let wide = Grid::new(1e39, 4e38, 1e36).expect("grid");
+        let (x, y) = parse_move(&json!({"x": 5.1e38, "y": 0.1}), &wide).expect("inside");
+        assert!(
+            x.is_finite() && wide.contains(f64::from(x), f64::from(y)),
+            "({x}, {y})"
+        );
+        // An edge f32 cannot hold exactly: a cast rounded 0.3 up, past it.
+        let narrow = Grid::new(0.3, 100.1, 0.1).expect("grid");
+        let (x, y) = parse_move(&json!({"x": 0.3, "y": 100.1}), &narrow).expect("on the edge");
+        assert!(narrow.contains(f64::from(x), f64::from(y)), "({x}, {y})");
+        assert_eq!(f32_at_most(0.0), 0.0);
+        assert_eq!(f32_at_most(2.5), 2.5);
+        assert_eq!(f32_at_most(f64::MAX), f32::MAX);
     }
 
     #[test]
