@@ -200,6 +200,19 @@ pub fn public_url(template: &str, shard: ShardId, pod: &str, port: u16) -> Strin
         .replace("{port}", &port.to_string())
 }
 
+/// The largest world side: positions travel as `f32`, which stays exact to well below a
+/// unit up to here, and cannot hold a world much wider than `f32::MAX` at all.
+pub const MAX_WORLD_SIDE: f64 = 1.0e7;
+
+/// A world side: finite, above 0, at most [`MAX_WORLD_SIDE`].
+fn world_side(name: &str, v: f64) -> Result<f64, String> {
+    let v = positive(name, v)?;
+    if v > MAX_WORLD_SIDE {
+        return Err(format!("{name} must be at most {MAX_WORLD_SIDE}, got {v}"));
+    }
+    Ok(v)
+}
+
 fn positive(name: &str, v: f64) -> Result<f64, String> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
@@ -249,8 +262,8 @@ impl Cli {
                 self.tick_hz
             ));
         }
-        let width = positive("WORLD_WIDTH", self.world_width)?;
-        let height = positive("WORLD_HEIGHT", self.world_height)?;
+        let width = world_side("WORLD_WIDTH", self.world_width)?;
+        let height = world_side("WORLD_HEIGHT", self.world_height)?;
         let radius = positive("AOI_RADIUS", self.aoi_radius)?;
         if width / radius > 10_000.0 || height / radius > 10_000.0 {
             return Err(
@@ -403,6 +416,8 @@ mod tests {
     fn world_must_be_sane() {
         assert!(cli(&["--aoi-radius", "0"]).into_config().is_err());
         assert!(cli(&["--world-width", "NaN"]).into_config().is_err());
+        let wide = cli(&["--world-width", "1e39", "--aoi-radius", "1e36"]).into_config();
+        assert!(wide.is_err_and(|e| e.contains("WORLD_WIDTH must be at most")));
         assert!(cli(&["--tick-hz", "0"]).into_config().is_err());
     }
 }
