@@ -191,6 +191,35 @@ pub fn reserve(port: u16, body: &serde_json::Value) -> Result<Answer> {
 
 /// A metric's value from `/metrics`: the sum of every series whose name and labels start
 /// with `series` (so a counter with labels can be read whole).
+/// `POST /reserve` that must answer 200; its JSON body.
+pub fn reserve_ok(port: u16, body: serde_json::Value) -> Result<serde_json::Value> {
+    let answer = reserve(port, &body)?;
+    anyhow::ensure!(
+        answer.status == 200,
+        "/reserve {body} answered {}: {}",
+        answer.status,
+        answer.body
+    );
+    answer.json()
+}
+
+/// `kubectl` against the control plane; its standard output, or its standard error as the
+/// error.
+pub fn kubectl(
+    cp: &roomshard_testkit::control_plane::ControlPlane,
+    args: &[&str],
+) -> Result<String> {
+    let out = cp
+        .kubectl()
+        .args(args)
+        .output()
+        .context("running kubectl")?;
+    if !out.status.success() {
+        bail!("kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 pub fn metric(port: u16, series: &str) -> Result<f64> {
     metric_at(std::net::SocketAddr::from(([127, 0, 0, 1], port)), series)
 }

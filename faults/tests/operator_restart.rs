@@ -3,7 +3,7 @@
 //! `status.observedGeneration` catches up with `metadata.generation`.
 
 use anyhow::{Context, Result, bail};
-use roomshard_faults::{command, ms};
+use roomshard_faults::{command, kubectl, ms};
 use roomshard_testkit::control_plane::ControlPlane;
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
@@ -34,18 +34,6 @@ fn operator(cp: &ControlPlane, dir: &Path, label: &str, redis: &str) -> Result<C
         .env("LEASE_GRACE_SECONDS", "1")
         .env("RESYNC_SECONDS", "30");
     ChildGuard::spawn(label, cmd, &dir.join(format!("{label}.log")))
-}
-
-fn kubectl(cp: &ControlPlane, args: &[&str]) -> Result<String> {
-    let out = cp
-        .kubectl()
-        .args(args)
-        .output()
-        .context("running kubectl")?;
-    if !out.status.success() {
-        bail!("kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn apply_set(cp: &ControlPlane, dir: &Path, name: &str, shards: u32) -> Result<()> {

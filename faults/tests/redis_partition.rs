@@ -8,7 +8,7 @@
 use anyhow::{Context, Result, bail, ensure};
 use roomshard_faults::{
     Player, Proc, Reply, SECRET, SET, WorkerOptions, http, key_exists, keys, metric, metric_at, ms,
-    redis_query, reserve, start_matchmaker, start_worker,
+    redis_query, reserve, reserve_ok, start_matchmaker, start_worker,
 };
 use roomshard_testkit::http::{Answer, request_to};
 use roomshard_testkit::netns::Netns;
@@ -72,17 +72,6 @@ fn start_isolated(ns: &Netns, dir: &std::path::Path, redis_url: &str) -> Result<
     let log = dir.join("worker-0.log");
     let child = ChildGuard::spawn("isolated worker 0/2", cmd, &log)?;
     Ok(IsolatedWorker { addr, child, log })
-}
-
-fn reserve_ok(port: u16, body: serde_json::Value) -> Result<serde_json::Value> {
-    let answer = reserve(port, &body)?;
-    ensure!(
-        answer.status == 200,
-        "/reserve {body} answered {}: {}",
-        answer.status,
-        answer.body
-    );
-    answer.json()
 }
 
 fn field<'a>(v: &'a serde_json::Value, name: &str) -> Result<&'a str> {

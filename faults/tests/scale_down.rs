@@ -13,7 +13,9 @@
 //! notice nothing throughout.
 
 use anyhow::{Context, Result, bail, ensure};
-use roomshard_faults::{Player, Proc, command, http, install_crd, ms, redis_query, reserve};
+use roomshard_faults::{
+    Player, Proc, command, http, install_crd, kubectl, ms, redis_query, reserve,
+};
 use roomshard_testkit::control_plane::ControlPlane;
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
@@ -35,18 +37,6 @@ const LONG_DRAIN_SECONDS: u64 = 60;
 /// How long the test, as a slow kubelet, waits between the StatefulSet dropping pod 2 and
 /// terminating it; the shard must stay closed meanwhile.
 const KUBELET_DELAY: Duration = Duration::from_millis(2500);
-
-fn kubectl(cp: &ControlPlane, args: &[&str]) -> Result<String> {
-    let out = cp
-        .kubectl()
-        .args(args)
-        .output()
-        .context("running kubectl")?;
-    if !out.status.success() {
-        bail!("kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
 
 fn get_json(cp: &ControlPlane, kind: &str, name: &str) -> Result<Value> {
     Ok(serde_json::from_str(&kubectl(

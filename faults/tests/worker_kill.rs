@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use roomshard_faults::{
     Player, Proc, Reply, SECRET, WorkerOptions, http, key_exists, keys, metric, ms, redis_query,
-    reserve, start_matchmaker, start_worker,
+    reserve, reserve_ok, start_matchmaker, start_worker,
 };
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
@@ -23,17 +23,6 @@ fn healthy_shards(port: u16) -> Option<usize> {
             .filter(|s| s["healthy"] == true)
             .count(),
     )
-}
-
-fn reserve_ok(port: u16, body: serde_json::Value) -> Result<serde_json::Value> {
-    let answer = reserve(port, &body)?;
-    anyhow::ensure!(
-        answer.status == 200,
-        "/reserve {body} answered {}: {}",
-        answer.status,
-        answer.body
-    );
-    answer.json()
 }
 
 fn shard_of(answer: &serde_json::Value) -> Result<u32> {
