@@ -2,7 +2,8 @@
 //!
 //! When `spec.shards` drops from N to M, shards M..N-1 are marked draining in Redis (the
 //! matchmaker places no new seats there), and the StatefulSet keeps N pods until those
-//! shards report zero players or the drain deadline passes. The drain's start and
+//! shards report zero players while draining (a heartbeat from before the worker saw the
+//! mark may miss players who just joined) or the drain deadline passes. The drain's start and
 //! deadline live in the set's status, so an operator restart keeps the deadline.
 //!
 //! When the drain ends, the marks stay: the StatefulSet drops the pods some time later,
@@ -56,6 +57,18 @@ pub fn players_left(view: Option<&RedisView>, to: i32, from: i32) -> Option<u64>
             .map(|hb| u64::from(hb.players))
             .sum(),
     )
+}
+
+/// True when every live worker of shards `to..from` has reported that it is draining.
+/// Only then is its player count final: before, it still takes joins, and its last
+/// heartbeat may predate players who have just joined.
+fn settled(view: Option<&RedisView>, to: i32, from: i32) -> bool {
+    view.is_some_and(|v| {
+        range(to, from)
+            .iter()
+            .filter_map(|i| v.heartbeats.get(i))
+            .all(|hb| hb.draining)
+    })
 }
 
 /// Decides the StatefulSet's replicas and the drain state.
@@ -123,7 +136,7 @@ pub fn plan(
     };
     let left = players_left(view, drain.to, drain.from);
     let finished = match left {
-        Some(0) => Some(DrainTransition::Completed {
+        Some(0) if settled(view, drain.to, drain.from) => Some(DrainTransition::Completed {
             from: drain.from,
             to: drain.to,
         }),
@@ -161,15 +174,44 @@ mod tests {
     use roomshard_protocol::records::ShardHeartbeat;
 
     fn view(players: &[(u32, u32)]) -> RedisView {
+        beats(players, true)
+    }
+
+    fn beats(players: &[(u32, u32)], draining: bool) -> RedisView {
         let mut v = RedisView::default();
         for &(index, p) in players {
             let hb = ShardHeartbeat::decode(
-                format!(r#"{{"index":{index},"total":4,"players":{p}}}"#).as_bytes(),
+                format!(r#"{{"index":{index},"total":4,"players":{p},"draining":{draining}}}"#)
+                    .as_bytes(),
             )
             .expect("heartbeat");
             v.heartbeats.insert(index, hb);
         }
         v
+    }
+
+    #[test]
+    fn an_empty_shard_that_has_not_seen_the_mark_is_not_done() {
+        // Its heartbeat may predate a join; only a draining worker's count is final.
+        let stale = beats(&[(2, 0), (3, 0)], false);
+        let p = plan(2, Some(4), None, Some(&stale), 300, 1_000);
+        assert_eq!(p.replicas, 4);
+        assert_eq!(p.mark, vec![2, 3]);
+        let later = plan(2, Some(4), p.drain.as_ref(), Some(&stale), 300, 2_000);
+        assert_eq!((later.replicas, later.transition), (4, None));
+        let seen = plan(
+            2,
+            Some(4),
+            p.drain.as_ref(),
+            Some(&view(&[(2, 0)])),
+            300,
+            3_000,
+        );
+        assert_eq!(seen.replicas, 2);
+        assert_eq!(
+            seen.transition,
+            Some(DrainTransition::Completed { from: 4, to: 2 })
+        );
     }
 
     #[test]
