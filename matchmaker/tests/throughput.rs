@@ -13,9 +13,12 @@
 //!   request was due, so a queue in front of the matchmaker counts).
 //!
 //! Every request joins the one existing room of the track: the common, steady path.
-//! Knobs: `MATCHMAKER_BENCH_SECS` (seconds per phase, default 3), `MATCHMAKER_BENCH_ROUNDS`
-//! (default 3), `MATCHMAKER_BENCH_RATES` (offered loads per second, default
-//! `1000,2000,4000,8000`).
+//! Knobs: `MATCHMAKER_BENCH_SECS` (seconds per phase, default 2), `MATCHMAKER_BENCH_ROUNDS`
+//! (default 5; the order of the sides rotates from round to round, and the summary takes
+//! medians, because other work on the machine moves single rounds a lot),
+//! `MATCHMAKER_BENCH_RATES` (offered loads per second, default `1000,2000,4000,8000`), and
+//! `MATCHMAKER_BENCH_BASELINE`: the path of another `roomshard-matchmaker` build to measure
+//! side by side with this one in the same rounds (e.g. the build before a change).
 
 mod common;
 
@@ -93,7 +96,7 @@ fn cpu_seconds(pid: &str, ticks: f64) -> f64 {
     (tick(11) + tick(12)) / ticks
 }
 
-/// CPU seconds of Redis, the matchmaker and this process (the load generator).
+/// CPU seconds of Redis, one matchmaker and this process (the load generator).
 #[derive(Clone, Copy)]
 struct Cpu {
     redis: f64,
@@ -103,15 +106,14 @@ struct Cpu {
 
 struct Pids {
     redis: String,
-    matchmaker: String,
     ticks: f64,
 }
 
 impl Pids {
-    fn sample(&self) -> Cpu {
+    fn sample(&self, matchmaker: &str) -> Cpu {
         Cpu {
             redis: cpu_seconds(&self.redis, self.ticks),
-            matchmaker: cpu_seconds(&self.matchmaker, self.ticks),
+            matchmaker: cpu_seconds(matchmaker, self.ticks),
             generator: cpu_seconds("self", self.ticks),
         }
     }
@@ -375,11 +377,21 @@ async fn redis_benchmark(bench: &std::path::Path, port: u16, sha: &str, n: u64) 
     })
 }
 
+/// One matchmaker under test: this build, or another one named by
+/// `MATCHMAKER_BENCH_BASELINE` (measured side by side, e.g. before and after a change).
+struct Side {
+    label: &'static str,
+    mm: Matchmaker,
+    pid: String,
+    rates: Vec<f64>,
+    ratios: Vec<f64>,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement; run on demand"]
 async fn measure_reserve_throughput() -> Result<()> {
-    let secs: f64 = env_or("MATCHMAKER_BENCH_SECS", 3.0);
-    let rounds: usize = env_or("MATCHMAKER_BENCH_ROUNDS", 3);
+    let secs: f64 = env_or("MATCHMAKER_BENCH_SECS", 2.0);
+    let rounds: usize = env_or("MATCHMAKER_BENCH_ROUNDS", 5).max(1);
     let rates: Vec<u64> = std::env::var("MATCHMAKER_BENCH_RATES")
         .unwrap_or_else(|_| "1000,2000,4000,8000".to_owned())
         .split(',')
@@ -398,16 +410,35 @@ async fn measure_reserve_throughput() -> Result<()> {
         },
     )
     .await?;
-    let mut mm = Matchmaker::start(&server.url(), &[("RESERVATION_TTL_MS", TTL_MS)]).await?;
-    let port = mm.port;
+    let env = [("RESERVATION_TTL_MS", TTL_MS)];
+    let mut sides = Vec::new();
+    let mut mm = Matchmaker::start(&server.url(), &env).await?;
+    sides.push(Side {
+        label: "this build",
+        pid: mm.child().pid().to_string(),
+        mm,
+        rates: Vec::new(),
+        ratios: Vec::new(),
+    });
+    if let Ok(path) = std::env::var("MATCHMAKER_BENCH_BASELINE") {
+        let mut mm = Matchmaker::start_binary(std::path::Path::new(&path), &server.url(), &env)
+            .await
+            .context("starting the baseline build named by MATCHMAKER_BENCH_BASELINE")?;
+        sides.push(Side {
+            label: "baseline build",
+            pid: mm.child().pid().to_string(),
+            mm,
+            rates: Vec::new(),
+            ratios: Vec::new(),
+        });
+    }
     let pids = Pids {
         redis: server.pid().to_string(),
-        matchmaker: mm.child().pid().to_string(),
         ticks: clock_ticks(),
     };
 
     // The room every later request joins.
-    let mut conn = connect(port).await?;
+    let mut conn = connect(sides[0].mm.port).await?;
     if call(&mut conn, Call::Reserve).await? != 200 {
         bail!("the first reservation failed");
     }
@@ -418,21 +449,28 @@ async fn measure_reserve_throughput() -> Result<()> {
     let held_key = keys().room_reservations(room);
 
     println!(
-        "matchmaker throughput: one replica, {SHARDS} shards, one room of {TRACK:?} joined by every \
-         request, {CONNECTIONS} connections, {secs} s per phase"
+        "matchmaker throughput: {} on one Redis, {SHARDS} shards, one room of {TRACK:?} joined by every \
+         request, {CONNECTIONS} connections, {secs} s per phase, {rounds} rounds",
+        sides
+            .iter()
+            .map(|s| s.label)
+            .collect::<Vec<_>>()
+            .join(" and ")
     );
-    closed_loop(port, Call::Reserve, CONNECTIONS, 1.0).await?; // warm-up
-
-    let a = pids.sample();
-    let ceiling = closed_loop(port, Call::Healthz, CONNECTIONS, secs).await?;
-    let b = pids.sample();
-    let c = per_op(a, b, ceiling.ok);
-    println!(
-        "load generator ceiling, GET /healthz closed loop: {:.0}/s (CPU per request: matchmaker {:.1} µs, generator {:.1} µs)",
-        ceiling.rate(),
-        c.matchmaker,
-        c.generator
-    );
+    for side in &sides {
+        closed_loop(side.mm.port, Call::Reserve, CONNECTIONS, 1.0).await?; // warm-up
+        let a = pids.sample(&side.pid);
+        let ceiling = closed_loop(side.mm.port, Call::Healthz, CONNECTIONS, secs).await?;
+        let b = pids.sample(&side.pid);
+        let c = per_op(a, b, ceiling.ok);
+        println!(
+            "{}: load generator ceiling, GET /healthz closed loop: {:.0}/s (CPU per request: matchmaker {:.1} µs, generator {:.1} µs)",
+            side.label,
+            ceiling.rate(),
+            c.matchmaker,
+            c.generator
+        );
+    }
 
     let Some(bench) = find_program("redis-benchmark") else {
         println!("redis-benchmark is not installed (Debian redis-tools); skipping the raw rate");
@@ -442,67 +480,96 @@ async fn measure_reserve_throughput() -> Result<()> {
         .script_load(include_str!("../src/store/reserve.lua"))
         .await?;
     let mut raw_rates = Vec::new();
-    let mut http_rates = Vec::new();
-    let mut ratios = Vec::new();
     let mut raw_n = 20_000u64;
     for round in 1..=rounds {
-        let a = pids.sample();
-        let raw = redis_benchmark(&bench, server.port(), &sha, raw_n).await?;
-        let b = pids.sample();
-        let rc = per_op(a, b, raw.requests);
-        raw_n = ((raw.rate * secs) as u64).max(5_000);
-
-        let held_before: u64 = client.zcard(&held_key).await?;
-        let a = pids.sample();
-        let http = closed_loop(port, Call::Reserve, CONNECTIONS, secs).await?;
-        let b = pids.sample();
-        let held_after: u64 = client.zcard(&held_key).await?;
-        let hc = per_op(a, b, http.ok);
-        if held_after - held_before != http.ok {
-            bail!(
-                "{} reservations answered but {} seats held",
-                http.ok,
-                held_after - held_before
-            );
+        // Rotate who goes first, so neither side always follows the other.
+        let mut parts = Vec::new();
+        let mut order: Vec<Option<usize>> = std::iter::once(None)
+            .chain((0..sides.len()).map(Some))
+            .collect();
+        let first = round % order.len();
+        order.rotate_left(first);
+        let mut raw_rate = 0.0;
+        let mut http_rates = vec![0.0; sides.len()];
+        for who in order {
+            match who {
+                None => {
+                    let a = pids.sample("self");
+                    let raw = redis_benchmark(&bench, server.port(), &sha, raw_n).await?;
+                    let b = pids.sample("self");
+                    let rc = per_op(a, b, raw.requests);
+                    raw_n = ((raw.rate * secs) as u64).max(5_000);
+                    raw_rate = raw.rate;
+                    parts.push(format!(
+                        "redis-benchmark EVALSHA reserve.lua {:.0}/s (p50 {:.2} ms, p99 {:.2} ms; Redis {:.1} µs CPU each)",
+                        raw.rate, raw.p50_ms, raw.p99_ms, rc.redis
+                    ));
+                }
+                Some(i) => {
+                    let side = &sides[i];
+                    let held_before: u64 = client.zcard(&held_key).await?;
+                    let a = pids.sample(&side.pid);
+                    let http = closed_loop(side.mm.port, Call::Reserve, CONNECTIONS, secs).await?;
+                    let b = pids.sample(&side.pid);
+                    let held_after: u64 = client.zcard(&held_key).await?;
+                    let held = held_after.saturating_sub(held_before);
+                    if held != http.ok {
+                        bail!("{} reservations answered but {held} seats held", http.ok);
+                    }
+                    let c = per_op(a, b, http.ok);
+                    http_rates[i] = http.rate();
+                    parts.push(format!(
+                        "{}: POST /reserve {:.0}/s, {} failed (Redis {:.1} µs, matchmaker {:.1} µs, generator {:.1} µs CPU each)",
+                        side.label,
+                        http.rate(),
+                        http.failed,
+                        c.redis,
+                        c.matchmaker,
+                        c.generator
+                    ));
+                }
+            }
         }
-        let ratio = http.rate() / raw.rate;
-        println!(
-            "round {round}: redis-benchmark EVALSHA reserve.lua {:.0}/s (p50 {:.2} ms, p99 {:.2} ms; Redis {:.1} µs CPU each) | \
-             POST /reserve {:.0}/s, {} failed (Redis {:.1} µs, matchmaker {:.1} µs, generator {:.1} µs CPU each) | ratio {ratio:.2}",
-            raw.rate,
-            raw.p50_ms,
-            raw.p99_ms,
-            rc.redis,
-            http.rate(),
-            http.failed,
-            hc.redis,
-            hc.matchmaker,
-            hc.generator,
-        );
-        raw_rates.push(raw.rate);
-        http_rates.push(http.rate());
-        ratios.push(ratio);
+        raw_rates.push(raw_rate);
+        for (side, rate) in sides.iter_mut().zip(http_rates) {
+            side.rates.push(rate);
+            side.ratios.push(rate / raw_rate);
+            parts.push(format!("{} ratio {:.2}", side.label, rate / raw_rate));
+        }
+        println!("round {round}: {}", parts.join(" | "));
     }
-    let (raw, http, ratio) = (median(raw_rates), median(http_rates), median(ratios));
-    println!(
-        "closed-loop max: POST /reserve {http:.0}/s; raw Lua {raw:.0}/s; ratio {ratio:.2} (median of {rounds} rounds; target at least 0.50)"
-    );
+    let raw = median(raw_rates);
+    for side in &sides {
+        let (lo, hi) = side
+            .ratios
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+        println!(
+            "{}: closed-loop max POST /reserve {:.0}/s; raw Lua {raw:.0}/s; ratio {:.2} (median of {rounds} rounds, range {lo:.2}–{hi:.2}; target at least 0.50)",
+            side.label,
+            median(side.rates.clone()),
+            median(side.ratios.clone()),
+        );
+    }
 
     for rate in rates {
-        let a = pids.sample();
-        let open = open_loop(port, rate, secs).await?;
-        let b = pids.sample();
-        let n = open.latencies.len() as u64;
-        let c = per_op(a, b, n);
-        println!(
-            "offered {rate}/s: achieved {:.0}/s, {} failed, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (matchmaker {:.1} µs CPU each)",
-            n.saturating_sub(open.failed) as f64 / open.elapsed.as_secs_f64(),
-            open.failed,
-            ms(percentile(&open.latencies, 0.50)),
-            ms(percentile(&open.latencies, 0.99)),
-            ms(percentile(&open.latencies, 1.0)),
-            c.matchmaker,
-        );
+        for side in &sides {
+            let a = pids.sample(&side.pid);
+            let open = open_loop(side.mm.port, rate, secs).await?;
+            let b = pids.sample(&side.pid);
+            let n = open.latencies.len() as u64;
+            let c = per_op(a, b, n);
+            println!(
+                "{}: offered {rate}/s: achieved {:.0}/s, {} failed, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (matchmaker {:.1} µs CPU each)",
+                side.label,
+                n.saturating_sub(open.failed) as f64 / open.elapsed.as_secs_f64(),
+                open.failed,
+                ms(percentile(&open.latencies, 0.50)),
+                ms(percentile(&open.latencies, 0.99)),
+                ms(percentile(&open.latencies, 1.0)),
+                c.matchmaker,
+            );
+        }
     }
     Ok(())
 }
