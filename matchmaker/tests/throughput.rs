@@ -18,7 +18,9 @@
 //! medians, because other work on the machine moves single rounds a lot),
 //! `MATCHMAKER_BENCH_RATES` (offered loads per second, default `1000,2000,4000,8000`), and
 //! `MATCHMAKER_BENCH_BASELINE`: the path of another `roomshard-matchmaker` build to measure
-//! side by side with this one in the same rounds (e.g. the build before a change).
+//! side by side with this one in the same rounds (e.g. the build before a change), and
+//! `MATCHMAKER_BENCH_RUST_LOG` (the matchmakers' log filter, default `warn`; `info` is the
+//! production default and adds a span per request).
 
 mod common;
 
@@ -290,6 +292,44 @@ async fn open_loop(port: u16, rate: u64, secs: f64) -> Result<Open> {
     })
 }
 
+/// Rooms per track for the scan-cost line.
+const SCAN_ROOMS: [u32; 4] = [1, 10, 100, 1000];
+
+/// `rooms` rooms of `track`, registered as the matchmaker registers them: all full of
+/// players but the last, which has seats to spare. The steady state of a busy track.
+async fn seed_track(client: &Client, track: &str, rooms: u32) -> Result<()> {
+    let k = keys();
+    let now = roomshard_protocol::now_ms().to_string();
+    let pipeline = client.pipeline();
+    for i in 0..rooms {
+        let room = format!("{track}-{i}");
+        let (capacity, players) = if i + 1 == rooms {
+            ("1000000", "3")
+        } else {
+            ("16", "16")
+        };
+        let _: () = pipeline
+            .hset(
+                k.room(&room),
+                [
+                    ("schema", "1"),
+                    ("shard", &(i % SHARDS).to_string()),
+                    ("track", track),
+                    ("capacity", capacity),
+                    ("players", players),
+                    ("created_at", &now),
+                ],
+            )
+            .await?;
+        let _: () = pipeline.sadd(k.track_rooms(track), room.as_str()).await?;
+        let _: () = pipeline
+            .sadd(k.shard_rooms(i % SHARDS), room.as_str())
+            .await?;
+    }
+    let _: Vec<Value> = pipeline.all().await?;
+    Ok(())
+}
+
 // ---- The raw script -----------------------------------------------------------------------
 
 struct Raw {
@@ -301,7 +341,13 @@ struct Raw {
 
 /// `redis-benchmark` calling `EVALSHA reserve.lua` with the keys and arguments the
 /// matchmaker sends for `{"track":"bench"}` (a fresh nonce each call), at `CONNECTIONS`.
-async fn redis_benchmark(bench: &std::path::Path, port: u16, sha: &str, n: u64) -> Result<Raw> {
+async fn redis_benchmark(
+    bench: &std::path::Path,
+    port: u16,
+    sha: &str,
+    track: &str,
+    n: u64,
+) -> Result<Raw> {
     let k = keys();
     let mut args: Vec<String> = [
         "-h",
@@ -318,13 +364,13 @@ async fn redis_benchmark(bench: &std::path::Path, port: u16, sha: &str, n: u64) 
         "evalsha",
         sha,
         "2",
-        &k.track_rooms(TRACK),
+        &k.track_rooms(track),
         &k.draining(),
         k.prefix(),
         TTL_MS,
         // A nonce as long as the matchmaker's (22 characters), fresh on every call.
         "bench-__rand_int__xxxx",
-        TRACK,
+        track,
         "",
         "",
         "",
@@ -410,7 +456,8 @@ async fn measure_reserve_throughput() -> Result<()> {
         },
     )
     .await?;
-    let env = [("RESERVATION_TTL_MS", TTL_MS)];
+    let log = std::env::var("MATCHMAKER_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".to_owned());
+    let env = [("RESERVATION_TTL_MS", TTL_MS), ("RUST_LOG", log.as_str())];
     let mut sides = Vec::new();
     let mut mm = Matchmaker::start(&server.url(), &env).await?;
     sides.push(Side {
@@ -495,7 +542,7 @@ async fn measure_reserve_throughput() -> Result<()> {
             match who {
                 None => {
                     let a = pids.sample("self");
-                    let raw = redis_benchmark(&bench, server.port(), &sha, raw_n).await?;
+                    let raw = redis_benchmark(&bench, server.port(), &sha, TRACK, raw_n).await?;
                     let b = pids.sample("self");
                     let rc = per_op(a, b, raw.requests);
                     raw_n = ((raw.rate * secs) as u64).max(5_000);
@@ -551,6 +598,20 @@ async fn measure_reserve_throughput() -> Result<()> {
             median(side.ratios.clone()),
         );
     }
+
+    // What placing a seat costs as a track holds more rooms: the script looks at every room
+    // of the track to fill the fullest one that has a seat.
+    let mut scan = Vec::new();
+    for rooms in SCAN_ROOMS {
+        let track = format!("scan-{rooms}");
+        seed_track(&client, &track, rooms).await?;
+        let raw = redis_benchmark(&bench, server.port(), &sha, &track, 3_000).await?;
+        scan.push(format!("{rooms} rooms {:.0}/s", raw.rate));
+    }
+    println!(
+        "redis-benchmark EVALSHA reserve.lua by rooms in the track (all full but one): {}",
+        scan.join(", ")
+    );
 
     for rate in rates {
         for side in &sides {
