@@ -12,15 +12,21 @@
 //! - reserve latency at fixed offered loads (open loop, measured from the moment each
 //!   request was due, so a queue in front of the matchmaker counts).
 //!
-//! Every request joins the one existing room of the track: the common, steady path.
-//! Knobs: `MATCHMAKER_BENCH_SECS` (seconds per phase, default 2), `MATCHMAKER_BENCH_ROUNDS`
-//! (default 5; the order of the sides rotates from round to round, and the summary takes
-//! medians, because other work on the machine moves single rounds a lot),
-//! `MATCHMAKER_BENCH_RATES` (offered loads per second, default `1000,2000,4000,8000`), and
-//! `MATCHMAKER_BENCH_BASELINE`: the path of another `roomshard-matchmaker` build to measure
-//! side by side with this one in the same rounds (e.g. the build before a change), and
-//! `MATCHMAKER_BENCH_RUST_LOG` (the matchmakers' log filter, default `warn`; `info` is the
-//! production default and adds a span per request).
+//! Every request joins the one existing room of the track: the common, steady path. A last
+//! line gives the raw script's rate as the track holds more rooms.
+//!
+//! Knobs:
+//! - `MATCHMAKER_BENCH_SECS`: seconds per phase (default 2).
+//! - `MATCHMAKER_BENCH_ROUNDS`: rounds (default 5). The order of the phases rotates from
+//!   round to round and the summary takes medians, because other work on the machine moves
+//!   single rounds a lot.
+//! - `MATCHMAKER_BENCH_RATES`: offered loads per second (default `1000,2000,4000,8000`).
+//! - `MATCHMAKER_BENCH_BASELINE`: the path of another `roomshard-matchmaker` build, measured
+//!   side by side with this one in the same rounds (e.g. the build before a change), and
+//!   `MATCHMAKER_BENCH_BASELINE_LUA`: that build's `reserve.lua`, run raw as well so its
+//!   ratio is taken against its own script.
+//! - `MATCHMAKER_BENCH_RUST_LOG`: the matchmakers' log filter (default `warn`; `info`, the
+//!   production default, adds a span per request).
 
 mod common;
 
@@ -429,8 +435,26 @@ struct Side {
     label: &'static str,
     mm: Matchmaker,
     pid: String,
+    /// The script its ratio is taken against (index into the scripts).
+    script: usize,
     rates: Vec<f64>,
     ratios: Vec<f64>,
+}
+
+/// A reserve script run raw by `redis-benchmark`.
+struct Script {
+    label: &'static str,
+    sha: String,
+    rates: Vec<f64>,
+    /// Requests per run: about one phase's worth at the last rate seen.
+    n: u64,
+}
+
+/// One measurement of a round.
+#[derive(Clone, Copy)]
+enum Phase {
+    Raw(usize),
+    Http(usize),
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -464,6 +488,7 @@ async fn measure_reserve_throughput() -> Result<()> {
         label: "this build",
         pid: mm.child().pid().to_string(),
         mm,
+        script: 0,
         rates: Vec::new(),
         ratios: Vec::new(),
     });
@@ -475,6 +500,7 @@ async fn measure_reserve_throughput() -> Result<()> {
             label: "baseline build",
             pid: mm.child().pid().to_string(),
             mm,
+            script: 0,
             rates: Vec::new(),
             ratios: Vec::new(),
         });
@@ -523,36 +549,57 @@ async fn measure_reserve_throughput() -> Result<()> {
         println!("redis-benchmark is not installed (Debian redis-tools); skipping the raw rate");
         return Ok(());
     };
-    let sha: String = client
-        .script_load(include_str!("../src/store/reserve.lua"))
-        .await?;
-    let mut raw_rates = Vec::new();
-    let mut raw_n = 20_000u64;
+    // The script of this build, and the baseline build's own when it is given: each side's
+    // ratio is taken against the script it runs.
+    let mut scripts = vec![Script {
+        label: "reserve.lua",
+        sha: client
+            .script_load(include_str!("../src/store/reserve.lua"))
+            .await?,
+        rates: Vec::new(),
+        n: 20_000,
+    }];
+    if sides.len() > 1
+        && let Ok(path) = std::env::var("MATCHMAKER_BENCH_BASELINE_LUA")
+    {
+        let source = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading MATCHMAKER_BENCH_BASELINE_LUA ({path})"))?;
+        scripts.push(Script {
+            label: "baseline reserve.lua",
+            sha: client.script_load(source).await?,
+            rates: Vec::new(),
+            n: 20_000,
+        });
+        sides[1].script = 1;
+    }
     for round in 1..=rounds {
-        // Rotate who goes first, so neither side always follows the other.
+        // Rotate who goes first, so no side always follows another.
         let mut parts = Vec::new();
-        let mut order: Vec<Option<usize>> = std::iter::once(None)
-            .chain((0..sides.len()).map(Some))
+        let mut order: Vec<Phase> = (0..scripts.len())
+            .map(Phase::Raw)
+            .chain((0..sides.len()).map(Phase::Http))
             .collect();
         let first = round % order.len();
         order.rotate_left(first);
-        let mut raw_rate = 0.0;
+        let mut raw_rates = vec![0.0; scripts.len()];
         let mut http_rates = vec![0.0; sides.len()];
-        for who in order {
-            match who {
-                None => {
+        for phase in order {
+            match phase {
+                Phase::Raw(i) => {
+                    let script = &mut scripts[i];
                     let a = pids.sample("self");
-                    let raw = redis_benchmark(&bench, server.port(), &sha, TRACK, raw_n).await?;
+                    let raw = redis_benchmark(&bench, server.port(), &script.sha, TRACK, script.n)
+                        .await?;
                     let b = pids.sample("self");
                     let rc = per_op(a, b, raw.requests);
-                    raw_n = ((raw.rate * secs) as u64).max(5_000);
-                    raw_rate = raw.rate;
+                    script.n = ((raw.rate * secs) as u64).max(5_000);
+                    raw_rates[i] = raw.rate;
                     parts.push(format!(
-                        "redis-benchmark EVALSHA reserve.lua {:.0}/s (p50 {:.2} ms, p99 {:.2} ms; Redis {:.1} µs CPU each)",
-                        raw.rate, raw.p50_ms, raw.p99_ms, rc.redis
+                        "redis-benchmark EVALSHA {} {:.0}/s (p50 {:.2} ms, p99 {:.2} ms; Redis {:.1} µs CPU each)",
+                        script.label, raw.rate, raw.p50_ms, raw.p99_ms, rc.redis
                     ));
                 }
-                Some(i) => {
+                Phase::Http(i) => {
                     let side = &sides[i];
                     let held_before: u64 = client.zcard(&held_key).await?;
                     let a = pids.sample(&side.pid);
@@ -577,27 +624,33 @@ async fn measure_reserve_throughput() -> Result<()> {
                 }
             }
         }
-        raw_rates.push(raw_rate);
+        for (script, rate) in scripts.iter_mut().zip(&raw_rates) {
+            script.rates.push(*rate);
+        }
         for (side, rate) in sides.iter_mut().zip(http_rates) {
+            let ratio = rate / raw_rates[side.script];
             side.rates.push(rate);
-            side.ratios.push(rate / raw_rate);
-            parts.push(format!("{} ratio {:.2}", side.label, rate / raw_rate));
+            side.ratios.push(ratio);
+            parts.push(format!("{} ratio {ratio:.2}", side.label));
         }
         println!("round {round}: {}", parts.join(" | "));
     }
-    let raw = median(raw_rates);
     for side in &sides {
         let (lo, hi) = side
             .ratios
             .iter()
             .fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+        let script = &scripts[side.script];
         println!(
-            "{}: closed-loop max POST /reserve {:.0}/s; raw Lua {raw:.0}/s; ratio {:.2} (median of {rounds} rounds, range {lo:.2}–{hi:.2}; target at least 0.50)",
+            "{}: closed-loop max POST /reserve {:.0}/s; raw {} {:.0}/s; ratio {:.2} (median of {rounds} rounds, range {lo:.2}–{hi:.2}; target at least 0.50)",
             side.label,
             median(side.rates.clone()),
+            script.label,
+            median(script.rates.clone()),
             median(side.ratios.clone()),
         );
     }
+    let sha = scripts[0].sha.clone();
 
     // What placing a seat costs as a track holds more rooms: the script looks at every room
     // of the track to fill the fullest one that has a seat.
