@@ -470,16 +470,34 @@ async fn measure_reserve_throughput() -> Result<()> {
 
     let server = RedisServer::start()?;
     let client = redis(&server.url()).await?;
-    // Seats enough that every request joins one existing room.
-    beat_all(
-        &client,
-        SHARDS,
-        Capacity {
-            rooms_per_shard: 1_000,
-            players_per_room: 1_000_000,
-        },
-    )
-    .await?;
+    // Seats enough that every request joins one existing room. The shards keep beating for
+    // as long as the measurement runs (a heartbeat record lives a minute).
+    let capacity = Capacity {
+        rooms_per_shard: 1_000,
+        players_per_room: 1_000_000_000,
+    };
+    beat_all(&client, SHARDS, capacity).await?;
+    let beating = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let _ = beat_all(&client, SHARDS, capacity).await;
+            }
+        })
+    };
+    let result = measure(&server, &client, secs, rounds, &rates).await;
+    beating.abort();
+    result
+}
+
+async fn measure(
+    server: &RedisServer,
+    client: &Client,
+    secs: f64,
+    rounds: usize,
+    rates: &[u64],
+) -> Result<()> {
     let log = std::env::var("MATCHMAKER_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".to_owned());
     let env = [("RESERVATION_TTL_MS", TTL_MS), ("RUST_LOG", log.as_str())];
     let mut sides = Vec::new();
@@ -657,7 +675,7 @@ async fn measure_reserve_throughput() -> Result<()> {
     let mut scan = Vec::new();
     for rooms in SCAN_ROOMS {
         let track = format!("scan-{rooms}");
-        seed_track(&client, &track, rooms).await?;
+        seed_track(client, &track, rooms).await?;
         let raw = redis_benchmark(&bench, server.port(), &sha, &track, 3_000).await?;
         scan.push(format!("{rooms} rooms {:.0}/s", raw.rate));
     }
@@ -666,7 +684,7 @@ async fn measure_reserve_throughput() -> Result<()> {
         scan.join(", ")
     );
 
-    for rate in rates {
+    for &rate in rates {
         for side in &sides {
             let a = pids.sample(&side.pid);
             let open = open_loop(side.mm.port, rate, secs).await?;
