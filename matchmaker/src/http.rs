@@ -76,7 +76,7 @@ impl AppState {
         let (reports, bad) = match read {
             Ok(r) => r,
             Err(e) => {
-                self.0.view.failed(started);
+                self.0.view.failed(Instant::now());
                 return Err(self.redis_failed(e));
             }
         };
@@ -119,8 +119,9 @@ impl AppState {
 
     /// A view read from Redis after `since`: the kept one if it is that recent, else one
     /// new read shared by every request that asks at the same time. A read that failed
-    /// after `since` fails the callers waiting for it too, instead of each trying in turn.
+    /// while a caller waited fails that caller too, instead of each trying in turn.
     pub async fn shard_view_since(&self, since: Instant) -> Result<Arc<ShardView>, AppError> {
+        let asked = Instant::now();
         let deadline = self.store.deadline().saturating_mul(2);
         let Ok(_turn) = tokio::time::timeout(deadline, self.0.view.refreshing.lock()).await else {
             return Err(AppError::RedisUnavailable);
@@ -130,7 +131,7 @@ impl AppState {
         {
             return Ok(view);
         }
-        if self.0.view.failed_since(since) {
+        if self.0.view.failed_since(asked) {
             return Err(AppError::RedisUnavailable);
         }
         self.refresh_shards().await
@@ -213,6 +214,7 @@ impl ViewCache {
         }
     }
 
+    /// Records a read that failed (`at`: when it gave up).
     fn failed(&self, at: Instant) {
         if let Ok(mut last) = self.last_failure.write() {
             *last = Some(last.map_or(at, |l| l.max(at)));
@@ -351,9 +353,12 @@ mod tests {
 
     /// A state whose Redis is a closed port: enough for everything that never reaches it.
     fn state() -> AppState {
+        state_at("redis://127.0.0.1:1")
+    }
+
+    fn state_at(redis_url: &str) -> AppState {
         let keys = Keys::new("test").expect("set");
-        let store =
-            Store::connect("redis://127.0.0.1:1", keys, Duration::from_millis(100)).expect("url");
+        let store = Store::connect(redis_url, keys, Duration::from_millis(100)).expect("url");
         AppState::new(Inner {
             store,
             metrics: Metrics::new().expect("metrics"),
@@ -475,5 +480,90 @@ mod tests {
         );
         let (status, _) = send(Request::get("/healthz").body(Body::empty()).expect("req")).await;
         assert_eq!(status, StatusCode::OK);
+    }
+
+    fn shard(i: u32, eligible: bool) -> ShardState {
+        ShardState {
+            shard: i,
+            total: 3,
+            worker: format!("game-{i}"),
+            url: format!("ws://h/{i}"),
+            healthy: eligible,
+            draining: false,
+            rooms: 1,
+            players: 2,
+            capacity: Capacity {
+                rooms_per_shard: 10,
+                players_per_room: 4,
+            },
+            tracks: vec![],
+            last_heartbeat_ms: 1,
+        }
+    }
+
+    #[test]
+    fn views_plan_differently_only_when_placement_could_change() {
+        let now = Instant::now();
+        let base = ShardView::new(vec![shard(0, true), shard(1, false)], now);
+        assert_eq!(base.eligible.shards(), &[0]);
+        assert_eq!(base.new_room_shards, vec![0]);
+
+        // Load and beat times move every interval; they change no plan.
+        let mut busier = vec![shard(0, true), shard(1, false)];
+        busier[0].players = 9;
+        busier[0].rooms = 3;
+        busier[0].last_heartbeat_ms = 99;
+        assert!(!base.plans_differently(&ShardView::new(busier, now)));
+
+        // A shard that became eligible, moved, or filled its room slots does.
+        let started = ShardView::new(vec![shard(0, true), shard(1, true)], now);
+        assert!(base.plans_differently(&started));
+        let mut moved = vec![shard(0, true), shard(1, false)];
+        moved[0].url = "ws://elsewhere/0".into();
+        assert!(base.plans_differently(&ShardView::new(moved, now)));
+        let mut full = vec![shard(0, true), shard(1, false)];
+        full[0].rooms = 10;
+        let full = ShardView::new(full, now);
+        assert!(base.plans_differently(&full));
+        assert!(full.new_room_shards.is_empty());
+    }
+
+    #[tokio::test]
+    async fn requests_never_queue_behind_a_failing_view_read() {
+        // A "Redis" that accepts connections and never answers, so every call runs into
+        // the 100 ms deadline: twenty requests reading the shards one after another would
+        // take two seconds. They share one read, and none waits for its turn longer than
+        // two deadlines.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let state = state_at(&format!("redis://127.0.0.1:{port}"));
+        let started = Instant::now();
+        let requests = (0..20).map(|_| {
+            let app = app(state.clone());
+            tokio::spawn(async move {
+                let resp = app
+                    .oneshot(post_json("/reserve", "{}"))
+                    .await
+                    .expect("infallible");
+                resp.status()
+            })
+        });
+        for r in requests.collect::<Vec<_>>() {
+            assert_eq!(r.await.expect("joined"), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(1_000),
+            "{:?}",
+            started.elapsed()
+        );
+        silent.abort();
     }
 }
