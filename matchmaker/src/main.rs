@@ -51,17 +51,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (PORT): {e}"))?;
     tracing::info!(%addr, set = %config.set, "matchmaker listening");
 
-    // Keep the shard gauges current between requests, so dashboards and alerts see a
-    // shard go stale even when nobody is reserving.
+    // Read the shards once per heartbeat interval: reservations plan with this view instead
+    // of reading every heartbeat each time, and the shard gauges stay current even when
+    // nobody is reserving, so dashboards and alerts see a shard go stale.
     let watcher = {
         let state = state.clone();
-        let every = std::time::Duration::from_millis(config.heartbeat_interval_ms.max(100));
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
+            let mut tick = tokio::time::interval(state.view_refresh_interval());
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let _ = state.shard_states().await;
+                let _ = state.refresh_shards().await;
             }
         })
     };

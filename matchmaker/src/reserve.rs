@@ -1,13 +1,14 @@
-//! One reservation: validate the request, read the shards, let the script pick and hold a
-//! seat atomically, then sign the token.
+//! One reservation: validate the request, plan it with the kept shard view, let the script
+//! pick and hold a seat atomically (it re-checks the shard it picks), then sign the token.
 
 use crate::error::AppError;
-use crate::http::AppState;
-use crate::placement::{self, ShardState};
+use crate::http::{AppState, ShardView};
+use crate::placement;
 use crate::store::{Granted, NewRoom, Refusal, ReserveRequest};
 use roomshard_protocol::token::{Claims, TOKEN_VERSION, new_nonce};
 use roomshard_protocol::{now_ms, validate_room_id, validate_track};
 use serde::{Deserialize, Serialize};
+use std::time::Instant;
 
 /// The track used when a request names none.
 pub const DEFAULT_TRACK: &str = "default";
@@ -17,7 +18,7 @@ pub const MAX_PLAYER_CHARS: usize = 64;
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 
 /// How many shards the script may choose among for a new room.
-const NEW_ROOM_CANDIDATES: usize = 4;
+pub const NEW_ROOM_CANDIDATES: usize = 4;
 
 /// The body of POST /reserve. Unknown fields are refused.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -97,24 +98,16 @@ pub fn validate(body: ReserveBody) -> Result<ValidReserve, AppError> {
     })
 }
 
-/// What the script needs to know about the shards, decided from their states.
-pub fn plan(
-    req: &ValidReserve,
-    shards: &[ShardState],
-    nonce: String,
-    ttl_ms: u64,
-) -> ReserveRequest {
-    let eligible = shards
-        .iter()
-        .filter(|s| s.eligible())
-        .map(|s| (s.shard, s.worker.clone(), s.url.clone()))
-        .collect();
+/// What the script needs to know about the shards, decided from the shard view: the
+/// eligible shards, and a freshly minted room id for each shard a new room may go to.
+pub fn plan(req: &ValidReserve, view: &ShardView, nonce: String, ttl_ms: u64) -> ReserveRequest {
     let new_rooms = if req.room.is_some() {
         Vec::new()
     } else {
         let mut rng = rand::rng();
-        placement::new_room_candidates(shards, NEW_ROOM_CANDIDATES)
-            .into_iter()
+        view.new_room_shards
+            .iter()
+            .filter_map(|&i| view.states.get(i))
             .filter_map(|s| {
                 placement::mint_room_id(s.shard, s.total, &mut rng).map(|room| NewRoom {
                     shard: s.shard,
@@ -132,7 +125,7 @@ pub fn plan(
         idempotency_key: req.idempotency_key.clone(),
         nonce,
         ttl_ms,
-        eligible,
+        eligible: view.eligible.clone(),
         new_rooms,
     }
 }
@@ -158,13 +151,20 @@ pub struct Reserved {
 }
 
 pub async fn reserve(state: &AppState, req: ValidReserve) -> Result<Reserved, AppError> {
-    let shards = state.shard_states().await?;
-    let plan = plan(&req, &shards, new_nonce(), state.reservation_ttl_ms);
-    let outcome = state
-        .store
-        .reserve(&plan)
-        .await
-        .map_err(|e| state.redis_failed(e))?;
+    let asked = Instant::now();
+    let view = state.shard_view().await?;
+    let mut outcome = place(state, &req, &view).await?;
+    // The kept view may predate a shard that started, came back or stopped draining since:
+    // a refusal stands only on a view read after the request came in.
+    if matches!(
+        outcome,
+        Err(Refusal::NoCapacity | Refusal::ShardUnavailable)
+    ) && view.fetched_at < asked
+        && let Ok(fresh) = state.shard_view_since(asked).await
+        && fresh.plans_differently(&view)
+    {
+        outcome = place(state, &req, &fresh).await?;
+    }
     match outcome {
         Ok(g) => {
             let token = state.token_key.sign(&claims(state.store.keys().set(), &g));
@@ -187,6 +187,20 @@ pub async fn reserve(state: &AppState, req: ValidReserve) -> Result<Reserved, Ap
     }
 }
 
+/// One run of the reserve script, planned with `view`.
+async fn place(
+    state: &AppState,
+    req: &ValidReserve,
+    view: &ShardView,
+) -> Result<Result<Granted, Refusal>, AppError> {
+    let plan = plan(req, view, new_nonce(), state.reservation_ttl_ms);
+    state
+        .store
+        .reserve(&plan)
+        .await
+        .map_err(|e| state.redis_failed(e))
+}
+
 /// Milliseconds since the epoch, for callers that judge heartbeats.
 pub fn now() -> u64 {
     now_ms()
@@ -195,6 +209,7 @@ pub fn now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::placement::ShardState;
     use roomshard_protocol::records::Capacity;
 
     fn body(json: &str) -> Result<ValidReserve, AppError> {
@@ -266,11 +281,9 @@ mod tests {
             state(2, true, 1),
             state(3, true, 10),
         ];
-        let p = plan(&req, &shards, "n".into(), 1000);
-        assert_eq!(
-            p.eligible.iter().map(|e| e.0).collect::<Vec<_>>(),
-            vec![0, 2, 3]
-        );
+        let view = ShardView::new(shards, Instant::now());
+        let p = plan(&req, &view, "n".into(), 1000);
+        assert_eq!(p.eligible.shards(), &[0, 2, 3]);
         assert_eq!(
             p.new_rooms.iter().map(|n| n.shard).collect::<Vec<_>>(),
             vec![2, 0]
@@ -280,6 +293,6 @@ mod tests {
             assert_eq!(n.seats, 8);
         }
         let named = body(r#"{"room":"r1"}"#).expect("valid");
-        assert!(plan(&named, &shards, "n".into(), 1000).new_rooms.is_empty());
+        assert!(plan(&named, &view, "n".into(), 1000).new_rooms.is_empty());
     }
 }

@@ -66,7 +66,8 @@ pub async fn list(state: &AppState, query: RoomsQuery) -> Result<RoomsResponse, 
         roomshard_protocol::validate_track(track)
             .map_err(|e| AppError::BadRequest(e.to_string()))?;
     }
-    let shards = state.shard_states().await?;
+    let view = state.refresh_shards().await?;
+    let shards = view.states.clone();
     let rows = state
         .store
         .rooms(query.track.as_deref(), MAX_LISTED_ROOMS + 1)

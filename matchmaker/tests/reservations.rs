@@ -333,3 +333,39 @@ async fn tokens_verify_and_match_the_response_and_the_record() -> anyhow::Result
     );
     Ok(())
 }
+
+/// Reservations plan with a shard view kept between heartbeats; the script still checks
+/// the shard it picks, so a shard that stops or drains after the view was read gets no
+/// seat, and one that starts is used at once instead of waiting for the next read.
+#[tokio::test]
+async fn a_kept_shard_view_never_outlives_the_shards_it_names() -> anyhow::Result<()> {
+    let server = RedisServer::start()?;
+    let client = redis(&server.url()).await?;
+    let k = keys();
+    let c = cap(10, 2);
+    beat(&client, &heartbeat(0, 3, c), 60_000).await?;
+    beat(&client, &heartbeat(1, 3, c), 60_000).await?;
+    // A long interval: the view is read once at start and kept for the whole test.
+    let mm = Matchmaker::start(&server.url(), &[("HEARTBEAT_INTERVAL_MS", "600000")]).await?;
+    let http = Http::new();
+    let (s, first) = reserve(&http, &mm, json!({})).await;
+    assert_eq!(s, 200, "{first}");
+
+    // Shard 0's heartbeat expires and shard 1 drains: the kept view still names both.
+    let _: () = client.del(k.shard(0)).await?;
+    let _: () = client.sadd(k.draining(), "1").await?;
+    let (s, body) = reserve(&http, &mm, json!({})).await;
+    assert_eq!(s, 503, "{body}");
+    assert_eq!(body["error"]["code"], "no_capacity");
+    let (s, body) = reserve(&http, &mm, json!({"room": first["room"]})).await;
+    assert_eq!(s, 503, "{body}");
+
+    // Shard 2 starts after the view was read: it takes the next seats straight away.
+    beat(&client, &heartbeat(2, 3, c), 60_000).await?;
+    for _ in 0..3 {
+        let (s, body) = reserve(&http, &mm, json!({})).await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(body["shard"], 2, "{body}");
+    }
+    Ok(())
+}

@@ -7,12 +7,15 @@ mod script;
 pub use script::{LuaScript, RESERVE, ROOMS, VIEW};
 
 use crate::placement::ShardReport;
+use fred::bytes_utils::Str;
 use fred::clients::Client;
 use fred::interfaces::{ClientLike, SortedSetsInterface};
 use fred::prelude::{Builder, Config as RedisConfig, ReconnectPolicy};
+use fred::types::{Key, Value};
 use roomshard_protocol::Keys;
 use roomshard_protocol::records::ShardHeartbeat;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Why a Redis call failed. The detail is for logs only.
@@ -49,7 +52,7 @@ impl StoreError {
 pub struct BadRedisUrl(String);
 
 /// What the reserve script is asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ReserveRequest {
     pub track: String,
     pub room: Option<String>,
@@ -57,8 +60,8 @@ pub struct ReserveRequest {
     pub idempotency_key: Option<String>,
     pub nonce: String,
     pub ttl_ms: u64,
-    /// Shards that may take seats: index, worker name, client URL.
-    pub eligible: Vec<(u32, String, String)>,
+    /// Shards that may take seats, as the script receives them.
+    pub eligible: ShardArgs,
     /// Where a new room may go, best first.
     pub new_rooms: Vec<NewRoom>,
 }
@@ -69,6 +72,39 @@ pub struct NewRoom {
     pub room: String,
     pub rooms_per_shard: u32,
     pub seats: u32,
+}
+
+/// The shards that may take seats (index, worker name, client URL), encoded once for the
+/// reserve script and shared by every reservation planned with the same shard view.
+#[derive(Debug, Clone, Default)]
+pub struct ShardArgs(Arc<ShardArgsInner>);
+
+#[derive(Debug, Default)]
+struct ShardArgsInner {
+    shards: Vec<u32>,
+    values: Vec<Value>,
+}
+
+impl ShardArgs {
+    pub fn new<'a>(eligible: impl IntoIterator<Item = (u32, &'a str, &'a str)>) -> Self {
+        let mut shards = Vec::new();
+        let mut values = vec![Value::Null];
+        for (shard, worker, url) in eligible {
+            shards.push(shard);
+            values.extend([
+                Value::Integer(i64::from(shard)),
+                Value::from(worker),
+                Value::from(url),
+            ]);
+        }
+        values[0] = Value::Integer(shards.len() as i64);
+        Self(Arc::new(ShardArgsInner { shards, values }))
+    }
+
+    /// The eligible shards' indices, in order.
+    pub fn shards(&self) -> &[u32] {
+        &self.0.shards
+    }
 }
 
 /// A seat the script granted (or found again for an idempotency key).
@@ -118,6 +154,8 @@ pub struct Store {
     client: Client,
     keys: Keys,
     deadline: Duration,
+    prefix: Str,
+    draining: Key,
 }
 
 impl Store {
@@ -149,6 +187,8 @@ impl Store {
         let _connection_task = client.connect();
         Ok(Self {
             client,
+            prefix: Str::from(keys.prefix()),
+            draining: Key::from(keys.draining()),
             keys,
             deadline,
         })
@@ -156,6 +196,11 @@ impl Store {
 
     pub fn keys(&self) -> &Keys {
         &self.keys
+    }
+
+    /// The deadline of every call.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
     }
 
     async fn call<T>(
@@ -187,11 +232,13 @@ impl Store {
 
     /// Every registered shard, plus the heartbeats that could not be decoded.
     pub async fn shard_reports(&self) -> Result<(Vec<ShardReport>, Vec<BadRecord>), StoreError> {
-        let keys = vec![self.keys.shards(), self.keys.draining()];
-        let args = vec![self.keys.prefix().to_owned()];
-        let flat: Vec<String> = self
-            .call("view", VIEW.run(&self.client, keys, args))
-            .await?;
+        let call = || {
+            (
+                vec![Key::from(self.keys.shards()), self.draining.clone()],
+                vec![Value::String(self.prefix.clone())],
+            )
+        };
+        let flat: Vec<String> = self.call("view", VIEW.run(&self.client, call)).await?;
         parse_view(&flat).map_err(|detail| StoreError::Reply { op: "view", detail })
     }
 
@@ -199,31 +246,38 @@ impl Store {
         &self,
         req: &ReserveRequest,
     ) -> Result<Result<Granted, Refusal>, StoreError> {
-        let keys = vec![self.keys.track_rooms(&req.track), self.keys.draining()];
-        let mut args = vec![
-            self.keys.prefix().to_owned(),
-            req.ttl_ms.to_string(),
-            req.nonce.clone(),
-            req.track.clone(),
-            req.room.clone().unwrap_or_default(),
-            req.idempotency_key.clone().unwrap_or_default(),
-            req.player.clone(),
-            req.eligible.len().to_string(),
-        ];
-        for (shard, worker, url) in &req.eligible {
-            args.extend([shard.to_string(), worker.clone(), url.clone()]);
-        }
-        args.push(req.new_rooms.len().to_string());
-        for n in &req.new_rooms {
+        let text = |s: &str| Value::String(Str::from(s));
+        let opt = |s: &Option<String>| text(s.as_deref().unwrap_or_default());
+        let call = || {
+            let keys = vec![
+                Key::from(self.keys.track_rooms(&req.track)),
+                self.draining.clone(),
+            ];
+            let eligible = &req.eligible.0.values;
+            let mut args = Vec::with_capacity(8 + eligible.len() + 4 * req.new_rooms.len());
             args.extend([
-                n.shard.to_string(),
-                n.room.clone(),
-                n.rooms_per_shard.to_string(),
-                n.seats.to_string(),
+                Value::String(self.prefix.clone()),
+                Value::Integer(i64::try_from(req.ttl_ms).unwrap_or(i64::MAX)),
+                text(&req.nonce),
+                text(&req.track),
+                opt(&req.room),
+                opt(&req.idempotency_key),
+                text(&req.player),
             ]);
-        }
+            args.extend(eligible.iter().cloned());
+            args.push(Value::Integer(req.new_rooms.len() as i64));
+            for n in &req.new_rooms {
+                args.extend([
+                    Value::Integer(i64::from(n.shard)),
+                    text(&n.room),
+                    Value::Integer(i64::from(n.rooms_per_shard)),
+                    Value::Integer(i64::from(n.seats)),
+                ]);
+            }
+            (keys, args)
+        };
         let reply: Vec<String> = self
-            .call("reserve", RESERVE.run(&self.client, keys, args))
+            .call("reserve", RESERVE.run(&self.client, call))
             .await?;
         parse_reserve(&reply).map_err(|detail| StoreError::Reply {
             op: "reserve",
@@ -241,15 +295,20 @@ impl Store {
             Some(t) => (self.keys.track_rooms(t), "set"),
             None => (self.keys.rooms(), "zset"),
         };
-        let keys = vec![source, self.keys.lost_rooms()];
-        let args = vec![
-            self.keys.prefix().to_owned(),
-            kind.to_owned(),
-            limit.max(1).to_string(),
-        ];
-        let flat: Vec<String> = self
-            .call("rooms", ROOMS.run(&self.client, keys, args))
-            .await?;
+        let call = || {
+            (
+                vec![
+                    Key::from(source.as_str()),
+                    Key::from(self.keys.lost_rooms()),
+                ],
+                vec![
+                    Value::String(self.prefix.clone()),
+                    Value::from(kind),
+                    Value::Integer(limit.max(1) as i64),
+                ],
+            )
+        };
+        let flat: Vec<String> = self.call("rooms", ROOMS.run(&self.client, call)).await?;
         parse_rooms(&flat).map_err(|detail| StoreError::Reply {
             op: "rooms",
             detail,

@@ -74,16 +74,16 @@ local function shard_status(s)
   return known
 end
 
--- Seats taken: players plus unexpired reservations (expired ones are trimmed first).
+-- Seats taken: players plus unexpired reservations. Counting leaves expired ones in place
+-- (a read); the room that gets the seat is trimmed when it does.
 local function seats_used(room, players)
-  local rk = prefix .. 'room:' .. room .. ':resv'
-  redis.call('ZREMRANGEBYSCORE', rk, '-inf', now)
-  return (tonumber(players) or 0) + redis.call('ZCARD', rk)
+  return players + redis.call('ZCOUNT', prefix .. 'room:' .. room .. ':resv', '(' .. now, '+inf')
 end
 
 local function grant(room, shard, room_track)
   local expires_at = now + ttl
   local rk = prefix .. 'room:' .. room .. ':resv'
+  redis.call('ZREMRANGEBYSCORE', rk, '-inf', now)
   redis.call('ZADD', rk, expires_at, nonce)
   if redis.call('PTTL', rk) < ttl then
     redis.call('PEXPIRE', rk, ttl)
@@ -112,7 +112,8 @@ if named ~= '' then
     end
     return {'err', 'shard_unavailable'}
   end
-  if seats_used(named, f[3]) >= (tonumber(f[2]) or 0) then
+  local cap, players = tonumber(f[2]) or 0, tonumber(f[3]) or 0
+  if players >= cap or seats_used(named, players) >= cap then
     return {'err', 'room_full'}
   end
   return grant(named, f[1], f[4] or '')
@@ -126,11 +127,15 @@ for _, room in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     -- The room was closed; its index entry is stale.
     redis.call('SREM', KEYS[1], room)
   else
+    local cap, players = tonumber(f[2]) or 0, tonumber(f[3]) or 0
     local st = shard_status(f[1])
     if st == 'live' then
-      local used = seats_used(room, f[3])
-      if used < (tonumber(f[2]) or 0) and used > best_used then
-        best, best_shard, best_used = room, f[1], used
+      -- A room full of players has no seat whatever its reservations: skip the count.
+      if players < cap then
+        local used = seats_used(room, players)
+        if used < cap and used > best_used then
+          best, best_shard, best_used = room, f[1], used
+        end
       end
     elseif st == 'dead' then
       redis.call('ZADD', prefix .. 'lost-rooms', 'NX', now, room)

@@ -1,16 +1,17 @@
 //! A Lua script run with EVALSHA, loaded on first use and re-sent with EVAL when the
 //! server has forgotten it (after a restart or SCRIPT FLUSH).
 
+use fred::bytes_utils::Str;
 use fred::clients::Client;
 use fred::error::Error;
 use fred::interfaces::LuaInterface;
-use fred::types::{FromValue, MultipleKeys, Value};
+use fred::types::{FromValue, Key, Value};
 use std::sync::OnceLock;
 
 pub struct LuaScript {
     pub name: &'static str,
     pub source: &'static str,
-    sha: OnceLock<String>,
+    sha: OnceLock<Str>,
 }
 
 impl LuaScript {
@@ -22,27 +23,28 @@ impl LuaScript {
         }
     }
 
-    /// Runs the script. The caller puts a deadline around this call.
+    /// Runs the script. `call` builds its keys and arguments; it is called again only when
+    /// the server has forgotten the script, so a normal run builds them once and copies
+    /// nothing. The caller puts a deadline around this call.
     pub async fn run<R: FromValue>(
         &self,
         client: &Client,
-        keys: Vec<String>,
-        args: Vec<String>,
+        call: impl Fn() -> (Vec<Key>, Vec<Value>),
     ) -> Result<R, Error> {
         let sha = match self.sha.get() {
             Some(sha) => sha.clone(),
             None => {
-                let sha: String = client.script_load(self.source).await?;
+                let sha: Str = client.script_load(self.source).await?;
                 // Another task may have won the race; the hash is the same either way.
                 let _ = self.sha.set(sha.clone());
                 sha
             }
         };
-        let keys = MultipleKeys::from(keys);
-        let args = Value::try_from(args)?;
-        match client.evalsha(sha, keys.clone(), args.clone()).await {
+        let (keys, args) = call();
+        match client.evalsha(sha, keys, Value::Array(args)).await {
             Err(e) if e.details().starts_with("NOSCRIPT") => {
-                client.eval(self.source, keys, args).await
+                let (keys, args) = call();
+                client.eval(self.source, keys, Value::Array(args)).await
             }
             other => other,
         }

@@ -35,9 +35,23 @@ pub struct Matchmaker {
 
 impl Matchmaker {
     pub async fn start(redis_url: &str, env: &[(&str, &str)]) -> Result<Self> {
+        Self::start_binary(
+            std::path::Path::new(env!("CARGO_BIN_EXE_roomshard-matchmaker")),
+            redis_url,
+            env,
+        )
+        .await
+    }
+
+    /// Starts another build of the matchmaker (for side-by-side measurements).
+    pub async fn start_binary(
+        binary: &std::path::Path,
+        redis_url: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let port = free_port()?;
         let dir = roomshard_testkit::scratch_dir("matchmaker")?;
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomshard-matchmaker"));
+        let mut cmd = Command::new(binary);
         cmd.env("BIND", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("REDIS_URL", redis_url)
