@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::http;
+use common::{healthy_shards, http};
 use roomshard_testkit::bins::binary;
 use roomshard_testkit::process::wait_until;
 use std::io::{BufRead, BufReader};
@@ -119,14 +119,7 @@ fn dev_script_starts_the_set_and_ctrl_c_stops_everything() {
 
     // The set is live: three healthy shards, a seat, the pages.
     wait_until("three healthy shards", Duration::from_secs(20), || {
-        let r = http(matchmaker, "GET", "/rooms", None).ok()?;
-        let v = r.json().ok()?;
-        let healthy = v["shards"]
-            .as_array()?
-            .iter()
-            .filter(|s| s["healthy"] == true)
-            .count();
-        (healthy == 3).then_some(())
+        (healthy_shards(matchmaker)? == 3).then_some(())
     })
     .unwrap_or_else(|e| panic!("{e}\n{text}"));
     let seat = http(matchmaker, "POST", "/reserve", Some("{}")).expect("reserve");

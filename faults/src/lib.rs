@@ -33,6 +33,34 @@ pub struct WorkerOptions<'a> {
     pub secret: Option<&'a str>,
 }
 
+/// Starts shards `0..total` of one set and waits until each is ready.
+pub fn start_ready_workers(
+    dir: &Path,
+    total: u32,
+    redis_url: &str,
+    heartbeat_ms: u64,
+    secret: Option<&str>,
+) -> Result<Vec<Proc>> {
+    let mut workers: Vec<Proc> = (0..total)
+        .map(|index| {
+            start_worker(
+                dir,
+                &WorkerOptions {
+                    index,
+                    total,
+                    redis_url,
+                    heartbeat_ms,
+                    secret,
+                },
+            )
+        })
+        .collect::<Result<_>>()?;
+    for w in &mut workers {
+        w.wait_ok("/readyz", Duration::from_secs(30))?;
+    }
+    Ok(workers)
+}
+
 /// Starts `roomshard-worker` as shard `index/total` on a free port; does not wait.
 pub fn start_worker(dir: &Path, opts: &WorkerOptions) -> Result<Proc> {
     let port = free_port()?;

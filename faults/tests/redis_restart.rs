@@ -4,8 +4,7 @@
 
 use anyhow::Result;
 use roomshard_faults::{
-    Player, Proc, WorkerOptions, http, key_exists, keys, metric, ms, reserve, start_matchmaker,
-    start_worker,
+    Player, http, key_exists, keys, metric, ms, reserve, start_matchmaker, start_ready_workers,
 };
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
@@ -20,23 +19,7 @@ fn workers_and_adapter_recover_from_an_empty_redis() -> Result<()> {
     let mut redis = RedisServer::start()?;
     let dir = roomshard_testkit::scratch_dir("faults-redis-restart")?;
     // Open joins (no secret), so one room can have a player on each worker.
-    let mut workers: Vec<Proc> = (0..2)
-        .map(|index| {
-            start_worker(
-                &dir,
-                &WorkerOptions {
-                    index,
-                    total: 2,
-                    redis_url: &redis.url(),
-                    heartbeat_ms: HEARTBEAT_MS,
-                    secret: None,
-                },
-            )
-        })
-        .collect::<Result<_>>()?;
-    for w in &mut workers {
-        w.wait_ok("/readyz", Duration::from_secs(30))?;
-    }
+    let workers = start_ready_workers(&dir, 2, &redis.url(), HEARTBEAT_MS, None)?;
     let mut mm = start_matchmaker(&dir, "matchmaker", None, &redis.url(), HEARTBEAT_MS)?;
     mm.wait_ok("/readyz", Duration::from_secs(30))?;
     let before = reserve(mm.port, &json!({"track": "warmup"}))?;

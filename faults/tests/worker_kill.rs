@@ -4,8 +4,8 @@
 
 use anyhow::{Context, Result};
 use roomshard_faults::{
-    Player, Proc, Reply, SECRET, WorkerOptions, http, key_exists, keys, metric, ms, redis_query,
-    reserve, reserve_ok, start_matchmaker, start_worker,
+    Player, Reply, SECRET, http, key_exists, keys, metric, ms, redis_query, reserve, reserve_ok,
+    start_matchmaker, start_ready_workers,
 };
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
@@ -42,23 +42,7 @@ fn str_of<'a>(answer: &'a serde_json::Value, field: &str) -> Result<&'a str> {
 fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     let redis = RedisServer::start()?;
     let dir = roomshard_testkit::scratch_dir("faults-worker-kill")?;
-    let mut workers: Vec<Proc> = (0..2)
-        .map(|index| {
-            start_worker(
-                &dir,
-                &WorkerOptions {
-                    index,
-                    total: 2,
-                    redis_url: &redis.url(),
-                    heartbeat_ms: HEARTBEAT_MS,
-                    secret: Some(SECRET),
-                },
-            )
-        })
-        .collect::<Result<_>>()?;
-    for w in &mut workers {
-        w.wait_ok("/readyz", Duration::from_secs(30))?;
-    }
+    let workers = start_ready_workers(&dir, 2, &redis.url(), HEARTBEAT_MS, Some(SECRET))?;
     let mut mm = start_matchmaker(&dir, "matchmaker", None, &redis.url(), HEARTBEAT_MS)?;
     mm.wait_ok("/readyz", Duration::from_secs(30))?;
     wait_until(

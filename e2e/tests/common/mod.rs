@@ -145,14 +145,7 @@ impl Stack {
                 if let Some(status) = mm.child.try_status() {
                     return Some(Err(anyhow::anyhow!("the matchmaker exited with {status}")));
                 }
-                let r = http(port, "GET", "/rooms", None).ok()?;
-                let v = r.json().ok()?;
-                let healthy = v["shards"]
-                    .as_array()?
-                    .iter()
-                    .filter(|s| s["healthy"] == true)
-                    .count();
-                (healthy == shards as usize).then_some(Ok(()))
+                (healthy_shards(port)? == shards as usize).then_some(Ok(()))
             },
         )?
     }
@@ -213,4 +206,16 @@ pub fn artifacts_dir(name: &str) -> Result<PathBuf> {
         .join(name);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
+}
+
+/// Shards the matchmaker on `port` reports healthy in `GET /rooms`.
+pub fn healthy_shards(port: u16) -> Option<usize> {
+    let v = http(port, "GET", "/rooms", None).ok()?.json().ok()?;
+    Some(
+        v["shards"]
+            .as_array()?
+            .iter()
+            .filter(|s| s["healthy"] == true)
+            .count(),
+    )
 }
