@@ -9,6 +9,7 @@ use crate::http::{self, HttpState, Readiness};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::redis_link;
+use crate::request_head;
 use crate::seats::{MemorySeats, RedisSeats, Seats};
 use crate::sync::SyncLink;
 use roomshard_protocol::events;
@@ -236,7 +237,10 @@ async fn serve<A: Adapter>(
         readiness: readiness.clone(),
     })
     .merge(crate::demo::router())
-    .layer(layer);
+    .layer(layer)
+    .layer(axum::middleware::map_request(
+        |req: axum::extract::Request| async move { request_head::detach(req) },
+    ));
 
     let ticks = tokio::spawn(hub.clone().run_ticks());
     let receiver = tokio::spawn(hub.clone().run_sync_receiver());

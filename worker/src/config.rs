@@ -108,7 +108,14 @@ pub struct Cli {
     /// Deadline of one Redis command, in milliseconds.
     #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = 1_000)]
     pub redis_timeout_ms: u64,
+    /// Threads serving connections and ticks; 0 uses one per CPU the process may use (its
+    /// cgroup's CPU limit counts). Shards on a shared host do best with 1 each.
+    #[arg(long, env = "WORKER_THREADS", default_value_t = 0)]
+    pub worker_threads: usize,
 }
+
+/// More threads than this is a typo, not a machine.
+const MAX_WORKER_THREADS: usize = 1024;
 
 /// Settings after validation.
 #[derive(Debug, Clone)]
@@ -130,6 +137,8 @@ pub struct Config {
     pub limits: Limits,
     pub drain_timeout: Duration,
     pub redis_timeout: Duration,
+    /// `None`: one per available CPU.
+    pub worker_threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -281,6 +290,12 @@ impl Cli {
         }
         roomshard_protocol::validate_track(&self.default_track)
             .map_err(|e| format!("DEFAULT_TRACK is invalid: {e}"))?;
+        if self.worker_threads > MAX_WORKER_THREADS {
+            return Err(format!(
+                "WORKER_THREADS must be between 0 and {MAX_WORKER_THREADS}, got {}",
+                self.worker_threads
+            ));
+        }
         Ok(Config {
             shard,
             bind: std::net::SocketAddr::new(self.bind_address, self.port),
@@ -314,6 +329,7 @@ impl Cli {
             },
             drain_timeout: Duration::from_millis(self.drain_timeout_ms),
             redis_timeout: Duration::from_millis(self.redis_timeout_ms.max(10)),
+            worker_threads: (self.worker_threads > 0).then_some(self.worker_threads),
         })
     }
 }
@@ -419,5 +435,22 @@ mod tests {
         let wide = cli(&["--world-width", "1e39", "--aoi-radius", "1e36"]).into_config();
         assert!(wide.is_err_and(|e| e.contains("WORLD_WIDTH must be at most")));
         assert!(cli(&["--tick-hz", "0"]).into_config().is_err());
+    }
+
+    #[test]
+    fn worker_threads_are_bounded() {
+        assert!(cli(&["--worker-threads", "5000"]).into_config().is_err());
+        assert!(Cli::try_parse_from(["roomshard-worker", "--worker-threads", "-1"]).is_err());
+        assert_eq!(
+            cli(&[]).into_config().map(|c| c.worker_threads).ok(),
+            Some(None)
+        );
+        assert_eq!(
+            cli(&["--worker-threads", "1"])
+                .into_config()
+                .map(|c| c.worker_threads)
+                .ok(),
+            Some(Some(1))
+        );
     }
 }

@@ -17,6 +17,7 @@ mod interest;
 pub mod limits;
 mod metrics;
 mod redis_link;
+mod request_head;
 mod seats;
 mod sync;
 mod telemetry;
@@ -35,10 +36,11 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cfg.worker_threads {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("roomshard-worker: cannot start the async runtime: {e}");
