@@ -5,7 +5,8 @@
 #
 # Everything runs on loopback, bounded in players and seconds. Knobs: DURATION (seconds per
 # load phase, default 15), FANOUT_PLAYERS (default 200), INTEREST_PLAYERS (default 1000),
-# IDLE_CONNECTIONS (default 10000). Figures go to stdout and to bench/results/latest.txt.
+# IDLE_CONNECTIONS (default 10000), CROSS_PAIRS (rooms of 2 in the cross-worker run, default
+# 25). Figures go to stdout and to bench/results/latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ DURATION="${DURATION:-15}"
 FANOUT_PLAYERS="${FANOUT_PLAYERS:-200}"
 INTEREST_PLAYERS="${INTEREST_PLAYERS:-1000}"
 IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-10000}"
+CROSS_PAIRS="${CROSS_PAIRS:-25}"
 suites=("$@")
 ((${#suites[@]})) || suites=(fanout interest memory matchmaker crossworker)
 
@@ -65,7 +67,7 @@ start_roomshard() {
   for ((i = 0; i < n; i++)); do
     local port; port=$(free_port)
     env "$@" ROOM_SHARD="$i/$n" PORT="$port" BIND_ADDRESS=127.0.0.1 REDIS_URL="redis://127.0.0.1:$redis_port" \
-      ROOMSHARD_REQUIRE_TOKEN=false ROOM_CAPACITY=2000 RATE_LIMIT_PER_SEC=200 RUST_LOG=warn \
+      ROOMSHARD_REQUIRE_TOKEN=false ROOM_CAPACITY=2000 RATE_LIMIT_PER_SEC=200 RUST_LOG=warn WORKER_THREADS="${WORKER_THREADS:-0}" \
       "$bin/roomshard-worker" >"$scratch/worker-$i.log" 2>&1 &
     pids+=($!); server_pids+=($!)
     wait_http "$port" /readyz
@@ -194,17 +196,21 @@ matchmaker() {
 }
 
 crossworker() {
-  say "== 5. cross-worker overhead: move-to-view of 2 players in one room, 10 Hz, ${DURATION}s"
+  # An odd number of rooms: the load tool deals player i to worker i % 2 and room
+  # i % rooms, so the two players of every room land on different workers in the split run.
+  local pairs=$CROSS_PAIRS
+  ((pairs % 2)) || pairs=$((pairs + 1))
+  say "== 5. cross-worker overhead: move-to-view in $pairs rooms of 2 players, 10 Hz, ${DURATION}s"
   start_redis
-  # A radius covering the world, so the two players always see each other.
+  # A radius covering the world, so the two players of a room always see each other.
   start_roomshard 2 AOI_RADIUS=1500
   local both=("${worker_urls[@]}")
   worker_urls=("${both[0]}")
-  load cross-same 2 1 10
+  load cross-same $((2 * pairs)) "$pairs" 10
   worker_urls=("${both[@]}")
-  load cross-split 2 1 10
+  load cross-split $((2 * pairs)) "$pairs" 10
   stop_all
-  say "same worker p50 $(field cross-same move_to_view.p50_ms) ms p99 $(field cross-same move_to_view.p99_ms) ms; different workers p50 $(field cross-split move_to_view.p50_ms) ms p99 $(field cross-split move_to_view.p99_ms) ms"
+  say "same worker: $(field cross-same move_to_view.count) samples, p50 $(field cross-same move_to_view.p50_ms) ms p99 $(field cross-same move_to_view.p99_ms) ms; different workers: $(field cross-split move_to_view.count) samples, p50 $(field cross-split move_to_view.p50_ms) ms p99 $(field cross-split move_to_view.p99_ms) ms"
   say "cross-worker overhead at p50 = $(python3 -c 'import sys; print(f"{float(sys.argv[2])-float(sys.argv[1]):.2f} ms")' "$(field cross-same move_to_view.p50_ms)" "$(field cross-split move_to_view.p50_ms)")"
 }
 

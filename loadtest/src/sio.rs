@@ -5,7 +5,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -72,7 +72,9 @@ impl Client {
     /// as `/shard/1`) and completes the Socket.IO handshake for namespace `/`.
     pub async fn connect(base: &str) -> Result<Self> {
         let url = socket_url(base)?;
-        let (ws, _) = connect_async(url.as_str())
+        // TCP_NODELAY, as browsers and socket.io-client set it: a move goes out at once
+        // rather than after the server acknowledged the previous one.
+        let (ws, _) = connect_async_with_config(url.as_str(), None, true)
             .await
             .with_context(|| format!("WebSocket connect to {url}"))?;
         let mut client = Client {

@@ -71,6 +71,9 @@ impl RedisPool {
         let client = Builder::from_config(config)
             .with_performance_config(|p| p.default_command_timeout = deadline)
             .with_connection_config(|c| {
+                // Nagle's algorithm would hold a small command back until the previous one is
+                // acknowledged: milliseconds on a connection that carries several at once.
+                c.tcp.nodelay = Some(true);
                 c.connection_timeout = deadline;
                 c.internal_command_timeout = deadline;
                 c.max_command_attempts = 1;

@@ -61,6 +61,10 @@ impl axum::serve::Listener for Listener {
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         // axum's accept loop logs and backs off on accept errors (such as too many files).
         let (stream, addr) = axum::serve::Listener::accept(&mut self.inner).await;
+        // A view batch goes out at once, not after the client acknowledged the last one.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
         (Guarded::new(stream, self.stall), addr)
     }
 

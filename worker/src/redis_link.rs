@@ -49,6 +49,9 @@ fn builder(url: &str, timeout: Duration) -> anyhow::Result<Builder> {
             p.broadcast_channel_capacity = 8192;
         })
         .with_connection_config(|c| {
+            // Nagle's algorithm would hold a small command back until the previous one is
+            // acknowledged: milliseconds on a connection that carries several at once.
+            c.tcp.nodelay = Some(true);
             c.connection_timeout = timeout.max(Duration::from_millis(500));
             c.internal_command_timeout = timeout.max(Duration::from_millis(500));
             c.max_command_attempts = 2;

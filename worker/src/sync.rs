@@ -68,6 +68,8 @@ pub struct SyncLink {
 
 /// Messages waiting to be published before new ones are dropped (and counted).
 const OUTBOX: usize = 4096;
+/// Most publishes sent in one pipeline.
+const PUBLISH_BATCH: usize = 256;
 
 impl SyncLink {
     /// Connects the subscriber and starts the publisher task.
@@ -84,18 +86,28 @@ impl SyncLink {
         let _resubscriber = subscriber.manage_subscriptions();
         let (outbox, mut rx) = mpsc::channel::<(String, String)>(OUTBOX);
         let publisher_metrics = metrics.clone();
+        // Everything queued goes out in one pipeline: a tick publishes a delta per room,
+        // and waiting for each reply before sending the next held the last room of a
+        // tick back by one round trip per room before it.
         tokio::spawn(async move {
-            while let Some((chan, payload)) = rx.recv().await {
+            let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+            while rx.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+                let sent = batch.len() as u64;
+                let pipeline = client.pipeline();
+                for (chan, payload) in batch.drain(..) {
+                    // Queues the command in memory; nothing is sent yet.
+                    let _: Result<(), _> = pipeline.publish(chan, payload).await;
+                }
                 if within(
                     timeout,
                     &publisher_metrics,
                     "sync_publish",
-                    client.publish::<i64, _, _>(chan, payload),
+                    pipeline.last::<i64>(),
                 )
                 .await
                 .is_err()
                 {
-                    publisher_metrics.sync_dropped.inc();
+                    publisher_metrics.sync_dropped.inc_by(sent);
                 }
             }
         });

@@ -170,6 +170,9 @@ impl Store {
                 p.default_command_timeout = deadline;
             })
             .with_connection_config(|c| {
+                // Nagle's algorithm would hold a small command back until the previous one is
+                // acknowledged: milliseconds on a connection that carries several at once.
+                c.tcp.nodelay = Some(true);
                 c.connection_timeout = deadline.max(Duration::from_millis(250));
                 c.internal_command_timeout = deadline.max(Duration::from_millis(250));
                 // A command is sent once: replaying a reserve after a reconnect could hold
