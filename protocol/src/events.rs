@@ -70,6 +70,10 @@ pub struct Moved {
     pub y: f32,
 }
 
+fn one_cell() -> u32 {
+    1
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JoinOk {
     pub ok: bool,
@@ -84,6 +88,11 @@ pub struct JoinOk {
     pub height: f64,
     /// Area-of-interest radius.
     pub radius: f64,
+    /// Interest grid cells per radius: cells are `radius / cells` wide, and a player sees
+    /// the cells up to `cells` away from its own. Absent from older workers, whose cells
+    /// were as wide as the radius.
+    #[serde(default = "one_cell")]
+    pub cells: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,11 +178,17 @@ mod tests {
             width: 1000.0,
             height: 1000.0,
             radius: 100.0,
+            cells: 2,
         };
         let v = serde_json::to_value(&ok).expect("json");
         assert_eq!(v["self"], "me");
         assert_eq!(v["ok"], true);
         assert_eq!(v["players"], 2);
+        assert_eq!(v["cells"], 2);
+        let mut old = v.clone();
+        old.as_object_mut().expect("object").remove("cells");
+        let back: JoinOk = serde_json::from_value(old).expect("an older ack");
+        assert_eq!(back.cells, 1);
     }
 
     #[test]

@@ -56,9 +56,13 @@ pub struct Cli {
     /// World height; coordinates lie in 0..=height.
     #[arg(long, env = "WORLD_HEIGHT", default_value_t = 1000.0)]
     pub world_height: f64,
-    /// Area-of-interest radius, also the grid's cell size.
+    /// Area-of-interest radius: everything this close to a player is in its view.
     #[arg(long, env = "AOI_RADIUS", default_value_t = 100.0)]
     pub aoi_radius: f64,
+    /// Grid cells per radius (1 to 4): cells of side AOI_RADIUS/AOI_CELLS, and a player
+    /// sees the (2·AOI_CELLS + 1)² cells around it.
+    #[arg(long, env = "AOI_CELLS", default_value_t = 2)]
+    pub aoi_cells: i32,
     /// View batches per second.
     #[arg(long, env = "TICK_HZ", default_value_t = 20)]
     pub tick_hz: u32,
@@ -146,6 +150,8 @@ pub struct WorldConfig {
     pub width: f64,
     pub height: f64,
     pub radius: f64,
+    /// Grid cells per radius: neighbourhoods of (2·reach + 1)² cells of side radius/reach.
+    pub reach: i32,
     pub tick: Duration,
 }
 
@@ -279,6 +285,20 @@ impl Cli {
                 "WORLD_WIDTH/AOI_RADIUS and WORLD_HEIGHT/AOI_RADIUS must be at most 10000".into(),
             );
         }
+        if !(1..=crate::grid::MAX_REACH).contains(&self.aoi_cells) {
+            return Err(format!(
+                "AOI_CELLS must be between 1 and {}, got {}",
+                crate::grid::MAX_REACH,
+                self.aoi_cells
+            ));
+        }
+        let cells = f64::from(self.aoi_cells);
+        if width / radius * cells > 20_000.0 || height / radius * cells > 20_000.0 {
+            return Err(
+                "the world may be at most 20000 cells a side (a cell is AOI_RADIUS/AOI_CELLS)"
+                    .into(),
+            );
+        }
         if self.room_capacity == 0 {
             return Err("ROOM_CAPACITY must be at least 1".into());
         }
@@ -310,6 +330,7 @@ impl Cli {
                 width,
                 height,
                 radius,
+                reach: self.aoi_cells,
                 tick: Duration::from_micros(1_000_000 / u64::from(self.tick_hz)),
             },
             room_capacity: self.room_capacity,
@@ -435,6 +456,18 @@ mod tests {
         let wide = cli(&["--world-width", "1e39", "--aoi-radius", "1e36"]).into_config();
         assert!(wide.is_err_and(|e| e.contains("WORLD_WIDTH must be at most")));
         assert!(cli(&["--tick-hz", "0"]).into_config().is_err());
+        assert!(cli(&["--aoi-cells", "0"]).into_config().is_err());
+        assert!(cli(&["--aoi-cells", "5"]).into_config().is_err());
+        let fine = cli(&[
+            "--world-width",
+            "10000",
+            "--aoi-radius",
+            "1",
+            "--aoi-cells",
+            "3",
+        ]);
+        assert!(fine.into_config().is_err_and(|e| e.contains("20000 cells")));
+        assert_eq!(cli(&[]).into_config().map(|c| c.world.reach).ok(), Some(2));
     }
 
     #[test]

@@ -461,7 +461,8 @@ async fn join<A: Adapter>(
             view: view.to_vec(),
             width: hub.grid.width(),
             height: hub.grid.height(),
-            radius: hub.grid.cell_size(),
+            radius: hub.grid.radius(),
+            cells: hub.grid.reach(),
         };
         if let Some(ack) = ack.take() {
             let _ = ack.send(&ok);

@@ -116,7 +116,12 @@ impl<A: Adapter> Hub<A> {
         seats: Seats,
         sync: Option<SyncLink>,
     ) -> anyhow::Result<Arc<Self>> {
-        let grid = Grid::new(cfg.world.width, cfg.world.height, cfg.world.radius)?;
+        let grid = Grid::with_reach(
+            cfg.world.width,
+            cfg.world.height,
+            cfg.world.radius,
+            cfg.world.reach,
+        )?;
         Ok(Arc::new(Self {
             io,
             cfg,

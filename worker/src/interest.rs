@@ -5,7 +5,7 @@
 //! Plain logic, no I/O. The socket layer owns one Socket.IO room per cell; a local
 //! observer sits in the room of its own cell, and the batch computed for a cell goes to
 //! that room, so one batch serves every observer of the cell. Each change touches at most
-//! the 18 cells around its old and new position, whatever the room's population.
+//! the cells of the neighbourhoods of its old and new position, whatever the room's population.
 //!
 //! An observer whose own cell changed during the tick (a crosser) is taken out of its old
 //! cell's room before the batches go out, receives its own batch (the entities of the
@@ -416,22 +416,19 @@ impl RoomView {
         }
 
         // One pass over the changes fills the batches of the observed cells around them.
+        let mut seen: Vec<Cell> = Vec::with_capacity(2 * self.grid.neighbourhood_len());
         for (id, rec) in &changes {
-            let mut seen: [Option<Cell>; 18] = [None; 18];
-            let mut n = 0;
+            seen.clear();
             let around = rec
                 .old
                 .into_iter()
                 .chain(rec.new)
                 .flat_map(|c| self.grid.neighbourhood(c));
             for r in around {
-                if seen[..n].contains(&Some(r)) {
+                if seen.contains(&r) {
                     continue;
                 }
-                if n < seen.len() {
-                    seen[n] = Some(r);
-                    n += 1;
-                }
+                seen.push(r);
                 if !self.observers_per_cell.contains_key(&r) {
                     continue;
                 }
@@ -453,7 +450,7 @@ impl RoomView {
                 }
             }
             for (cid, rec) in &changes {
-                if rec.old.is_some_and(|o| o.is_near(from)) {
+                if rec.old.is_some_and(|o| self.grid.is_near(o, from)) {
                     candidates.insert(cid);
                 }
             }
@@ -503,8 +500,8 @@ impl RoomView {
         after: Cell,
         batch: &mut ViewBatch,
     ) {
-        let was = old.is_some_and(|c| c.is_near(before));
-        let is = rec.new.is_some_and(|c| c.is_near(after));
+        let was = old.is_some_and(|c| self.grid.is_near(c, before));
+        let is = rec.new.is_some_and(|c| self.grid.is_near(c, after));
         match (was, is) {
             (true, true) => {
                 if let Some(e) = self.entities.get(id) {
@@ -539,8 +536,8 @@ impl RoomView {
         after: Cell,
         batch: &mut ViewBatch,
     ) {
-        let was = rec.old.is_some_and(|c| c.is_near(before));
-        let is = rec.new.is_some_and(|c| c.is_near(after));
+        let was = rec.old.is_some_and(|c| self.grid.is_near(c, before));
+        let is = rec.new.is_some_and(|c| self.grid.is_near(c, after));
         if was != is {
             self.classify(id, rec, rec.old, before, after, batch);
         }
@@ -724,8 +721,11 @@ mod tests {
         /// to them as crossers) hold exactly the entities of their neighbourhood, at their
         /// current positions, after every tick.
         #[test]
-        fn clients_converge_to_their_neighbourhood(ops in proptest::collection::vec(op(), 1..80)) {
-            let g = grid();
+        fn clients_converge_to_their_neighbourhood(
+            ops in proptest::collection::vec(op(), 1..80),
+            reach in 1..=2,
+        ) {
+            let g = Grid::with_reach(60.0, 60.0, 10.0 * f64::from(reach), reach).expect("valid");
             let mut room = RoomView::new(g);
             let mut clients: HashMap<String, (Cell, ClientView)> = HashMap::new();
             let mut truth: HashMap<String, (f32, f32)> = HashMap::new();
@@ -788,7 +788,7 @@ mod tests {
                             let (x, y) = truth[id];
                             prop_assert_eq!(*cell, g.cell_of(f64::from(x), f64::from(y)));
                             let want: HashMap<String, (f32, f32)> = truth.iter()
-                                .filter(|(_, (ex, ey))| g.cell_of(f64::from(*ex), f64::from(*ey)).is_near(*cell))
+                                .filter(|(_, (ex, ey))| g.is_near(g.cell_of(f64::from(*ex), f64::from(*ey)), *cell))
                                 .map(|(k, v)| (k.clone(), *v)).collect();
                             prop_assert_eq!(view, &want, "client {}", id);
                         }

@@ -8,6 +8,9 @@ use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
 use std::time::Duration;
 
+/// Grid cells per radius, as the worker runs by default.
+const CELLS: i32 = 2;
+
 #[test]
 fn two_hundred_players_receive_only_their_area_of_interest() {
     let redis = RedisServer::start().expect("redis");
@@ -17,6 +20,8 @@ fn two_hundred_players_receive_only_their_area_of_interest() {
             ("REDIS_URL", redis.url()),
             ("ROOM_SHARD", "0/1".into()),
             ("ROOM_CAPACITY", "250".into()),
+            ("AOI_RADIUS", "100".into()),
+            ("AOI_CELLS", CELLS.to_string()),
         ],
     )
     .expect("worker");
@@ -28,6 +33,7 @@ fn two_hundred_players_receive_only_their_area_of_interest() {
             "200".into(),
             "30".into(),
             "100".into(),
+            CELLS.to_string(),
         ],
         Duration::from_secs(150),
     )
@@ -56,8 +62,10 @@ fn two_hundred_players_receive_only_their_area_of_interest() {
     );
     assert_eq!(s["stale"], 0, "{s}");
     assert_eq!(s["anomalies"], 0, "{s}");
+    // Nothing in view is farther than the far corner of the neighbourhood.
     let max_ratio = s["maxDistanceOverRadius"].as_f64().unwrap_or(f64::MAX);
-    assert!(max_ratio <= 2.0 * 2f64.sqrt() + 1e-6, "{s}");
+    let corner = f64::from(CELLS + 1) / f64::from(CELLS) * 2f64.sqrt();
+    assert!(max_ratio <= corner + 1e-6, "{s}");
     let ratio = s["naiveOverActual"].as_f64().unwrap_or(0.0);
     println!(
         "bytes per client: {} received vs {} for a room-wide broadcast (x{ratio:.1})",

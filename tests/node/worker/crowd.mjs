@@ -1,18 +1,20 @@
 // Interest management with a crowd: N clients in one room random-walk; every entity a
-// client receives must lie in its area of interest (its cell's 3x3 neighbourhood), and
+// client receives must lie in its area of interest (the cells up to <cells> away from its
+// own, cells being radius/<cells> wide), and
 // after the crowd stops, every client must hold exactly the others within its radius at
 // their final positions. Prints one JSON summary, with the bytes each client received
 // against a naive room-wide broadcast of the same moves.
-// Usage: node crowd.mjs <url> <room> <clients> <rounds> <radius>
+// Usage: node crowd.mjs <url> <room> <clients> <rounds> <radius> <cells>
 import { connect, emitAck, out, deadline, ViewTracker } from "./common.mjs";
 
 deadline(120000);
-const [url, room, nArg, roundsArg, radiusArg] = process.argv.slice(2);
-const n = Number(nArg), rounds = Number(roundsArg), radius = Number(radiusArg);
+const [url, room, nArg, roundsArg, radiusArg, cellsArg] = process.argv.slice(2);
+const n = Number(nArg), rounds = Number(roundsArg), radius = Number(radiusArg), cells = Number(cellsArg);
 const world = 1000;
-// As the server: cells of side `radius`, the last row and column closed at the edge.
-const cellOf = (v) => Math.min(Math.floor(v / radius), Math.ceil(world / radius) - 1);
-const near = (a, b) => Math.abs(cellOf(a.x) - cellOf(b.x)) <= 1 && Math.abs(cellOf(a.y) - cellOf(b.y)) <= 1;
+// As the server: cells of side `radius / cells`, the last row and column closed at the edge.
+const side = radius / cells;
+const cellOf = (v) => Math.min(Math.floor(v / side), Math.ceil(world / side) - 1);
+const near = (a, b) => Math.abs(cellOf(a.x) - cellOf(b.x)) <= cells && Math.abs(cellOf(a.y) - cellOf(b.y)) <= cells;
 const dist = (a, b) => Math.hypot(a.x - b.x, a.y - b.y);
 
 const clients = [];
