@@ -4,9 +4,10 @@
 #   bench/run.sh [fanout|interest|memory|matchmaker|crossworker ...]   (default: all)
 #
 # Everything runs on loopback, bounded in players and seconds. Knobs: DURATION (seconds per
-# load phase, default 15), FANOUT_PLAYERS (default 200), INTEREST_PLAYERS (default 1000),
-# IDLE_CONNECTIONS (default 10000), CROSS_PAIRS (rooms of 2 in the cross-worker run, default
-# 25). Figures go to stdout and to bench/results/latest.txt.
+# load phase, default 15), FANOUT_PLAYERS (default 200), FANOUT_THREADS (WORKER_THREADS of
+# the fan-out workers, default 1), INTEREST_PLAYERS (default 1000), IDLE_CONNECTIONS
+# (default 10000), CROSS_PAIRS (rooms of 2 in the cross-worker run, default 25). Figures go
+# to stdout and to bench/results/latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,7 @@ FANOUT_PLAYERS="${FANOUT_PLAYERS:-200}"
 INTEREST_PLAYERS="${INTEREST_PLAYERS:-1000}"
 IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-10000}"
 CROSS_PAIRS="${CROSS_PAIRS:-25}"
+FANOUT_THREADS="${FANOUT_THREADS:-1}"
 suites=("$@")
 ((${#suites[@]})) || suites=(fanout interest memory matchmaker crossworker)
 
@@ -67,7 +69,7 @@ start_roomshard() {
   for ((i = 0; i < n; i++)); do
     local port; port=$(free_port)
     env "$@" ROOM_SHARD="$i/$n" PORT="$port" BIND_ADDRESS=127.0.0.1 REDIS_URL="redis://127.0.0.1:$redis_port" \
-      ROOMSHARD_REQUIRE_TOKEN=false ROOM_CAPACITY=2000 RATE_LIMIT_PER_SEC=200 RUST_LOG=warn WORKER_THREADS="${WORKER_THREADS:-0}" \
+      ROOMSHARD_REQUIRE_TOKEN=false ROOM_CAPACITY=2000 RATE_LIMIT_PER_SEC=200 RUST_LOG=warn \
       "$bin/roomshard-worker" >"$scratch/worker-$i.log" 2>&1 &
     pids+=($!); server_pids+=($!)
     wait_http "$port" /readyz
@@ -118,26 +120,28 @@ ratio() { python3 -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); pri
 
 fanout() {
   say "== 1. fan-out: 2 processes on one Redis, $FANOUT_PLAYERS players at 10 Hz, ${DURATION}s"
-  say "$(printf '%-10s %-15s %14s %14s %12s %10s %8s' room impl 'msgs/CPU-s' 'updates/CPU-s' 'server CPU-s' 'p99 ms' errors)"
+  say "   (Roomshard workers run WORKER_THREADS=$FANOUT_THREADS, as two shards sharing two cores would; '-auto' runs one thread per core)"
+  say "$(printf '%-10s %-20s %14s %14s %12s %10s %8s' room impl 'msgs/CPU-s' 'updates/CPU-s' 'server CPU-s' 'p99 ms' errors)"
   for size in 8 100; do
     local rooms=$(( (FANOUT_PLAYERS + size - 1) / size ))
     # roomshard-wide: interest management off (a radius covering the world), so every
     # player receives the whole room, as from the peer: the like-for-like fan-out cost.
-    for impl in roomshard roomshard-wide node; do
+    for impl in roomshard roomshard-wide roomshard-wide-auto node; do
       start_redis
       case $impl in
-        roomshard) start_roomshard 2 ;;
-        roomshard-wide) start_roomshard 2 AOI_RADIUS=1500 ;;
+        roomshard) start_roomshard 2 WORKER_THREADS="$FANOUT_THREADS" ;;
+        roomshard-wide) start_roomshard 2 AOI_RADIUS=1500 WORKER_THREADS="$FANOUT_THREADS" ;;
+        roomshard-wide-auto) start_roomshard 2 AOI_RADIUS=1500 WORKER_THREADS=0 ;;
         node) start_node 2 ;;
       esac
       load "fanout-$impl-$size" "$FANOUT_PLAYERS" "$rooms" 10
       stop_all
-      say "$(printf '%-10s %-15s %14.0f %14.0f %12.2f %10.2f %8s' "of $size" "$impl" \
+      say "$(printf '%-10s %-20s %14.0f %14.0f %12.2f %10.2f %8s' "of $size" "$impl" \
         "$(field "fanout-$impl-$size" messages_per_cpu_second)" "$(field "fanout-$impl-$size" updates_per_cpu_second)" \
         "$(field "fanout-$impl-$size" server_cpu_seconds)" "$(field "fanout-$impl-$size" move_to_view.p99_ms)" \
         "$(field "fanout-$impl-$size" errors)")"
     done
-    for impl in roomshard roomshard-wide; do
+    for impl in roomshard roomshard-wide roomshard-wide-auto; do
       say "rooms of $size: $impl/Node updates per CPU-second = $(ratio "$(field "fanout-$impl-$size" updates_per_cpu_second)" "$(field "fanout-node-$size" updates_per_cpu_second)")x, messages per CPU-second = $(ratio "$(field "fanout-$impl-$size" messages_per_cpu_second)" "$(field "fanout-node-$size" messages_per_cpu_second)")x, server CPU = $(ratio "$(field "fanout-$impl-$size" server_cpu_seconds)" "$(field "fanout-node-$size" server_cpu_seconds)")x"
     done
   done
