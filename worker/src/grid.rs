@@ -25,6 +25,7 @@ pub struct Grid {
     width: f64,
     height: f64,
     cell: f64,
+    radius: f64,
     reach: i32,
     cols: i32,
     rows: i32,
@@ -70,6 +71,7 @@ impl Grid {
             width,
             height,
             cell,
+            radius,
             reach,
             // Bounded above, so the conversions are exact.
             cols: cols as i32,
@@ -91,7 +93,7 @@ impl Grid {
 
     /// The area-of-interest radius the grid was made for.
     pub fn radius(&self) -> f64 {
-        self.cell * f64::from(self.reach)
+        self.radius
     }
 
     /// Cells a neighbourhood reaches in each direction.
