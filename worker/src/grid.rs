@@ -106,12 +106,6 @@ impl Grid {
         (a.x - b.x).abs() <= self.reach && (a.y - b.y).abs() <= self.reach
     }
 
-    /// Cells in a whole (unclipped) neighbourhood.
-    pub fn neighbourhood_len(&self) -> usize {
-        let side = (2 * self.reach + 1) as usize;
-        side * side
-    }
-
     /// Whether a point is a finite position inside the world (edges included).
     pub fn contains(&self, x: f64, y: f64) -> bool {
         x.is_finite()
@@ -201,7 +195,6 @@ mod tests {
         assert_eq!(g.cell_of(99.9, 100.0), Cell { x: 1, y: 2 });
         assert_eq!(g.neighbourhood(Cell { x: 0, y: 0 }).count(), 9);
         assert_eq!(g.neighbourhood(Cell { x: 5, y: 5 }).count(), 25);
-        assert_eq!(g.neighbourhood_len(), 25);
         assert!(g.is_near(Cell { x: 3, y: 3 }, Cell { x: 5, y: 1 }));
         assert!(!g.is_near(Cell { x: 3, y: 3 }, Cell { x: 6, y: 3 }));
     }

@@ -56,19 +56,25 @@ struct RoomState {
     last_published: Instant,
 }
 
-/// Publishes this worker's changes to a room (an empty delta is a keepalive).
-fn publish_delta(
+/// Publishes this worker's changes of a tick to a room. With `keepalive`, an empty delta
+/// goes out too once KEEPALIVE has passed since the last publish.
+fn publish_outgoing(
     sync: &SyncLink,
     room: &str,
     state: &mut RoomState,
-    ops: Vec<SyncOp>,
+    out: &mut TickOutput,
     now: Instant,
+    keepalive: bool,
 ) {
+    let due = keepalive && now.duration_since(state.last_published) >= KEEPALIVE;
+    if out.outgoing.is_empty() && !due {
+        return;
+    }
     sync.publish(
         room,
         &SyncMessage::Delta {
             w: sync.worker.clone(),
-            ops,
+            ops: std::mem::take(&mut out.outgoing),
         },
     );
     state.last_published = now;
@@ -420,15 +426,7 @@ impl<A: Adapter> Hub<A> {
                 );
                 state.last_published = now;
             }
-            if !out.outgoing.is_empty() || now.duration_since(state.last_published) >= KEEPALIVE {
-                publish_delta(
-                    sync,
-                    &room.name,
-                    &mut state,
-                    std::mem::take(&mut out.outgoing),
-                    now,
-                );
-            }
+            publish_outgoing(sync, &room.name, &mut state, &mut out, now, true);
         }
         self.emit_view(&room.name, &out).await;
         let emitted = Instant::now();
@@ -494,16 +492,8 @@ impl<A: Adapter> Hub<A> {
         }
         let mut out = state.view.tick();
         // Joins and leaves queued since the last tick go out with this one.
-        if let Some(sync) = &self.sync
-            && !out.outgoing.is_empty()
-        {
-            publish_delta(
-                sync,
-                &room.name,
-                &mut state,
-                std::mem::take(&mut out.outgoing),
-                now,
-            );
+        if let Some(sync) = &self.sync {
+            publish_outgoing(sync, &room.name, &mut state, &mut out, now, false);
         }
         self.emit_view(&room.name, &out).await;
     }

@@ -415,20 +415,17 @@ impl RoomView {
             self.remove_observer_from_cell(*from);
         }
 
-        // One pass over the changes fills the batches of the observed cells around them.
-        let mut seen: Vec<Cell> = Vec::with_capacity(2 * self.grid.neighbourhood_len());
+        // One pass over the changes fills the batches of the observed cells around them:
+        // the neighbourhood of the new position, then the cells around the old one that it
+        // does not cover, so each cell is visited once.
         for (id, rec) in &changes {
-            seen.clear();
-            let around = rec
+            let around_new = rec.new.into_iter().flat_map(|c| self.grid.neighbourhood(c));
+            let around_old_only = rec
                 .old
                 .into_iter()
-                .chain(rec.new)
-                .flat_map(|c| self.grid.neighbourhood(c));
-            for r in around {
-                if seen.contains(&r) {
-                    continue;
-                }
-                seen.push(r);
+                .flat_map(|c| self.grid.neighbourhood(c))
+                .filter(|r| !rec.new.is_some_and(|n| self.grid.is_near(n, *r)));
+            for r in around_new.chain(around_old_only) {
                 if !self.observers_per_cell.contains_key(&r) {
                     continue;
                 }

@@ -66,6 +66,11 @@ fn is_timeout(e: &std::io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
+/// Whether `msg` ends the session: an Engine.IO close, or a Socket.IO disconnect.
+pub fn is_close_packet(msg: &str) -> bool {
+    msg == "1" || msg.starts_with("41")
+}
+
 /// Whether a Socket.IO packet (inside an Engine.IO message) reports an error to the client:
 /// an `error` event, an ack `{"ok":false,...}`, or a refused namespace connection (`44`).
 pub fn is_error_packet(msg: &str) -> bool {
@@ -247,7 +252,7 @@ impl RawWs {
         loop {
             match self.read(deadline) {
                 Ok(Some(Frame::Close)) => return Ok(Outcome::Closed),
-                Ok(Some(Frame::Text(t))) if t == "1" || t.starts_with("41") => {
+                Ok(Some(Frame::Text(t))) if is_close_packet(&t) => {
                     return Ok(Outcome::Closed);
                 }
                 Ok(Some(Frame::Text(t))) if is_error_packet(&t) => return Ok(Outcome::Error(t)),
@@ -274,7 +279,7 @@ impl RawWs {
             let until = answered.map_or(deadline, |t| (t + LATE).min(deadline));
             match self.read(until)? {
                 Some(Frame::Close) => return Ok(Outcome::Closed),
-                Some(Frame::Text(t)) if t == "1" || t.starts_with("41") => {
+                Some(Frame::Text(t)) if is_close_packet(&t) => {
                     return Ok(Outcome::Closed);
                 }
                 Some(Frame::Text(t)) if t.starts_with(PROBE_ANSWER) => {
@@ -301,7 +306,7 @@ impl RawWs {
         loop {
             match self.read(deadline)? {
                 Some(Frame::Close) => return Ok(true),
-                Some(Frame::Text(t)) if t == "1" || t.starts_with("41") => return Ok(true),
+                Some(Frame::Text(t)) if is_close_packet(&t) => return Ok(true),
                 Some(_) => {}
                 None => return Ok(false),
             }
@@ -473,7 +478,7 @@ impl RawPolling {
                 return Ok(Outcome::Closed);
             }
             for p in &packets {
-                if p == "1" || p.starts_with("41") {
+                if is_close_packet(p) {
                     return Ok(Outcome::Closed);
                 }
                 if is_error_packet(p) {
@@ -511,7 +516,7 @@ impl RawPolling {
                 return Ok(Outcome::Closed);
             }
             for p in &packets {
-                if p == "1" || p.starts_with("41") {
+                if is_close_packet(p) {
                     return Ok(Outcome::Closed);
                 }
                 if p.starts_with(PROBE_ANSWER) {
@@ -544,7 +549,7 @@ impl RawPolling {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             let (status, packets) = self.poll(within)?;
-            if status != 200 || packets.iter().any(|p| p == "1" || p.starts_with("41")) {
+            if status != 200 || packets.iter().any(|p| is_close_packet(p)) {
                 return Ok(true);
             }
         }
