@@ -8,6 +8,11 @@
 # the fan-out workers, default 1), INTEREST_PLAYERS (default 1000), IDLE_CONNECTIONS
 # (default 10000), CROSS_PAIRS (rooms of 2 in the cross-worker run, default 25). Figures go
 # to stdout and to bench/results/latest.txt.
+#
+# BASELINE_BIN names a folder holding another build's roomshard-worker and
+# roomshard-matchmaker (for example the release binaries of the commit before a change):
+# the fan-out, memory and matchmaker suites then run it too, in the same rounds, and print
+# this build's figures over the baseline's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +22,11 @@ INTEREST_PLAYERS="${INTEREST_PLAYERS:-1000}"
 IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-10000}"
 CROSS_PAIRS="${CROSS_PAIRS:-25}"
 FANOUT_THREADS="${FANOUT_THREADS:-1}"
+BASELINE_BIN="${BASELINE_BIN:-}"
+if [[ -n "$BASELINE_BIN" && ! -x "$BASELINE_BIN/roomshard-worker" ]]; then
+  echo "bench: BASELINE_BIN=$BASELINE_BIN holds no roomshard-worker" >&2
+  exit 2
+fi
 suites=("$@")
 ((${#suites[@]})) || suites=(fanout interest memory matchmaker crossworker)
 
@@ -70,7 +80,7 @@ start_roomshard() {
     local port; port=$(free_port)
     env "$@" ROOM_SHARD="$i/$n" PORT="$port" BIND_ADDRESS=127.0.0.1 REDIS_URL="redis://127.0.0.1:$redis_port" \
       ROOMSHARD_REQUIRE_TOKEN=false ROOM_CAPACITY=2000 RATE_LIMIT_PER_SEC=200 RUST_LOG=warn \
-      "$bin/roomshard-worker" >"$scratch/worker-$i.log" 2>&1 &
+      "${worker_bin:-$bin/roomshard-worker}" >"$scratch/worker-$i.log" 2>&1 &
     pids+=($!); server_pids+=($!)
     wait_http "$port" /readyz
     worker_urls+=("http://127.0.0.1:$port")
@@ -126,12 +136,16 @@ fanout() {
     local rooms=$(( (FANOUT_PLAYERS + size - 1) / size ))
     # roomshard-wide: interest management off (a radius covering the world), so every
     # player receives the whole room, as from the peer: the like-for-like fan-out cost.
-    for impl in roomshard roomshard-wide roomshard-wide-auto node; do
+    local impls=(roomshard roomshard-wide roomshard-wide-auto node)
+    [[ -z "$BASELINE_BIN" ]] || impls=(roomshard baseline roomshard-wide baseline-wide roomshard-wide-auto node)
+    for impl in "${impls[@]}"; do
       start_redis
       case $impl in
         roomshard) start_roomshard 2 WORKER_THREADS="$FANOUT_THREADS" ;;
         roomshard-wide) start_roomshard 2 AOI_RADIUS=1500 WORKER_THREADS="$FANOUT_THREADS" ;;
         roomshard-wide-auto) start_roomshard 2 AOI_RADIUS=1500 WORKER_THREADS=0 ;;
+        baseline) worker_bin="$BASELINE_BIN/roomshard-worker" start_roomshard 2 WORKER_THREADS="$FANOUT_THREADS" ;;
+        baseline-wide) worker_bin="$BASELINE_BIN/roomshard-worker" start_roomshard 2 AOI_RADIUS=1500 WORKER_THREADS="$FANOUT_THREADS" ;;
         node) start_node 2 ;;
       esac
       load "fanout-$impl-$size" "$FANOUT_PLAYERS" "$rooms" 10
@@ -141,6 +155,12 @@ fanout() {
         "$(field "fanout-$impl-$size" server_cpu_seconds)" "$(field "fanout-$impl-$size" move_to_view.p99_ms)" \
         "$(field "fanout-$impl-$size" errors)")"
     done
+    if [[ -n "$BASELINE_BIN" ]]; then
+      for pair in roomshard:baseline roomshard-wide:baseline-wide; do
+        local now=${pair%%:*} base=${pair##*:}
+        say "rooms of $size: $now over $base, messages per CPU-second = $(ratio "$(field "fanout-$now-$size" messages_per_cpu_second)" "$(field "fanout-$base-$size" messages_per_cpu_second)")x, updates per CPU-second = $(ratio "$(field "fanout-$now-$size" updates_per_cpu_second)" "$(field "fanout-$base-$size" updates_per_cpu_second)")x, p99 = $(ratio "$(field "fanout-$now-$size" move_to_view.p99_ms)" "$(field "fanout-$base-$size" move_to_view.p99_ms)")x"
+      done
+    fi
     for impl in roomshard roomshard-wide roomshard-wide-auto; do
       say "rooms of $size: $impl/Node updates per CPU-second = $(ratio "$(field "fanout-$impl-$size" updates_per_cpu_second)" "$(field "fanout-node-$size" updates_per_cpu_second)")x, messages per CPU-second = $(ratio "$(field "fanout-$impl-$size" messages_per_cpu_second)" "$(field "fanout-node-$size" messages_per_cpu_second)")x, server CPU = $(ratio "$(field "fanout-$impl-$size" server_cpu_seconds)" "$(field "fanout-node-$size" server_cpu_seconds)")x"
     done
@@ -172,9 +192,15 @@ interest() {
 memory() {
   local -A mem
   say "== 3. memory per idle connection at $IDLE_CONNECTIONS connections"
-  for impl in roomshard node; do
+  local impls=(roomshard node)
+  [[ -z "$BASELINE_BIN" ]] || impls=(roomshard baseline node)
+  for impl in "${impls[@]}"; do
     start_redis
-    if [[ $impl == roomshard ]]; then start_roomshard 1; else start_node 1; fi
+    case $impl in
+      roomshard) start_roomshard 1 ;;
+      baseline) worker_bin="$BASELINE_BIN/roomshard-worker" start_roomshard 1 ;;
+      node) start_node 1 ;;
+    esac
     local pid=${server_pids[0]} before after
     before=$(rss_kib "$pid")
     mkfifo "$scratch/hold-$impl"
@@ -191,11 +217,17 @@ memory() {
     say "$impl: RSS $before KiB -> $after KiB, $(( (after - before) * 1024 / IDLE_CONNECTIONS )) bytes per connection ($(cat "$scratch/idle-$impl.out"))"
   done
   say "Roomshard/Node bytes per idle connection = $(ratio "${mem[roomshard]}" "${mem[node]}")"
+  [[ -z "$BASELINE_BIN" ]] ||
+    say "Roomshard over baseline bytes per idle connection = $(ratio "${mem[roomshard]}" "${mem[baseline]}")"
 }
 
 matchmaker() {
   say "== 4. matchmaker: reserves at fixed offered loads against redis-benchmark on the same Lua script"
-  cargo test -q --release -p roomshard-matchmaker --test throughput -- --ignored --nocapture 2>&1 |
+  local baseline_env=()
+  [[ -z "$BASELINE_BIN" ]] || baseline_env=(MATCHMAKER_BENCH_BASELINE="$BASELINE_BIN/roomshard-matchmaker")
+  [[ -z "$BASELINE_BIN" || ! -f "$BASELINE_BIN/reserve.lua" ]] ||
+    baseline_env+=(MATCHMAKER_BENCH_BASELINE_LUA="$BASELINE_BIN/reserve.lua")
+  env "${baseline_env[@]}" cargo test -q --release -p roomshard-matchmaker --test throughput -- --ignored --nocapture 2>&1 |
     grep -vE '^(running|test |$)' | tee -a "$results"
 }
 
