@@ -82,12 +82,14 @@ try {
   const sign = key === "ArrowLeft" ? -1 : 1;
   await alice.page.locator("#world").focus();
   await alice.page.keyboard.down(key);
-  await bob.page.waitForFunction(([id, x0, sign]) => {
+  // The position is read in the same evaluation that saw the move: Alice keeps walking until
+  // the key is up, and on a busy machine she may walk out of Bob's area of interest first.
+  const walked = await bob.page.waitForFunction(([id, x0, sign]) => {
     const o = window.roomshard.others().find((e) => e.id === id);
-    return o && sign * (o.x - x0) >= 40;
+    return o && sign * (o.x - x0) >= 40 ? { x: o.x, y: o.y } : false;
   }, [alice.st.self, seen.x, sign], { timeout: TIMEOUT });
   await alice.page.keyboard.up(key);
-  const moved = await bob.page.evaluate((id) => window.roomshard.others().find((e) => e.id === id), alice.st.self);
+  const moved = await walked.jsonValue();
   report("bob sees alice walk with the arrow keys", true, { key, from: seen.x, to: moved.x });
 
   // The live counters on Bob's page: two players, view batches and bytes flowing.
