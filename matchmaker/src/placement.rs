@@ -144,6 +144,9 @@ pub fn assess(
     out
 }
 
+/// How many shards the reserve script may choose among for a new room.
+pub const NEW_ROOM_CANDIDATES: usize = 4;
+
 /// Eligible shards that can take one more room, least loaded first (rooms, then players,
 /// then index), at most `max`.
 pub fn new_room_candidates(shards: &[ShardState], max: usize) -> Vec<&ShardState> {
