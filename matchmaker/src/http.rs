@@ -203,63 +203,30 @@ mod tests {
 
     #[tokio::test]
     async fn bad_bodies_never_reach_redis() {
-        let cases: Vec<(Request, StatusCode, &str)> = vec![
-            (
-                post_json("/reserve", "{"),
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-            ),
-            (
-                post_json("/reserve", r#"{"track":5}"#),
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-            ),
+        let too_long = format!(r#"{{"track":"{}"}}"#, "x".repeat(20_000));
+        let text = Request::post("/reserve")
+            .header(CONTENT_TYPE, "text/plain")
+            .body(Body::from("{}"))
+            .expect("request");
+        let cases: Vec<(Request, u16, &str)> = vec![
+            (post_json("/reserve", "{"), 400, "bad_request"),
+            (post_json("/reserve", r#"{"track":5}"#), 400, "bad_request"),
             (
                 post_json("/rooms/reserve", r#"{"nope":1}"#),
-                StatusCode::BAD_REQUEST,
+                400,
                 "bad_request",
             ),
-            (
-                post_json(
-                    "/reserve",
-                    format!(r#"{{"track":"{}"}}"#, "x".repeat(20_000)),
-                ),
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-            ),
-            (
-                Request::post("/reserve")
-                    .header(CONTENT_TYPE, "text/plain")
-                    .body(Body::from("{}"))
-                    .expect("request"),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-            ),
-            (
-                empty(Method::GET, "/nowhere"),
-                StatusCode::NOT_FOUND,
-                "not_found",
-            ),
-            (
-                empty(Method::DELETE, "/reserve"),
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-            ),
-            (
-                empty(Method::GET, "/rooms?track=a:b"),
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-            ),
-            (
-                empty(Method::GET, "/rooms?other=1"),
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-            ),
+            (post_json("/reserve", too_long), 413, "too_large"),
+            (text, 415, "unsupported_media_type"),
+            (empty(Method::GET, "/nowhere"), 404, "not_found"),
+            (empty(Method::DELETE, "/reserve"), 405, "method_not_allowed"),
+            (empty(Method::GET, "/rooms?track=a:b"), 400, "bad_request"),
+            (empty(Method::GET, "/rooms?other=1"), 400, "bad_request"),
         ];
         for (req, status, code) in cases {
             let what = format!("{} {}", req.method(), req.uri());
             let (got, body) = send(req).await;
-            assert_eq!(got, status, "{what}: {body}");
+            assert_eq!(got.as_u16(), status, "{what}: {body}");
             assert_eq!(body["error"]["code"], code, "{what}");
         }
     }

@@ -211,7 +211,6 @@ async fn fresher_view(state: &AppState, asked: Instant) -> Option<Arc<ShardView>
 mod tests {
     use super::*;
     use crate::placement::ShardState;
-    use roomshard_protocol::records::Capacity;
 
     fn body(json: &str) -> Result<ValidReserve, AppError> {
         let b: ReserveBody = serde_json::from_str(json).map_err(bad)?;
@@ -255,22 +254,10 @@ mod tests {
     }
 
     fn state(shard: u32, eligible: bool, rooms: u32) -> ShardState {
-        ShardState {
-            shard,
-            total: 4,
-            worker: format!("w{shard}"),
-            url: format!("ws://h/{shard}"),
-            healthy: eligible,
-            draining: false,
-            rooms,
-            players: 0,
-            capacity: Capacity {
-                rooms_per_shard: 10,
-                players_per_room: 8,
-            },
-            tracks: vec![],
-            last_heartbeat_ms: 0,
-        }
+        ShardState::test(shard, 4)
+            .healthy(eligible)
+            .load(rooms, 0)
+            .seats(8)
     }
 
     #[test]

@@ -97,22 +97,9 @@ pub async fn list(state: &AppState, query: RoomsQuery) -> Result<RoomsResponse, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use roomshard_protocol::records::Capacity;
 
     fn shard(i: u32, healthy: bool, draining: bool) -> ShardState {
-        ShardState {
-            shard: i,
-            total: 2,
-            worker: String::new(),
-            url: String::new(),
-            healthy,
-            draining,
-            rooms: 0,
-            players: 0,
-            capacity: Capacity::default(),
-            tracks: vec![],
-            last_heartbeat_ms: 0,
-        }
+        ShardState::test(i, 2).healthy(healthy).draining(draining)
     }
 
     fn row(room: &str, shard: u32, lost: bool) -> RoomRow {

@@ -218,25 +218,9 @@ impl ShardViews {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use roomshard_protocol::records::Capacity;
 
     fn shard(i: u32, eligible: bool) -> ShardState {
-        ShardState {
-            shard: i,
-            total: 3,
-            worker: format!("game-{i}"),
-            url: format!("ws://h/{i}"),
-            healthy: eligible,
-            draining: false,
-            rooms: 1,
-            players: 2,
-            capacity: Capacity {
-                rooms_per_shard: 10,
-                players_per_room: 4,
-            },
-            tracks: vec![],
-            last_heartbeat_ms: 1,
-        }
+        ShardState::test(i, 3).healthy(eligible).load(1, 2)
     }
 
     #[test]

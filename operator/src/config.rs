@@ -1,6 +1,5 @@
 //! The operator's flags, each with an environment fallback, and the settings they make.
 
-use crate::leader::LeaseConfig;
 use clap::Parser;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -86,6 +85,17 @@ impl Cli {
             drain_poll: Duration::from_secs(self.drain_poll_seconds.max(1)),
         }
     }
+}
+
+/// Lease settings.
+#[derive(Debug, Clone)]
+pub struct LeaseConfig {
+    pub name: String,
+    pub namespace: String,
+    /// The holder identity (the pod name).
+    pub identity: String,
+    pub duration: Duration,
+    pub grace: Duration,
 }
 
 /// Settings of the controller (from the operator's flags).

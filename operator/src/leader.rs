@@ -1,6 +1,7 @@
 //! Leader election on a coordination.k8s.io/v1 Lease, so two operator replicas are safe:
 //! only the holder runs the controller ([`lead`]).
 
+use crate::config::LeaseConfig;
 use crate::controller::{self, Context};
 use kube::Client;
 use kube_lease_manager::{LeaseManagerBuilder, LeaseManagerError};
@@ -8,17 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::info;
-
-/// Lease settings.
-#[derive(Debug, Clone)]
-pub struct LeaseConfig {
-    pub name: String,
-    pub namespace: String,
-    /// The holder identity (the pod name).
-    pub identity: String,
-    pub duration: Duration,
-    pub grace: Duration,
-}
 
 /// A running lease manager: `is_leader` flips as the lease is won and lost.
 pub struct Leadership {

@@ -207,20 +207,11 @@ impl SetRedis {
             })
         };
         let mut deleted = 0u64;
-        let shards: Vec<String> = self
-            .call(
-                "ZRANGE shards",
-                self.client
-                    .zrange(keys.shards(), 0, -1, None, false, None, false),
-            )
-            .await?;
-        let rooms: Vec<String> = self
-            .call(
-                "ZRANGE rooms",
-                self.client
-                    .zrange(keys.rooms(), 0, -1, None, false, None, false),
-            )
-            .await?;
+        let members = |op, key: String| {
+            self.call::<Vec<String>>(op, self.client.zrange(key, 0, -1, None, false, None, false))
+        };
+        let shards = members("ZRANGE shards", keys.shards()).await?;
+        let rooms = members("ZRANGE rooms", keys.rooms()).await?;
         let mut named: Vec<String> = Vec::new();
         for i in shards.iter().filter_map(|s| s.parse::<u32>().ok()) {
             named.push(keys.shard(i));

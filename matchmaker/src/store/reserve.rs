@@ -164,28 +164,3 @@ pub fn parse_reserve(reply: &[String]) -> Result<Result<Granted, Refusal>, Strin
         other => Err(format!("unexpected reply of {} items", other.len())),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| (*x).to_owned()).collect()
-    }
-
-    #[test]
-    fn reserve_reply_parses() {
-        let ok =
-            parse_reserve(&s(&["ok", "r", "t", "2", "99", "n", "1", "w", "u", "p"])).expect("ok");
-        assert_eq!(
-            ok.map(|g| (g.shard, g.expires_at, g.reused)),
-            Ok((2, 99, true))
-        );
-        assert_eq!(
-            parse_reserve(&s(&["err", "room_full"])),
-            Ok(Err(Refusal::RoomFull))
-        );
-        assert!(parse_reserve(&s(&["err", "what"])).is_err());
-        assert!(parse_reserve(&s(&["ok"])).is_err());
-    }
-}

@@ -95,20 +95,3 @@ pub fn parse_rooms(flat: &[String]) -> Result<Vec<RoomRow>, String> {
         })
         .collect()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| (*x).to_owned()).collect()
-    }
-
-    #[test]
-    fn rooms_reply_parses() {
-        let rows = parse_rooms(&s(&["r1", "0", "t", "8", "-1", "2", "1"])).expect("ok");
-        assert_eq!(rows[0].players, 0);
-        assert!(rows[0].lost);
-        assert!(parse_rooms(&s(&["r1"])).is_err());
-    }
-}

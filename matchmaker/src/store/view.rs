@@ -70,35 +70,3 @@ pub fn parse_view(flat: &[String]) -> Result<(Vec<ShardReport>, Vec<BadRecord>),
     }
     Ok((reports, bad))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| (*x).to_owned()).collect()
-    }
-
-    #[test]
-    fn view_reply_parses_and_reports_bad_heartbeats() {
-        let hb = r#"{"index":0,"total":2,"pod":"p0"}"#;
-        let flat = s(&[
-            "3", "0", "1700", hb, "4", "1", "1800", "", "0", "2", "9", "garbage", "1", "1", "2",
-        ]);
-        let (reports, bad) = parse_view(&flat).expect("parses");
-        assert_eq!(reports.len(), 3);
-        assert_eq!(
-            reports[0].heartbeat.as_ref().map(|h| h.pod.as_str()),
-            Some("p0")
-        );
-        assert_eq!(reports[0].rooms, 4);
-        assert_eq!(reports[0].last_seen_ms, 1700);
-        assert!(!reports[0].in_draining_set);
-        assert!(reports[1].heartbeat.is_none() && reports[1].in_draining_set);
-        assert!(reports[2].heartbeat.is_none() && reports[2].in_draining_set);
-        assert_eq!(bad.len(), 1);
-        assert_eq!(bad[0].shard, 2);
-        assert!(parse_view(&s(&["2", "0"])).is_err());
-        assert!(parse_view(&s(&[])).is_err());
-    }
-}

@@ -77,17 +77,8 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{owned_json, with};
-    use serde_json::{Value, json};
-
-    fn env<'a>(c: &'a Value, name: &str) -> &'a Value {
-        c["env"]
-            .as_array()
-            .expect("env")
-            .iter()
-            .find(|e| e["name"] == name)
-            .unwrap_or_else(|| panic!("env {name} missing"))
-    }
+    use crate::build::fixture::{env, owned_json, with};
+    use serde_json::json;
 
     #[test]
     fn matchmaker_defaults_to_the_worker_image() {

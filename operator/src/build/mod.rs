@@ -171,6 +171,16 @@ pub(crate) mod fixture {
         obj
     }
 
+    /// The variable `name` of a container's environment.
+    pub fn env<'a>(container: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+        container["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("env {name} missing"))
+    }
+
     pub fn assert_owned(obj: &serde_json::Value) {
         assert_eq!(obj["metadata"]["namespace"], "play");
         assert_eq!(obj["metadata"]["ownerReferences"][0]["uid"], "uid-1");

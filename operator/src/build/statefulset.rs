@@ -271,17 +271,8 @@ pub fn current_replicas(sts: Option<&StatefulSet>) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{owned_json, with};
-    use serde_json::{Value, json};
-
-    fn env<'a>(container: &'a Value, name: &str) -> &'a Value {
-        container["env"]
-            .as_array()
-            .expect("env")
-            .iter()
-            .find(|e| e["name"] == name)
-            .unwrap_or_else(|| panic!("env {name} missing"))
-    }
+    use crate::build::fixture::{env, owned_json, with};
+    use serde_json::json;
 
     #[test]
     fn statefulset_runs_one_shard_per_pod() {
