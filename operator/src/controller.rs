@@ -105,6 +105,8 @@ pub fn error_policy(obj: Arc<RoomShardSet>, error: &Error, ctx: Arc<Context>) ->
     Action::requeue(ctx.backoff(&obj))
 }
 
+/// One set, a step per line: validate → observe → plan the drain → build → apply → status,
+/// then when to look again.
 async fn reconcile_set(
     set: &RoomShardSet,
     api: &Api<RoomShardSet>,

@@ -16,7 +16,7 @@ use fred::bytes_utils::Str;
 use fred::clients::Client;
 use fred::interfaces::ClientLike;
 use fred::prelude::{Builder, Config as RedisConfig, ReconnectPolicy};
-use fred::types::{Key, Value};
+use fred::types::Key;
 use roomshard_protocol::Keys;
 use std::future::Future;
 use std::time::Duration;
