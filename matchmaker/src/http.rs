@@ -249,6 +249,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failed_redis_call_is_counted_once_by_operation() {
+        let state = state();
+        for req in [post_json("/reserve", "{}"), empty(Method::GET, "/readyz")] {
+            let resp = app(state.clone()).oneshot(req).await.expect("infallible");
+            assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        let text = state.metrics.render();
+        for counted in [
+            r#"roomshard_matchmaker_redis_errors_total{op="view"} 1"#,
+            r#"roomshard_matchmaker_redis_errors_total{op="ping"} 1"#,
+        ] {
+            assert!(text.contains(counted), "{counted} missing from\n{text}");
+        }
+    }
+
+    #[tokio::test]
     async fn requests_never_queue_behind_a_failing_view_read() {
         // A "Redis" that accepts connections and never answers, so every call runs into
         // the 100 ms deadline: twenty requests reading the shards one after another would
