@@ -1,13 +1,20 @@
 //! The one error type every handler returns, rendered as `{"error":{"code","message"}}`.
+//!
+//! A failed Redis call becomes an [`AppError`] through `From<StoreError>`; the response
+//! carries the error as an extension, and the router's `record_failures` middleware logs
+//! and counts it there ([`AppError::record`]), the one place either happens.
 
+use crate::metrics::Metrics;
+use crate::store::StoreError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use std::sync::Arc;
 
-/// An error a client sees. 5xx variants carry a generic message; the cause is logged where
-/// it happens, never sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// An error a client sees. 5xx variants carry a generic message; the cause goes to the
+/// logs, never to the client.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
@@ -21,6 +28,11 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("no healthy shard has a free seat or room for this request")]
     NoCapacity,
+    /// A Redis call failed; the cause is logged and counted by [`AppError::record`].
+    #[error("the room registry is unavailable; retry shortly")]
+    Redis(#[source] Arc<StoreError>),
+    /// Gave up waiting for a Redis read another request made (and which that request
+    /// reports), or which failed while waiting.
     #[error("the room registry is unavailable; retry shortly")]
     RedisUnavailable,
     #[error("no such route")]
@@ -37,7 +49,9 @@ impl AppError {
             AppError::RoomFull(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::NoCapacity | AppError::RedisUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::NoCapacity | AppError::Redis(_) | AppError::RedisUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
@@ -51,10 +65,25 @@ impl AppError {
             AppError::TooLarge(_) => "too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::NoCapacity => "no_capacity",
-            AppError::RedisUnavailable => "redis_unavailable",
+            AppError::Redis(_) | AppError::RedisUnavailable => "redis_unavailable",
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
         }
+    }
+
+    /// Logs the cause of a failed Redis call and counts it by operation; nothing for
+    /// other errors, which the client's answer says all about.
+    pub fn record(&self, metrics: &Metrics) {
+        if let AppError::Redis(e) = self {
+            tracing::warn!(error = %e, op = e.op(), "redis call failed");
+            metrics.redis_errors.with_label_values(&[e.op()]).inc();
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::Redis(Arc::new(e))
     }
 }
 
@@ -77,7 +106,11 @@ impl IntoResponse for AppError {
                 message: self.to_string(),
             },
         };
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, AppError::Redis(_)) {
+            response.extensions_mut().insert(self);
+        }
+        response
     }
 }
 
@@ -107,7 +140,11 @@ mod tests {
 
     #[test]
     fn every_5xx_message_is_generic() {
-        for e in [AppError::NoCapacity, AppError::RedisUnavailable] {
+        let timeout = AppError::from(StoreError::Timeout {
+            op: "reserve",
+            deadline: std::time::Duration::from_millis(100),
+        });
+        for e in [AppError::NoCapacity, AppError::RedisUnavailable, timeout] {
             assert!(e.status().is_server_error());
             assert!(!e.to_string().contains("redis://"));
         }

@@ -2,11 +2,9 @@
 
 use crate::error::AppError;
 use crate::extract::{ApiJson, MAX_BODY_BYTES};
-use crate::metrics::Metrics;
-use crate::placement::{self, Defaults, ShardState};
 use crate::reserve::{self, ReserveBody};
 use crate::rooms::{self, RoomsQuery};
-use crate::store::{ShardArgs, Store, StoreError};
+use crate::state::AppState;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -15,220 +13,8 @@ use axum::http::header::CONTENT_TYPE;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use roomshard_protocol::token::TokenKey;
-use std::ops::Deref;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tower_http::trace::TraceLayer;
-
-/// Everything a handler needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-struct Shared {
-    inner: Inner,
-    view: ViewCache,
-}
-
-pub struct Inner {
-    pub store: Store,
-    pub metrics: Metrics,
-    pub token_key: TokenKey,
-    pub reservation_ttl_ms: u64,
-    pub defaults: Defaults,
-    pub public_url: String,
-    pub worker_base_port: u16,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0.inner
-    }
-}
-
-impl AppState {
-    pub fn new(inner: Inner) -> Self {
-        Self(Arc::new(Shared {
-            inner,
-            view: ViewCache::default(),
-        }))
-    }
-
-    /// Logs and counts a failed Redis call and turns it into the client's 503.
-    pub fn redis_failed(&self, e: StoreError) -> AppError {
-        tracing::warn!(error = %e, op = e.op(), "redis call failed");
-        self.metrics.redis_errors.with_label_values(&[e.op()]).inc();
-        AppError::RedisUnavailable
-    }
-
-    /// How often the shard view is read again: once per heartbeat interval, as often as
-    /// the shards write what it is made of.
-    pub fn view_refresh_interval(&self) -> Duration {
-        Duration::from_millis(self.defaults.heartbeat_interval_ms.max(100))
-    }
-
-    /// Reads every registered shard from Redis, judges it now, updates the shard gauges and
-    /// keeps the result as the view reservations plan with.
-    pub async fn refresh_shards(&self) -> Result<Arc<ShardView>, AppError> {
-        let started = Instant::now();
-        let read = self.store.shard_reports().await;
-        let (reports, bad) = match read {
-            Ok(r) => r,
-            Err(e) => {
-                self.0.view.failed(Instant::now());
-                return Err(self.redis_failed(e));
-            }
-        };
-        for b in &bad {
-            tracing::warn!(shard = b.shard, detail = %b.detail, "undecodable heartbeat treated as absent");
-        }
-        self.metrics.bad_records.inc_by(bad.len() as u64);
-        let states = placement::assess(&reports, reserve::now(), &self.defaults, |index, hb| {
-            placement::public_url(
-                &self.public_url,
-                &hb.url,
-                index,
-                &hb.pod,
-                self.worker_base_port,
-            )
-        });
-        self.metrics.known_shards.set(states.len() as i64);
-        self.metrics
-            .healthy_shards
-            .set(states.iter().filter(|s| s.eligible()).count() as i64);
-        let view = Arc::new(ShardView::new(states, started));
-        self.0.view.keep(&view);
-        Ok(view)
-    }
-
-    /// The shard view a reservation plans with: the kept one, read at most one interval
-    /// ago while the background refresh runs, or a new read when it is older than two.
-    pub async fn shard_view(&self) -> Result<Arc<ShardView>, AppError> {
-        let max_age = self.view_refresh_interval().saturating_mul(2);
-        if let Some(view) = self.0.view.current()
-            && view.fetched_at.elapsed() < max_age
-        {
-            return Ok(view);
-        }
-        let since = Instant::now()
-            .checked_sub(max_age)
-            .unwrap_or_else(Instant::now);
-        self.shard_view_since(since).await
-    }
-
-    /// A view read from Redis after `since`: the kept one if it is that recent, else one
-    /// new read shared by every request that asks at the same time. A read that failed
-    /// while a caller waited fails that caller too, instead of each trying in turn.
-    pub async fn shard_view_since(&self, since: Instant) -> Result<Arc<ShardView>, AppError> {
-        let asked = Instant::now();
-        let deadline = self.store.deadline().saturating_mul(2);
-        let Ok(_turn) = tokio::time::timeout(deadline, self.0.view.refreshing.lock()).await else {
-            return Err(AppError::RedisUnavailable);
-        };
-        if let Some(view) = self.0.view.current()
-            && view.fetched_at >= since
-        {
-            return Ok(view);
-        }
-        if self.0.view.failed_since(asked) {
-            return Err(AppError::RedisUnavailable);
-        }
-        self.refresh_shards().await
-    }
-}
-
-/// Every registered shard as placement judged it at `fetched_at`, with what every
-/// reservation planned with it shares: the eligible shards as the script receives them, and
-/// where new rooms may go.
-#[derive(Debug)]
-pub struct ShardView {
-    pub states: Vec<ShardState>,
-    /// When the read that produced it started: it reflects every write made before.
-    pub fetched_at: Instant,
-    pub eligible: ShardArgs,
-    /// Shards that may take a new room, best first (indices into `states`).
-    pub new_room_shards: Vec<usize>,
-}
-
-impl ShardView {
-    pub fn new(states: Vec<ShardState>, fetched_at: Instant) -> Self {
-        let eligible = ShardArgs::new(
-            states
-                .iter()
-                .filter(|s| s.eligible())
-                .map(|s| (s.shard, s.worker.as_str(), s.url.as_str())),
-        );
-        let new_room_shards = placement::new_room_candidates(&states, reserve::NEW_ROOM_CANDIDATES)
-            .into_iter()
-            .filter_map(|c| states.iter().position(|s| s.shard == c.shard))
-            .collect();
-        Self {
-            states,
-            fetched_at,
-            eligible,
-            new_room_shards,
-        }
-    }
-
-    /// Whether a reservation could be planned differently with `other`: another set of
-    /// eligible shards, or another name, address, size or room limit for one of them.
-    pub fn plans_differently(&self, other: &ShardView) -> bool {
-        fn key(v: &ShardView) -> impl Iterator<Item = (u32, u32, &str, &str, bool, (u32, u32))> {
-            v.states.iter().filter(|s| s.eligible()).map(|s| {
-                (
-                    s.shard,
-                    s.total,
-                    s.worker.as_str(),
-                    s.url.as_str(),
-                    s.has_room_slot(),
-                    (s.capacity.rooms_per_shard, s.capacity.players_per_room),
-                )
-            })
-        }
-        !key(self).eq(key(other))
-    }
-}
-
-/// The kept shard view, and the turn of whoever reads a new one.
-#[derive(Default)]
-struct ViewCache {
-    current: RwLock<Option<Arc<ShardView>>>,
-    last_failure: RwLock<Option<Instant>>,
-    refreshing: tokio::sync::Mutex<()>,
-}
-
-impl ViewCache {
-    fn current(&self) -> Option<Arc<ShardView>> {
-        self.current.read().ok().and_then(|v| v.clone())
-    }
-
-    /// Keeps `view` unless a view read later is already kept.
-    fn keep(&self, view: &Arc<ShardView>) {
-        if let Ok(mut current) = self.current.write()
-            && current
-                .as_ref()
-                .is_none_or(|c| c.fetched_at <= view.fetched_at)
-        {
-            *current = Some(view.clone());
-        }
-    }
-
-    /// Records a read that failed (`at`: when it gave up).
-    fn failed(&self, at: Instant) {
-        if let Ok(mut last) = self.last_failure.write() {
-            *last = Some(last.map_or(at, |l| l.max(at)));
-        }
-    }
-
-    fn failed_since(&self, since: Instant) -> bool {
-        self.last_failure
-            .read()
-            .ok()
-            .and_then(|l| *l)
-            .is_some_and(|at| at >= since)
-    }
-}
 
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
@@ -255,6 +41,10 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_failures,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -272,6 +62,15 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
         .http_requests
         .with_label_values(&[route.as_str(), method.as_str(), resp.status().as_str()])
         .inc();
+    resp
+}
+
+/// Logs and counts the failure an answer carries (see [`AppError::record`]).
+async fn record_failures(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    if let Some(e) = resp.extensions().get::<AppError>() {
+        e.record(&state.metrics);
+    }
     resp
 }
 
@@ -317,11 +116,7 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
-    state
-        .store
-        .ping()
-        .await
-        .map_err(|e| state.redis_failed(e))?;
+    state.store.ping().await?;
     Ok(Json(serde_json::json!({"status": "ready"})))
 }
 
@@ -344,11 +139,12 @@ async fn method_not_allowed() -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use axum::body::Body;
-    use axum::http::StatusCode;
+    use axum::http::{Method, StatusCode};
+    use clap::Parser;
     use http_body_util::BodyExt;
-    use roomshard_protocol::Keys;
-    use roomshard_protocol::records::Capacity;
+    use std::time::Duration;
     use tower::ServiceExt;
 
     /// A state whose Redis is a closed port: enough for everything that never reaches it.
@@ -357,20 +153,23 @@ mod tests {
     }
 
     fn state_at(redis_url: &str) -> AppState {
-        let keys = Keys::new("test").expect("set");
-        let store = Store::connect(redis_url, keys, Duration::from_millis(100)).expect("url");
-        AppState::new(Inner {
-            store,
-            metrics: Metrics::new().expect("metrics"),
-            token_key: TokenKey::random(),
-            reservation_ttl_ms: 1_000,
-            defaults: Defaults {
-                heartbeat_interval_ms: 1_000,
-                capacity: Capacity::default(),
-            },
-            public_url: "ws://127.0.0.1:{port}".into(),
-            worker_base_port: 3000,
-        })
+        let config = Config::try_parse_from([
+            "roomshard-matchmaker",
+            "--set",
+            "test",
+            "--redis-url",
+            redis_url,
+            "--token-secret",
+            "0123456789abcdef",
+            "--redis-timeout-ms",
+            "100",
+            "--reservation-ttl-ms",
+            "1000",
+            "--heartbeat-interval-ms",
+            "1000",
+        ])
+        .expect("config");
+        AppState::new(&config).expect("state")
     }
 
     async fn send(req: Request) -> (StatusCode, serde_json::Value) {
@@ -387,6 +186,14 @@ mod tests {
         (status, serde_json::from_slice(&bytes).expect("json body"))
     }
 
+    fn empty(method: Method, path: &str) -> Request {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .expect("request")
+    }
+
     fn post_json(path: &str, body: impl Into<Body>) -> Request {
         Request::post(path)
             .header(CONTENT_TYPE, "application/json")
@@ -396,71 +203,30 @@ mod tests {
 
     #[tokio::test]
     async fn bad_bodies_never_reach_redis() {
-        let cases: Vec<(Request, StatusCode, &str)> = vec![
-            (
-                post_json("/reserve", "{"),
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-            ),
-            (
-                post_json("/reserve", r#"{"track":5}"#),
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-            ),
+        let too_long = format!(r#"{{"track":"{}"}}"#, "x".repeat(20_000));
+        let text = Request::post("/reserve")
+            .header(CONTENT_TYPE, "text/plain")
+            .body(Body::from("{}"))
+            .expect("request");
+        let cases: Vec<(Request, u16, &str)> = vec![
+            (post_json("/reserve", "{"), 400, "bad_request"),
+            (post_json("/reserve", r#"{"track":5}"#), 400, "bad_request"),
             (
                 post_json("/rooms/reserve", r#"{"nope":1}"#),
-                StatusCode::BAD_REQUEST,
+                400,
                 "bad_request",
             ),
-            (
-                post_json(
-                    "/reserve",
-                    format!(r#"{{"track":"{}"}}"#, "x".repeat(20_000)),
-                ),
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-            ),
-            (
-                Request::post("/reserve")
-                    .header(CONTENT_TYPE, "text/plain")
-                    .body(Body::from("{}"))
-                    .expect("request"),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-            ),
-            (
-                Request::get("/nowhere")
-                    .body(Body::empty())
-                    .expect("request"),
-                StatusCode::NOT_FOUND,
-                "not_found",
-            ),
-            (
-                Request::delete("/reserve")
-                    .body(Body::empty())
-                    .expect("request"),
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-            ),
-            (
-                Request::get("/rooms?track=a:b")
-                    .body(Body::empty())
-                    .expect("request"),
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-            ),
-            (
-                Request::get("/rooms?other=1")
-                    .body(Body::empty())
-                    .expect("request"),
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-            ),
+            (post_json("/reserve", too_long), 413, "too_large"),
+            (text, 415, "unsupported_media_type"),
+            (empty(Method::GET, "/nowhere"), 404, "not_found"),
+            (empty(Method::DELETE, "/reserve"), 405, "method_not_allowed"),
+            (empty(Method::GET, "/rooms?track=a:b"), 400, "bad_request"),
+            (empty(Method::GET, "/rooms?other=1"), 400, "bad_request"),
         ];
         for (req, status, code) in cases {
             let what = format!("{} {}", req.method(), req.uri());
             let (got, body) = send(req).await;
-            assert_eq!(got, status, "{what}: {body}");
+            assert_eq!(got.as_u16(), status, "{what}: {body}");
             assert_eq!(body["error"]["code"], code, "{what}");
         }
     }
@@ -471,61 +237,31 @@ mod tests {
         let (status, body) = send(post_json("/reserve", "{}")).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["error"]["code"], "redis_unavailable");
-        let (status, _) = send(Request::get("/readyz").body(Body::empty()).expect("req")).await;
+        let (status, _) = send(empty(Method::GET, "/readyz")).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "{:?}",
             started.elapsed()
         );
-        let (status, _) = send(Request::get("/healthz").body(Body::empty()).expect("req")).await;
+        let (status, _) = send(empty(Method::GET, "/healthz")).await;
         assert_eq!(status, StatusCode::OK);
     }
 
-    fn shard(i: u32, eligible: bool) -> ShardState {
-        ShardState {
-            shard: i,
-            total: 3,
-            worker: format!("game-{i}"),
-            url: format!("ws://h/{i}"),
-            healthy: eligible,
-            draining: false,
-            rooms: 1,
-            players: 2,
-            capacity: Capacity {
-                rooms_per_shard: 10,
-                players_per_room: 4,
-            },
-            tracks: vec![],
-            last_heartbeat_ms: 1,
+    #[tokio::test]
+    async fn a_failed_redis_call_is_counted_once_by_operation() {
+        let state = state();
+        for req in [post_json("/reserve", "{}"), empty(Method::GET, "/readyz")] {
+            let resp = app(state.clone()).oneshot(req).await.expect("infallible");
+            assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         }
-    }
-
-    #[test]
-    fn views_plan_differently_only_when_placement_could_change() {
-        let now = Instant::now();
-        let base = ShardView::new(vec![shard(0, true), shard(1, false)], now);
-        assert_eq!(base.eligible.shards(), &[0]);
-        assert_eq!(base.new_room_shards, vec![0]);
-
-        // Load and beat times move every interval; they change no plan.
-        let mut busier = vec![shard(0, true), shard(1, false)];
-        busier[0].players = 9;
-        busier[0].rooms = 3;
-        busier[0].last_heartbeat_ms = 99;
-        assert!(!base.plans_differently(&ShardView::new(busier, now)));
-
-        // A shard that became eligible, moved, or filled its room slots does.
-        let started = ShardView::new(vec![shard(0, true), shard(1, true)], now);
-        assert!(base.plans_differently(&started));
-        let mut moved = vec![shard(0, true), shard(1, false)];
-        moved[0].url = "ws://elsewhere/0".into();
-        assert!(base.plans_differently(&ShardView::new(moved, now)));
-        let mut full = vec![shard(0, true), shard(1, false)];
-        full[0].rooms = 10;
-        let full = ShardView::new(full, now);
-        assert!(base.plans_differently(&full));
-        assert!(full.new_room_shards.is_empty());
+        let text = state.metrics.render();
+        for counted in [
+            r#"roomshard_matchmaker_redis_errors_total{op="view"} 1"#,
+            r#"roomshard_matchmaker_redis_errors_total{op="ping"} 1"#,
+        ] {
+            assert!(text.contains(counted), "{counted} missing from\n{text}");
+        }
     }
 
     #[tokio::test]

@@ -8,8 +8,11 @@
 //! - [`placement`]: pure decisions — which shards are healthy, where a new room goes, how a
 //!   room id is minted for a shard, what URL a client is sent to.
 //! - [`store`]: the Redis boundary (scripts, deadlines, decoding).
-//! - [`reserve`]: one reservation, from request to signed token.
-//! - [`http`]: the axum router, its extractor and its errors.
+//! - [`shard_view`]: the shards as last read, kept and shared by every reservation.
+//! - [`state`]: what every handler shares, built from the [`Config`].
+//! - [`reserve`], [`rooms`]: one reservation, from request to signed token; the listing.
+//! - [`http`]: the axum router and its handlers; [`extract`] and [`error`]: its
+//!   extractor and its one error type.
 //! - [`metrics`], [`telemetry`], [`shutdown`]: the process around it.
 
 pub mod config;
@@ -21,10 +24,13 @@ pub mod pages;
 pub mod placement;
 pub mod reserve;
 pub mod rooms;
+pub mod shard_view;
 pub mod shutdown;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 
 pub use config::Config;
 pub use error::AppError;
-pub use http::{AppState, app};
+pub use http::app;
+pub use state::AppState;

@@ -66,6 +66,52 @@ impl ShardState {
     }
 }
 
+/// Shards for tests, built up from one that takes seats.
+#[cfg(test)]
+impl ShardState {
+    /// Shard `index` of `total`, healthy, named `game-{index}` at `ws://h/{index}`, with
+    /// no rooms yet of the 10 it may hold, 4 seats each.
+    pub(crate) fn test(index: u32, total: u32) -> Self {
+        ShardState {
+            shard: index,
+            total,
+            worker: format!("game-{index}"),
+            url: format!("ws://h/{index}"),
+            healthy: true,
+            draining: false,
+            rooms: 0,
+            players: 0,
+            capacity: Capacity {
+                rooms_per_shard: 10,
+                players_per_room: 4,
+            },
+            tracks: vec![],
+            last_heartbeat_ms: 0,
+        }
+    }
+
+    pub(crate) fn healthy(self, healthy: bool) -> Self {
+        Self { healthy, ..self }
+    }
+
+    pub(crate) fn draining(self, draining: bool) -> Self {
+        Self { draining, ..self }
+    }
+
+    pub(crate) fn load(self, rooms: u32, players: u32) -> Self {
+        Self {
+            rooms,
+            players,
+            ..self
+        }
+    }
+
+    pub(crate) fn seats(mut self, players_per_room: u32) -> Self {
+        self.capacity.players_per_room = players_per_room;
+        self
+    }
+}
+
 /// The pod name a shard is known by, or a stable stand-in.
 pub fn worker_name(index: u32, pod: &str) -> String {
     if pod.is_empty() {
@@ -143,6 +189,9 @@ pub fn assess(
     out.sort_by_key(|s| s.shard);
     out
 }
+
+/// How many shards the reserve script may choose among for a new room.
+pub const NEW_ROOM_CANDIDATES: usize = 4;
 
 /// Eligible shards that can take one more room, least loaded first (rooms, then players,
 /// then index), at most `max`.

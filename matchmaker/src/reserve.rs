@@ -2,12 +2,14 @@
 //! pick and hold a seat atomically (it re-checks the shard it picks), then sign the token.
 
 use crate::error::AppError;
-use crate::http::{AppState, ShardView};
 use crate::placement;
+use crate::shard_view::ShardView;
+use crate::state::AppState;
 use crate::store::{Granted, NewRoom, Refusal, ReserveRequest};
 use roomshard_protocol::token::{Claims, TOKEN_VERSION, new_nonce};
-use roomshard_protocol::{now_ms, validate_room_id, validate_track};
+use roomshard_protocol::{validate_room_id, validate_track};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The track used when a request names none.
@@ -16,9 +18,6 @@ pub const DEFAULT_TRACK: &str = "default";
 /// Longest player id and idempotency key accepted.
 pub const MAX_PLAYER_CHARS: usize = 64;
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
-
-/// How many shards the script may choose among for a new room.
-pub const NEW_ROOM_CANDIDATES: usize = 4;
 
 /// The body of POST /reserve. Unknown fields are refused.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -152,7 +151,7 @@ pub struct Reserved {
 
 pub async fn reserve(state: &AppState, req: ValidReserve) -> Result<Reserved, AppError> {
     let asked = Instant::now();
-    let view = state.shard_view().await?;
+    let view = state.shards.recent().await?;
     let mut outcome = place(state, &req, &view).await?;
     // The kept view may predate a shard that started, came back or stopped draining since:
     // a refusal stands only on a view read after the request came in.
@@ -160,7 +159,7 @@ pub async fn reserve(state: &AppState, req: ValidReserve) -> Result<Reserved, Ap
         outcome,
         Err(Refusal::NoCapacity | Refusal::ShardUnavailable)
     ) && view.fetched_at < asked
-        && let Ok(fresh) = state.shard_view_since(asked).await
+        && let Some(fresh) = fresher_view(state, asked).await
         && fresh.plans_differently(&view)
     {
         outcome = place(state, &req, &fresh).await?;
@@ -194,23 +193,24 @@ async fn place(
     view: &ShardView,
 ) -> Result<Result<Granted, Refusal>, AppError> {
     let plan = plan(req, view, new_nonce(), state.reservation_ttl_ms);
-    state
-        .store
-        .reserve(&plan)
-        .await
-        .map_err(|e| state.redis_failed(e))
+    Ok(state.store.reserve(&plan).await?)
 }
 
-/// Milliseconds since the epoch, for callers that judge heartbeats.
-pub fn now() -> u64 {
-    now_ms()
+/// A view read after `asked`, for a second look at a refusal. When that read fails the
+/// refusal stands, and the failure is still recorded.
+async fn fresher_view(state: &AppState, asked: Instant) -> Option<Arc<ShardView>> {
+    state
+        .shards
+        .read_since(asked)
+        .await
+        .inspect_err(|e| e.record(&state.metrics))
+        .ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::placement::ShardState;
-    use roomshard_protocol::records::Capacity;
 
     fn body(json: &str) -> Result<ValidReserve, AppError> {
         let b: ReserveBody = serde_json::from_str(json).map_err(bad)?;
@@ -254,22 +254,10 @@ mod tests {
     }
 
     fn state(shard: u32, eligible: bool, rooms: u32) -> ShardState {
-        ShardState {
-            shard,
-            total: 4,
-            worker: format!("w{shard}"),
-            url: format!("ws://h/{shard}"),
-            healthy: eligible,
-            draining: false,
-            rooms,
-            players: 0,
-            capacity: Capacity {
-                rooms_per_shard: 10,
-                players_per_room: 8,
-            },
-            tracks: vec![],
-            last_heartbeat_ms: 0,
-        }
+        ShardState::test(shard, 4)
+            .healthy(eligible)
+            .load(rooms, 0)
+            .seats(8)
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! GET /rooms: shards and rooms as the registry sees them, with lost rooms flagged.
 
 use crate::error::AppError;
-use crate::http::AppState;
 use crate::placement::ShardState;
+use crate::state::AppState;
 use crate::store::RoomRow;
 use serde::{Deserialize, Serialize};
 
@@ -66,13 +66,12 @@ pub async fn list(state: &AppState, query: RoomsQuery) -> Result<RoomsResponse, 
         roomshard_protocol::validate_track(track)
             .map_err(|e| AppError::BadRequest(e.to_string()))?;
     }
-    let view = state.refresh_shards().await?;
+    let view = state.shards.refresh().await?;
     let shards = view.states.clone();
     let rows = state
         .store
         .rooms(query.track.as_deref(), MAX_LISTED_ROOMS + 1)
-        .await
-        .map_err(|e| state.redis_failed(e))?;
+        .await?;
     let truncated = rows.len() > MAX_LISTED_ROOMS;
     let rows: Vec<RoomRow> = rows.into_iter().take(MAX_LISTED_ROOMS).collect();
     let (rooms, newly_lost) = judge_rooms(rows, &shards);
@@ -82,10 +81,10 @@ pub async fn list(state: &AppState, query: RoomsQuery) -> Result<RoomsResponse, 
         // Reporting still succeeds if recording fails; the next listing retries.
         if let Err(e) = state
             .store
-            .mark_lost(&newly_lost, crate::reserve::now())
+            .mark_lost(&newly_lost, roomshard_protocol::now_ms())
             .await
         {
-            state.redis_failed(e);
+            AppError::from(e).record(&state.metrics);
         }
     }
     Ok(RoomsResponse {
@@ -98,22 +97,9 @@ pub async fn list(state: &AppState, query: RoomsQuery) -> Result<RoomsResponse, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use roomshard_protocol::records::Capacity;
 
     fn shard(i: u32, healthy: bool, draining: bool) -> ShardState {
-        ShardState {
-            shard: i,
-            total: 2,
-            worker: String::new(),
-            url: String::new(),
-            healthy,
-            draining,
-            rooms: 0,
-            players: 0,
-            capacity: Capacity::default(),
-            tracks: vec![],
-            last_heartbeat_ms: 0,
-        }
+        ShardState::test(i, 2).healthy(healthy).draining(draining)
     }
 
     fn row(room: &str, shard: u32, lost: bool) -> RoomRow {

@@ -13,9 +13,15 @@ use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 
 /// Server-side applies `obj` (which must carry its name) and returns what the server holds.
+/// A failure names the child's kind and name.
 pub async fn apply<K>(client: &Client, namespace: &str, obj: &K) -> Result<K>
 where
-    K: Resource<Scope = NamespaceResourceScope> + Serialize + DeserializeOwned + Clone + Debug,
+    K: Resource<Scope = NamespaceResourceScope>
+        + k8s_openapi::Resource
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + Debug,
     K::DynamicType: Default,
 {
     let name = obj
@@ -23,22 +29,26 @@ where
         .name
         .clone()
         .ok_or(Error::MissingObjectKey("metadata.name of a child"))?;
+    let failed = |source| Error::Apply {
+        kind: <K as k8s_openapi::Resource>::KIND,
+        name: name.clone(),
+        source,
+    };
     let api: Api<K> = Api::namespaced(client.clone(), namespace);
     // apiVersion and kind are required in an apply body.
-    let mut body =
-        serde_json::to_value(obj).map_err(|e| Error::Kube(kube::Error::SerdeError(e)))?;
+    let mut body = serde_json::to_value(obj).map_err(|e| failed(kube::Error::SerdeError(e)))?;
     if let Some(map) = body.as_object_mut() {
         let dt = K::DynamicType::default();
         map.insert("apiVersion".into(), K::api_version(&dt).into());
         map.insert("kind".into(), K::kind(&dt).into());
     }
-    Ok(api
-        .patch(
-            &name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await?)
+    api.patch(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(failed)
 }
 
 /// Creates the token Secret unless it exists. An existing Secret is never changed, so
@@ -46,7 +56,12 @@ where
 pub async fn ensure_token_secret(client: &Client, inputs: &Inputs<'_>) -> Result<bool> {
     let api: Api<Secret> = Api::namespaced(client.clone(), &inputs.valid.namespace);
     let name = names::token_secret(&inputs.valid.name);
-    if api.get_metadata_opt(&name).await?.is_some() {
+    let failed = |source| Error::Apply {
+        kind: "Secret",
+        name: name.clone(),
+        source,
+    };
+    if api.get_metadata_opt(&name).await.map_err(failed)?.is_some() {
         return Ok(false);
     }
     let secret = build::secret::token_secret(inputs, build::secret::random_token_secret());
@@ -54,7 +69,7 @@ pub async fn ensure_token_secret(client: &Client, inputs: &Inputs<'_>) -> Result
         Ok(_) => Ok(true),
         // Another writer (an earlier leader) was first: keep theirs.
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(failed(e)),
     }
 }
 
@@ -66,15 +81,30 @@ pub async fn delete_shard_services_from(
     keep: u32,
 ) -> Result<Vec<String>> {
     let api: Api<Service> = Api::namespaced(client.clone(), namespace);
-    let lp = ListParams::default().labels(&format!("{SET_LABEL}={set},roomshard.dev/shard"));
+    let selector = format!("{SET_LABEL}={set},roomshard.dev/shard");
+    let lp = ListParams::default().labels(&selector);
+    let listed = api
+        .list_metadata(&lp)
+        .await
+        .map_err(|source| Error::Remove {
+            kind: "Service",
+            name: selector.clone(),
+            source,
+        })?;
     let mut deleted = Vec::new();
-    for svc in api.list_metadata(&lp).await? {
+    for svc in listed {
         let name = svc.name_any();
         if shard_service_index(set, &name).is_some_and(|i| i >= keep) {
             match api.delete(&name, &DeleteParams::default()).await {
                 Ok(_) => deleted.push(name),
                 Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => return Err(e.into()),
+                Err(source) => {
+                    return Err(Error::Remove {
+                        kind: "Service",
+                        name,
+                        source,
+                    });
+                }
             }
         }
     }

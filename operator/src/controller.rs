@@ -1,19 +1,25 @@
 //! The reconcile loop: one RoomShardSet in, its children, drain and status out.
+//!
+//! [`reconcile_set`] reads as its pipeline, one call per step: validate → observe →
+//! plan the drain → build → apply → status. The pure parts (`validate`, `drain::plan`,
+//! `build/*`, `status::compute`) live in their modules; the steps here feed them what
+//! was read and write what they decided. A failure names its step and its child.
 
+use crate::build::children::Children;
 use crate::build::{self, Inputs, names, selector_string, statefulset};
-use crate::crd::{FINALIZER, RoomShardSet, RoomShardSetStatus};
-use crate::drain::{self, DrainTransition};
+use crate::crd::{DrainStatus, FINALIZER, RoomShardSet};
+use crate::drain::{self, DrainPlan};
 use crate::metrics::Metrics;
 use crate::redis_state::{RedisPool, RedisView, SetRedis};
-use crate::validate::{RedisSource, ValidSet, validate};
-use crate::{Error, Result, apply, status};
+use crate::validate::{RedisSource, SpecError, ValidSet, validate};
+use crate::{Error, Result, apply, events, status};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -23,32 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::{info, instrument, warn};
 
-/// Settings of the controller (from the operator's flags).
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Redis for sets that name none.
-    pub default_redis_url: Option<String>,
-    /// Namespace to watch; all when `None`.
-    pub namespace: Option<String>,
-    /// How long the finalizer tries to clean Redis before letting deletion proceed.
-    pub cleanup_budget: Duration,
-    /// Requeue interval of a settled set (status refresh from heartbeats).
-    pub resync: Duration,
-    /// Requeue interval while a drain runs.
-    pub drain_poll: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            default_redis_url: None,
-            namespace: None,
-            cleanup_budget: Duration::from_secs(10),
-            resync: Duration::from_secs(30),
-            drain_poll: Duration::from_secs(2),
-        }
-    }
-}
+pub use crate::config::Config;
 
 /// What every reconcile shares.
 pub struct Context {
@@ -76,19 +57,6 @@ impl Context {
             config,
             redis: RedisPool::new(Duration::from_secs(2)),
             failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    async fn event(&self, set: &RoomShardSet, type_: EventType, reason: &str, note: String) {
-        let ev = Event {
-            type_,
-            reason: reason.into(),
-            note: Some(note),
-            action: "Reconcile".into(),
-            secondary: None,
-        };
-        if let Err(e) = self.recorder.publish(&ev, &set.object_ref(&())).await {
-            warn!(error = %e, reason, "could not record an event");
         }
     }
 
@@ -137,87 +105,125 @@ pub fn error_policy(obj: Arc<RoomShardSet>, error: &Error, ctx: Arc<Context>) ->
     Action::requeue(ctx.backoff(&obj))
 }
 
+/// One set, a step per line: validate → observe → plan the drain → build → apply → status,
+/// then when to look again.
 async fn reconcile_set(
     set: &RoomShardSet,
     api: &Api<RoomShardSet>,
     ctx: &Context,
 ) -> Result<Action> {
-    let name = set.name_any();
-    let prev = set.status.as_ref();
-    let selector = selector_string(&name, statefulset::COMPONENT);
     let valid = match validate(set, ctx.config.default_redis_url.as_deref()) {
-        Ok(v) => v,
-        Err(e) => {
-            let st = status::invalid(
-                prev,
-                set.meta().generation,
-                selector,
-                &e.0,
-                &status::now_rfc3339(),
-            );
-            announce(set, prev, &st, ctx).await;
-            status::patch(api, &name, &st).await?;
-            // Nothing will change until the spec does.
-            return Ok(Action::await_change());
-        }
+        Ok(valid) => valid,
+        Err(invalid) => return wait_for_a_valid_spec(set, api, &invalid, ctx).await,
     };
-    let owner = set
-        .controller_owner_ref(&())
-        .ok_or(Error::MissingObjectKey("metadata.uid"))?;
     let inputs = Inputs {
         set,
         valid: &valid,
-        owner,
+        owner: set
+            .controller_owner_ref(&())
+            .ok_or(Error::MissingObjectKey("metadata.uid"))?,
     };
-    let client = &ctx.client;
-    let ns = valid.namespace.as_str();
+    let mut observed = observe(set, &valid, ctx).await?;
+    let plan = plan_drain(set, &valid, &mut observed, ctx).await;
+    let children = Children::build(&inputs, plan.replicas);
+    let statefulset = apply_children(&inputs, &children, ctx).await?;
+    update_status(set, api, &observed, &plan, &statefulset, ctx).await?;
+    Ok(next_look(&plan, &observed, &ctx.config))
+}
 
-    if apply::ensure_token_secret(client, &inputs).await? {
-        ctx.event(
-            set,
-            EventType::Normal,
-            "TokenSecretCreated",
-            format!("created Secret {}", names::token_secret(&name)),
-        )
-        .await;
-    }
+/// What a reconcile found before changing anything.
+struct Observed {
+    /// The StatefulSet's replicas (`None` before it exists).
+    replicas: Option<i32>,
+    /// The drain the status recorded.
+    drain: Option<DrainStatus>,
+    /// The set's Redis client, or why there is none.
+    redis: Result<SetRedis, String>,
+    /// The set's Redis state, or why it could not be read.
+    view: Result<RedisView, String>,
+}
 
-    let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
-    let current = sts_api.get_opt(&names::statefulset(&name)).await?;
-    let current_replicas = statefulset::current_replicas(current.as_ref());
+/// An invalid spec: the conditions say why, and nothing changes until the spec does.
+async fn wait_for_a_valid_spec(
+    set: &RoomShardSet,
+    api: &Api<RoomShardSet>,
+    invalid: &SpecError,
+    ctx: &Context,
+) -> Result<Action> {
+    let name = set.name_any();
+    let prev = set.status.as_ref();
+    let st = status::invalid(
+        prev,
+        set.meta().generation,
+        selector_string(&name, statefulset::COMPONENT),
+        &invalid.0,
+        &status::now_rfc3339(),
+    );
+    events::conditions(&ctx.recorder, set, prev, &st).await;
+    patch_status(api, name, &st).await?;
+    Ok(Action::await_change())
+}
 
-    // Redis: read heartbeats of every shard that exists or will.
-    let prev_drain = prev.and_then(|s| s.drain.clone());
+/// Observe: the StatefulSet's replicas, and the heartbeats of every shard that exists or
+/// will. Redis being away is an observation (the set turns Degraded), not a failure.
+async fn observe(set: &RoomShardSet, valid: &ValidSet, ctx: &Context) -> Result<Observed> {
+    let sts_api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &valid.namespace);
+    let sts_name = names::statefulset(&valid.name);
+    let current = sts_api
+        .get_opt(&sts_name)
+        .await
+        .map_err(|source| Error::Observe {
+            kind: "StatefulSet",
+            name: sts_name,
+            source,
+        })?;
+    let replicas = statefulset::current_replicas(current.as_ref());
+    let drain = set.status.as_ref().and_then(|s| s.drain.clone());
     let span = [
-        current_replicas.unwrap_or(0),
+        replicas.unwrap_or(0),
         set.spec.shards,
-        prev_drain.as_ref().map(|d| d.from).unwrap_or(0),
+        drain.as_ref().map(|d| d.from).unwrap_or(0),
     ]
     .into_iter()
     .max()
     .unwrap_or(0);
-    let redis = connect_redis(&valid, ctx).await;
-    let view: Result<RedisView, String> = match &redis {
+    let redis = connect_redis(valid, ctx).await.map_err(|e| e.to_string());
+    let view = match &redis {
         Ok(r) => r
             .read_view(&valid.keys, u32::try_from(span).unwrap_or(0))
             .await
             .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.clone()),
     };
     if view.is_err() {
         ctx.metrics.redis_errors.inc();
     }
+    Ok(Observed {
+        replicas,
+        drain,
+        redis,
+        view,
+    })
+}
 
+/// Plan the drain ([`drain::plan`]) and write its marks to Redis before the StatefulSet
+/// changes, so the matchmaker stops placing seats on shards that are going. The view
+/// then shows the marks; a failed write turns it into the reason Redis is unavailable.
+async fn plan_drain(
+    set: &RoomShardSet,
+    valid: &ValidSet,
+    observed: &mut Observed,
+    ctx: &Context,
+) -> DrainPlan {
     let plan = drain::plan(
         set.spec.shards,
-        current_replicas,
-        prev_drain.as_ref(),
-        view.as_ref().ok(),
+        observed.replicas,
+        observed.drain.as_ref(),
+        observed.view.as_ref().ok(),
         set.spec.drain_timeout_seconds(),
         i64::try_from(roomshard_protocol::now_ms()).unwrap_or(i64::MAX),
     );
-    let mut view = view;
-    if let Ok(r) = &redis {
+    if let Ok(r) = &observed.redis {
         let marked = async {
             r.mark_draining(&valid.keys, &plan.mark).await?;
             r.unmark_draining(&valid.keys, &plan.unmark).await
@@ -225,76 +231,109 @@ async fn reconcile_set(
         .await;
         if let Err(e) = marked {
             ctx.metrics.redis_errors.inc();
-            view = Err(e.to_string());
-        } else if let Ok(v) = &mut view {
+            observed.view = Err(e.to_string());
+        } else if let Ok(v) = &mut observed.view {
             v.draining.extend(plan.mark.iter().copied());
             for i in &plan.unmark {
                 v.draining.remove(i);
             }
         }
     }
+    plan
+}
 
-    // Children.
-    apply::apply(client, ns, &build::service::headless_service(&inputs)).await?;
-    apply::apply(client, ns, &build::service::client_service(&inputs)).await?;
-    let keep = u32::try_from(plan.replicas).unwrap_or(0);
-    for i in 0..keep {
-        apply::apply(client, ns, &build::service::shard_service(&inputs, i)).await?;
+/// Apply: the token Secret when it is missing, every child in the order of [`Children`],
+/// then the removal of the Services of shards the set no longer has. Returns the
+/// StatefulSet as the API server holds it.
+async fn apply_children(
+    inputs: &Inputs<'_>,
+    children: &Children,
+    ctx: &Context,
+) -> Result<StatefulSet> {
+    let client = &ctx.client;
+    let ns = inputs.valid.namespace.as_str();
+    if apply::ensure_token_secret(client, inputs).await? {
+        events::publish(
+            &ctx.recorder,
+            inputs.set,
+            EventType::Normal,
+            "TokenSecretCreated",
+            format!("created Secret {}", names::token_secret(&inputs.valid.name)),
+        )
+        .await;
     }
-    apply::apply(client, ns, &build::pdb::worker_pdb(&inputs)).await?;
-    // Before the StatefulSet, so pods it starts read the new total.
-    apply::apply(
-        client,
-        ns,
-        &build::shard_count::shard_count_config_map(&inputs, plan.replicas),
-    )
-    .await?;
-    let sts = apply::apply(
-        client,
-        ns,
-        &statefulset::worker_statefulset(&inputs, plan.replicas),
-    )
-    .await?;
-    apply::apply(
-        client,
-        ns,
-        &build::matchmaker::matchmaker_deployment(&inputs),
-    )
-    .await?;
-    apply::apply(client, ns, &build::service::matchmaker_service(&inputs)).await?;
-    let removed = apply::delete_shard_services_from(client, ns, &name, keep).await?;
+    apply::apply(client, ns, &children.headless_service).await?;
+    apply::apply(client, ns, &children.client_service).await?;
+    for shard_service in &children.shard_services {
+        apply::apply(client, ns, shard_service).await?;
+    }
+    apply::apply(client, ns, &children.worker_pdb).await?;
+    apply::apply(client, ns, &children.shard_count).await?;
+    let statefulset = apply::apply(client, ns, &children.statefulset).await?;
+    apply::apply(client, ns, &children.matchmaker).await?;
+    apply::apply(client, ns, &children.matchmaker_service).await?;
+    let removed =
+        apply::delete_shard_services_from(client, ns, &inputs.valid.name, children.keep).await?;
     if !removed.is_empty() {
         info!(services = ?removed, "removed Services of drained shards");
     }
+    Ok(statefulset)
+}
 
+/// Status: announce the drain's transition and every changed condition, and write the
+/// status when it changed.
+async fn update_status(
+    set: &RoomShardSet,
+    api: &Api<RoomShardSet>,
+    observed: &Observed,
+    plan: &DrainPlan,
+    statefulset: &StatefulSet,
+    ctx: &Context,
+) -> Result<()> {
     if let Some(t) = &plan.transition {
-        drain_event(set, t, ctx).await;
+        events::drain(&ctx.recorder, &ctx.metrics, set, t).await;
     }
-
+    let name = set.name_any();
+    let prev = set.status.as_ref();
     let st = status::compute(
         prev,
         &status::Observation {
             name: &name,
             generation: set.meta().generation,
             desired: set.spec.shards,
-            statefulset: Some(&sts),
-            redis: view.as_ref().map_err(Clone::clone),
+            statefulset: Some(statefulset),
+            redis: observed.view.as_ref().map_err(Clone::clone),
             drain: plan.drain.clone(),
-            selector,
+            selector: selector_string(&name, statefulset::COMPONENT),
             now: status::now_rfc3339(),
         },
     );
-    announce(set, prev, &st, ctx).await;
+    events::conditions(&ctx.recorder, set, prev, &st).await;
     if prev != Some(&st) {
-        status::patch(api, &name, &st).await?;
+        patch_status(api, name, &st).await?;
     }
-    Ok(if plan.drain.is_some() {
-        Action::requeue(ctx.config.drain_poll)
-    } else if view.is_err() {
-        Action::requeue(ctx.config.drain_poll.max(Duration::from_secs(5)))
+    Ok(())
+}
+
+async fn patch_status(
+    api: &Api<RoomShardSet>,
+    name: String,
+    st: &crate::crd::RoomShardSetStatus,
+) -> Result<()> {
+    status::patch(api, &name, st)
+        .await
+        .map_err(|source| Error::Status { name, source })
+}
+
+/// When to look again: soon while a drain runs or Redis is away, else at the resync.
+fn next_look(plan: &DrainPlan, observed: &Observed, config: &Config) -> Action {
+    if plan.drain.is_some() {
+        Action::requeue(config.drain_poll)
+    } else if observed.view.is_err() {
+        Action::requeue(config.drain_poll.max(Duration::from_secs(5)))
     } else {
-        Action::requeue(ctx.config.resync)
-    })
+        Action::requeue(config.resync)
+    }
 }
 
 /// The Redis client of a set, reading the URL from its Secret when the spec says so.
@@ -303,11 +342,19 @@ async fn connect_redis(valid: &ValidSet, ctx: &Context) -> Result<SetRedis> {
         RedisSource::Url(url) => url.clone(),
         RedisSource::Secret { name, key } => {
             let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &valid.namespace);
-            let secret = api.get_opt(name).await?.ok_or_else(|| Error::RedisSecret {
-                name: name.clone(),
-                key: key.clone(),
-                detail: "the Secret does not exist".into(),
-            })?;
+            let secret = api
+                .get_opt(name)
+                .await
+                .map_err(|source| Error::Observe {
+                    kind: "Secret",
+                    name: name.clone(),
+                    source,
+                })?
+                .ok_or_else(|| Error::RedisSecret {
+                    name: name.clone(),
+                    key: key.clone(),
+                    detail: "the Secret does not exist".into(),
+                })?;
             let bytes = secret
                 .data
                 .and_then(|d| d.get(key).cloned())
@@ -324,73 +371,6 @@ async fn connect_redis(valid: &ValidSet, ctx: &Context) -> Result<SetRedis> {
         }
     };
     ctx.redis.client(url.trim()).await.map_err(Error::Redis)
-}
-
-async fn drain_event(set: &RoomShardSet, t: &DrainTransition, ctx: &Context) {
-    let (type_, reason, note, outcome) = match *t {
-        DrainTransition::Started { from, to } => (
-            EventType::Normal,
-            "DrainStarted",
-            format!(
-                "scaling from {from} to {to} shards: shards {to}..{} take no new seats until their players leave",
-                from - 1
-            ),
-            "started",
-        ),
-        DrainTransition::Completed { from, to } => (
-            EventType::Normal,
-            "DrainCompleted",
-            format!("shards {to}..{} are empty; scaled to {to}", from - 1),
-            "completed",
-        ),
-        DrainTransition::TimedOut { from, to, players } => (
-            EventType::Warning,
-            "DrainTimedOut",
-            format!(
-                "drain deadline passed with {players} players on shards {to}..{}; scaled to {to} anyway",
-                from - 1
-            ),
-            "timed_out",
-        ),
-        DrainTransition::Cancelled { from, to } => (
-            EventType::Normal,
-            "DrainCancelled",
-            format!("scaled back up while draining {from} -> {to}; the shards take seats again"),
-            "cancelled",
-        ),
-    };
-    ctx.metrics.drains.with_label_values(&[outcome]).inc();
-    info!(reason, %note, "drain");
-    ctx.event(set, type_, reason, note).await;
-}
-
-/// Records an Event for every condition that changed.
-async fn announce(
-    set: &RoomShardSet,
-    prev: Option<&RoomShardSetStatus>,
-    next: &RoomShardSetStatus,
-    ctx: &Context,
-) {
-    for c in status::changed_conditions(prev, next) {
-        let bad = (c.type_ == status::DEGRADED && c.status == "True")
-            || (c.type_ == status::READY && c.status == "False" && c.reason == "InvalidSpec");
-        let boring = c.type_ == status::DEGRADED && c.status == "False" && prev.is_none();
-        if boring || (c.type_ == status::PROGRESSING && c.reason == "InvalidSpec") {
-            continue;
-        }
-        let type_ = if bad {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
-        ctx.event(
-            set,
-            type_,
-            &c.reason,
-            format!("{}={}: {}", c.type_, c.status, c.message),
-        )
-        .await;
-    }
 }
 
 /// Deletes the set's Redis state. Bounded: when Redis stays away past the budget, the
@@ -416,7 +396,8 @@ async fn cleanup(set: &RoomShardSet, ctx: &Context) -> Result<Action> {
         Ok(Err(e)) => {
             ctx.metrics.redis_errors.inc();
             warn!(error = %e, "could not delete the set's Redis state; deletion proceeds");
-            ctx.event(
+            events::publish(
+                &ctx.recorder,
                 set,
                 EventType::Warning,
                 "RedisCleanupSkipped",
@@ -427,7 +408,8 @@ async fn cleanup(set: &RoomShardSet, ctx: &Context) -> Result<Action> {
         Err(_) => {
             ctx.metrics.redis_errors.inc();
             warn!(?budget, "Redis clean-up ran out of time; deletion proceeds");
-            ctx.event(
+            events::publish(
+                &ctx.recorder,
                 set,
                 EventType::Warning,
                 "RedisCleanupSkipped",

@@ -173,6 +173,16 @@ mod tests {
     use super::*;
     use roomshard_protocol::records::ShardHeartbeat;
 
+    /// A drain from `from` to `to` shards, started at 0 with a deadline at 10 s.
+    fn draining(from: i32, to: i32) -> DrainStatus {
+        DrainStatus {
+            from,
+            to,
+            started_at_ms: 0,
+            deadline_ms: 10_000,
+        }
+    }
+
     fn view(players: &[(u32, u32)]) -> RedisView {
         beats(players, true)
     }
@@ -263,12 +273,7 @@ mod tests {
 
     #[test]
     fn deadline_ends_a_drain_even_without_redis() {
-        let d = DrainStatus {
-            from: 4,
-            to: 2,
-            started_at_ms: 0,
-            deadline_ms: 10_000,
-        };
+        let d = draining(4, 2);
         let p = plan(2, Some(4), Some(&d), None, 10, 9_999);
         assert_eq!(p.replicas, 4);
         let p = plan(2, Some(4), Some(&d), Some(&view(&[(3, 7)])), 10, 10_000);
@@ -285,12 +290,7 @@ mod tests {
 
     #[test]
     fn scaling_back_up_cancels_and_lower_target_extends() {
-        let d = DrainStatus {
-            from: 4,
-            to: 2,
-            started_at_ms: 0,
-            deadline_ms: 10_000,
-        };
+        let d = draining(4, 2);
         let p = plan(4, Some(4), Some(&d), None, 10, 1);
         assert_eq!(p.replicas, 4);
         assert_eq!(p.unmark, vec![2, 3]);
@@ -328,12 +328,7 @@ mod tests {
         let p = plan(3, None, None, None, 300, 0);
         assert!(p.unmark.is_empty());
         // Cancelled past the drain's start: the extra shards are unmarked too.
-        let d = DrainStatus {
-            from: 3,
-            to: 2,
-            started_at_ms: 0,
-            deadline_ms: 10_000,
-        };
+        let d = draining(3, 2);
         assert_eq!(
             plan(5, Some(3), Some(&d), None, 10, 1).unmark,
             vec![2, 3, 4]

@@ -1,21 +1,14 @@
 //! Leader election on a coordination.k8s.io/v1 Lease, so two operator replicas are safe:
-//! only the holder runs the controller.
+//! only the holder runs the controller ([`lead`]).
 
+use crate::config::LeaseConfig;
+use crate::controller::{self, Context};
 use kube::Client;
 use kube_lease_manager::{LeaseManagerBuilder, LeaseManagerError};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-
-/// Lease settings.
-#[derive(Debug, Clone)]
-pub struct LeaseConfig {
-    pub name: String,
-    pub namespace: String,
-    /// The holder identity (the pod name).
-    pub identity: String,
-    pub duration: Duration,
-    pub grace: Duration,
-}
+use tracing::info;
 
 /// A running lease manager: `is_leader` flips as the lease is won and lost.
 pub struct Leadership {
@@ -58,5 +51,50 @@ impl Leadership {
             Ok(Err(e)) => tracing::warn!(error = %e, "lease manager task failed"),
             Err(_) => tracing::warn!("lease release timed out"),
         }
+    }
+}
+
+/// The lease manager stopped, so this replica can never lead again.
+#[derive(Debug, thiserror::Error)]
+#[error("leader election stopped")]
+pub struct ElectionStopped;
+
+/// Runs the controller whenever this replica holds the lease, stopping it when the lease
+/// is lost, until `shutdown` resolves.
+pub async fn lead(
+    leadership: &mut Leadership,
+    ctx: Arc<Context>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ElectionStopped> {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            got = leadership.acquired() => {
+                if !got {
+                    return Err(ElectionStopped);
+                }
+            }
+        }
+        info!("acquired the lease; running the controller");
+        ctx.metrics.leader.set(1);
+        let lost = Leadership::lost(leadership.is_leader.clone());
+        let (end_tx, end_rx) = watch::channel(false);
+        let mut end_rx2 = end_rx.clone();
+        let controller = tokio::spawn(controller::run(ctx.clone(), async move {
+            let _ = end_rx2.wait_for(|e| *e).await;
+        }));
+        let stop = tokio::select! {
+            _ = &mut shutdown => true,
+            _ = lost => false,
+        };
+        let _ = end_tx.send(true);
+        drop(end_rx);
+        let _ = controller.await;
+        ctx.metrics.leader.set(0);
+        if stop {
+            return Ok(());
+        }
+        info!("lost the lease; controller stopped, waiting to win it again");
     }
 }

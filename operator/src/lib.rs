@@ -1,14 +1,18 @@
 //! The Roomshard operator: reconciles `RoomShardSet` resources into sharded Socket.IO
 //! workers, their Services, a PodDisruptionBudget and the matchmaker.
 //!
-//! Reconcile runs `validate` → `build/*` (pure) → `apply` → `drain` → `status`; Redis is
-//! read through `redis_state`; `leader` makes sure only one replica runs the controller.
+//! A reconcile ([`controller`]) runs `validate` (pure) → observe (the StatefulSet, and
+//! Redis through `redis_state`) → `drain::plan` (pure; its marks written to Redis) →
+//! `build/*` (pure) → `apply` → `status::compute` (pure) and the status patch. [`config`]
+//! holds the flags; [`leader`] runs the controller only while this replica holds the Lease.
 
 pub mod apply;
 pub mod build;
+pub mod config;
 pub mod controller;
 pub mod crd;
 pub mod drain;
+pub mod events;
 pub mod http;
 pub mod leader;
 pub mod metrics;
@@ -16,11 +20,44 @@ pub mod redis_state;
 pub mod status;
 pub mod validate;
 
-/// Everything a reconcile can fail with.
+/// Everything a reconcile can fail with; each variant names the step, and the child
+/// where there is one.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("Kubernetes API call failed: {0}")]
-    Kube(#[source] kube::Error),
+    /// Observe: reading the current state of a child.
+    #[error("reading {kind} {name}: {source}")]
+    Observe {
+        kind: &'static str,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    /// Apply: writing a child (server-side apply, or creating the token Secret).
+    #[error("applying {kind} {name}: {source}")]
+    Apply {
+        kind: &'static str,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    /// Apply: removing a child the set no longer has (or listing them).
+    #[error("removing {kind} {name}: {source}")]
+    Remove {
+        kind: &'static str,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    /// Status: writing the set's status subresource.
+    #[error("writing the status of RoomShardSet {name}: {source}")]
+    Status {
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
 
     #[error("object has no {0}")]
     MissingObjectKey(&'static str),
@@ -39,12 +76,6 @@ pub enum Error {
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 }
 
-impl From<kube::Error> for Error {
-    fn from(e: kube::Error) -> Self {
-        Error::Kube(e)
-    }
-}
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Every value [`Error::metric_label`] can return, so the failure counter starts at zero
@@ -60,12 +91,18 @@ pub const FAILURE_REASONS: &[&str] = &[
 ];
 
 impl Error {
-    /// A short, bounded label for the failure counter.
+    /// A short, bounded label for the failure counter. A failed Kubernetes call is labelled
+    /// by what the API server said, whichever step and child it was (the log names them).
     pub fn metric_label(&self) -> &'static str {
         match self {
-            Error::Kube(kube::Error::Api(s)) if s.code == 409 => "conflict",
-            Error::Kube(kube::Error::Api(_)) => "api_error",
-            Error::Kube(_) => "kube_client",
+            Error::Observe { source, .. }
+            | Error::Apply { source, .. }
+            | Error::Remove { source, .. }
+            | Error::Status { source, .. } => match source {
+                kube::Error::Api(s) if s.code == 409 => "conflict",
+                kube::Error::Api(_) => "api_error",
+                _ => "kube_client",
+            },
             Error::MissingObjectKey(_) => "missing_object_key",
             Error::Redis(_) => "redis",
             Error::RedisSecret { .. } => "redis_secret",
@@ -94,9 +131,18 @@ mod tests {
         )));
         assert_eq!(e.metric_label(), "missing_object_key");
         assert!(e.to_string().contains("finalizer"));
+        let not_json = serde_json::from_str::<serde_json::Value>("{").expect_err("invalid");
+        let apply = Error::Apply {
+            kind: "StatefulSet",
+            name: "game".into(),
+            source: kube::Error::SerdeError(not_json),
+        };
+        assert_eq!(apply.metric_label(), "kube_client");
+        assert!(apply.to_string().starts_with("applying StatefulSet game: "));
         for label in [
             Error::MissingObjectKey("x").metric_label(),
             e.metric_label(),
+            apply.metric_label(),
         ] {
             assert!(FAILURE_REASONS.contains(&label), "{label}");
         }

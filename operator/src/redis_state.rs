@@ -163,24 +163,35 @@ impl SetRedis {
 
     /// Adds shards to the draining set (matchmaker and workers stop placing seats there).
     pub async fn mark_draining(&self, keys: &Keys, shards: &[u32]) -> Result<(), RedisError> {
-        if shards.is_empty() {
-            return Ok(());
-        }
-        let members: Vec<String> = shards.iter().map(u32::to_string).collect();
-        self.call::<i64>("SADD draining", self.client.sadd(keys.draining(), members))
-            .await
-            .map(drop)
+        self.change_draining("SADD draining", shards, |members| {
+            self.client.sadd(keys.draining(), members)
+        })
+        .await
     }
 
     /// Removes shards from the draining set.
     pub async fn unmark_draining(&self, keys: &Keys, shards: &[u32]) -> Result<(), RedisError> {
+        self.change_draining("SREM draining", shards, |members| {
+            self.client.srem(keys.draining(), members)
+        })
+        .await
+    }
+
+    /// Sends `shards` as members of the draining set with `send`; nothing when empty.
+    async fn change_draining<F>(
+        &self,
+        op: &'static str,
+        shards: &[u32],
+        send: impl FnOnce(Vec<String>) -> F,
+    ) -> Result<(), RedisError>
+    where
+        F: Future<Output = Result<i64, fred::error::Error>>,
+    {
         if shards.is_empty() {
             return Ok(());
         }
-        let members: Vec<String> = shards.iter().map(u32::to_string).collect();
-        self.call::<i64>("SREM draining", self.client.srem(keys.draining(), members))
-            .await
-            .map(drop)
+        let members = shards.iter().map(u32::to_string).collect();
+        self.call(op, send(members)).await.map(drop)
     }
 
     /// Deletes every key of the set, giving up once `budget` is spent. Returns the number
@@ -196,20 +207,11 @@ impl SetRedis {
             })
         };
         let mut deleted = 0u64;
-        let shards: Vec<String> = self
-            .call(
-                "ZRANGE shards",
-                self.client
-                    .zrange(keys.shards(), 0, -1, None, false, None, false),
-            )
-            .await?;
-        let rooms: Vec<String> = self
-            .call(
-                "ZRANGE rooms",
-                self.client
-                    .zrange(keys.rooms(), 0, -1, None, false, None, false),
-            )
-            .await?;
+        let members = |op, key: String| {
+            self.call::<Vec<String>>(op, self.client.zrange(key, 0, -1, None, false, None, false))
+        };
+        let shards = members("ZRANGE shards", keys.shards()).await?;
+        let rooms = members("ZRANGE rooms", keys.rooms()).await?;
         let mut named: Vec<String> = Vec::new();
         for i in shards.iter().filter_map(|s| s.parse::<u32>().ok()) {
             named.push(keys.shard(i));

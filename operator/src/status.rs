@@ -283,6 +283,20 @@ mod tests {
         v
     }
 
+    /// Set `game` at generation 1 wanting `desired` shards, without a drain.
+    fn observed<'a>(s: &'a StatefulSet, v: &'a RedisView, desired: i32) -> Observation<'a> {
+        Observation {
+            name: "game",
+            generation: Some(1),
+            desired,
+            statefulset: Some(s),
+            redis: Ok(v),
+            drain: None,
+            selector: String::new(),
+            now: "t".into(),
+        }
+    }
+
     fn cond<'a>(s: &'a RoomShardSetStatus, t: &str) -> &'a Condition {
         s.conditions
             .iter()
@@ -295,14 +309,10 @@ mod tests {
         let s = sts(3, 3, 3);
         let v = view();
         let obs = Observation {
-            name: "game",
             generation: Some(7),
-            desired: 3,
-            statefulset: Some(&s),
-            redis: Ok(&v),
-            drain: None,
             selector: "sel".into(),
             now: "2025-01-01T00:00:00Z".into(),
+            ..observed(&s, &v, 3)
         };
         let st = compute(None, &obs);
         assert_eq!(st.observed_generation, Some(7));
@@ -355,14 +365,8 @@ mod tests {
         let st = compute(
             None,
             &Observation {
-                name: "game",
-                generation: Some(1),
-                desired: 2,
-                statefulset: Some(&s),
-                redis: Ok(&v),
                 drain: Some(drain.clone()),
-                selector: String::new(),
-                now: "t".into(),
+                ..observed(&s, &v, 2)
             },
         );
         assert_eq!(cond(&st, PROGRESSING).reason, "Draining");
@@ -370,19 +374,7 @@ mod tests {
         assert_eq!(st.shards.len(), 4);
         assert!(st.shards[3].draining && !st.shards[1].draining);
         assert_eq!(cond(&st, READY).status, "True");
-        let st = compute(
-            None,
-            &Observation {
-                name: "game",
-                generation: Some(1),
-                desired: 4,
-                statefulset: Some(&s),
-                redis: Ok(&v),
-                drain: None,
-                selector: String::new(),
-                now: "t".into(),
-            },
-        );
+        let st = compute(None, &observed(&s, &v, 4));
         assert_eq!(cond(&st, READY).reason, "ShardsNotReady");
         assert_eq!(cond(&st, PROGRESSING).reason, "RollingOut");
     }

@@ -1,12 +1,12 @@
 //! The matchmaker Deployment: stateless replicas that hand out seats.
 
 use super::statefulset::{
-    container_security_context, field_env, http_probe, pod_security_context, redis_env, tmp_mount,
-    tmp_volume, token_secret_env, value_env,
+    field_env, pod_security_context, redis_env, served_container, tmp_volume, token_secret_env,
+    value_env,
 };
 use super::{Inputs, MATCHMAKER_PORT, names, selector_labels};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
-use k8s_openapi::api::core::v1::{Container, ContainerPort, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use roomshard_protocol::DEFAULT_RESERVATION_TTL_MS;
 
@@ -61,19 +61,9 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
                         image: Some(spec.matchmaker_image().to_owned()),
                         image_pull_policy: spec.image_pull_policy.map(|p| p.as_str().to_owned()),
                         command: Some(vec!["roomshard-matchmaker".into()]),
-                        ports: Some(vec![ContainerPort {
-                            name: Some("http".into()),
-                            container_port: MATCHMAKER_PORT,
-                            protocol: Some("TCP".into()),
-                            ..ContainerPort::default()
-                        }]),
                         env: Some(env),
                         resources: mm.resources.clone(),
-                        readiness_probe: Some(http_probe("/readyz", MATCHMAKER_PORT, 2, 3)),
-                        liveness_probe: Some(http_probe("/healthz", MATCHMAKER_PORT, 10, 3)),
-                        security_context: Some(container_security_context()),
-                        volume_mounts: Some(vec![tmp_mount()]),
-                        ..Container::default()
+                        ..served_container("http", MATCHMAKER_PORT)
                     }],
                     ..PodSpec::default()
                 }),
@@ -87,25 +77,15 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{assert_owned, with};
-    use serde_json::{Value, json};
-
-    fn env<'a>(c: &'a Value, name: &str) -> &'a Value {
-        c["env"]
-            .as_array()
-            .expect("env")
-            .iter()
-            .find(|e| e["name"] == name)
-            .unwrap_or_else(|| panic!("env {name} missing"))
-    }
+    use crate::build::fixture::{env, owned_json, with};
+    use serde_json::json;
 
     #[test]
     fn matchmaker_defaults_to_the_worker_image() {
-        let d = with(
+        let d = owned_json(
             json!({"shards": 3, "image": "reg/roomshard:2", "publicUrl": "wss://p/{shard}"}),
-            |i| serde_json::to_value(matchmaker_deployment(i)).expect("json"),
+            matchmaker_deployment,
         );
-        assert_owned(&d);
         assert_eq!(d["metadata"]["name"], "game-matchmaker");
         assert_eq!(d["spec"]["replicas"], 2);
         assert_eq!(

@@ -3,6 +3,7 @@
 //! No client is used here; [`crate::apply`] writes what these functions return. Every
 //! child has a deterministic name, the set's labels and a controller owner reference.
 
+pub mod children;
 pub mod matchmaker;
 pub mod pdb;
 pub mod secret;
@@ -158,6 +159,26 @@ pub(crate) mod fixture {
             valid: &v,
             owner: owner(),
         })
+    }
+
+    /// What `build` makes of a set with `spec`, as JSON, checked to be owned by the set.
+    pub fn owned_json<T: serde::Serialize>(
+        spec: serde_json::Value,
+        build: impl FnOnce(&Inputs<'_>) -> T,
+    ) -> serde_json::Value {
+        let obj = with(spec, |i| serde_json::to_value(build(i)).expect("json"));
+        assert_owned(&obj);
+        obj
+    }
+
+    /// The variable `name` of a container's environment.
+    pub fn env<'a>(container: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+        container["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("env {name} missing"))
     }
 
     pub fn assert_owned(obj: &serde_json::Value) {

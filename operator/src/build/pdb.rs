@@ -24,15 +24,12 @@ pub fn worker_pdb(inputs: &Inputs<'_>) -> PodDisruptionBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{assert_owned, with};
+    use crate::build::fixture::owned_json;
     use serde_json::json;
 
     #[test]
     fn pdb_allows_one_shard_down() {
-        let pdb = with(json!({"shards": 3, "image": "i"}), |i| {
-            serde_json::to_value(worker_pdb(i)).expect("json")
-        });
-        assert_owned(&pdb);
+        let pdb = owned_json(json!({"shards": 3, "image": "i"}), worker_pdb);
         assert_eq!(pdb["metadata"]["name"], "game");
         assert_eq!(pdb["spec"]["maxUnavailable"], 1);
         assert_eq!(

@@ -31,7 +31,7 @@ pub fn token_secret(inputs: &Inputs<'_>, value: String) -> Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{assert_owned, with};
+    use crate::build::fixture::owned_json;
     use serde_json::json;
 
     #[test]
@@ -41,10 +41,9 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert!(a.len() >= roomshard_protocol::token::MIN_SECRET_BYTES);
         assert_ne!(a, b);
-        let s = with(json!({"shards": 1, "image": "i"}), |i| {
-            serde_json::to_value(token_secret(i, a.clone())).expect("json")
+        let s = owned_json(json!({"shards": 1, "image": "i"}), |i| {
+            token_secret(i, a.clone())
         });
-        assert_owned(&s);
         assert_eq!(s["metadata"]["name"], "game-token");
         assert_eq!(s["stringData"]["token-secret"], a);
         assert_eq!(s["type"], "Opaque");

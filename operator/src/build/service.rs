@@ -115,15 +115,12 @@ pub fn shard_service_index(set: &str, service_name: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{assert_owned, with};
+    use crate::build::fixture::{owned_json, with};
     use serde_json::json;
 
     #[test]
     fn headless_service_selects_workers_without_cluster_ip() {
-        let svc = with(json!({"shards": 2, "image": "i"}), |i| {
-            serde_json::to_value(headless_service(i)).expect("json")
-        });
-        assert_owned(&svc);
+        let svc = owned_json(json!({"shards": 2, "image": "i"}), headless_service);
         assert_eq!(svc["metadata"]["name"], "game-headless");
         assert_eq!(svc["spec"]["clusterIP"], "None");
         assert_eq!(
@@ -135,10 +132,7 @@ mod tests {
 
     #[test]
     fn client_service_defaults_to_load_balancer_with_client_ip_affinity() {
-        let svc = with(json!({"shards": 2, "image": "i"}), |i| {
-            serde_json::to_value(client_service(i)).expect("json")
-        });
-        assert_owned(&svc);
+        let svc = owned_json(json!({"shards": 2, "image": "i"}), client_service);
         assert_eq!(svc["metadata"]["name"], "game");
         assert_eq!(svc["spec"]["type"], "LoadBalancer");
         assert_eq!(svc["spec"]["sessionAffinity"], "ClientIP");
@@ -178,10 +172,7 @@ mod tests {
 
     #[test]
     fn shard_service_selects_one_pod() {
-        let svc = with(json!({"shards": 4, "image": "i"}), |i| {
-            serde_json::to_value(shard_service(i, 3)).expect("json")
-        });
-        assert_owned(&svc);
+        let svc = owned_json(json!({"shards": 4, "image": "i"}), |i| shard_service(i, 3));
         assert_eq!(svc["metadata"]["name"], "game-shard-3");
         assert_eq!(svc["spec"]["type"], "ClusterIP");
         assert_eq!(
@@ -195,10 +186,7 @@ mod tests {
 
     #[test]
     fn matchmaker_service_selects_matchmakers() {
-        let svc = with(json!({"shards": 1, "image": "i"}), |i| {
-            serde_json::to_value(matchmaker_service(i)).expect("json")
-        });
-        assert_owned(&svc);
+        let svc = owned_json(json!({"shards": 1, "image": "i"}), matchmaker_service);
         assert_eq!(svc["metadata"]["name"], "game-matchmaker");
         assert_eq!(
             svc["spec"]["selector"]["app.kubernetes.io/component"],

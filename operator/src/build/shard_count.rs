@@ -27,15 +27,14 @@ pub fn shard_count_config_map(inputs: &Inputs<'_>, total: i32) -> ConfigMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{assert_owned, with};
+    use crate::build::fixture::owned_json;
     use serde_json::json;
 
     #[test]
     fn holds_the_total_and_is_owned() {
-        let cm = with(json!({"shards": 3, "image": "i"}), |i| {
-            serde_json::to_value(shard_count_config_map(i, 5)).expect("json")
+        let cm = owned_json(json!({"shards": 3, "image": "i"}), |i| {
+            shard_count_config_map(i, 5)
         });
-        assert_owned(&cm);
         assert_eq!(cm["metadata"]["name"], "game-shards");
         assert_eq!(cm["data"], json!({"total": "5"}));
     }

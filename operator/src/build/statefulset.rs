@@ -70,19 +70,9 @@ pub fn worker_statefulset(inputs: &Inputs<'_>, replicas: i32) -> StatefulSet {
                         image: Some(spec.image.clone()),
                         image_pull_policy: spec.image_pull_policy.map(|p| p.as_str().to_owned()),
                         command: Some(vec!["roomshard-worker".into()]),
-                        ports: Some(vec![ContainerPort {
-                            name: Some("socketio".into()),
-                            container_port: port,
-                            protocol: Some("TCP".into()),
-                            ..ContainerPort::default()
-                        }]),
                         env: Some(worker_env(inputs)),
                         resources: spec.resources.clone(),
-                        readiness_probe: Some(http_probe("/readyz", port, 2, 3)),
-                        liveness_probe: Some(http_probe("/healthz", port, 10, 3)),
-                        security_context: Some(container_security_context()),
-                        volume_mounts: Some(vec![tmp_mount()]),
-                        ..Container::default()
+                        ..served_container("socketio", port)
                     }],
                     ..PodSpec::default()
                 }),
@@ -191,6 +181,24 @@ pub(super) fn token_secret_env(set: &str) -> EnvVar {
     )
 }
 
+/// A container serving HTTP on `port` (named `port_name`): probed on /readyz and /healthz,
+/// hardened, with a writable /tmp. The caller adds what it runs.
+pub(super) fn served_container(port_name: &str, port: i32) -> Container {
+    Container {
+        ports: Some(vec![ContainerPort {
+            name: Some(port_name.into()),
+            container_port: port,
+            protocol: Some("TCP".into()),
+            ..ContainerPort::default()
+        }]),
+        readiness_probe: Some(http_probe("/readyz", port, 2, 3)),
+        liveness_probe: Some(http_probe("/healthz", port, 10, 3)),
+        security_context: Some(container_security_context()),
+        volume_mounts: Some(vec![tmp_mount()]),
+        ..Container::default()
+    }
+}
+
 pub(super) fn http_probe(path: &str, port: i32, period: i32, failures: i32) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
@@ -263,29 +271,19 @@ pub fn current_replicas(sts: Option<&StatefulSet>) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{assert_owned, with};
-    use serde_json::{Value, json};
-
-    fn env<'a>(container: &'a Value, name: &str) -> &'a Value {
-        container["env"]
-            .as_array()
-            .expect("env")
-            .iter()
-            .find(|e| e["name"] == name)
-            .unwrap_or_else(|| panic!("env {name} missing"))
-    }
+    use crate::build::fixture::{env, owned_json, with};
+    use serde_json::json;
 
     #[test]
     fn statefulset_runs_one_shard_per_pod() {
-        let sts = with(
+        let sts = owned_json(
             json!({"shards": 4, "image": "reg/roomshard:1", "imagePullPolicy": "IfNotPresent",
                    "publicUrl": "wss://play.example.com/shard/{shard}", "heartbeatIntervalSeconds": 3,
                    "capacity": {"roomsPerShard": 10, "playersPerRoom": 8},
                    "podTemplate": {"labels": {"team": "a", "roomshard.dev/set": "evil"},
                                    "nodeSelector": {"pool": "game"}, "priorityClassName": "high"}}),
-            |i| serde_json::to_value(worker_statefulset(i, 4)).expect("json"),
+            |i| worker_statefulset(i, 4),
         );
-        assert_owned(&sts);
         assert_eq!(sts["metadata"]["name"], "game");
         let spec = &sts["spec"];
         assert_eq!(spec["replicas"], 4);

@@ -1,0 +1,77 @@
+//! What every handler shares, built once from the [`Config`].
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::placement::Defaults;
+use crate::shard_view::{PublicUrls, ShardViews};
+use crate::store::Store;
+use roomshard_protocol::Keys;
+use roomshard_protocol::records::Capacity;
+use roomshard_protocol::token::TokenKey;
+use std::sync::Arc;
+
+/// Everything a handler needs; cheap to clone (every field is shared).
+#[derive(Clone)]
+pub struct AppState {
+    /// The Redis boundary.
+    pub store: Arc<Store>,
+    pub metrics: Arc<Metrics>,
+    /// Signs the token of every granted seat.
+    pub token_key: Arc<TokenKey>,
+    /// Lifetime of a reservation, in milliseconds.
+    pub reservation_ttl_ms: u64,
+    /// The shards as last read, and the turn of whoever reads them again.
+    pub shards: Arc<ShardViews>,
+}
+
+/// Why the configuration cannot start a matchmaker.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("ROOMSHARD_SET is invalid: {0}")]
+    Set(String),
+    #[error("ROOMSHARD_TOKEN_SECRET is invalid: {0}")]
+    TokenSecret(String),
+    #[error(transparent)]
+    RedisUrl(#[from] crate::store::BadRedisUrl),
+    #[error("registering metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+impl AppState {
+    /// Checks the configuration and starts connecting to Redis in the background.
+    pub fn new(config: &Config) -> Result<Self, StartError> {
+        let keys = Keys::new(&config.set).map_err(|e| StartError::Set(e.to_string()))?;
+        let token_key = TokenKey::new(config.token_secret.as_bytes().to_vec())
+            .map_err(|e| StartError::TokenSecret(e.to_string()))?;
+        let store = Arc::new(Store::connect(
+            &config.redis_url,
+            keys,
+            config.redis_timeout(),
+        )?);
+        let metrics = Arc::new(Metrics::new()?);
+        let defaults = Defaults {
+            heartbeat_interval_ms: config.heartbeat_interval_ms,
+            capacity: Capacity {
+                rooms_per_shard: config.rooms_per_shard,
+                players_per_room: config.room_capacity,
+            },
+        };
+        let urls = PublicUrls {
+            template: config.public_url.clone(),
+            worker_base_port: config.worker_base_port,
+        };
+        let shards = Arc::new(ShardViews::new(
+            store.clone(),
+            metrics.clone(),
+            defaults,
+            urls,
+        ));
+        Ok(Self {
+            store,
+            metrics,
+            token_key: Arc::new(token_key),
+            reservation_ttl_ms: config.reservation_ttl_ms,
+            shards,
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! The operator's flags, each with an environment fallback, and the settings they make.
+
+use clap::Parser;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "roomshard-operator",
+    version,
+    about = "Reconciles RoomShardSets into sharded Roomshard workers"
+)]
+pub struct Cli {
+    /// Redis for sets whose spec names none.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Namespace to watch; all namespaces when unset.
+    #[arg(long, env = "WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
+    /// Name of the leader-election Lease.
+    #[arg(long, env = "LEASE_NAME", default_value = "roomshard-operator")]
+    pub lease_name: String,
+    /// Namespace of the Lease (default: POD_NAMESPACE, else `default`).
+    #[arg(long, env = "LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// Namespace the operator runs in (from the downward API).
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub pod_namespace: Option<String>,
+    /// Lease duration in seconds: how long a dead leader blocks a standby.
+    #[arg(long, env = "LEASE_DURATION_SECONDS", default_value_t = 15)]
+    pub lease_duration_seconds: u64,
+    /// Seconds before expiry at which the leader renews.
+    #[arg(long, env = "LEASE_GRACE_SECONDS", default_value_t = 5)]
+    pub lease_grace_seconds: u64,
+    /// Holder identity in the Lease (the pod name); a random one when unset.
+    #[arg(long, env = "POD_NAME")]
+    pub pod_name: Option<String>,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "METRICS_ADDRESS", default_value = "0.0.0.0")]
+    pub metrics_address: IpAddr,
+    #[arg(long, env = "METRICS_PORT", default_value_t = 8080)]
+    pub metrics_port: u16,
+    /// Seconds between two status refreshes of a settled set.
+    #[arg(long, env = "RESYNC_SECONDS", default_value_t = 30)]
+    pub resync_seconds: u64,
+    /// Seconds between two checks of a running drain.
+    #[arg(long, env = "DRAIN_POLL_SECONDS", default_value_t = 2)]
+    pub drain_poll_seconds: u64,
+    /// Seconds the finalizer spends on Redis clean-up before letting deletion proceed.
+    #[arg(long, env = "CLEANUP_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub cleanup_timeout_seconds: u64,
+}
+
+impl Cli {
+    /// Where /healthz, /readyz and /metrics are served.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.metrics_address, self.metrics_port)
+    }
+
+    /// The Lease this replica competes for, held as `identity`.
+    pub fn lease(&self, identity: String) -> LeaseConfig {
+        LeaseConfig {
+            name: self.lease_name.clone(),
+            namespace: self
+                .lease_namespace
+                .clone()
+                .or(self.pod_namespace.clone())
+                .unwrap_or_else(|| "default".into()),
+            identity,
+            duration: Duration::from_secs(self.lease_duration_seconds),
+            grace: Duration::from_secs(
+                self.lease_grace_seconds
+                    .min(self.lease_duration_seconds.saturating_sub(1)),
+            ),
+        }
+    }
+
+    /// The controller's settings.
+    pub fn controller(&self) -> Config {
+        Config {
+            default_redis_url: self.redis_url.clone(),
+            namespace: self.watch_namespace.clone(),
+            cleanup_budget: Duration::from_secs(self.cleanup_timeout_seconds),
+            resync: Duration::from_secs(self.resync_seconds.max(1)),
+            drain_poll: Duration::from_secs(self.drain_poll_seconds.max(1)),
+        }
+    }
+}
+
+/// Lease settings.
+#[derive(Debug, Clone)]
+pub struct LeaseConfig {
+    pub name: String,
+    pub namespace: String,
+    /// The holder identity (the pod name).
+    pub identity: String,
+    pub duration: Duration,
+    pub grace: Duration,
+}
+
+/// Settings of the controller (from the operator's flags).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Redis for sets that name none.
+    pub default_redis_url: Option<String>,
+    /// Namespace to watch; all when `None`.
+    pub namespace: Option<String>,
+    /// How long the finalizer tries to clean Redis before letting deletion proceed.
+    pub cleanup_budget: Duration,
+    /// Requeue interval of a settled set (status refresh from heartbeats).
+    pub resync: Duration,
+    /// Requeue interval while a drain runs.
+    pub drain_poll: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            default_redis_url: None,
+            namespace: None,
+            cleanup_budget: Duration::from_secs(10),
+            resync: Duration::from_secs(30),
+            drain_poll: Duration::from_secs(2),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_and_controller_settings_follow_the_flags() {
+        let cli = Cli::try_parse_from([
+            "roomshard-operator",
+            "--pod-namespace",
+            "ops",
+            "--lease-duration-seconds",
+            "4",
+            "--lease-grace-seconds",
+            "9",
+            "--resync-seconds",
+            "0",
+        ])
+        .expect("parses");
+        let lease = cli.lease("me".into());
+        assert_eq!(lease.namespace, "ops");
+        assert_eq!(lease.name, "roomshard-operator");
+        // The grace stays below the duration, so the leader renews before expiry.
+        assert_eq!(lease.grace, Duration::from_secs(3));
+        let config = cli.controller();
+        assert_eq!(config.resync, Duration::from_secs(1));
+        assert_eq!(config.drain_poll, Duration::from_secs(2));
+        assert_eq!(config.cleanup_budget, Duration::from_secs(10));
+    }
+}
