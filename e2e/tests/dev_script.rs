@@ -180,10 +180,8 @@ fn descendants(root: u32) -> Vec<(u32, String)> {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
-        if let Some((ppid, alive)) = stat(pid) {
-            if alive {
-                parents.push((pid, ppid));
-            }
+        if let Some((ppid, true)) = stat(pid) {
+            parents.push((pid, ppid));
         }
     }
     let mut found = vec![root];
