@@ -82,9 +82,7 @@ fn every_alert_is_unit_tested_and_documented() -> Result<()> {
     let mut fired = BTreeSet::new();
     for test in tests["tests"].as_array().context("tests")? {
         for case in test["alert_rule_test"].as_array().into_iter().flatten() {
-            let expects_alerts = case["exp_alerts"]
-                .as_array()
-                .is_some_and(|a| !a.is_empty());
+            let expects_alerts = case["exp_alerts"].as_array().is_some_and(|a| !a.is_empty());
             if let (true, Some(name)) = (expects_alerts, case["alertname"].as_str()) {
                 fired.insert(name.to_owned());
             }

@@ -526,10 +526,7 @@ fn helm_install_then_the_operator_as_its_service_account_reconciles_the_example(
         let obj = kube_get(&plane, "default", what).context(what)?;
         let template = &obj["spec"]["template"];
         let labels = &template["metadata"]["labels"];
-        for (key, value) in selector["matchLabels"]
-            .as_object()
-            .context("matchLabels")?
-        {
+        for (key, value) in selector["matchLabels"].as_object().context("matchLabels")? {
             assert_eq!(
                 labels[key.as_str()].as_str(),
                 value.as_str(),

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 /// Schema properties without a key in values.yaml, each with the reason.
 const SCHEMA_ONLY: &[(&str, &str)] = &[
     ("global", "Helm passes a parent chart's global values"),
-    ("resources.claims", "optional Kubernetes field with no default"),
-    ("redis.resources.claims", "optional Kubernetes field with no default"),
+    ("resources.claims", "optional, no default"),
+    ("redis.resources.claims", "optional, no default"),
 ];
 
 /// The comment block right above each mapping key, by dotted path: its lines joined by
@@ -41,7 +41,11 @@ fn comments(yaml: &str) -> BTreeMap<String, String> {
         while parents.last().is_some_and(|(i, _)| *i >= indent) {
             parents.pop();
         }
-        let path: Vec<&str> = parents.iter().map(|(_, k)| k.as_str()).chain([key]).collect();
+        let path: Vec<&str> = parents
+            .iter()
+            .map(|(_, k)| k.as_str())
+            .chain([key])
+            .collect();
         let path = path.join(".");
         if !above.is_empty() {
             let joined = above.join(" ");
@@ -123,11 +127,12 @@ fn check(values_yaml: &str, schema: &Value) -> Result<Vec<String>> {
 
 #[test]
 fn values_yaml_and_values_schema_json_agree() -> Result<()> {
-    let chart = roomshard_testkit::repo_root().join("charts").join("roomshard");
+    let chart = roomshard_testkit::repo_root()
+        .join("charts")
+        .join("roomshard");
     let values = std::fs::read_to_string(chart.join("values.yaml"))?;
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(
-        chart.join("values.schema.json"),
-    )?)?;
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(chart.join("values.schema.json"))?)?;
     let problems = check(&values, &schema)?;
     assert!(
         problems.is_empty(),

@@ -177,7 +177,11 @@ fn dev_script_starts_the_set_and_ctrl_c_stops_everything() {
 fn descendants(root: u32) -> Vec<(u32, String)> {
     let mut parents = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         if let Some((ppid, true)) = stat(pid) {
@@ -188,10 +192,19 @@ fn descendants(root: u32) -> Vec<(u32, String)> {
     let mut i = 0;
     while i < found.len() {
         let parent = found[i];
-        found.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
         i += 1;
     }
-    found.into_iter().skip(1).map(|pid| (pid, program(pid))).collect()
+    found
+        .into_iter()
+        .skip(1)
+        .map(|pid| (pid, program(pid)))
+        .collect()
 }
 
 /// A process's parent and whether it still runs (a zombie has stopped: it only waits to be
@@ -237,7 +250,11 @@ fn dev_script_stops_everything_when_its_terminal_closes() {
     // sends SIGHUP to dev.sh and its foreground process group, and writes to the terminal
     // fail from then on.
     let mut terminal = Command::new("script")
-        .args(["-qefc", &format!("exec bash '{}'", script.display()), "/dev/null"])
+        .args([
+            "-qefc",
+            &format!("exec bash '{}'", script.display()),
+            "/dev/null",
+        ])
         .env_remove("REDIS_URL")
         .env_remove("ROOMSHARD_TOKEN_SECRET")
         .env("ROOMSHARD_BIN_DIR", &bin_dir)
@@ -277,7 +294,11 @@ fn dev_script_stops_everything_when_its_terminal_closes() {
         }
     };
     let count = |name: &str| services.iter().filter(|(_, p)| p == name).count();
-    let started = (count("roomshard-worker"), count("roomshard-matchmaker"), count("redis-server"));
+    let started = (
+        count("roomshard-worker"),
+        count("roomshard-matchmaker"),
+        count("redis-server"),
+    );
     if banner.is_err() || started != (3, 1, 1) {
         stop_all(&services);
         let _ = terminal.kill();
@@ -307,7 +328,10 @@ fn dev_script_stops_everything_when_its_terminal_closes() {
         .cloned()
         .collect();
     stop_all(&left);
-    assert!(gone.is_ok(), "still running after the terminal closed: {left:?}");
+    assert!(
+        gone.is_ok(),
+        "still running after the terminal closed: {left:?}"
+    );
     for port in [workers, workers + 1, workers + 2, matchmaker, redis] {
         wait_until(
             &format!("port {port} to close"),
