@@ -2,7 +2,8 @@
 # Runs Roomshard locally: a matchmaker and SHARDS worker shards (default 3), each worker
 # with its own ROOM_SHARD and PORT. Redis: REDIS_URL when set, else a throwaway
 # redis-server when one is installed, else a single worker on its in-process adapter
-# (no matchmaker, joins without reservations). Ctrl-C stops everything.
+# (no matchmaker, joins without reservations). Ctrl-C, SIGTERM or closing the terminal
+# (SIGHUP) stops everything.
 # ROOMSHARD_BIN_DIR=DIR uses the binaries in DIR instead of building them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +34,10 @@ pids=()
 redis_pid=
 scratch=$(mktemp -d)
 # Workers and the matchmaker stop first (they drain and deregister from Redis), then Redis.
+# A second signal while this runs does not cut it short.
 cleanup() {
-  trap - EXIT INT TERM
+  trap - EXIT
+  trap '' INT TERM HUP
   echo "dev.sh: stopping" >&2
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -47,6 +50,20 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# A closed terminal takes stdout and stderr with it: a write there would fail (and, under
+# `set -e`, end the cleanup before Redis is stopped), so the cleanup writes nowhere.
+trap 'exec >/dev/null 2>&1; exit 129' HUP
+
+# Starts a service in the background with SIGHUP ignored: a closing terminal hangs up its
+# whole process group, and the services then stop through cleanup's SIGTERM, in order and
+# drained, instead of dying on the spot.
+spawn() {
+  (
+    trap '' HUP
+    exec "$@"
+  ) &
+  pids+=($!)
+}
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 wait_port() {
@@ -71,14 +88,12 @@ if [[ -n "${REDIS_URL:-}" ]]; then
   secret="${ROOMSHARD_TOKEN_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
   for ((i = 0; i < SHARDS; i++)); do
     port=$((WORKER_BASE_PORT + i))
-    ROOM_SHARD="$i/$SHARDS" PORT="$port" REDIS_URL="$REDIS_URL" \
+    spawn env ROOM_SHARD="$i/$SHARDS" PORT="$port" REDIS_URL="$REDIS_URL" \
       ROOMSHARD_TOKEN_SECRET="$secret" PUBLIC_URL="http://$HOST:$port" POD_NAME="dev-$i" \
-      "$bin/roomshard-worker" &
-    pids+=($!)
+      "$bin/roomshard-worker"
   done
-  PORT="$MATCHMAKER_PORT" REDIS_URL="$REDIS_URL" ROOMSHARD_TOKEN_SECRET="$secret" \
-    "$bin/roomshard-matchmaker" &
-  pids+=($!)
+  spawn env PORT="$MATCHMAKER_PORT" REDIS_URL="$REDIS_URL" ROOMSHARD_TOKEN_SECRET="$secret" \
+    "$bin/roomshard-matchmaker"
   for ((i = 0; i < SHARDS; i++)); do wait_port "$HOST" $((WORKER_BASE_PORT + i)); done
   wait_port "$HOST" "$MATCHMAKER_PORT"
   cat <<MSG
@@ -93,8 +108,7 @@ MSG
   done
   echo "  reserve a seat: curl -s -XPOST -H 'content-type: application/json' -d '{}' http://$HOST:$MATCHMAKER_PORT/reserve"
 else
-  PORT="$WORKER_BASE_PORT" "$bin/roomshard-worker" &
-  pids+=($!)
+  spawn env PORT="$WORKER_BASE_PORT" "$bin/roomshard-worker"
   wait_port "$HOST" "$WORKER_BASE_PORT"
   cat <<MSG
 

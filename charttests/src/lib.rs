@@ -93,27 +93,27 @@ pub struct Rule {
 }
 
 /// Every rule of a Prometheus rules file (`groups: [{name, rules: [...]}]`).
-pub fn rules(file: &serde_yaml::Value) -> Result<Vec<Rule>> {
+pub fn rules(file: &serde_json::Value) -> Result<Vec<Rule>> {
     let groups = file
         .get("groups")
-        .and_then(serde_yaml::Value::as_sequence)
+        .and_then(serde_json::Value::as_array)
         .context("a rules file needs a `groups` list")?;
     let mut out = Vec::new();
     for group in groups {
         for rule in group
             .get("rules")
-            .and_then(serde_yaml::Value::as_sequence)
+            .and_then(serde_json::Value::as_array)
             .into_iter()
             .flatten()
         {
             let name = rule
                 .get("alert")
                 .or_else(|| rule.get("record"))
-                .and_then(serde_yaml::Value::as_str)
+                .and_then(serde_json::Value::as_str)
                 .context("a rule without `alert` or `record`")?;
             let expr = rule
                 .get("expr")
-                .and_then(serde_yaml::Value::as_str)
+                .and_then(serde_json::Value::as_str)
                 .with_context(|| format!("rule {name} has no string `expr`"))?;
             out.push(Rule {
                 name: name.to_owned(),
@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn rules_read_alerts_and_records() -> Result<()> {
-        let file: serde_yaml::Value = serde_yaml::from_str(
+        let file: serde_json::Value = serde_saphyr::from_str(
             "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: roomshard_a > 0\n  - record: r:x\n    expr: sum(roomshard_b)\n",
         )?;
         let names: Vec<_> = rules(&file)?.into_iter().map(|r| r.name).collect();

@@ -42,15 +42,15 @@ fn promtool_unit_tests_of_every_alert_pass() -> Result<()> {
 
 #[test]
 fn every_alert_is_unit_tested_and_documented() -> Result<()> {
-    let rules: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(chart().join("files/alerts.yaml"))?)?;
-    let tests: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(
+    let rules: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(chart().join("files/alerts.yaml"))?)?;
+    let tests: serde_json::Value = serde_saphyr::from_str(&std::fs::read_to_string(
         repo().join("charttests/promtool/alerts_test.yaml"),
     )?)?;
 
     let mut alerts = BTreeSet::new();
-    for group in rules["groups"].as_sequence().context("groups")? {
-        for rule in group["rules"].as_sequence().context("rules")? {
+    for group in rules["groups"].as_array().context("groups")? {
+        for rule in group["rules"].as_array().context("rules")? {
             let Some(name) = rule["alert"].as_str() else {
                 continue;
             };
@@ -80,11 +80,9 @@ fn every_alert_is_unit_tested_and_documented() -> Result<()> {
 
     // An alert is covered when some test expects it to fire.
     let mut fired = BTreeSet::new();
-    for test in tests["tests"].as_sequence().context("tests")? {
-        for case in test["alert_rule_test"].as_sequence().into_iter().flatten() {
-            let expects_alerts = case["exp_alerts"]
-                .as_sequence()
-                .is_some_and(|a| !a.is_empty());
+    for test in tests["tests"].as_array().context("tests")? {
+        for case in test["alert_rule_test"].as_array().into_iter().flatten() {
+            let expects_alerts = case["exp_alerts"].as_array().is_some_and(|a| !a.is_empty());
             if let (true, Some(name)) = (expects_alerts, case["alertname"].as_str()) {
                 fired.insert(name.to_owned());
             }

@@ -9,7 +9,7 @@ use roomshard_charttests::scrape;
 use roomshard_testkit::control_plane::ControlPlane;
 use roomshard_testkit::process::{free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
-use serde_yaml::Value;
+use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -71,7 +71,7 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
     assert!(container["resources"]["requests"]["cpu"].is_string());
     assert!(container["resources"]["limits"]["memory"].is_string());
     let env: Vec<&str> = container["env"]
-        .as_sequence()
+        .as_array()
         .context("env")?
         .iter()
         .filter_map(|e| e["name"].as_str())
@@ -113,12 +113,12 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
     // Least privilege: no wildcards, no access to Pods, Secrets only by name-free
     // create/get/patch, and leases only in the release namespace.
     let role = find(&docs, "ClusterRole", "rs-roomshard-operator").context("ClusterRole")?;
-    let rules = role["rules"].as_sequence().context("rules")?;
+    let rules = role["rules"].as_array().context("rules")?;
     let mut grants = Vec::new();
     for rule in rules {
-        for group in rule["apiGroups"].as_sequence().context("apiGroups")? {
-            for resource in rule["resources"].as_sequence().context("resources")? {
-                for verb in rule["verbs"].as_sequence().context("verbs")? {
+        for group in rule["apiGroups"].as_array().context("apiGroups")? {
+            for resource in rule["resources"].as_array().context("resources")? {
+                for verb in rule["verbs"].as_array().context("verbs")? {
                     grants.push(format!(
                         "{}/{}:{}",
                         group.as_str().unwrap_or("?"),
@@ -204,7 +204,7 @@ fn optional_parts_render_when_switched_on() -> Result<()> {
 
     let rule = find(&docs, "PrometheusRule", "rs-roomshard").context("PrometheusRule")?;
     let alerts: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(chart().join("files/alerts.yaml"))?)?;
+        serde_saphyr::from_str(&std::fs::read_to_string(chart().join("files/alerts.yaml"))?)?;
     assert_eq!(
         rule["spec"], alerts,
         "the PrometheusRule is files/alerts.yaml"
@@ -231,7 +231,7 @@ fn optional_parts_render_when_switched_on() -> Result<()> {
 
     let operator = find(&docs, "Deployment", "rs-roomshard-operator").context("operator")?;
     let redis_url = operator["spec"]["template"]["spec"]["containers"][0]["env"]
-        .as_sequence()
+        .as_array()
         .context("env")?
         .iter()
         .find(|e| e["name"] == "REDIS_URL")
@@ -244,7 +244,7 @@ fn optional_parts_render_when_switched_on() -> Result<()> {
 
     let monitor = find(&docs, "PodMonitor", "rs-roomshard-workloads").context("PodMonitor")?;
     let ports: Vec<&str> = monitor["spec"]["podMetricsEndpoints"]
-        .as_sequence()
+        .as_array()
         .context("endpoints")?
         .iter()
         .filter_map(|e| e["port"].as_str())
@@ -289,7 +289,7 @@ fn chart_crd_is_the_generated_crd() -> Result<()> {
         .context("reading crds/roomshardset.yaml (make generate writes it)")?;
     let in_chart = std::fs::read_to_string(chart().join("crds/roomshardset.yaml"))?;
     assert_eq!(generated, in_chart);
-    let crd: Value = serde_yaml::from_str(&generated)?;
+    let crd: Value = serde_saphyr::from_str(&generated)?;
     assert_eq!(crd["kind"], "CustomResourceDefinition");
     assert_eq!(crd["metadata"]["name"], "roomshardsets.roomshard.dev");
     Ok(())
@@ -508,13 +508,13 @@ fn helm_install_then_the_operator_as_its_service_account_reconciles_the_example(
     let monitor = find(&rendered, "PodMonitor", "rs-roomshard-workloads").context("PodMonitor")?;
     let selector = &monitor["spec"]["selector"];
     let components: Vec<&str> = selector["matchExpressions"][0]["values"]
-        .as_sequence()
+        .as_array()
         .context("component values")?
         .iter()
         .filter_map(Value::as_str)
         .collect();
     let monitored_ports: Vec<&str> = monitor["spec"]["podMetricsEndpoints"]
-        .as_sequence()
+        .as_array()
         .context("endpoints")?
         .iter()
         .filter_map(|e| e["port"].as_str())
@@ -526,13 +526,9 @@ fn helm_install_then_the_operator_as_its_service_account_reconciles_the_example(
         let obj = kube_get(&plane, "default", what).context(what)?;
         let template = &obj["spec"]["template"];
         let labels = &template["metadata"]["labels"];
-        for (key, value) in selector["matchLabels"]
-            .as_mapping()
-            .context("matchLabels")?
-        {
-            let key = key.as_str().context("label key")?;
+        for (key, value) in selector["matchLabels"].as_object().context("matchLabels")? {
             assert_eq!(
-                labels[key].as_str(),
+                labels[key.as_str()].as_str(),
                 value.as_str(),
                 "{what} pods lack the PodMonitor label {key}"
             );

@@ -33,7 +33,7 @@ fn dashboard() -> Result<Value> {
 }
 
 fn alert_rules() -> Result<Vec<roomshard_charttests::Rule>> {
-    rules(&serde_yaml::from_str(&std::fs::read_to_string(
+    rules(&serde_saphyr::from_str(&std::fs::read_to_string(
         chart().join("files/alerts.yaml"),
     )?)?)
 }

@@ -76,8 +76,8 @@ fn dockerfile_builds_every_binary_into_a_non_root_image() -> Result<()> {
 
 #[test]
 fn compose_runs_redis_three_shards_and_a_matchmaker() -> Result<()> {
-    let compose: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(repo().join("docker-compose.yml"))?)?;
+    let compose: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(repo().join("docker-compose.yml"))?)?;
     let services = &compose["services"];
     assert!(
         services["redis"]["image"]

@@ -8,10 +8,9 @@ use std::collections::BTreeSet;
 /// Schema paths documented as a whole; their nested fields are Kubernetes' own.
 const PASSED_THROUGH: &[&str] = &["spec.podTemplate.affinity", "spec.podTemplate.tolerations"];
 
-fn walk(node: &serde_yaml::Value, path: &str, out: &mut BTreeSet<String>) {
-    if let Some(props) = node.get("properties").and_then(|p| p.as_mapping()) {
+fn walk(node: &serde_json::Value, path: &str, out: &mut BTreeSet<String>) {
+    if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
         for (name, child) in props {
-            let Some(name) = name.as_str() else { continue };
             let child_path = if path.is_empty() {
                 name.to_owned()
             } else {
@@ -36,8 +35,8 @@ fn crd_paths() -> BTreeSet<String> {
         .join("crds")
         .join("roomshardset.yaml");
     let text = std::fs::read_to_string(&path).expect("crds/roomshardset.yaml");
-    let crd: serde_yaml::Value = serde_yaml::from_str(&text).expect("CRD YAML");
-    let versions = crd["spec"]["versions"].as_sequence().expect("versions");
+    let crd: serde_json::Value = serde_saphyr::from_str(&text).expect("CRD YAML");
+    let versions = crd["spec"]["versions"].as_array().expect("versions");
     let mut paths = BTreeSet::new();
     for v in versions {
         walk(&v["schema"]["openAPIV3Schema"], "", &mut paths);

@@ -1,7 +1,8 @@
 //! `ROOM_SHARD=<index>/<total>` parsing, and which shard a room hashes to.
 //!
 //! Checked for every input:
-//! - the parser accepts exactly what an independent reading of the contract accepts
+//! - the parser accepts exactly what an independent reading of the documented form
+//!   (`ROOM_SHARD` in worker/README.md) accepts
 //!   (ASCII digits, one `/`, `index < total <= MAX_SHARDS`), with the same numbers;
 //! - an accepted identity prints in canonical form (leading zeros dropped) and parses back
 //!   to itself, and `ShardId::new` agrees;
@@ -30,7 +31,7 @@ fn digits_value(s: &str) -> Option<u64> {
     )
 }
 
-/// The contract, read independently of the parser.
+/// The documented form of `ROOM_SHARD` (worker/README.md), read independently of the parser.
 fn contract(input: &str) -> Option<(u32, u32)> {
     let (index, total) = input.split_once('/')?;
     let index = digits_value(index)?;

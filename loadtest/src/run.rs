@@ -4,7 +4,7 @@ use crate::reserve::Matchmaker;
 use crate::sio::{Client, Packet, parse_frame};
 use crate::stats::{Histogram, LatencySummary};
 use anyhow::{Context, Result, anyhow};
-use rand::Rng;
+use rand::RngExt;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};

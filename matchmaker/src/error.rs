@@ -56,7 +56,7 @@ impl AppError {
         }
     }
 
-    /// The stable code of the contract.
+    /// The stable code of the contract (docs/openapi.yaml).
     pub fn code(&self) -> &'static str {
         match self {
             AppError::BadRequest(_) => "bad_request",

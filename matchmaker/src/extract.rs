@@ -35,7 +35,7 @@ pub fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     } else {
         bytes
     };
-    // serde would also read a struct from an array; the contract's bodies are objects.
+    // serde would also read a struct from an array; docs/openapi.yaml's bodies are objects.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(AppError::BadRequest(
             "the body must be a JSON object".into(),

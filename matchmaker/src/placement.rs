@@ -8,7 +8,7 @@
 //!   shard, so the room's recorded shard and its hashed shard agree.
 //! - [`public_url`] is the address a client is sent to.
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use roomshard_protocol::records::{Capacity, ShardHeartbeat};
 use roomshard_protocol::{MISSED_HEARTBEATS_UNHEALTHY, shard_for_room};
 use serde::Serialize;

@@ -42,7 +42,7 @@ pub struct ValidReserve {
     pub idempotency_key: Option<String>,
 }
 
-/// The 200 answer, exactly as the contract names its fields.
+/// The 200 answer, exactly as the contract (docs/openapi.yaml) names its fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReserveResponse {

@@ -1,4 +1,5 @@
-//! Socket.IO event names and payloads (namespace `/`).
+//! Socket.IO event names and payloads (namespace `/`). docs/PROTOCOL.md is the contract
+//! they implement: each event, its answer, the error codes and the limits.
 
 use serde::{Deserialize, Serialize};
 

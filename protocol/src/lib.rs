@@ -1,4 +1,5 @@
-//! The contract shared by every Roomshard process.
+//! The contract shared by every Roomshard process (the Socket.IO events are written down in
+//! docs/PROTOCOL.md, the matchmaker's HTTP API in docs/openapi.yaml).
 //!
 //! Nothing here performs I/O: it defines who a shard is ([`ShardId`]), which shard owns a
 //! room ([`shard_for_room`]), where state lives in Redis ([`Keys`]), the records stored

@@ -4,7 +4,6 @@
 
 use anyhow::{Context, Result, bail};
 use roomshard_testkit::process::{ChildGuard, wait_until};
-use serde::Deserialize as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -76,28 +75,22 @@ pub fn template(namespace: &str, extra: &[&str]) -> Result<String> {
 }
 
 /// Every object of a multi-document YAML stream.
-pub fn documents(yaml: &str) -> Result<Vec<serde_yaml::Value>> {
-    let mut docs = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(yaml) {
-        let value = serde_yaml::Value::deserialize(doc)?;
-        if !value.is_null() {
-            docs.push(value);
-        }
-    }
-    Ok(docs)
+pub fn documents(yaml: &str) -> Result<Vec<serde_json::Value>> {
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(yaml)?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
 /// The object of `kind` named `name` among `docs`.
 pub fn find<'a>(
-    docs: &'a [serde_yaml::Value],
+    docs: &'a [serde_json::Value],
     kind: &str,
     name: &str,
-) -> Option<&'a serde_yaml::Value> {
+) -> Option<&'a serde_json::Value> {
     docs.iter()
         .find(|d| d["kind"].as_str() == Some(kind) && d["metadata"]["name"].as_str() == Some(name))
 }
 
-pub fn kinds(docs: &[serde_yaml::Value]) -> Vec<String> {
+pub fn kinds(docs: &[serde_json::Value]) -> Vec<String> {
     let mut kinds: Vec<String> = docs
         .iter()
         .filter_map(|d| d["kind"].as_str().map(str::to_owned))

@@ -4,7 +4,7 @@ use kube::CustomResourceExt;
 use roomshard_operator::crd::RoomShardSet;
 
 fn main() {
-    match serde_yaml::to_string(&RoomShardSet::crd()) {
+    match serde_saphyr::to_string(&RoomShardSet::crd()) {
         Ok(yaml) => print!("{yaml}"),
         Err(e) => {
             eprintln!("crdgen: cannot render the CRD: {e}");

@@ -5,7 +5,7 @@
 
 use super::{Inputs, TOKEN_SECRET_KEY, names};
 use k8s_openapi::api::core::v1::Secret;
-use rand::RngCore;
+use rand::Rng;
 use std::collections::BTreeMap;
 
 /// Bytes of randomness in a new token secret (hex-encoded, so twice as many characters).
