@@ -42,6 +42,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     );
 
     let drain = Arc::new(Drain::new(metrics.clone(), cfg.drain_timeout));
+    let ops = http::router(HttpState {
+        metrics: metrics.clone(),
+        readiness: readiness.clone(),
+    });
 
     match cfg.redis_url.clone() {
         None => {
@@ -50,8 +54,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             let (layer, io) = socket::builder(&cfg, hub.clone(), drain.clone()).build_layer();
             io.ns("/", socket::connect_handler());
             readiness.registered.store(true, Ordering::SeqCst);
-            let worker = Worker::new(cfg, metrics, readiness, hub, drain, io);
-            worker.serve(layer, listener, None).await
+            let worker = Worker::new(hub, drain, readiness, io);
+            worker.serve(ops, layer, listener, None).await
         }
         Some(url) => {
             let timeout = cfg.redis_timeout;
@@ -125,9 +129,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             readiness
                 .stale_after_ms
                 .store(u64::try_from(stale).unwrap_or(u64::MAX), Ordering::SeqCst);
-            let worker = Worker::new(cfg, metrics, readiness, hub, drain, io);
+            let worker = Worker::new(hub, drain, readiness, io);
             worker
-                .serve(layer, listener, Some(Arc::new(heartbeat)))
+                .serve(ops, layer, listener, Some(Arc::new(heartbeat)))
                 .await
         }
     }
@@ -135,29 +139,18 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
 
 /// What a running worker is made of, whichever adapter it runs on.
 struct Worker<A: Adapter> {
-    cfg: Arc<Config>,
-    metrics: Arc<Metrics>,
-    readiness: Arc<Readiness>,
     hub: Arc<Hub>,
     drain: Arc<Drain>,
+    readiness: Arc<Readiness>,
     io: SocketIo<A>,
 }
 
 impl<A: Adapter> Worker<A> {
-    fn new(
-        cfg: Arc<Config>,
-        metrics: Arc<Metrics>,
-        readiness: Arc<Readiness>,
-        hub: Arc<Hub>,
-        drain: Arc<Drain>,
-        io: SocketIo<A>,
-    ) -> Self {
+    fn new(hub: Arc<Hub>, drain: Arc<Drain>, readiness: Arc<Readiness>, io: SocketIo<A>) -> Self {
         Self {
-            cfg,
-            metrics,
-            readiness,
             hub,
             drain,
+            readiness,
             io,
         }
     }
@@ -185,21 +178,21 @@ impl<A: Adapter> Worker<A> {
         }
     }
 
+    /// Serves `ops` (health, readiness, metrics), the demo page and Socket.IO until
+    /// SIGTERM, then drains.
     async fn serve(
         self,
+        ops: axum::Router,
         layer: SocketIoLayer<A>,
         listener: TcpListener,
         heartbeat: Option<Arc<Heartbeat>>,
     ) -> anyhow::Result<()> {
-        let app = http::router(HttpState {
-            metrics: self.metrics.clone(),
-            readiness: self.readiness.clone(),
-        })
-        .merge(crate::demo::router())
-        .layer(layer)
-        .layer(axum::middleware::map_request(
-            |req: axum::extract::Request| async move { request_head::detach(req) },
-        ));
+        let app =
+            ops.merge(crate::demo::router())
+                .layer(layer)
+                .layer(axum::middleware::map_request(
+                    |req: axum::extract::Request| async move { request_head::detach(req) },
+                ));
 
         let ticks = tokio::spawn(self.hub.clone().run_ticks(self.io.clone()));
         let receiver = tokio::spawn(self.hub.clone().run_room_sync(self.io.clone()));
@@ -217,7 +210,8 @@ impl<A: Adapter> Worker<A> {
         });
 
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let listener = conn::Listener::new(listener, worker.cfg.limits.write_stall_timeout);
+        let cfg = worker.hub.cfg();
+        let listener = conn::Listener::new(listener, cfg.limits.write_stall_timeout);
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -233,14 +227,7 @@ impl<A: Adapter> Worker<A> {
                 worker.beat(hb).await;
             }
         };
-        drain::on_shutdown(
-            &worker.drain,
-            &worker.cfg,
-            &worker.io,
-            &worker.readiness,
-            announce,
-        )
-        .await;
+        drain::on_shutdown(&worker.drain, cfg, &worker.io, &worker.readiness, announce).await;
         if let Some(b) = beats {
             b.abort();
         }

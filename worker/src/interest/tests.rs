@@ -8,6 +8,14 @@ fn grid() -> Grid {
     Grid::new(60.0, 60.0, 10.0).expect("valid")
 }
 
+fn moved_ids(b: &ViewBatch) -> Vec<&str> {
+    b.moved.iter().map(|m| m.id.as_str()).collect()
+}
+
+fn entered_ids(b: &ViewBatch) -> Vec<&str> {
+    b.entered.iter().map(|e| e.id.as_str()).collect()
+}
+
 #[test]
 fn a_join_is_seen_by_neighbours_only() {
     let mut room = RoomReplica::new(grid());
@@ -18,13 +26,7 @@ fn a_join_is_seen_by_neighbours_only() {
     assert_eq!(near.entered.len(), 1, "a sees itself only: {near:?}");
     assert_eq!(near.entered[0].id, "a");
     let far = &out.cell_batches[&Cell { x: 5, y: 5 }];
-    assert_eq!(
-        far.entered
-            .iter()
-            .map(|e| e.id.as_str())
-            .collect::<Vec<_>>(),
-        ["far"]
-    );
+    assert_eq!(entered_ids(far), ["far"]);
     room.join_local("b", 15.0, 5.0, "B");
     let (_, view) = (Cell { x: 1, y: 0 }, room.view_around(Cell { x: 1, y: 0 }));
     assert_eq!(view.len(), 1);
@@ -60,26 +62,12 @@ fn a_crosser_gets_the_cells_it_newly_sees() {
     assert_eq!(out.crossers.len(), 1);
     let c = &out.crossers[0];
     assert_eq!((c.from, c.to), (Cell { x: 0, y: 0 }, Cell { x: 1, y: 0 }));
-    assert_eq!(
-        c.batch
-            .moved
-            .iter()
-            .map(|m| m.id.as_str())
-            .collect::<Vec<_>>(),
-        ["a"]
-    );
+    assert_eq!(moved_ids(&c.batch), ["a"]);
     assert!(c.batch.entered.is_empty(), "x is two cells away: {c:?}");
     room.move_local("a", 25.0, 5.0);
     let out = room.tick();
     let c = &out.crossers[0];
-    assert_eq!(
-        c.batch
-            .entered
-            .iter()
-            .map(|m| m.id.as_str())
-            .collect::<Vec<_>>(),
-        ["x"]
-    );
+    assert_eq!(entered_ids(&c.batch), ["x"]);
     // x's observers see a enter.
     assert_eq!(out.cell_batches[&Cell { x: 3, y: 0 }].entered[0].id, "a");
 }

@@ -218,7 +218,11 @@ impl RoomReplica {
                         old: Some(e.cell),
                         new: Some(e.cell),
                     };
-                    self.classify_static(cid, &unchanged, from, to, &mut batch);
+                    // It concerns the observer only if it comes into view or goes out of it.
+                    let (was, is) = self.seen(&unchanged, from, to);
+                    if was != is {
+                        self.classify(cid, &unchanged, from, to, &mut batch);
+                    }
                 }
             }
         }
@@ -236,9 +240,7 @@ impl RoomReplica {
         after: Cell,
         batch: &mut ViewBatch,
     ) {
-        let was = rec.old.is_some_and(|c| self.grid.is_near(c, before));
-        let is = rec.new.is_some_and(|c| self.grid.is_near(c, after));
-        match (was, is) {
+        match self.seen(rec, before, after) {
             (true, true) => {
                 if let Some(e) = self.entities.get(id) {
                     batch.moved.push(Moved {
@@ -258,19 +260,11 @@ impl RoomReplica {
         }
     }
 
-    /// Like [`Self::classify`] for an entity that did not change this tick.
-    fn classify_static(
-        &self,
-        id: &str,
-        rec: &ChangeRec,
-        before: Cell,
-        after: Cell,
-        batch: &mut ViewBatch,
-    ) {
+    /// Whether an observer that saw the neighbourhood of `before` saw the entity, and
+    /// whether it sees it from `after`.
+    fn seen(&self, rec: &ChangeRec, before: Cell, after: Cell) -> (bool, bool) {
         let was = rec.old.is_some_and(|c| self.grid.is_near(c, before));
         let is = rec.new.is_some_and(|c| self.grid.is_near(c, after));
-        if was != is {
-            self.classify(id, rec, before, after, batch);
-        }
+        (was, is)
     }
 }

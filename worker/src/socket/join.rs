@@ -3,8 +3,8 @@
 //! admission deciding which seat ([`crate::admission`]), the seat taken in the registry,
 //! the player placed in the room (answered with its starting view), and the room told.
 
-use super::reply;
-use super::session::{AckRequested, Membership, Session};
+use super::reply::Reply;
+use super::session::{Membership, Session};
 use crate::admission::{self, Policy};
 use crate::drain::Drain;
 use crate::error::Rejection;
@@ -14,21 +14,20 @@ use roomshard_protocol::events::{EntityView, JoinOk, codes};
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use socketioxide::extract::{SocketRef, State, TryData};
 use std::sync::Arc;
 
 pub async fn join<A: Adapter>(
     s: SocketRef<A>,
     io: SocketIo<A>,
     TryData(d): TryData<Value>,
-    ack: AckSender<A>,
-    AckRequested(wants): AckRequested,
+    reply: Reply<A>,
     State(hub): State<Arc<Hub>>,
     State(drain): State<Arc<Drain>>,
 ) {
-    let mut ack = Some(ack);
+    let mut reply = Some(reply);
     let result = match d {
-        Ok(v) => seat(&hub, &drain, &io, &s, &v, &mut ack).await,
+        Ok(v) => seat(&hub, &drain, &io, &s, &v, &mut reply).await,
         Err(_) => Err(Rejection::new(
             codes::BAD_REQUEST,
             "join expects a JSON object",
@@ -36,19 +35,19 @@ pub async fn join<A: Adapter>(
     };
     let outcome = result.as_ref().map_or_else(|e| e.code, |_| "ok");
     hub.metrics().joins.with_label_values(&[outcome]).inc();
-    if let (Err(e), Some(ack)) = (result, ack) {
-        reply::refuse(hub.metrics(), &s, ack, wants, e);
+    if let (Err(e), Some(reply)) = (result, reply) {
+        reply.refuse(hub.metrics(), e);
     }
 }
 
-/// Seats the socket; on success the ack (taken from `ack`) is already sent.
+/// Seats the socket; on success the ack (taken from `reply`) is already sent.
 async fn seat<A: Adapter>(
     hub: &Hub,
     drain: &Drain,
     io: &SocketIo<A>,
     socket: &SocketRef<A>,
     payload: &Value,
-    ack: &mut Option<AckSender<A>>,
+    reply: &mut Option<Reply<A>>,
 ) -> Result<(), Rejection> {
     let cfg = hub.cfg();
     let req = payload::parse_join(payload, cfg.limits.max_name_chars)?;
@@ -91,8 +90,8 @@ async fn seat<A: Adapter>(
             radius: grid.radius(),
             cells: grid.reach(),
         };
-        if let Some(ack) = ack.take() {
-            let _ = ack.send(&ok);
+        if let Some(reply) = reply.take() {
+            reply.send(&ok);
         }
     };
     let room = hub.place(socket, &req.room, &name, &seat, seated).await;

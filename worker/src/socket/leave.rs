@@ -3,27 +3,26 @@
 //! replica (the room unhosted if it was the last local player), then its seat given back
 //! in the registry and the room told. Shutdown waits for leaves still giving seats back.
 
-use super::reply;
-use super::session::{AckRequested, Session};
+use super::reply::{self, Reply};
+use super::session::Session;
 use crate::drain::Drain;
 use crate::hub::Hub;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, SocketRef, State};
+use socketioxide::extract::{SocketRef, State};
 use std::sync::Arc;
 
 pub async fn leave<A: Adapter>(
     s: SocketRef<A>,
     io: SocketIo<A>,
-    ack: AckSender<A>,
-    AckRequested(wants): AckRequested,
+    reply: Reply<A>,
     State(hub): State<Arc<Hub>>,
     State(drain): State<Arc<Drain>>,
 ) {
     if leave_room(&hub, &drain, &io, &s).await {
-        reply::ok(ack);
+        reply.ok();
     } else {
-        reply::refuse(hub.metrics(), &s, ack, wants, reply::not_joined());
+        reply.refuse(hub.metrics(), reply::not_joined());
     }
 }
 

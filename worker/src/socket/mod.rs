@@ -19,10 +19,11 @@ use crate::drain::Drain;
 use crate::error::Rejection;
 use crate::hub::Hub;
 use admit::Admitted;
+use reply::Reply;
 use roomshard_protocol::events::{self, codes};
-use session::{AckRequested, Session};
+use session::Session;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, Event, SocketRef, State};
+use socketioxide::extract::{Event, SocketRef, State};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 use std::convert::Infallible;
@@ -101,14 +102,8 @@ async fn register<A: Adapter>(
 }
 
 /// Any other event is refused.
-async fn unknown<A: Adapter>(
-    s: SocketRef<A>,
-    Event(event): Event,
-    ack: AckSender<A>,
-    AckRequested(wants): AckRequested,
-    State(hub): State<Arc<Hub>>,
-) {
+async fn unknown<A: Adapter>(Event(event): Event, reply: Reply<A>, State(hub): State<Arc<Hub>>) {
     let shown: String = event.chars().take(64).collect();
     let e = Rejection::new(codes::BAD_REQUEST, format!("unknown event {shown:?}"));
-    reply::refuse(hub.metrics(), &s, ack, wants, e);
+    reply.refuse(hub.metrics(), e);
 }

@@ -3,22 +3,22 @@
 //! already queued is superseded and dropped.
 
 use super::reply;
-use super::session::{AckRequested, Arrival, Session};
+use super::reply::Reply;
+use super::session::{Arrival, Session};
 use crate::error::Rejection;
 use crate::hub::Hub;
 use crate::payload;
 use roomshard_protocol::events::codes;
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use socketioxide::extract::{SocketRef, State, TryData};
 use std::sync::Arc;
 
 pub async fn moved<A: Adapter>(
     s: SocketRef<A>,
     Arrival(arrival): Arrival,
     TryData(d): TryData<Value>,
-    ack: AckSender<A>,
-    AckRequested(wants): AckRequested,
+    reply: Reply<A>,
     State(hub): State<Arc<Hub>>,
 ) {
     let result = d
@@ -39,8 +39,8 @@ pub async fn moved<A: Adapter>(
             Ok(())
         });
     match result {
-        Ok(()) if wants => reply::ok(ack),
+        Ok(()) if reply.wants_ack() => reply.ok(),
         Ok(()) => {}
-        Err(e) => reply::refuse(hub.metrics(), &s, ack, wants, e),
+        Err(e) => reply.refuse(hub.metrics(), e),
     }
 }

@@ -1,7 +1,8 @@
 //! `say {text}`: chat to everyone in the player's room, on every worker.
 
 use super::reply;
-use super::session::{AckRequested, Session};
+use super::reply::Reply;
+use super::session::Session;
 use crate::error::Rejection;
 use crate::hub::Hub;
 use crate::payload;
@@ -9,15 +10,14 @@ use roomshard_protocol::events::codes;
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use socketioxide::extract::{SocketRef, State, TryData};
 use std::sync::Arc;
 
 pub async fn say<A: Adapter>(
     s: SocketRef<A>,
     io: SocketIo<A>,
     TryData(d): TryData<Value>,
-    ack: AckSender<A>,
-    AckRequested(wants): AckRequested,
+    reply: Reply<A>,
     State(hub): State<Arc<Hub>>,
 ) {
     let parsed = d
@@ -31,7 +31,7 @@ pub async fn say<A: Adapter>(
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => reply::ok(ack),
-        Err(e) => reply::refuse(hub.metrics(), &s, ack, wants, e),
+        Ok(()) => reply.ok(),
+        Err(e) => reply.refuse(hub.metrics(), e),
     }
 }

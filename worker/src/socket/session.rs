@@ -95,20 +95,6 @@ impl Session {
     }
 }
 
-/// Whether the client asked for an acknowledgement of this event.
-pub struct AckRequested(pub bool);
-
-impl<A: Adapter> FromMessageParts<A> for AckRequested {
-    type Error = Infallible;
-    fn from_message_parts(
-        _: &Arc<Socket<A>>,
-        _: &mut Value,
-        ack_id: &Option<i64>,
-    ) -> Result<Self, Infallible> {
-        Ok(Self(ack_id.is_some()))
-    }
-}
-
 /// The arrival order of an event on its socket. socketioxide runs each event's handler
 /// in a task of its own, so two moves sent one after the other may be handled in either
 /// order; extractors, though, run in arrival order, before the task is spawned.
