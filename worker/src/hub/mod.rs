@@ -25,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::room_sync::SyncLink;
 use crate::seats::Seats;
 use room::lock;
+use roomshard_protocol::room_sync::SyncOp;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -123,11 +124,7 @@ impl Hub {
 
     /// Stops hosting `room` (unless a join hosted it anew already) and tells the others
     /// its last changes, `outgoing`.
-    async fn unhost(
-        &self,
-        room: &Arc<HostedRoom>,
-        outgoing: Vec<roomshard_protocol::room_sync::SyncOp>,
-    ) {
+    async fn unhost(&self, room: &Arc<HostedRoom>, outgoing: Vec<SyncOp>) {
         {
             let mut rooms = lock(&self.rooms);
             if rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
