@@ -18,7 +18,7 @@ use libfuzzer_sys::fuzz_target;
 use roomshard_protocol::events::codes;
 use roomshard_protocol::validate_room_id;
 use roomshard_worker::grid::Grid;
-use roomshard_worker::limits::{parse_join, parse_move, parse_say, validate_name};
+use roomshard_worker::payload::{parse_join, parse_move, parse_say, validate_name};
 use serde_json::{Value, json};
 
 /// Worlds the configuration accepts: the default, one whose edges are not exact in f32,

@@ -4,12 +4,14 @@
 //! Nothing here performs I/O: it defines who a shard is ([`ShardId`]), which shard owns a
 //! room ([`shard_for_room`]), where state lives in Redis ([`Keys`]), the records stored
 //! there ([`records`]), the reservation token a matchmaker hands out and a worker checks
-//! ([`token`]), and the Socket.IO payloads ([`events`]).
+//! ([`token`]), the Socket.IO payloads ([`events`]), and the messages workers hosting the
+//! same room exchange ([`room_sync`]).
 
 pub mod events;
 mod hash;
 pub mod keys;
 pub mod records;
+pub mod room_sync;
 mod shard;
 pub mod token;
 

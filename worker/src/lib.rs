@@ -1,25 +1,35 @@
 //! roomshard-worker: one shard of a RoomShardSet. Serves Socket.IO rooms with interest
 //! management, registers itself in Redis with a heartbeat, and drains on SIGTERM.
 //!
-//! The binary is [`main`]; the library exists so the payload decoders ([`limits`], with
-//! the world's [`grid`]) can be fuzzed and tested outside the process.
+//! The binary is [`main`]; the library exists so the payload decoders ([`payload`], with
+//! their [`error`] and the world's [`grid`]) can be fuzzed and tested outside the process.
+//!
+//! A newcomer's map: [`socket`] (one file per event: join, move, say, leave) translates
+//! Socket.IO events; [`admission`] decides whether a join may take a seat and [`seats`]
+//! takes it; [`hub`] hosts the rooms and runs the tick over each room's replica
+//! ([`interest`]); [`room_sync`] carries the replicas' changes between workers; [`drain`]
+//! is everything about draining; [`app`] wires it all and serves.
 
+mod admission;
 mod app;
 mod config;
 mod conn;
 mod demo;
+mod drain;
+pub mod error;
 pub mod grid;
-mod handlers;
 mod heartbeat;
 mod http;
 mod hub;
 mod interest;
-pub mod limits;
 mod metrics;
+pub mod payload;
+mod rate;
 mod redis_link;
 mod request_head;
+mod room_sync;
 mod seats;
-mod sync;
+mod socket;
 mod telemetry;
 
 use clap::Parser;

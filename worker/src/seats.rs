@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::limits::Rejection;
+use crate::error::Rejection;
 
 /// A seat script that reaches Redis later than this past the worker's own deadline for it
 /// does nothing: the worker has already told the player the join failed. A command held up

@@ -1,87 +1,11 @@
-//! Input limits: the per-socket event rate limiter and the validation of every payload.
-//! Plain logic; the socket layer turns a [`Rejection`] into an ack error or an `error`
-//! event.
+//! The decoders of the client's event payloads (`join`, `move`, `say`): every field
+//! checked against the protocol and the configured limits. Plain logic, fuzzed by
+//! `fuzz/fuzz_targets/worker_payloads.rs`.
 
+use crate::error::Rejection;
 use crate::grid::Grid;
 use roomshard_protocol::events::{JoinRequest, MoveRequest, SayRequest, codes};
 use serde_json::Value;
-use std::time::Instant;
-
-/// Why an event was refused: a code from `protocol::events::codes` and a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl Rejection {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-/// The verdict of the rate limiter on one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Allow,
-    /// Refused; `notify` is true for the first refusal of a burst (tell the client once,
-    /// not for every event it floods).
-    Refuse {
-        notify: bool,
-    },
-    /// The socket kept sending far over its rate: close it.
-    Disconnect,
-}
-
-/// A token bucket of events, plus a decaying count of refusals that ends abusive sockets.
-#[derive(Debug, Clone)]
-pub struct RateLimiter {
-    burst: f64,
-    per_sec: f64,
-    tokens: f64,
-    strikes: f64,
-    strike_limit: f64,
-    strike_decay_per_sec: f64,
-    last: Instant,
-    refusing: bool,
-}
-
-impl RateLimiter {
-    pub fn new(burst: u32, per_sec: u32, disconnect_after: u32, now: Instant) -> Self {
-        Self {
-            burst: f64::from(burst.max(1)),
-            per_sec: f64::from(per_sec.max(1)),
-            tokens: f64::from(burst.max(1)),
-            strikes: 0.0,
-            strike_limit: f64::from(disconnect_after.max(1)),
-            strike_decay_per_sec: f64::from(per_sec.max(4)) / 4.0,
-            last: now,
-            refusing: false,
-        }
-    }
-
-    pub fn check(&mut self, now: Instant) -> Verdict {
-        let dt = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + dt * self.per_sec).min(self.burst);
-        self.strikes = (self.strikes - dt * self.strike_decay_per_sec).max(0.0);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            self.refusing = false;
-            return Verdict::Allow;
-        }
-        self.strikes += 1.0;
-        if self.strikes >= self.strike_limit {
-            return Verdict::Disconnect;
-        }
-        let notify = !self.refusing;
-        self.refusing = true;
-        Verdict::Refuse { notify }
-    }
-}
 
 fn bad(message: impl Into<String>) -> Rejection {
     Rejection::new(codes::BAD_REQUEST, message)
@@ -191,45 +115,6 @@ pub fn parse_say(payload: &Value, max: usize) -> Result<String, Rejection> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::time::Duration;
-
-    #[test]
-    fn bucket_allows_burst_then_rate() {
-        let t0 = Instant::now();
-        let mut rl = RateLimiter::new(5, 10, 1000, t0);
-        for _ in 0..5 {
-            assert_eq!(rl.check(t0), Verdict::Allow);
-        }
-        assert_eq!(rl.check(t0), Verdict::Refuse { notify: true });
-        assert_eq!(rl.check(t0), Verdict::Refuse { notify: false });
-        // 100 ms refills one token.
-        assert_eq!(rl.check(t0 + Duration::from_millis(100)), Verdict::Allow);
-        assert_eq!(
-            rl.check(t0 + Duration::from_millis(100)),
-            Verdict::Refuse { notify: true }
-        );
-    }
-
-    #[test]
-    fn sustained_abuse_disconnects_but_bursts_do_not() {
-        let t0 = Instant::now();
-        let mut rl = RateLimiter::new(10, 20, 50, t0);
-        // A client at its sustained rate is never cut off.
-        for i in 0..1000u64 {
-            let v = rl.check(t0 + Duration::from_millis(i * 50));
-            assert_eq!(v, Verdict::Allow, "event {i}");
-        }
-        // A flood is.
-        let t1 = t0 + Duration::from_secs(60);
-        let mut verdict = Verdict::Allow;
-        for i in 0..200u64 {
-            verdict = rl.check(t1 + Duration::from_micros(i * 100));
-            if verdict == Verdict::Disconnect {
-                break;
-            }
-        }
-        assert_eq!(verdict, Verdict::Disconnect);
-    }
 
     #[test]
     fn join_payloads() {

@@ -1,0 +1,142 @@
+//! Room sync between workers: the messages on a room's channel ([`Keys::room_sync`]).
+//!
+//! Each worker that hosts players of a room publishes, per tick, the changes of its own
+//! entities there, and applies what the others publish to its replica. A worker that starts
+//! hosting a room asks the others for a snapshot.
+
+use crate::Keys;
+use serde::{Deserialize, Serialize};
+
+/// A change of one entity as carried between workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncOp {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<f32>,
+    /// Present when the entity is new (or renamed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The entity left.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
+}
+
+impl SyncOp {
+    /// The entity `id` left.
+    pub fn gone(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            x: None,
+            y: None,
+            name: None,
+            gone: true,
+        }
+    }
+
+    /// The entity `id` is at `(x, y)`; `name` when it is new (or renamed).
+    pub fn at(id: impl Into<String>, x: f32, y: f32, name: Option<String>) -> Self {
+        Self {
+            id: id.into(),
+            x: Some(x),
+            y: Some(y),
+            name,
+            gone: false,
+        }
+    }
+}
+
+/// One message on a room's sync channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub enum SyncMessage {
+    /// Changes of the sender's entities since its previous tick (empty: still alive).
+    Delta { w: String, ops: Vec<SyncOp> },
+    /// The sender started hosting the room: everyone answers with a snapshot.
+    SnapshotRequest { w: String },
+    /// Every entity the sender owns in the room.
+    Snapshot { w: String, ops: Vec<SyncOp> },
+}
+
+impl SyncMessage {
+    /// The worker that sent the message.
+    pub fn sender(&self) -> &str {
+        match self {
+            SyncMessage::Delta { w, .. }
+            | SyncMessage::SnapshotRequest { w }
+            | SyncMessage::Snapshot { w, .. } => w,
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+/// The room whose sync channel ([`Keys::room_sync`]) is `channel`, if it is one of this set.
+pub fn room_of_channel<'a>(keys: &Keys, channel: &'a str) -> Option<&'a str> {
+    channel
+        .strip_prefix(keys.prefix())?
+        .strip_prefix("room-sync:")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_compactly() {
+        let msg = SyncMessage::Delta {
+            w: "w1".into(),
+            ops: vec![
+                SyncOp {
+                    id: "a".into(),
+                    x: Some(1.5),
+                    y: Some(2.0),
+                    name: None,
+                    gone: false,
+                },
+                SyncOp {
+                    id: "b".into(),
+                    x: None,
+                    y: None,
+                    name: None,
+                    gone: true,
+                },
+            ],
+        };
+        let text = msg.encode();
+        assert_eq!(
+            text,
+            r#"{"k":"delta","w":"w1","ops":[{"id":"a","x":1.5,"y":2.0},{"id":"b","gone":true}]}"#
+        );
+        assert_eq!(SyncMessage::decode(text.as_bytes()).expect("decodes"), msg);
+        assert!(SyncMessage::decode(b"{\"k\":\"nope\"}").is_err());
+    }
+
+    #[test]
+    fn the_constructors_build_the_ops_they_name() {
+        let ops = [
+            SyncOp::gone("b"),
+            SyncOp::at("a", 1.5, 2.0, Some("A".into())),
+        ];
+        assert_eq!(
+            serde_json::to_string(&ops).expect("encodes"),
+            r#"[{"id":"b","gone":true},{"id":"a","x":1.5,"y":2.0,"name":"A"}]"#
+        );
+    }
+
+    #[test]
+    fn channels_name_their_room() {
+        let keys = Keys::new("s").expect("keys");
+        let chan = keys.room_sync("r-1");
+        assert_eq!(chan, "roomshard:{s}:room-sync:r-1");
+        assert_eq!(room_of_channel(&keys, &chan), Some("r-1"));
+        assert_eq!(room_of_channel(&keys, "roomshard:{t}:room-sync:r-1"), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! The hub's part of a join and a leave: the seat taken in the registry, the player placed
+//! in the room's replica and its cell's Socket.IO room, and the reverse. The order of the
+//! steps is the socket layer's (`socket/join.rs`, `socket/leave.rs`).
+
+use super::Hub;
+use super::room::{HostedRoom, cell_channel, room_channel};
+use crate::admission::SeatRequest;
+use crate::error::Rejection;
+use crate::seats::{CloseOutcome, Seat};
+use roomshard_protocol::events::EntityView;
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
+use std::sync::Arc;
+
+impl Hub {
+    /// Takes a seat in `room` in the registry, as admission decided.
+    pub async fn take_seat(&self, room: &str, request: &SeatRequest) -> Result<Seat, Rejection> {
+        match request {
+            SeatRequest::Reserved { nonce } => self.seats.join_reserved(room, nonce).await,
+            SeatRequest::Open => {
+                self.seats
+                    .join_open(room, &self.cfg.default_track, self.cfg.room_capacity)
+                    .await
+            }
+        }
+    }
+
+    /// Places the socket, named `name`, in `room_name` at a random position; it observes
+    /// from now on. `seated` is handed the view it starts from, under the room's lock.
+    pub async fn place<A: Adapter>(
+        &self,
+        socket: &SocketRef<A>,
+        room_name: &str,
+        name: &str,
+        seat: &Seat,
+        seated: impl FnOnce(&[EntityView]),
+    ) -> Arc<HostedRoom> {
+        let id = socket.id.to_string();
+        let x = rand::random::<f32>() * self.grid.width() as f32;
+        let y = rand::random::<f32>() * self.grid.height() as f32;
+        loop {
+            let room = self.host(room_name, &seat.track).await;
+            let mut state = room.state.lock().await;
+            if state.closed {
+                // Being taken out of the hub by a leave; host it anew.
+                drop(state);
+                tokio::task::yield_now().await;
+                continue;
+            }
+            let (cell, view) = state.replica.join_local(&id, x, y, name);
+            socket.join([room_channel(room_name), cell_channel(room_name, cell)]);
+            // Answered under the room's lock: the client has its starting view before
+            // any batch that builds on it.
+            seated(&view);
+            drop(state);
+            self.metrics.players.inc();
+            return room;
+        }
+    }
+
+    /// Takes the socket `id` out of `room`; the room stops being hosted when it was the
+    /// last local player.
+    pub async fn remove<A: Adapter>(
+        &self,
+        socket: &SocketRef<A>,
+        id: &str,
+        room: &Arc<HostedRoom>,
+    ) {
+        let mut state = room.state.lock().await;
+        if let Some(cell) = state.replica.leave_local(id) {
+            self.metrics.players.dec();
+            socket.leave([room_channel(&room.name), cell_channel(&room.name, cell)]);
+        }
+        room.forget_move(id);
+        if state.replica.local_count() == 0 && !state.closed {
+            state.closed = true;
+            // The last tick publishes the departures to the other workers.
+            let out = state.replica.tick();
+            drop(state);
+            self.unhost(room, out.outgoing).await;
+        }
+    }
+
+    /// Frees the seat in the registry, tells the room, and closes it after the grace
+    /// period when it stays empty.
+    pub async fn release_seat<A: Adapter>(
+        self: &Arc<Self>,
+        io: &SocketIo<A>,
+        id: &str,
+        room: &str,
+        track: &str,
+    ) {
+        let players = self.seats.leave(room).await;
+        if let Some(players) = players {
+            self.presence(io, room, players, vec![], vec![id.to_owned()])
+                .await;
+            if players == 0 {
+                let hub = self.clone();
+                let (room, track) = (room.to_owned(), track.to_owned());
+                tokio::spawn(async move {
+                    tokio::time::sleep(hub.cfg.room_empty_grace).await;
+                    if hub.hosted(&room).is_some() {
+                        return;
+                    }
+                    match hub.seats.close_if_empty(&room, &track).await {
+                        CloseOutcome::Closed => tracing::info!(room, "closed empty room"),
+                        CloseOutcome::Gone => {}
+                        CloseOutcome::StillInUse => {
+                            tracing::debug!(room, "room in use again; kept")
+                        }
+                    }
+                });
+            }
+        }
+    }
+}

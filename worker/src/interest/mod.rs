@@ -1,0 +1,304 @@
+//! Interest management for one room: a replica of its entities on a grid, the changes
+//! queued since the last tick, and, per tick, the view batches that bring every local
+//! observer's view up to date.
+//!
+//! Plain logic, no I/O. The socket layer owns one Socket.IO room per cell; a local
+//! observer sits in the room of its own cell, and the batch computed for a cell goes to
+//! that room, so one batch serves every observer of the cell. Each change touches at most
+//! the cells of the neighbourhoods of its old and new position, whatever the room's population.
+//!
+//! An observer whose own cell changed during the tick (a crosser) is taken out of its old
+//! cell's room before the batches go out, receives its own batch (the entities of the
+//! cells it now sees: `entered`; of those it no longer sees: `left`), and is put into its
+//! new cell's room afterwards.
+
+use crate::grid::{Cell, Grid};
+use roomshard_protocol::events::{EntityView, ViewBatch};
+use roomshard_protocol::room_sync::SyncOp;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+mod tick;
+
+#[cfg(test)]
+mod tests;
+
+/// Who simulates an entity: this worker, or the worker named.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Owner {
+    Local,
+    Remote(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entity {
+    pub x: f32,
+    pub y: f32,
+    pub name: String,
+    pub cell: Cell,
+    pub owner: Owner,
+}
+
+impl Entity {
+    /// The entity `id` as a client is shown it.
+    fn view(&self, id: &str) -> EntityView {
+        EntityView {
+            id: id.to_owned(),
+            x: self.x,
+            y: self.y,
+            name: self.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Pending {
+    Upsert {
+        x: f32,
+        y: f32,
+        name: Option<String>,
+        owner: Owner,
+    },
+    Despawn,
+}
+
+/// An observer whose own cell changed this tick.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crosser {
+    pub id: String,
+    pub from: Cell,
+    pub to: Cell,
+    pub batch: ViewBatch,
+}
+
+/// What one tick produced.
+#[derive(Debug, Default)]
+pub struct TickOutput {
+    /// Batches for the rooms of cells that hold observers (crossers excluded).
+    pub cell_batches: BTreeMap<Cell, ViewBatch>,
+    pub crossers: Vec<Crosser>,
+    /// Changes of local entities, for the other workers hosting the room.
+    pub outgoing: Vec<SyncOp>,
+    /// Local entities whose position changed (for latency accounting).
+    pub moved_local: Vec<String>,
+}
+
+/// Where a changed entity was before the tick and is after it (None: absent).
+struct ChangeRec {
+    old: Option<Cell>,
+    new: Option<Cell>,
+}
+
+/// The replica of one room's entities (local and remote) and its local observers.
+pub struct RoomReplica {
+    grid: Grid,
+    entities: HashMap<String, Entity>,
+    cells: HashMap<Cell, HashSet<String>>,
+    /// Local observer → the cell whose room its socket is in.
+    observers: HashMap<String, Cell>,
+    observers_per_cell: HashMap<Cell, usize>,
+    pending: HashMap<String, Pending>,
+    tick: u64,
+}
+
+impl RoomReplica {
+    pub fn new(grid: Grid) -> Self {
+        Self {
+            grid,
+            entities: HashMap::new(),
+            cells: HashMap::new(),
+            observers: HashMap::new(),
+            observers_per_cell: HashMap::new(),
+            pending: HashMap::new(),
+            tick: 0,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn entity(&self, id: &str) -> Option<&Entity> {
+        self.entities.get(id)
+    }
+
+    /// Local observers (players joined through this worker).
+    pub fn local_count(&self) -> usize {
+        self.observers.len()
+    }
+
+    fn add_observer(&mut self, id: &str, cell: Cell) {
+        self.observers.insert(id.to_owned(), cell);
+        *self.observers_per_cell.entry(cell).or_default() += 1;
+    }
+
+    fn remove_observer_from_cell(&mut self, cell: Cell) {
+        if let Some(n) = self.observers_per_cell.get_mut(&cell) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.observers_per_cell.remove(&cell);
+            }
+        }
+    }
+
+    /// The entities of the neighbourhood of `cell` as the replica holds them now.
+    pub fn view_around(&self, cell: Cell) -> Vec<EntityView> {
+        let mut out = Vec::new();
+        for c in self.grid.neighbourhood(cell) {
+            if let Some(ids) = self.cells.get(&c) {
+                out.extend(
+                    ids.iter()
+                        .filter_map(|id| Some(self.entities.get(id)?.view(id))),
+                );
+            }
+        }
+        out
+    }
+
+    /// A local player joins at `(x, y)`: it observes from now on (its socket goes into the
+    /// returned cell's room) and appears to others at the next tick. Returns the cell and
+    /// the view it starts from.
+    pub fn join_local(&mut self, id: &str, x: f32, y: f32, name: &str) -> (Cell, Vec<EntityView>) {
+        let cell = self.grid.cell_of(f64::from(x), f64::from(y));
+        if let Some(old) = self.observers.remove(id) {
+            self.remove_observer_from_cell(old);
+        }
+        self.add_observer(id, cell);
+        self.pending.insert(
+            id.to_owned(),
+            Pending::Upsert {
+                x,
+                y,
+                name: Some(name.to_owned()),
+                owner: Owner::Local,
+            },
+        );
+        (cell, self.view_around(cell))
+    }
+
+    /// A local player leaves: it stops observing now (its socket leaves the returned
+    /// cell's room) and disappears for others at the next tick.
+    pub fn leave_local(&mut self, id: &str) -> Option<Cell> {
+        let cell = self.observers.remove(id)?;
+        self.remove_observer_from_cell(cell);
+        self.pending.insert(id.to_owned(), Pending::Despawn);
+        Some(cell)
+    }
+
+    /// A local entity moves; only its last position of a tick counts.
+    pub fn move_local(&mut self, id: &str, x: f32, y: f32) {
+        if !self.observers.contains_key(id) {
+            return;
+        }
+        self.queue_move(id, x, y, &Owner::Local);
+    }
+
+    fn queue_move(&mut self, id: &str, x: f32, y: f32, owner: &Owner) {
+        let (x, y) = self.clamp(x, y);
+        match self.pending.get_mut(id) {
+            Some(Pending::Upsert {
+                x: px,
+                y: py,
+                owner: o,
+                ..
+            }) if o == owner => {
+                *px = x;
+                *py = y;
+            }
+            Some(_) => {}
+            None => {
+                if self.entities.get(id).is_some_and(|e| &e.owner == owner) {
+                    self.pending.insert(
+                        id.to_owned(),
+                        Pending::Upsert {
+                            x,
+                            y,
+                            name: None,
+                            owner: owner.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn clamp(&self, x: f32, y: f32) -> (f32, f32) {
+        let fix = |v: f32, max: f64| {
+            if v.is_finite() {
+                v.clamp(0.0, max as f32)
+            } else {
+                0.0
+            }
+        };
+        (fix(x, self.grid.width()), fix(y, self.grid.height()))
+    }
+
+    /// A change reported by another worker. Local entities are never touched by it.
+    pub fn apply_remote(&mut self, owner: &str, op: SyncOp) {
+        let owner = Owner::Remote(owner.to_owned());
+        if self.observers.contains_key(&op.id)
+            || self
+                .entities
+                .get(&op.id)
+                .is_some_and(|e| e.owner == Owner::Local)
+        {
+            return;
+        }
+        if op.gone {
+            let known = self.entities.get(&op.id).is_some_and(|e| e.owner == owner)
+                || matches!(self.pending.get(&op.id), Some(Pending::Upsert { owner: o, .. }) if *o == owner);
+            if known {
+                self.pending.insert(op.id, Pending::Despawn);
+            }
+            return;
+        }
+        let (Some(x), Some(y)) = (op.x, op.y) else {
+            return;
+        };
+        match op.name {
+            Some(name) => {
+                let (x, y) = self.clamp(x, y);
+                self.pending.insert(
+                    op.id,
+                    Pending::Upsert {
+                        x,
+                        y,
+                        name: Some(name),
+                        owner,
+                    },
+                );
+            }
+            None => self.queue_move(&op.id, x, y, &owner),
+        }
+    }
+
+    /// Removes every entity of a worker that fell silent.
+    pub fn drop_owner(&mut self, worker: &str) {
+        let owner = Owner::Remote(worker.to_owned());
+        let ids: Vec<String> = self
+            .entities
+            .iter()
+            .filter(|(_, e)| e.owner == owner)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.pending.insert(id, Pending::Despawn);
+        }
+        self.pending
+            .retain(|_, p| !matches!(p, Pending::Upsert { owner: o, .. } if *o == owner));
+    }
+
+    /// The local entities, as spawn operations (the answer to a snapshot request).
+    pub fn local_snapshot(&self) -> Vec<SyncOp> {
+        self.entities
+            .iter()
+            .filter(|(_, e)| e.owner == Owner::Local)
+            .map(|(id, e)| SyncOp::at(id.clone(), e.x, e.y, Some(e.name.clone())))
+            .collect()
+    }
+
+    fn index_remove(&mut self, cell: Cell, id: &str) {
+        if let Some(set) = self.cells.get_mut(&cell) {
+            set.remove(id);
+            if set.is_empty() {
+                self.cells.remove(&cell);
+            }
+        }
+    }
+}

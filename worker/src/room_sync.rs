@@ -1,0 +1,187 @@
+//! Room sync between workers, over Redis pub/sub: each worker that hosts players of a room
+//! publishes, per tick, the changes of its own entities on the room's channel
+//! (`roomshard:{S}:room-sync:{room}`, [`Keys::room_sync`]), and applies what the others
+//! publish to its replica. A worker that starts hosting a room asks the others for a
+//! snapshot. The messages are `protocol::room_sync`'s; this module moves them: a queue
+//! that publishes without waiting, the subscriptions, and [`Incoming`], the decoded
+//! messages of the other workers.
+
+use crate::metrics::Metrics;
+use crate::redis_link::within;
+use fred::clients::{Client, SubscriberClient};
+use fred::interfaces::{EventInterface, PubsubInterface};
+use roomshard_protocol::Keys;
+use roomshard_protocol::room_sync::{SyncMessage, SyncOp, room_of_channel};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+/// Publishing and subscribing to room channels.
+pub struct SyncLink {
+    /// This worker's name on the channels (unique per process).
+    worker: String,
+    keys: Keys,
+    subscriber: SubscriberClient,
+    outbox: mpsc::Sender<(String, String)>,
+    timeout: Duration,
+    metrics: Arc<Metrics>,
+}
+
+/// Messages waiting to be published before new ones are dropped (and counted).
+const OUTBOX: usize = 4096;
+/// Most publishes sent in one pipeline.
+const PUBLISH_BATCH: usize = 256;
+
+impl SyncLink {
+    /// Connects the subscriber and starts the publisher task.
+    pub async fn start(
+        worker: String,
+        keys: Keys,
+        client: Client,
+        subscriber: SubscriberClient,
+        timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
+        crate::redis_link::init_with_deadline(&subscriber, Duration::from_secs(30)).await?;
+        // Re-subscribes to every channel after a reconnection.
+        let _resubscriber = subscriber.manage_subscriptions();
+        let (outbox, mut rx) = mpsc::channel::<(String, String)>(OUTBOX);
+        let publisher_metrics = metrics.clone();
+        // Everything queued goes out in one pipeline: a tick publishes a delta per room,
+        // and waiting for each reply before sending the next held the last room of a
+        // tick back by one round trip per room before it.
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+            while rx.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+                let sent = batch.len() as u64;
+                let pipeline = client.pipeline();
+                for (chan, payload) in batch.drain(..) {
+                    // Queues the command in memory; nothing is sent yet.
+                    let _: Result<(), _> = pipeline.publish(chan, payload).await;
+                }
+                if within(
+                    timeout,
+                    &publisher_metrics,
+                    "sync_publish",
+                    pipeline.last::<i64>(),
+                )
+                .await
+                .is_err()
+                {
+                    publisher_metrics.sync_dropped.inc_by(sent);
+                }
+            }
+        });
+        Ok(Self {
+            worker,
+            keys,
+            subscriber,
+            outbox,
+            timeout,
+            metrics,
+        })
+    }
+
+    /// The messages other workers publish from now on, on the channels subscribed to.
+    pub fn incoming(&self) -> Incoming {
+        Incoming {
+            rx: self.subscriber.message_rx(),
+            keys: self.keys.clone(),
+            worker: self.worker.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    /// Queues the changes of this worker's entities in `room` (empty: still here).
+    pub fn publish_delta(&self, room: &str, ops: Vec<SyncOp>) {
+        let w = self.worker.clone();
+        self.publish(room, &SyncMessage::Delta { w, ops });
+    }
+
+    /// Queues every entity this worker owns in `room`.
+    pub fn publish_snapshot(&self, room: &str, ops: Vec<SyncOp>) {
+        let w = self.worker.clone();
+        self.publish(room, &SyncMessage::Snapshot { w, ops });
+    }
+
+    /// Asks the other workers hosting `room` for their snapshots.
+    pub fn request_snapshots(&self, room: &str) {
+        let w = self.worker.clone();
+        self.publish(room, &SyncMessage::SnapshotRequest { w });
+    }
+
+    /// Queues a message; never waits. A full queue drops it (counted).
+    fn publish(&self, room: &str, msg: &SyncMessage) {
+        if self
+            .outbox
+            .try_send((self.keys.room_sync(room), msg.encode()))
+            .is_err()
+        {
+            self.metrics.sync_dropped.inc();
+        }
+    }
+
+    pub async fn subscribe(&self, room: &str) -> bool {
+        within(
+            self.timeout,
+            &self.metrics,
+            "sync_subscribe",
+            self.subscriber.subscribe(self.keys.room_sync(room)),
+        )
+        .await
+        .map_err(|e| tracing::warn!(room, error = %e, "subscribing to room sync failed"))
+        .is_ok()
+    }
+
+    pub async fn unsubscribe(&self, room: &str) {
+        if let Err(e) = within(
+            self.timeout,
+            &self.metrics,
+            "sync_unsubscribe",
+            self.subscriber.unsubscribe(self.keys.room_sync(room)),
+        )
+        .await
+        {
+            tracing::warn!(room, error = %e, "unsubscribing from room sync failed");
+        }
+    }
+}
+
+/// The room sync messages of the other workers, decoded.
+pub struct Incoming {
+    rx: broadcast::Receiver<fred::types::Message>,
+    keys: Keys,
+    worker: String,
+    metrics: Arc<Metrics>,
+}
+
+impl Incoming {
+    /// The next message another worker published: its room, and the message. Messages
+    /// that cannot be decoded are logged and skipped, the worker's own are skipped, and
+    /// those lost because this receiver fell behind are counted. None once the subscriber
+    /// is gone.
+    pub async fn next(&mut self) -> Option<(String, SyncMessage)> {
+        loop {
+            let msg = match self.rx.recv().await {
+                Ok(m) => m,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    self.metrics.sync_dropped.inc_by(n);
+                    tracing::warn!(lost = n, "room sync receiver fell behind");
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            let Some(room) = room_of_channel(&self.keys, &msg.channel) else {
+                continue;
+            };
+            let Some(bytes) = msg.value.as_bytes() else {
+                continue;
+            };
+            match SyncMessage::decode(bytes) {
+                Ok(m) if m.sender() == self.worker => {}
+                Ok(m) => return Some((room.to_owned(), m)),
+                Err(e) => tracing::warn!(room, error = %e, "undecodable room sync message"),
+            }
+        }
+    }
+}

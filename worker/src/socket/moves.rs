@@ -1,0 +1,46 @@
+//! `move {x, y}`: a joined player asks to move. The position is queued for the room's next
+//! tick, which sends it to the players who see it; a move that arrived before another
+//! already queued is superseded and dropped.
+
+use super::reply;
+use super::reply::Reply;
+use super::session::{Arrival, Session};
+use crate::error::Rejection;
+use crate::hub::Hub;
+use crate::payload;
+use roomshard_protocol::events::codes;
+use serde_json::Value;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{SocketRef, State, TryData};
+use std::sync::Arc;
+
+pub async fn moved<A: Adapter>(
+    s: SocketRef<A>,
+    Arrival(arrival): Arrival,
+    TryData(d): TryData<Value>,
+    reply: Reply<A>,
+    State(hub): State<Arc<Hub>>,
+) {
+    let result = d
+        .map_err(|_| {
+            Rejection::new(
+                codes::BAD_REQUEST,
+                "move expects {\"x\": number, \"y\": number}",
+            )
+        })
+        .and_then(|v| payload::parse_move(&v, hub.grid()))
+        .and_then(|(x, y)| {
+            let sess = Session::of(&s).ok_or_else(reply::not_joined)?;
+            let room = sess.current().ok_or_else(reply::not_joined)?;
+            // A newer move already queued wins; this one is superseded.
+            if sess.is_newest_move(arrival) {
+                room.queue_move(&s.id.to_string(), x, y);
+            }
+            Ok(())
+        });
+    match result {
+        Ok(()) if reply.wants_ack() => reply.ok(),
+        Ok(()) => {}
+        Err(e) => reply.refuse(hub.metrics(), e),
+    }
+}

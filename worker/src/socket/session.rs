@@ -1,0 +1,113 @@
+//! Per-socket state, kept in the socket's extensions, and the extractors that read what
+//! socketioxide knows of an event before its handler runs.
+
+use crate::config::Limits;
+use crate::error::Rejection;
+use crate::hub::HostedRoom;
+use crate::rate::RateLimiter;
+use roomshard_protocol::events::codes;
+use socketioxide::adapter::Adapter;
+use socketioxide::handler::{FromMessageParts, Value};
+use socketioxide::socket::Socket;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// What a socket has joined.
+pub struct Membership {
+    pub room: Arc<HostedRoom>,
+    pub track: String,
+}
+
+/// Per-socket state.
+pub struct Session {
+    limiter: Mutex<RateLimiter>,
+    /// The room joined; held across a join or a leave, so the two never interleave.
+    pub membership: tokio::sync::Mutex<Option<Membership>>,
+    /// The room for moves, readable without waiting on a join in progress.
+    current: Mutex<Option<Arc<HostedRoom>>>,
+    /// Set once the socket is being closed for abuse.
+    closing: AtomicBool,
+    /// Events extracted so far ([`Arrival`]).
+    arrivals: AtomicU64,
+    /// The arrival number of the newest move queued; an older one handled later is stale.
+    newest_move: AtomicU64,
+}
+
+#[derive(Clone)]
+struct SessionRef(Arc<Session>);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Session {
+    /// Gives a connecting socket its session.
+    pub fn attach<A: Adapter>(socket: &Socket<A>, limits: &Limits) {
+        socket.extensions.insert(SessionRef(Arc::new(Session {
+            limiter: Mutex::new(RateLimiter::new(
+                limits.rate_burst,
+                limits.rate_per_sec,
+                limits.rate_disconnect_after,
+                Instant::now(),
+            )),
+            membership: tokio::sync::Mutex::new(None),
+            current: Mutex::new(None),
+            closing: AtomicBool::new(false),
+            arrivals: AtomicU64::new(0),
+            newest_move: AtomicU64::new(0),
+        })));
+    }
+
+    /// The session of `socket`; None once the socket is closing.
+    pub fn of<A: Adapter>(socket: &Socket<A>) -> Option<Arc<Session>> {
+        socket.extensions.get::<SessionRef>().map(|s| s.0)
+    }
+
+    /// Like [`Self::of`], as the refusal of an event from a closing socket.
+    pub fn required<A: Adapter>(socket: &Socket<A>) -> Result<Arc<Session>, Rejection> {
+        Self::of(socket).ok_or_else(|| Rejection::new(codes::UNAVAILABLE, "socket is closing"))
+    }
+
+    /// The rate limiter's verdict on an event arriving now.
+    pub fn check_rate(&self) -> crate::rate::Verdict {
+        lock(&self.limiter).check(Instant::now())
+    }
+
+    /// True the first time only: the socket is now being closed.
+    pub fn start_closing(&self) -> bool {
+        !self.closing.swap(true, Ordering::SeqCst)
+    }
+
+    /// The room moves and chat go to.
+    pub fn current(&self) -> Option<Arc<HostedRoom>> {
+        lock(&self.current).clone()
+    }
+
+    pub fn set_current(&self, room: Option<Arc<HostedRoom>>) {
+        *lock(&self.current) = room;
+    }
+
+    /// True when the move that arrived as `n` is newer than every move queued so far.
+    pub fn is_newest_move(&self, n: u64) -> bool {
+        self.newest_move.fetch_max(n, Ordering::SeqCst) < n
+    }
+}
+
+/// The arrival order of an event on its socket. socketioxide runs each event's handler
+/// in a task of its own, so two moves sent one after the other may be handled in either
+/// order; extractors, though, run in arrival order, before the task is spawned.
+pub struct Arrival(pub u64);
+
+impl<A: Adapter> FromMessageParts<A> for Arrival {
+    type Error = Infallible;
+    fn from_message_parts(
+        s: &Arc<Socket<A>>,
+        _: &mut Value,
+        _: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        let n = Session::of(s).map_or(0, |sess| sess.arrivals.fetch_add(1, Ordering::SeqCst) + 1);
+        Ok(Self(n))
+    }
+}
