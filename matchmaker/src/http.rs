@@ -6,16 +6,18 @@ use crate::metrics::Metrics;
 use crate::placement::{self, Defaults, ShardState};
 use crate::reserve::{self, ReserveBody};
 use crate::rooms::{self, RoomsQuery};
-use crate::store::{ShardArgs, Store, StoreError};
+use crate::store::{ShardArgs, Store};
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use roomshard_protocol::UrlTemplate;
 use roomshard_protocol::token::TokenKey;
+use roomshard_runtime::ops;
+use roomshard_runtime::redis::RedisError;
 use std::ops::Deref;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -36,7 +38,7 @@ pub struct Inner {
     pub token_key: TokenKey,
     pub reservation_ttl_ms: u64,
     pub defaults: Defaults,
-    pub public_url: String,
+    pub public_url: UrlTemplate,
     pub worker_base_port: u16,
 }
 
@@ -56,7 +58,7 @@ impl AppState {
     }
 
     /// Logs and counts a failed Redis call and turns it into the client's 503.
-    pub fn redis_failed(&self, e: StoreError) -> AppError {
+    pub fn redis_failed(&self, e: RedisError) -> AppError {
         tracing::warn!(error = %e, op = e.op(), "redis call failed");
         self.metrics.redis_errors.with_label_values(&[e.op()]).inc();
         AppError::RedisUnavailable
@@ -247,10 +249,19 @@ pub fn app(state: AppState) -> Router {
                 .unwrap_or("unmatched");
             tracing::info_span!("http", method = %req.method(), route)
         }));
+    let ready = {
+        let state = state.clone();
+        move || {
+            let state = state.clone();
+            async move { state.store.ping().await.map_err(|e| state.redis_failed(e)) }
+        }
+    };
+    let metrics = {
+        let state = state.clone();
+        move || state.metrics.render()
+    };
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_handler))
+        .merge(ops::router(ready, metrics))
         .merge(api)
         .merge(crate::pages::router())
         .fallback(not_found)
@@ -312,27 +323,6 @@ async fn rooms_handler(
     rooms::list(&state, query).await.map(Json)
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
-}
-
-async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
-    state
-        .store
-        .ping()
-        .await
-        .map_err(|e| state.redis_failed(e))?;
-    Ok(Json(serde_json::json!({"status": "ready"})))
-}
-
-async fn metrics_handler(State(state): State<AppState>) -> Response {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
-    )
-        .into_response()
-}
-
 async fn not_found() -> AppError {
     AppError::NotFound
 }
@@ -368,7 +358,7 @@ mod tests {
                 heartbeat_interval_ms: 1_000,
                 capacity: Capacity::default(),
             },
-            public_url: "ws://127.0.0.1:{port}".into(),
+            public_url: "ws://127.0.0.1:{port}".parse().expect("template"),
             worker_base_port: 3000,
         })
     }

@@ -10,7 +10,8 @@
 //! - [`store`]: the Redis boundary (scripts, deadlines, decoding).
 //! - [`reserve`]: one reservation, from request to signed token.
 //! - [`http`]: the axum router, its extractor and its errors.
-//! - [`metrics`], [`telemetry`], [`shutdown`]: the process around it.
+//! - [`metrics`]: what it counts; logging, the shutdown signal, the ops routes and the
+//!   Redis client come from `roomshard-runtime`.
 
 pub mod config;
 pub mod error;
@@ -21,9 +22,7 @@ pub mod pages;
 pub mod placement;
 pub mod reserve;
 pub mod rooms;
-pub mod shutdown;
 pub mod store;
-pub mod telemetry;
 
 pub use config::Config;
 pub use error::AppError;

@@ -3,10 +3,11 @@ use roomshard_matchmaker::http::{AppState, Inner};
 use roomshard_matchmaker::metrics::Metrics;
 use roomshard_matchmaker::placement::Defaults;
 use roomshard_matchmaker::store::Store;
-use roomshard_matchmaker::{Config, app, shutdown, telemetry};
+use roomshard_matchmaker::{Config, app};
 use roomshard_protocol::Keys;
 use roomshard_protocol::records::Capacity;
 use roomshard_protocol::token::TokenKey;
+use roomshard_runtime::{shutdown, telemetry};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -29,7 +30,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Keys::new(&config.set).map_err(|e| anyhow::anyhow!("ROOMSHARD_SET is invalid: {e}"))?;
     let token_key = TokenKey::new(config.token_secret.as_bytes().to_vec())
         .map_err(|e| anyhow::anyhow!("ROOMSHARD_TOKEN_SECRET is invalid: {e}"))?;
-    let store = Store::connect(&config.redis_url, keys, config.redis_timeout())?;
+    let store = Store::connect(&config.redis_url, keys, config.redis_timeout())
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
     let state = AppState::new(Inner {
         store,
         metrics: Metrics::new()?,

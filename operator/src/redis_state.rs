@@ -2,29 +2,14 @@
 //! clean-up when a set is deleted. Every call has a deadline; an unreachable Redis is a
 //! reported condition, never a hang.
 
-use fred::prelude::{
-    Builder, Client, ClientLike, Config as RedisConfig, KeysInterface, ReconnectPolicy,
-    SetsInterface, SortedSetsInterface,
-};
+use fred::prelude::{Client, ClientLike, KeysInterface, SetsInterface, SortedSetsInterface};
 use roomshard_protocol::Keys;
 use roomshard_protocol::records::ShardHeartbeat;
+pub use roomshard_runtime::redis::RedisError;
+use roomshard_runtime::redis::{ClientOptions, within};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
-
-/// Why a Redis call did not succeed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum RedisError {
-    #[error("Redis URL is invalid: {0}")]
-    BadUrl(String),
-    #[error("Redis did not answer {op} within {deadline:?}")]
-    Timeout {
-        op: &'static str,
-        deadline: Duration,
-    },
-    #[error("Redis {op} failed: {detail}")]
-    Failed { op: &'static str, detail: String },
-}
 
 /// What the operator reads of one set each reconcile.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -64,26 +49,14 @@ impl RedisPool {
                 deadline: self.deadline,
             });
         }
-        let mut config =
-            RedisConfig::from_url(url).map_err(|e| RedisError::BadUrl(e.details().to_string()))?;
-        config.fail_fast = true;
         let deadline = self.deadline;
-        let client = Builder::from_config(config)
-            .with_performance_config(|p| p.default_command_timeout = deadline)
-            .with_connection_config(|c| {
-                // Nagle's algorithm would hold a small command back until the previous one is
-                // acknowledged: milliseconds on a connection that carries several at once.
-                c.tcp.nodelay = Some(true);
-                c.connection_timeout = deadline;
-                c.internal_command_timeout = deadline;
-                c.max_command_attempts = 1;
-                c.unresponsive.max_timeout = Some(deadline.saturating_mul(2));
-                c.unresponsive.interval = Duration::from_millis(200);
-            })
-            .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
-            .build()
-            .map_err(|e| RedisError::BadUrl(e.details().to_string()))?;
-        let _connection_task = client.connect();
+        // A reconcile that cannot reach Redis reports it at once and tries again later.
+        let client = ClientOptions {
+            unresponsive_after: Some(deadline.saturating_mul(2)),
+            reconnect_delays_ms: (100, 2_000),
+            ..ClientOptions::new(deadline)
+        }
+        .connect_in_background(url)?;
         clients.insert(url.to_owned(), client.clone());
         Ok(SetRedis { client, deadline })
     }
@@ -110,23 +83,7 @@ impl SetRedis {
         op: &'static str,
         fut: impl Future<Output = Result<T, fred::error::Error>>,
     ) -> Result<T, RedisError> {
-        match tokio::time::timeout(self.deadline, fut).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) if *e.kind() == fred::error::ErrorKind::Timeout => {
-                Err(RedisError::Timeout {
-                    op,
-                    deadline: self.deadline,
-                })
-            }
-            Ok(Err(e)) => Err(RedisError::Failed {
-                op,
-                detail: e.details().to_string(),
-            }),
-            Err(_) => Err(RedisError::Timeout {
-                op,
-                deadline: self.deadline,
-            }),
-        }
+        within(self.deadline, op, fut).await
     }
 
     /// Reads the heartbeats of shards `0..shards` and the draining set.

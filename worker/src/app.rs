@@ -5,15 +5,15 @@ use crate::config::Config;
 use crate::conn;
 use crate::handlers;
 use crate::heartbeat::{Heartbeat, Identity, Load};
-use crate::http::{self, HttpState, Readiness};
+use crate::http::{self, Readiness};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::redis_link;
 use crate::request_head;
 use crate::seats::{MemorySeats, RedisSeats, Seats};
 use crate::sync::SyncLink;
 use roomshard_protocol::events;
 use roomshard_protocol::records::Capacity;
+use roomshard_runtime::redis::{self, ClientOptions};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::handler::ConnectHandler;
@@ -27,6 +27,19 @@ use tokio::net::TcpListener;
 
 /// How long start-up waits for Redis before giving up (the pod then restarts).
 const REDIS_STARTUP: Duration = Duration::from_secs(30);
+
+/// The worker's Redis clients: RESP3 for the Socket.IO adapter, room in fred's channels for
+/// bursts of pub/sub messages, and a command cut off by a reconnection sent once more.
+fn redis_options(timeout: Duration) -> ClientOptions {
+    ClientOptions {
+        connect_timeout: timeout.max(Duration::from_millis(500)),
+        max_command_attempts: 2,
+        resp3: true,
+        broadcast_capacity: Some(8192),
+        reconnect_delays_ms: (50, 2_000),
+        ..ClientOptions::new(timeout)
+    }
+}
 
 /// Bytes each WebSocket connection reads at a time. Player messages are small (a move is
 /// about 30 bytes); a larger message is read in several steps. Every idle connection holds
@@ -102,8 +115,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         }
         Some(url) => {
             let timeout = cfg.redis_timeout;
-            let client = redis_link::connect_client(&url, timeout, REDIS_STARTUP).await?;
-            let adapter_client = redis_link::subscriber(&url, timeout)?;
+            let options = redis_options(timeout);
+            let client = options.client(&url)?;
+            redis::init_with_deadline(&client, REDIS_STARTUP).await?;
+            let adapter_client = options.subscriber(&url)?;
             let _resubscriber = adapter_client.manage_subscriptions();
             let adapter = tokio::time::timeout(
                 REDIS_STARTUP,
@@ -134,7 +149,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 worker_id,
                 cfg.keys.clone(),
                 client.clone(),
-                redis_link::subscriber(&url, timeout)?,
+                options.subscriber(&url)?,
                 timeout,
                 metrics.clone(),
             )
@@ -232,15 +247,12 @@ async fn serve<A: Adapter>(
     listener: TcpListener,
     heartbeat: Option<Arc<Heartbeat>>,
 ) -> anyhow::Result<()> {
-    let app = http::router(HttpState {
-        metrics: metrics.clone(),
-        readiness: readiness.clone(),
-    })
-    .merge(crate::demo::router())
-    .layer(layer)
-    .layer(axum::middleware::map_request(
-        |req: axum::extract::Request| async move { request_head::detach(req) },
-    ));
+    let app = http::router(metrics.clone(), readiness.clone())
+        .merge(crate::demo::router())
+        .layer(layer)
+        .layer(axum::middleware::map_request(
+            |req: axum::extract::Request| async move { request_head::detach(req) },
+        ));
 
     let ticks = tokio::spawn(hub.clone().run_ticks());
     let receiver = tokio::spawn(hub.clone().run_sync_receiver());
@@ -266,7 +278,7 @@ async fn serve<A: Adapter>(
             .await
     });
 
-    shutdown_signal().await;
+    roomshard_runtime::shutdown::signal().await;
     tracing::info!("shutdown requested; draining");
     drain(&cfg, &hub, &readiness, heartbeat.as_deref()).await;
     if let Some(b) = beats {
@@ -337,32 +349,5 @@ async fn drain<A: Adapter>(
     let until = Instant::now() + Duration::from_secs(2);
     while hub.holds_seats() && Instant::now() < until {
         poll.tick().await;
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }

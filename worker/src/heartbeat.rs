@@ -3,11 +3,11 @@
 //! three missed beats.
 
 use crate::metrics::Metrics;
-use crate::redis_link::{RedisFailure, within};
 use fred::prelude::{Client, KeysInterface, SetsInterface, SortedSetsInterface};
 use fred::types::{Expiration, Value};
 use roomshard_protocol::records::{Capacity, SCHEMA, ShardHeartbeat};
 use roomshard_protocol::{Keys, MISSED_HEARTBEATS_UNHEALTHY, ShardId};
+use roomshard_runtime::redis::{RedisError, within_counted};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,7 +84,7 @@ impl Heartbeat {
     }
 
     /// Writes one beat.
-    pub async fn beat(&self, load: Load) -> Result<(), RedisFailure> {
+    pub async fn beat(&self, load: Load) -> Result<(), RedisError> {
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let now = roomshard_protocol::now_ms();
         let draining = load.draining;
@@ -123,17 +123,23 @@ impl Heartbeat {
                 .await?;
             pipeline.all::<Value>().await
         };
-        within(self.timeout, &self.metrics, "heartbeat", writes).await?;
+        within_counted(
+            self.timeout,
+            &self.metrics.redis_errors,
+            "heartbeat",
+            writes,
+        )
+        .await?;
         self.metrics.heartbeats.inc();
         self.metrics.heartbeat_last_success.set(now as f64 / 1000.0);
         Ok(())
     }
 
     /// Whether the operator lists this shard in the set's `draining` set.
-    pub async fn marked_draining(&self) -> Result<bool, RedisFailure> {
-        within(
+    pub async fn marked_draining(&self) -> Result<bool, RedisError> {
+        within_counted(
             self.timeout,
-            &self.metrics,
+            &self.metrics.redis_errors,
             "heartbeat",
             self.client
                 .sismember::<bool, _, _>(self.keys.draining(), self.id.shard.index().to_string()),
@@ -142,7 +148,7 @@ impl Heartbeat {
     }
 
     /// Removes the shard from the registry on the way out.
-    pub async fn deregister(&self) -> Result<(), RedisFailure> {
+    pub async fn deregister(&self) -> Result<(), RedisError> {
         let index = self.id.shard.index().to_string();
         let pipeline = self.client.pipeline();
         let removals = async {
@@ -157,7 +163,13 @@ impl Heartbeat {
                 .await?;
             pipeline.all::<Value>().await
         };
-        within(self.timeout, &self.metrics, "deregister", removals).await?;
+        within_counted(
+            self.timeout,
+            &self.metrics.redis_errors,
+            "deregister",
+            removals,
+        )
+        .await?;
         Ok(())
     }
 }

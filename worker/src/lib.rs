@@ -16,11 +16,9 @@ mod hub;
 mod interest;
 pub mod limits;
 mod metrics;
-mod redis_link;
 mod request_head;
 mod seats;
 mod sync;
-mod telemetry;
 
 use clap::Parser;
 
@@ -35,7 +33,7 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    telemetry::init();
+    roomshard_runtime::telemetry::init();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cfg.worker_threads {
         builder.worker_threads(n);

@@ -5,10 +5,10 @@
 
 use crate::interest::SyncOp;
 use crate::metrics::Metrics;
-use crate::redis_link::within;
 use fred::clients::{Client, SubscriberClient};
 use fred::interfaces::{EventInterface, PubsubInterface};
 use roomshard_protocol::Keys;
+use roomshard_runtime::redis::{init_with_deadline, within_counted};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,7 +81,7 @@ impl SyncLink {
         timeout: Duration,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
-        crate::redis_link::init_with_deadline(&subscriber, Duration::from_secs(30)).await?;
+        init_with_deadline(&subscriber, Duration::from_secs(30)).await?;
         // Re-subscribes to every channel after a reconnection.
         let _resubscriber = subscriber.manage_subscriptions();
         let (outbox, mut rx) = mpsc::channel::<(String, String)>(OUTBOX);
@@ -98,9 +98,9 @@ impl SyncLink {
                     // Queues the command in memory; nothing is sent yet.
                     let _: Result<(), _> = pipeline.publish(chan, payload).await;
                 }
-                if within(
+                if within_counted(
                     timeout,
-                    &publisher_metrics,
+                    &publisher_metrics.redis_errors,
                     "sync_publish",
                     pipeline.last::<i64>(),
                 )
@@ -141,9 +141,9 @@ impl SyncLink {
     }
 
     pub async fn subscribe(&self, room: &str) -> bool {
-        within(
+        within_counted(
             self.timeout,
-            &self.metrics,
+            &self.metrics.redis_errors,
             "sync_subscribe",
             self.subscriber.subscribe(channel(&self.keys, room)),
         )
@@ -153,9 +153,9 @@ impl SyncLink {
     }
 
     pub async fn unsubscribe(&self, room: &str) {
-        if let Err(e) = within(
+        if let Err(e) = within_counted(
             self.timeout,
-            &self.metrics,
+            &self.metrics.redis_errors,
             "sync_unsubscribe",
             self.subscriber.unsubscribe(channel(&self.keys, room)),
         )

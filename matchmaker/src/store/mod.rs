@@ -1,55 +1,24 @@
 //! The Redis boundary: every read and write of the matchmaker goes through [`Store`], each
-//! under a deadline. Callers see domain values and [`StoreError`], never Redis types, so
+//! under a deadline. Callers see domain values and [`RedisError`], never Redis types, so
 //! another store (e.g. in-process, for development) can sit behind the same methods.
-
-mod script;
-
-pub use script::{LuaScript, RESERVE, ROOMS, VIEW};
+//! The scripts are the `.lua` files beside this one.
 
 use crate::placement::ShardReport;
 use fred::bytes_utils::Str;
 use fred::clients::Client;
 use fred::interfaces::{ClientLike, SortedSetsInterface};
-use fred::prelude::{Builder, Config as RedisConfig, ReconnectPolicy};
 use fred::types::{Key, Value};
 use roomshard_protocol::Keys;
 use roomshard_protocol::records::ShardHeartbeat;
+use roomshard_runtime::lua::LuaScript;
+use roomshard_runtime::redis::{ClientOptions, RedisError, within};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Why a Redis call failed. The detail is for logs only.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("redis call {op} exceeded its {deadline:?} deadline")]
-    Timeout {
-        op: &'static str,
-        deadline: Duration,
-    },
-    #[error("redis call {op} failed: {source}")]
-    Redis {
-        op: &'static str,
-        #[source]
-        source: fred::error::Error,
-    },
-    #[error("redis call {op} returned an unexpected reply: {detail}")]
-    Reply { op: &'static str, detail: String },
-}
-
-impl StoreError {
-    pub fn op(&self) -> &'static str {
-        match self {
-            StoreError::Timeout { op, .. }
-            | StoreError::Redis { op, .. }
-            | StoreError::Reply { op, .. } => op,
-        }
-    }
-}
-
-/// Why the configured Redis URL cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("REDIS_URL is invalid: {0}")]
-pub struct BadRedisUrl(String);
+pub static RESERVE: LuaScript = LuaScript::new("reserve", include_str!("reserve.lua"));
+pub static VIEW: LuaScript = LuaScript::new("view", include_str!("view.lua"));
+pub static ROOMS: LuaScript = LuaScript::new("rooms", include_str!("rooms.lua"));
 
 /// What the reserve script is asked to do.
 #[derive(Debug, Clone)]
@@ -161,33 +130,20 @@ pub struct Store {
 impl Store {
     /// Starts connecting in the background; calls fail with a timeout until Redis answers,
     /// so the process starts (and reports not ready) while Redis is away.
-    pub fn connect(url: &str, keys: Keys, deadline: Duration) -> Result<Self, BadRedisUrl> {
-        let mut config =
-            RedisConfig::from_url(url).map_err(|e| BadRedisUrl(e.details().to_string()))?;
-        config.fail_fast = false;
-        let client = Builder::from_config(config)
-            .with_performance_config(|p| {
-                p.default_command_timeout = deadline;
-            })
-            .with_connection_config(|c| {
-                // Nagle's algorithm would hold a small command back until the previous one is
-                // acknowledged: milliseconds on a connection that carries several at once.
-                c.tcp.nodelay = Some(true);
-                c.connection_timeout = deadline.max(Duration::from_millis(250));
-                c.internal_command_timeout = deadline.max(Duration::from_millis(250));
-                // A command is sent once: replaying a reserve after a reconnect could hold
-                // a seat nobody receives.
-                c.max_command_attempts = 1;
-                // A frozen server keeps the socket open; recycle the connection instead of
-                // waiting on it forever.
-                c.unresponsive.max_timeout =
-                    Some(deadline.saturating_mul(4).max(Duration::from_secs(1)));
-                c.unresponsive.interval = Duration::from_millis(200);
-            })
-            .set_policy(ReconnectPolicy::new_exponential(0, 50, 1_000, 2))
-            .build()
-            .map_err(|e| BadRedisUrl(e.details().to_string()))?;
-        let _connection_task = client.connect();
+    pub fn connect(url: &str, keys: Keys, deadline: Duration) -> Result<Self, RedisError> {
+        let options = ClientOptions {
+            connect_timeout: deadline.max(Duration::from_millis(250)),
+            // A command is sent once: replaying a reserve after a reconnect could hold a
+            // seat nobody receives.
+            max_command_attempts: 1,
+            unresponsive_after: Some(deadline.saturating_mul(4).max(Duration::from_secs(1))),
+            // Commands wait for a reconnection (within their deadline) instead of failing
+            // at once.
+            fail_fast: false,
+            reconnect_delays_ms: (50, 1_000),
+            ..ClientOptions::new(deadline)
+        };
+        let client = options.connect_in_background(url)?;
         Ok(Self {
             client,
             prefix: Str::from(keys.prefix()),
@@ -210,31 +166,18 @@ impl Store {
         &self,
         op: &'static str,
         fut: impl Future<Output = Result<T, fred::error::Error>>,
-    ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.deadline, fut).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(source)) if *source.kind() == fred::error::ErrorKind::Timeout => {
-                Err(StoreError::Timeout {
-                    op,
-                    deadline: self.deadline,
-                })
-            }
-            Ok(Err(source)) => Err(StoreError::Redis { op, source }),
-            Err(_) => Err(StoreError::Timeout {
-                op,
-                deadline: self.deadline,
-            }),
-        }
+    ) -> Result<T, RedisError> {
+        within(self.deadline, op, fut).await
     }
 
-    pub async fn ping(&self) -> Result<(), StoreError> {
+    pub async fn ping(&self) -> Result<(), RedisError> {
         self.call("ping", self.client.ping::<String>(None))
             .await
             .map(|_| ())
     }
 
     /// Every registered shard, plus the heartbeats that could not be decoded.
-    pub async fn shard_reports(&self) -> Result<(Vec<ShardReport>, Vec<BadRecord>), StoreError> {
+    pub async fn shard_reports(&self) -> Result<(Vec<ShardReport>, Vec<BadRecord>), RedisError> {
         let call = || {
             (
                 vec![Key::from(self.keys.shards()), self.draining.clone()],
@@ -242,13 +185,13 @@ impl Store {
             )
         };
         let flat: Vec<String> = self.call("view", VIEW.run(&self.client, call)).await?;
-        parse_view(&flat).map_err(|detail| StoreError::Reply { op: "view", detail })
+        parse_view(&flat).map_err(|detail| RedisError::Reply { op: "view", detail })
     }
 
     pub async fn reserve(
         &self,
         req: &ReserveRequest,
-    ) -> Result<Result<Granted, Refusal>, StoreError> {
+    ) -> Result<Result<Granted, Refusal>, RedisError> {
         let text = |s: &str| Value::String(Str::from(s));
         let opt = |s: &Option<String>| text(s.as_deref().unwrap_or_default());
         let call = || {
@@ -282,7 +225,7 @@ impl Store {
         let reply: Vec<String> = self
             .call("reserve", RESERVE.run(&self.client, call))
             .await?;
-        parse_reserve(&reply).map_err(|detail| StoreError::Reply {
+        parse_reserve(&reply).map_err(|detail| RedisError::Reply {
             op: "reserve",
             detail,
         })
@@ -293,7 +236,7 @@ impl Store {
         &self,
         track: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<RoomRow>, StoreError> {
+    ) -> Result<Vec<RoomRow>, RedisError> {
         let (source, kind) = match track {
             Some(t) => (self.keys.track_rooms(t), "set"),
             None => (self.keys.rooms(), "zset"),
@@ -312,14 +255,14 @@ impl Store {
             )
         };
         let flat: Vec<String> = self.call("rooms", ROOMS.run(&self.client, call)).await?;
-        parse_rooms(&flat).map_err(|detail| StoreError::Reply {
+        parse_rooms(&flat).map_err(|detail| RedisError::Reply {
             op: "rooms",
             detail,
         })
     }
 
     /// Records rooms whose shard stopped beating (first sighting wins).
-    pub async fn mark_lost(&self, rooms: &[String], now_ms: u64) -> Result<(), StoreError> {
+    pub async fn mark_lost(&self, rooms: &[String], now_ms: u64) -> Result<(), RedisError> {
         if rooms.is_empty() {
             return Ok(());
         }
