@@ -336,6 +336,7 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::StatusCode;
+    use axum::http::header::CONTENT_TYPE;
     use http_body_util::BodyExt;
     use roomshard_protocol::Keys;
     use roomshard_protocol::records::Capacity;

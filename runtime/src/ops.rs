@@ -81,7 +81,7 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use tower::ServiceExt;
 
-    async fn get(app: &Router, path: &str) -> (StatusCode, Option<String>, String) {
+    async fn fetch(app: &Router, path: &str) -> (StatusCode, Option<String>, String) {
         let resp = app
             .clone()
             .oneshot(Request::get(path).body(Body::empty()).expect("request"))
@@ -122,11 +122,11 @@ mod tests {
         let ready = Arc::new(AtomicBool::new(false));
         let app = app(ready.clone());
 
-        let (status, _, body) = get(&app, "/healthz").await;
+        let (status, _, body) = fetch(&app, "/healthz").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, r#"{"status":"ok"}"#);
 
-        let (status, _, body) = get(&app, "/readyz").await;
+        let (status, _, body) = fetch(&app, "/readyz").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         let body: serde_json::Value = serde_json::from_str(&body).expect("json");
         assert_eq!(body["error"]["code"], "not_ready");
@@ -136,11 +136,11 @@ mod tests {
         );
 
         ready.store(true, Ordering::SeqCst);
-        let (status, _, body) = get(&app, "/readyz").await;
+        let (status, _, body) = fetch(&app, "/readyz").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, r#"{"status":"ready"}"#);
 
-        let (status, content_type, body) = get(&app, "/metrics").await;
+        let (status, content_type, body) = fetch(&app, "/metrics").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(content_type.as_deref(), Some(METRICS_CONTENT_TYPE));
         assert_eq!(body, "roomshard_up 1\n");
@@ -152,7 +152,7 @@ mod tests {
             || async { Err((StatusCode::SERVICE_UNAVAILABLE, "redis_unavailable")) },
             String::new,
         );
-        let (status, _, body) = get(&app, "/readyz").await;
+        let (status, _, body) = fetch(&app, "/readyz").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body, "redis_unavailable");
     }
@@ -168,8 +168,8 @@ mod tests {
             )
             .merge(router(|| async { Ok::<_, NotReady>(()) }, String::new))
             .with_state(AppState);
-        assert_eq!(get(&app, "/api").await.2, "api");
-        assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
-        assert_eq!(get(&app, "/nope").await.0, StatusCode::NOT_FOUND);
+        assert_eq!(fetch(&app, "/api").await.2, "api");
+        assert_eq!(fetch(&app, "/healthz").await.0, StatusCode::OK);
+        assert_eq!(fetch(&app, "/nope").await.0, StatusCode::NOT_FOUND);
     }
 }

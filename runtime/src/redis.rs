@@ -231,11 +231,14 @@ mod tests {
             Some(7)
         );
 
-        let late = within(deadline, "view", std::future::pending::<Result<(), _>>()).await;
-        let Err(e @ RedisError::Timeout { op: "view", .. }) = late else {
-            panic!("a missed deadline is a timeout: {late:?}");
-        };
-        assert_eq!(e.to_string(), "Redis did not answer view within 20ms");
+        let late = within(deadline, "view", std::future::pending::<Result<(), _>>())
+            .await
+            .expect_err("late");
+        assert!(
+            matches!(late, RedisError::Timeout { op: "view", .. }),
+            "a missed deadline is a timeout: {late:?}"
+        );
+        assert_eq!(late.to_string(), "Redis did not answer view within 20ms");
 
         let fred_timeout = within(deadline, "reserve", async {
             Err::<(), _>(fred(ErrorKind::Timeout, "command timed out"))
@@ -249,17 +252,23 @@ mod tests {
         let refused = within(deadline, "heartbeat", async {
             Err::<(), _>(fred(ErrorKind::IO, "connection refused"))
         })
-        .await;
-        let Err(
-            e @ RedisError::Failed {
-                op: "heartbeat", ..
-            },
-        ) = refused
-        else {
-            panic!("any other error is a failure: {refused:?}");
-        };
-        assert!(e.to_string().contains("connection refused"), "{e}");
-        assert!(std::error::Error::source(&e).is_some());
+        .await
+        .expect_err("refused");
+        assert!(
+            matches!(
+                refused,
+                RedisError::Failed {
+                    op: "heartbeat",
+                    ..
+                }
+            ),
+            "any other error is a failure: {refused:?}"
+        );
+        assert!(
+            refused.to_string().contains("connection refused"),
+            "{refused}"
+        );
+        assert!(std::error::Error::source(&refused).is_some());
 
         assert_eq!(RedisError::BadUrl("x".into()).op(), "connect");
         let reply = RedisError::Reply {
