@@ -258,7 +258,7 @@ pub fn app(state: AppState) -> Router {
     };
     let metrics = {
         let state = state.clone();
-        move || state.metrics.render()
+        move || state.metrics.registry.render()
     };
     Router::new()
         .merge(ops::router(ready, metrics))

@@ -11,7 +11,8 @@ pub const STATUS: &str = "status";
 
 #[derive(Clone)]
 pub struct Metrics {
-    registry: Registry,
+    /// Where every metric below is registered; renders `/metrics`.
+    pub registry: Registry,
     /// Reservations by outcome: granted, reused, room_full, room_not_found, no_capacity,
     /// redis_unavailable, bad_request.
     pub reservations: IntCounterVec,
@@ -77,11 +78,6 @@ impl Metrics {
             registry: r,
         })
     }
-
-    /// The Prometheus text exposition of every metric.
-    pub fn render(&self) -> String {
-        self.registry.render()
-    }
 }
 
 #[cfg(test)]
@@ -99,7 +95,7 @@ mod tests {
         m.http_requests
             .with_label_values(&["/reserve", "POST", "200"])
             .inc();
-        let text = m.render();
+        let text = m.registry.render();
         for name in [
             "roomshard_matchmaker_reservations_total{outcome=\"granted\"} 1",
             "roomshard_matchmaker_reserve_duration_seconds_bucket",

@@ -78,22 +78,13 @@ pub struct SetRedis {
 }
 
 impl SetRedis {
-    async fn call<T>(
-        &self,
-        op: &'static str,
-        fut: impl Future<Output = Result<T, fred::error::Error>>,
-    ) -> Result<T, RedisError> {
-        within(self.deadline, op, fut).await
-    }
-
     /// Reads the heartbeats of shards `0..shards` and the draining set.
     pub async fn read_view(&self, keys: &Keys, shards: u32) -> Result<RedisView, RedisError> {
         let mut view = RedisView::default();
         if shards > 0 {
             let names: Vec<String> = (0..shards).map(|i| keys.shard(i)).collect();
-            let values: Vec<Option<Vec<u8>>> = self
-                .call("MGET heartbeats", self.client.mget(names))
-                .await?;
+            let values: Vec<Option<Vec<u8>>> =
+                within(self.deadline, "MGET heartbeats", self.client.mget(names)).await?;
             for (i, value) in (0..shards).zip(values) {
                 let Some(bytes) = value else { continue };
                 match ShardHeartbeat::decode(&bytes) {
@@ -111,9 +102,12 @@ impl SetRedis {
                 }
             }
         }
-        let draining: Vec<String> = self
-            .call("SMEMBERS draining", self.client.smembers(keys.draining()))
-            .await?;
+        let draining: Vec<String> = within(
+            self.deadline,
+            "SMEMBERS draining",
+            self.client.smembers(keys.draining()),
+        )
+        .await?;
         view.draining = draining.iter().filter_map(|s| s.parse().ok()).collect();
         Ok(view)
     }
@@ -124,9 +118,13 @@ impl SetRedis {
             return Ok(());
         }
         let members: Vec<String> = shards.iter().map(u32::to_string).collect();
-        self.call::<i64>("SADD draining", self.client.sadd(keys.draining(), members))
-            .await
-            .map(drop)
+        within::<i64>(
+            self.deadline,
+            "SADD draining",
+            self.client.sadd(keys.draining(), members),
+        )
+        .await
+        .map(drop)
     }
 
     /// Removes shards from the draining set.
@@ -135,9 +133,13 @@ impl SetRedis {
             return Ok(());
         }
         let members: Vec<String> = shards.iter().map(u32::to_string).collect();
-        self.call::<i64>("SREM draining", self.client.srem(keys.draining(), members))
-            .await
-            .map(drop)
+        within::<i64>(
+            self.deadline,
+            "SREM draining",
+            self.client.srem(keys.draining(), members),
+        )
+        .await
+        .map(drop)
     }
 
     /// Deletes every key of the set, giving up once `budget` is spent. Returns the number
@@ -153,20 +155,20 @@ impl SetRedis {
             })
         };
         let mut deleted = 0u64;
-        let shards: Vec<String> = self
-            .call(
-                "ZRANGE shards",
-                self.client
-                    .zrange(keys.shards(), 0, -1, None, false, None, false),
-            )
-            .await?;
-        let rooms: Vec<String> = self
-            .call(
-                "ZRANGE rooms",
-                self.client
-                    .zrange(keys.rooms(), 0, -1, None, false, None, false),
-            )
-            .await?;
+        let shards: Vec<String> = within(
+            self.deadline,
+            "ZRANGE shards",
+            self.client
+                .zrange(keys.shards(), 0, -1, None, false, None, false),
+        )
+        .await?;
+        let rooms: Vec<String> = within(
+            self.deadline,
+            "ZRANGE rooms",
+            self.client
+                .zrange(keys.rooms(), 0, -1, None, false, None, false),
+        )
+        .await?;
         let mut named: Vec<String> = Vec::new();
         for i in shards.iter().filter_map(|s| s.parse::<u32>().ok()) {
             named.push(keys.shard(i));
@@ -188,9 +190,7 @@ impl SetRedis {
             if let Some(e) = over("DEL") {
                 return Err(e);
             }
-            deleted += self
-                .call::<u64>("DEL", self.client.del(chunk.to_vec()))
-                .await?;
+            deleted += within::<u64>(self.deadline, "DEL", self.client.del(chunk.to_vec())).await?;
         }
         let pattern = format!("{}*", escape_glob(keys.prefix()));
         let mut cursor = "0".to_owned();
@@ -198,15 +198,15 @@ impl SetRedis {
             if let Some(e) = over("SCAN") {
                 return Err(e);
             }
-            let (next, found): (String, Vec<String>) = self
-                .call(
-                    "SCAN",
-                    self.client
-                        .scan_page(cursor.clone(), pattern.clone(), Some(500), None),
-                )
-                .await?;
+            let (next, found): (String, Vec<String>) = within(
+                self.deadline,
+                "SCAN",
+                self.client
+                    .scan_page(cursor.clone(), pattern.clone(), Some(500), None),
+            )
+            .await?;
             if !found.is_empty() {
-                deleted += self.call::<u64>("DEL", self.client.del(found)).await?;
+                deleted += within::<u64>(self.deadline, "DEL", self.client.del(found)).await?;
             }
             if next == "0" {
                 break;

@@ -83,6 +83,15 @@ impl Heartbeat {
         self.id.interval
     }
 
+    /// One Redis call under the deadline; a failure is counted under `op`.
+    async fn call<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<T, fred::error::Error>>,
+    ) -> Result<T, RedisError> {
+        within_counted(self.timeout, &self.metrics.redis_errors, op, call).await
+    }
+
     /// Writes one beat.
     pub async fn beat(&self, load: Load) -> Result<(), RedisError> {
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
@@ -123,13 +132,7 @@ impl Heartbeat {
                 .await?;
             pipeline.all::<Value>().await
         };
-        within_counted(
-            self.timeout,
-            &self.metrics.redis_errors,
-            "heartbeat",
-            writes,
-        )
-        .await?;
+        self.call("heartbeat", writes).await?;
         self.metrics.heartbeats.inc();
         self.metrics.heartbeat_last_success.set(now as f64 / 1000.0);
         Ok(())
@@ -137,12 +140,11 @@ impl Heartbeat {
 
     /// Whether the operator lists this shard in the set's `draining` set.
     pub async fn marked_draining(&self) -> Result<bool, RedisError> {
-        within_counted(
-            self.timeout,
-            &self.metrics.redis_errors,
+        let member = self.id.shard.index().to_string();
+        self.call(
             "heartbeat",
             self.client
-                .sismember::<bool, _, _>(self.keys.draining(), self.id.shard.index().to_string()),
+                .sismember::<bool, _, _>(self.keys.draining(), member),
         )
         .await
     }
@@ -163,13 +165,7 @@ impl Heartbeat {
                 .await?;
             pipeline.all::<Value>().await
         };
-        within_counted(
-            self.timeout,
-            &self.metrics.redis_errors,
-            "deregister",
-            removals,
-        )
-        .await?;
+        self.call("deregister", removals).await?;
         Ok(())
     }
 }

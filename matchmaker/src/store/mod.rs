@@ -12,7 +12,6 @@ use roomshard_protocol::Keys;
 use roomshard_protocol::records::ShardHeartbeat;
 use roomshard_runtime::lua::LuaScript;
 use roomshard_runtime::redis::{ClientOptions, RedisError, within};
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -162,16 +161,8 @@ impl Store {
         self.deadline
     }
 
-    async fn call<T>(
-        &self,
-        op: &'static str,
-        fut: impl Future<Output = Result<T, fred::error::Error>>,
-    ) -> Result<T, RedisError> {
-        within(self.deadline, op, fut).await
-    }
-
     pub async fn ping(&self) -> Result<(), RedisError> {
-        self.call("ping", self.client.ping::<String>(None))
+        within(self.deadline, "ping", self.client.ping::<String>(None))
             .await
             .map(|_| ())
     }
@@ -184,7 +175,7 @@ impl Store {
                 vec![Value::String(self.prefix.clone())],
             )
         };
-        let flat: Vec<String> = self.call("view", VIEW.run(&self.client, call)).await?;
+        let flat: Vec<String> = within(self.deadline, "view", VIEW.run(&self.client, call)).await?;
         parse_view(&flat).map_err(|detail| RedisError::Reply { op: "view", detail })
     }
 
@@ -222,9 +213,8 @@ impl Store {
             }
             (keys, args)
         };
-        let reply: Vec<String> = self
-            .call("reserve", RESERVE.run(&self.client, call))
-            .await?;
+        let reply: Vec<String> =
+            within(self.deadline, "reserve", RESERVE.run(&self.client, call)).await?;
         parse_reserve(&reply).map_err(|detail| RedisError::Reply {
             op: "reserve",
             detail,
@@ -254,7 +244,8 @@ impl Store {
                 ],
             )
         };
-        let flat: Vec<String> = self.call("rooms", ROOMS.run(&self.client, call)).await?;
+        let flat: Vec<String> =
+            within(self.deadline, "rooms", ROOMS.run(&self.client, call)).await?;
         parse_rooms(&flat).map_err(|detail| RedisError::Reply {
             op: "rooms",
             detail,
@@ -268,7 +259,8 @@ impl Store {
         }
         let score = now_ms as f64;
         let values: Vec<(f64, String)> = rooms.iter().map(|r| (score, r.clone())).collect();
-        self.call(
+        within(
+            self.deadline,
             "mark_lost",
             self.client.zadd::<i64, _, _>(
                 self.keys.lost_rooms(),
