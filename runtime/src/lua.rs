@@ -1,7 +1,8 @@
 //! Lua scripts, each kept in a `.lua` file next to the code that runs it and compiled in with
 //! `include_str!`. A script runs with EVALSHA: its hash is loaded on first use, and the
 //! source is sent again with EVAL when the server has forgotten it (after a restart or
-//! SCRIPT FLUSH).
+//! SCRIPT FLUSH). The worker's seat scripts and the matchmaker's reserve, view and rooms
+//! scripts run through it against a real Redis in their crates' tests.
 
 use fred::bytes_utils::Str;
 use fred::clients::Client;
@@ -53,42 +54,5 @@ impl LuaScript {
             }
             other => other,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use fred::prelude::{ClientLike, Config};
-    use roomshard_testkit::redis::RedisServer;
-
-    static ECHO: LuaScript = LuaScript::new("echo", "return {KEYS[1], ARGV[1]}");
-
-    #[tokio::test]
-    async fn runs_and_survives_a_script_flush() {
-        let redis = RedisServer::start().expect("redis-server");
-        let config = Config::from_url(&redis.url()).expect("url");
-        let client = fred::prelude::Builder::from_config(config)
-            .build()
-            .expect("client");
-        client.init().await.expect("connects");
-        let calls = std::sync::atomic::AtomicU32::new(0);
-        let call = || {
-            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            (vec!["k"], vec!["a"])
-        };
-        let got: Vec<String> = ECHO.run(&client, call).await.expect("runs");
-        assert_eq!(got, ["k", "a"]);
-        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
-
-        redis.command("SCRIPT FLUSH").expect("flush");
-        let got: Vec<String> = ECHO.run(&client, call).await.expect("runs again");
-        assert_eq!(got, ["k", "a"]);
-        assert_eq!(
-            calls.load(std::sync::atomic::Ordering::SeqCst),
-            3,
-            "a forgotten script is sent again with its arguments rebuilt"
-        );
-        let _ = client.quit().await;
     }
 }

@@ -112,7 +112,7 @@ mod tests {
         took.observe(0.5);
         by.with_label_values(&["get"]).observe(0.5);
         let text = r.render();
-        for line in [
+        let expected = [
             "# HELP roomshard_test_joins_total Joins by outcome",
             "# TYPE roomshard_test_joins_total counter",
             "roomshard_test_joins_total{outcome=\"ok\"} 2",
@@ -122,12 +122,12 @@ mod tests {
             "roomshard_test_seconds_bucket{le=\"1\"} 1",
             "roomshard_test_by_seconds_count{op=\"get\"} 1",
             "roomshard_test_total 1",
-        ] {
-            assert!(
-                text.lines().any(|l| l == line),
-                "{line} missing from\n{text}"
-            );
-        }
+        ];
+        let missing: Vec<&str> = expected
+            .into_iter()
+            .filter(|want| !text.lines().any(|l| l == *want))
+            .collect();
+        assert!(missing.is_empty(), "{missing:?} missing from\n{text}");
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             assert!(line.starts_with("roomshard_"), "{line}");
         }
