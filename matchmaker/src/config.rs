@@ -1,6 +1,7 @@
 //! Flags, each with an environment fallback.
 
 use clap::Parser;
+use roomshard_protocol::UrlTemplate;
 use std::time::Duration;
 
 /// Roomshard matchmaker: reserves seats in rooms on healthy shards.
@@ -36,7 +37,7 @@ pub struct Config {
     /// `{shard}` is the shard index, `{pod}` its pod name, `{port}` is
     /// WORKER_BASE_PORT + shard index.
     #[arg(long, env = "PUBLIC_URL", default_value = "ws://127.0.0.1:{port}")]
-    pub public_url: String,
+    pub public_url: UrlTemplate,
 
     /// Port of shard 0 for the `{port}` placeholder of PUBLIC_URL.
     #[arg(long, env = "WORKER_BASE_PORT", default_value_t = 3000)]

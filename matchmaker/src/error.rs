@@ -1,11 +1,11 @@
 //! The one error type every handler returns, rendered as `{"error":{"code","message"}}`.
 //!
-//! A failed Redis call becomes an [`AppError`] through `From<StoreError>`; the response
+//! A failed Redis call becomes an [`AppError`] through `From<RedisError>`; the response
 //! carries the error as an extension, and the router's `record_failures` middleware logs
 //! and counts it there ([`AppError::record`]), the one place either happens.
 
 use crate::metrics::Metrics;
-use crate::store::StoreError;
+use crate::store::RedisError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -30,7 +30,7 @@ pub enum AppError {
     NoCapacity,
     /// A Redis call failed; the cause is logged and counted by [`AppError::record`].
     #[error("the room registry is unavailable; retry shortly")]
-    Redis(#[source] Arc<StoreError>),
+    Redis(#[source] Arc<RedisError>),
     /// Gave up waiting for a Redis read another request made (and which that request
     /// reports), or which failed while waiting.
     #[error("the room registry is unavailable; retry shortly")]
@@ -81,8 +81,8 @@ impl AppError {
     }
 }
 
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
+impl From<RedisError> for AppError {
+    fn from(e: RedisError) -> Self {
         AppError::Redis(Arc::new(e))
     }
 }
@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn every_5xx_message_is_generic() {
-        let timeout = AppError::from(StoreError::Timeout {
+        let timeout = AppError::from(RedisError::Timeout {
             op: "reserve",
             deadline: std::time::Duration::from_millis(100),
         });

@@ -9,10 +9,10 @@ use axum::Json;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use roomshard_runtime::ops;
 use std::time::Instant;
 use tower_http::trace::TraceLayer;
 
@@ -33,10 +33,20 @@ pub fn app(state: AppState) -> Router {
                 .unwrap_or("unmatched");
             tracing::info_span!("http", method = %req.method(), route)
         }));
+    // A failed ping answers with the store's error, counted by `record_failures`.
+    let ready = {
+        let state = state.clone();
+        move || {
+            let state = state.clone();
+            async move { state.store.ping().await.map_err(AppError::from) }
+        }
+    };
+    let metrics = {
+        let state = state.clone();
+        move || state.metrics.registry.render()
+    };
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_handler))
+        .merge(ops::router(ready, metrics))
         .merge(api)
         .merge(crate::pages::router())
         .fallback(not_found)
@@ -111,23 +121,6 @@ async fn rooms_handler(
     rooms::list(&state, query).await.map(Json)
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
-}
-
-async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
-    state.store.ping().await?;
-    Ok(Json(serde_json::json!({"status": "ready"})))
-}
-
-async fn metrics_handler(State(state): State<AppState>) -> Response {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
-    )
-        .into_response()
-}
-
 async fn not_found() -> AppError {
     AppError::NotFound
 }
@@ -141,6 +134,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use axum::body::Body;
+    use axum::http::header::CONTENT_TYPE;
     use axum::http::{Method, StatusCode};
     use clap::Parser;
     use http_body_util::BodyExt;
@@ -255,7 +249,7 @@ mod tests {
             let resp = app(state.clone()).oneshot(req).await.expect("infallible");
             assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         }
-        let text = state.metrics.render();
+        let text = state.metrics.registry.render();
         for counted in [
             r#"roomshard_matchmaker_redis_errors_total{op="view"} 1"#,
             r#"roomshard_matchmaker_redis_errors_total{op="ping"} 1"#,

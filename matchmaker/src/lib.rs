@@ -13,7 +13,8 @@
 //! - [`reserve`], [`rooms`]: one reservation, from request to signed token; the listing.
 //! - [`http`]: the axum router and its handlers; [`extract`] and [`error`]: its
 //!   extractor and its one error type.
-//! - [`metrics`], [`telemetry`], [`shutdown`]: the process around it.
+//! - [`metrics`]: what it counts; logging, the shutdown signal, the ops routes and the
+//!   Redis client come from `roomshard-runtime`.
 
 pub mod config;
 pub mod error;
@@ -25,10 +26,8 @@ pub mod placement;
 pub mod reserve;
 pub mod rooms;
 pub mod shard_view;
-pub mod shutdown;
 pub mod state;
 pub mod store;
-pub mod telemetry;
 
 pub use config::Config;
 pub use error::AppError;

@@ -1,5 +1,6 @@
 use clap::Parser;
-use roomshard_matchmaker::{AppState, Config, app, shutdown, telemetry};
+use roomshard_matchmaker::{AppState, Config, app};
+use roomshard_runtime::{shutdown, telemetry};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 

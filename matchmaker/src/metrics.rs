@@ -1,9 +1,7 @@
 //! The matchmaker's metrics, in one owned registry; every name starts with `roomshard_`.
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
-};
+use prometheus::{HistogramVec, IntCounter, IntCounterVec, IntGauge};
+use roomshard_runtime::metrics::Registry;
 
 pub const OUTCOME: &str = "outcome";
 pub const OP: &str = "op";
@@ -13,7 +11,8 @@ pub const STATUS: &str = "status";
 
 #[derive(Clone)]
 pub struct Metrics {
-    registry: Registry,
+    /// Where every metric below is registered; renders `/metrics`.
+    pub registry: Registry,
     /// Reservations by outcome: granted, reused, room_full, room_not_found, no_capacity,
     /// redis_unavailable, bad_request.
     pub reservations: IntCounterVec,
@@ -35,79 +34,49 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
-        let registry = Registry::new_custom(Some("roomshard".into()), None)?;
-        let reservations = IntCounterVec::new(
-            Opts::new(
+        let r = Registry::new()?;
+        Ok(Self {
+            reservations: r.counter_vec(
                 "matchmaker_reservations_total",
                 "Reservation requests by outcome.",
-            ),
-            &[OUTCOME],
-        )?;
-        let reserve_seconds = HistogramVec::new(
-            HistogramOpts::new(
+                &[OUTCOME],
+            )?,
+            reserve_seconds: r.histogram_vec(
                 "matchmaker_reserve_duration_seconds",
                 "Time to answer a reservation request.",
-            )
-            .buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-            ]),
-            &[OUTCOME],
-        )?;
-        let healthy_shards = IntGauge::new(
-            "matchmaker_healthy_shards",
-            "Shards that are healthy and not draining, at the last look.",
-        )?;
-        let known_shards = IntGauge::new(
-            "matchmaker_known_shards",
-            "Shards registered in the set, at the last look.",
-        )?;
-        let redis_errors = IntCounterVec::new(
-            Opts::new(
+                &[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ],
+                &[OUTCOME],
+            )?,
+            healthy_shards: r.gauge(
+                "matchmaker_healthy_shards",
+                "Shards that are healthy and not draining, at the last look.",
+            )?,
+            known_shards: r.gauge(
+                "matchmaker_known_shards",
+                "Shards registered in the set, at the last look.",
+            )?,
+            redis_errors: r.counter_vec(
                 "matchmaker_redis_errors_total",
                 "Failed or timed-out Redis calls.",
-            ),
-            &[OP],
-        )?;
-        let bad_records = IntCounter::new(
-            "matchmaker_bad_records_total",
-            "Shard heartbeats that could not be decoded and were treated as absent.",
-        )?;
-        let lost_rooms = IntCounter::new(
-            "matchmaker_lost_rooms_total",
-            "Rooms found on a shard that stopped beating.",
-        )?;
-        let http_requests = IntCounterVec::new(
-            Opts::new("matchmaker_http_requests_total", "HTTP requests answered."),
-            &[ROUTE, METHOD, STATUS],
-        )?;
-        registry.register(Box::new(reservations.clone()))?;
-        registry.register(Box::new(reserve_seconds.clone()))?;
-        registry.register(Box::new(healthy_shards.clone()))?;
-        registry.register(Box::new(known_shards.clone()))?;
-        registry.register(Box::new(redis_errors.clone()))?;
-        registry.register(Box::new(bad_records.clone()))?;
-        registry.register(Box::new(lost_rooms.clone()))?;
-        registry.register(Box::new(http_requests.clone()))?;
-        Ok(Self {
-            registry,
-            reservations,
-            reserve_seconds,
-            healthy_shards,
-            known_shards,
-            redis_errors,
-            bad_records,
-            lost_rooms,
-            http_requests,
+                &[OP],
+            )?,
+            bad_records: r.counter(
+                "matchmaker_bad_records_total",
+                "Shard heartbeats that could not be decoded and were treated as absent.",
+            )?,
+            lost_rooms: r.counter(
+                "matchmaker_lost_rooms_total",
+                "Rooms found on a shard that stopped beating.",
+            )?,
+            http_requests: r.counter_vec(
+                "matchmaker_http_requests_total",
+                "HTTP requests answered.",
+                &[ROUTE, METHOD, STATUS],
+            )?,
+            registry: r,
         })
-    }
-
-    /// The Prometheus text exposition of every metric.
-    pub fn render(&self) -> String {
-        let mut buf = Vec::new();
-        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
-            tracing::warn!(error = %e, "encoding metrics failed");
-        }
-        String::from_utf8(buf).unwrap_or_default()
     }
 }
 
@@ -126,7 +95,7 @@ mod tests {
         m.http_requests
             .with_label_values(&["/reserve", "POST", "200"])
             .inc();
-        let text = m.render();
+        let text = m.registry.render();
         for name in [
             "roomshard_matchmaker_reservations_total{outcome=\"granted\"} 1",
             "roomshard_matchmaker_reserve_duration_seconds_bucket",

@@ -10,7 +10,7 @@
 
 use rand::{Rng, RngExt};
 use roomshard_protocol::records::{Capacity, ShardHeartbeat};
-use roomshard_protocol::{MISSED_HEARTBEATS_UNHEALTHY, shard_for_room};
+use roomshard_protocol::{MISSED_HEARTBEATS_UNHEALTHY, UrlTemplate, shard_for_room};
 use serde::Serialize;
 
 /// What Redis holds about one registered shard.
@@ -222,7 +222,7 @@ pub fn mint_room_id(index: u32, total: u32, rng: &mut impl Rng) -> Option<String
 /// The URL a client uses for shard `index`: the heartbeat's own when it has one, the
 /// template otherwise (`{shard}`, `{pod}`, `{port}` = `base_port + index`).
 pub fn public_url(
-    template: &str,
+    template: &UrlTemplate,
     heartbeat_url: &str,
     index: u32,
     pod: &str,
@@ -232,10 +232,7 @@ pub fn public_url(
         return heartbeat_url.to_owned();
     }
     let port = u32::from(base_port).saturating_add(index);
-    template
-        .replace("{shard}", &index.to_string())
-        .replace("{pod}", pod)
-        .replace("{port}", &port.to_string())
+    template.render(index, pod, port)
 }
 
 #[cfg(test)]
@@ -393,17 +390,18 @@ mod tests {
 
     #[test]
     fn urls_prefer_the_heartbeat() {
+        let t = |s: &str| UrlTemplate::parse(s).expect("template");
         assert_eq!(
-            public_url("ws://h:{port}", "ws://own:1", 2, "p", 3000),
+            public_url(&t("ws://h:{port}"), "ws://own:1", 2, "p", 3000),
             "ws://own:1"
         );
         assert_eq!(
-            public_url("ws://127.0.0.1:{port}", "", 2, "p", 3000),
+            public_url(&t("ws://127.0.0.1:{port}"), "", 2, "p", 3000),
             "ws://127.0.0.1:3002"
         );
         assert_eq!(
             public_url(
-                "wss://play.example.com/shard/{shard}",
+                &t("wss://play.example.com/shard/{shard}"),
                 "",
                 7,
                 "game-7",
@@ -412,7 +410,7 @@ mod tests {
             "wss://play.example.com/shard/7"
         );
         assert_eq!(
-            public_url("wss://{pod}.game", "", 1, "game-1", 0),
+            public_url(&t("wss://{pod}.game"), "", 1, "game-1", 0),
             "wss://game-1.game"
         );
     }

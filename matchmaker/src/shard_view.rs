@@ -5,6 +5,7 @@ use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::placement::{self, Defaults, NEW_ROOM_CANDIDATES, ShardState};
 use crate::store::{ShardArgs, Store};
+use roomshard_protocol::UrlTemplate;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -64,7 +65,7 @@ impl ShardView {
 #[derive(Debug, Clone)]
 pub struct PublicUrls {
     /// `PUBLIC_URL`, with its `{shard}`, `{pod}` and `{port}` placeholders.
-    pub template: String,
+    pub template: UrlTemplate,
     /// The port of shard 0 for `{port}`.
     pub worker_base_port: u16,
 }

@@ -31,8 +31,8 @@ pub enum StartError {
     Set(String),
     #[error("ROOMSHARD_TOKEN_SECRET is invalid: {0}")]
     TokenSecret(String),
-    #[error(transparent)]
-    RedisUrl(#[from] crate::store::BadRedisUrl),
+    #[error("REDIS_URL: {0}")]
+    RedisUrl(#[from] roomshard_runtime::redis::RedisError),
     #[error("registering metrics: {0}")]
     Metrics(#[from] prometheus::Error),
 }

@@ -2,10 +2,7 @@
 
 use crate::metrics::Metrics;
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
+use roomshard_runtime::ops::{self, NotReady};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -17,24 +14,16 @@ pub struct HttpState {
 }
 
 pub fn app(state: HttpState) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .with_state(state)
-}
-
-async fn readyz(State(s): State<HttpState>) -> impl IntoResponse {
-    if s.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "starting")
-    }
-}
-
-async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
+    let HttpState { metrics, ready } = state;
+    ops::router(
+        move || {
+            let ready = ready.load(Ordering::Relaxed);
+            std::future::ready(if ready {
+                Ok(())
+            } else {
+                Err(NotReady::from("starting"))
+            })
+        },
+        move || metrics.render(),
     )
 }

@@ -15,36 +15,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{error, info};
 
-fn init_tracing() {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if std::io::stdout().is_terminal() {
-        builder.init();
-    } else {
-        builder.json().init();
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
 /// Fails with a clear message when the RoomShardSet CRD is not installed.
 async fn check_crd(client: &kube::Client, namespace: Option<&str>) -> Result<()> {
     let api: Api<RoomShardSet> = match namespace {
@@ -71,7 +41,7 @@ fn random_identity() -> String {
 
 #[tokio::main]
 async fn main() {
-    init_tracing();
+    roomshard_runtime::telemetry::init();
     if let Err(e) = run(Cli::parse()).await {
         error!("{e:#}");
         eprintln!("roomshard-operator: {e:#}");
@@ -118,7 +88,12 @@ async fn run(cli: Cli) -> Result<()> {
     info!(identity, lease = %lease.name, namespace = %lease.namespace, "waiting for the lease");
 
     let ctx = Arc::new(Context::new(client, metrics, cli.controller(), identity));
-    leader::lead(&mut leadership, ctx.clone(), shutdown_signal()).await?;
+    leader::lead(
+        &mut leadership,
+        ctx.clone(),
+        roomshard_runtime::shutdown::signal(),
+    )
+    .await?;
     info!("shutting down");
     ctx.redis.close().await;
     leadership.release(Duration::from_secs(5)).await;

@@ -1,9 +1,7 @@
 //! The operator's Prometheus metrics, registered in one owned registry.
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
-};
+use prometheus::{HistogramVec, IntCounter, IntCounterVec, IntGauge};
+use roomshard_runtime::metrics::Registry;
 use std::time::Duration;
 
 pub const LABEL_REASON: &str = "reason";
@@ -21,54 +19,40 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
-        let registry = Registry::new_custom(Some("roomshard".into()), None)?;
-        let reconciles = IntCounter::new("operator_reconciles_total", "Reconciles started")?;
-        let failures = IntCounterVec::new(
-            Opts::new(
-                "operator_reconcile_failures_total",
-                "Reconciles that failed, by reason",
-            ),
+        let r = Registry::new()?;
+        let failures = r.counter_vec(
+            "operator_reconcile_failures_total",
+            "Reconciles that failed, by reason",
             &[LABEL_REASON],
         )?;
-        let duration = HistogramVec::new(
-            HistogramOpts::new(
-                "operator_reconcile_duration_seconds",
-                "Time one reconcile took",
-            )
-            .buckets(vec![
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ]),
-            &[],
-        )?;
-        let leader = IntGauge::new(
-            "operator_leader",
-            "1 while this replica holds the lease and runs the controller",
-        )?;
-        let drains = IntCounterVec::new(
-            Opts::new("operator_drains_total", "Shard drains by outcome"),
-            &[LABEL_OUTCOME],
-        )?;
-        let redis_errors = IntCounter::new(
-            "operator_redis_errors_total",
-            "Redis calls that failed or timed out",
-        )?;
-        registry.register(Box::new(reconciles.clone()))?;
-        registry.register(Box::new(failures.clone()))?;
-        registry.register(Box::new(duration.clone()))?;
-        registry.register(Box::new(leader.clone()))?;
-        registry.register(Box::new(drains.clone()))?;
-        registry.register(Box::new(redis_errors.clone()))?;
         for reason in crate::FAILURE_REASONS {
             failures.with_label_values(&[*reason]);
         }
         Ok(Self {
-            registry,
-            reconciles,
+            reconciles: r.counter("operator_reconciles_total", "Reconciles started")?,
             failures,
-            duration,
-            leader,
-            drains,
-            redis_errors,
+            duration: r.histogram_vec(
+                "operator_reconcile_duration_seconds",
+                "Time one reconcile took",
+                &[
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ],
+                &[],
+            )?,
+            leader: r.gauge(
+                "operator_leader",
+                "1 while this replica holds the lease and runs the controller",
+            )?,
+            drains: r.counter_vec(
+                "operator_drains_total",
+                "Shard drains by outcome",
+                &[LABEL_OUTCOME],
+            )?,
+            redis_errors: r.counter(
+                "operator_redis_errors_total",
+                "Redis calls that failed or timed out",
+            )?,
+            registry: r,
         })
     }
 
@@ -84,9 +68,7 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
-        let mut buf = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        String::from_utf8(buf).unwrap_or_default()
+        self.registry.render()
     }
 }
 

@@ -2,29 +2,14 @@
 //! clean-up when a set is deleted. Every call has a deadline; an unreachable Redis is a
 //! reported condition, never a hang.
 
-use fred::prelude::{
-    Builder, Client, ClientLike, Config as RedisConfig, KeysInterface, ReconnectPolicy,
-    SetsInterface, SortedSetsInterface,
-};
+use fred::prelude::{Client, ClientLike, KeysInterface, SetsInterface, SortedSetsInterface};
 use roomshard_protocol::Keys;
 use roomshard_protocol::records::ShardHeartbeat;
+pub use roomshard_runtime::redis::RedisError;
+use roomshard_runtime::redis::{ClientOptions, within};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
-
-/// Why a Redis call did not succeed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum RedisError {
-    #[error("Redis URL is invalid: {0}")]
-    BadUrl(String),
-    #[error("Redis did not answer {op} within {deadline:?}")]
-    Timeout {
-        op: &'static str,
-        deadline: Duration,
-    },
-    #[error("Redis {op} failed: {detail}")]
-    Failed { op: &'static str, detail: String },
-}
 
 /// What the operator reads of one set each reconcile.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -64,26 +49,14 @@ impl RedisPool {
                 deadline: self.deadline,
             });
         }
-        let mut config =
-            RedisConfig::from_url(url).map_err(|e| RedisError::BadUrl(e.details().to_string()))?;
-        config.fail_fast = true;
         let deadline = self.deadline;
-        let client = Builder::from_config(config)
-            .with_performance_config(|p| p.default_command_timeout = deadline)
-            .with_connection_config(|c| {
-                // Nagle's algorithm would hold a small command back until the previous one is
-                // acknowledged: milliseconds on a connection that carries several at once.
-                c.tcp.nodelay = Some(true);
-                c.connection_timeout = deadline;
-                c.internal_command_timeout = deadline;
-                c.max_command_attempts = 1;
-                c.unresponsive.max_timeout = Some(deadline.saturating_mul(2));
-                c.unresponsive.interval = Duration::from_millis(200);
-            })
-            .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
-            .build()
-            .map_err(|e| RedisError::BadUrl(e.details().to_string()))?;
-        let _connection_task = client.connect();
+        // A reconcile that cannot reach Redis reports it at once and tries again later.
+        let client = ClientOptions {
+            unresponsive_after: Some(deadline.saturating_mul(2)),
+            reconnect_delays_ms: (100, 2_000),
+            ..ClientOptions::new(deadline)
+        }
+        .connect_in_background(url)?;
         clients.insert(url.to_owned(), client.clone());
         Ok(SetRedis { client, deadline })
     }
@@ -105,38 +78,13 @@ pub struct SetRedis {
 }
 
 impl SetRedis {
-    async fn call<T>(
-        &self,
-        op: &'static str,
-        fut: impl Future<Output = Result<T, fred::error::Error>>,
-    ) -> Result<T, RedisError> {
-        match tokio::time::timeout(self.deadline, fut).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) if *e.kind() == fred::error::ErrorKind::Timeout => {
-                Err(RedisError::Timeout {
-                    op,
-                    deadline: self.deadline,
-                })
-            }
-            Ok(Err(e)) => Err(RedisError::Failed {
-                op,
-                detail: e.details().to_string(),
-            }),
-            Err(_) => Err(RedisError::Timeout {
-                op,
-                deadline: self.deadline,
-            }),
-        }
-    }
-
     /// Reads the heartbeats of shards `0..shards` and the draining set.
     pub async fn read_view(&self, keys: &Keys, shards: u32) -> Result<RedisView, RedisError> {
         let mut view = RedisView::default();
         if shards > 0 {
             let names: Vec<String> = (0..shards).map(|i| keys.shard(i)).collect();
-            let values: Vec<Option<Vec<u8>>> = self
-                .call("MGET heartbeats", self.client.mget(names))
-                .await?;
+            let values: Vec<Option<Vec<u8>>> =
+                within(self.deadline, "MGET heartbeats", self.client.mget(names)).await?;
             for (i, value) in (0..shards).zip(values) {
                 let Some(bytes) = value else { continue };
                 match ShardHeartbeat::decode(&bytes) {
@@ -154,9 +102,12 @@ impl SetRedis {
                 }
             }
         }
-        let draining: Vec<String> = self
-            .call("SMEMBERS draining", self.client.smembers(keys.draining()))
-            .await?;
+        let draining: Vec<String> = within(
+            self.deadline,
+            "SMEMBERS draining",
+            self.client.smembers(keys.draining()),
+        )
+        .await?;
         view.draining = draining.iter().filter_map(|s| s.parse().ok()).collect();
         Ok(view)
     }
@@ -191,7 +142,7 @@ impl SetRedis {
             return Ok(());
         }
         let members = shards.iter().map(u32::to_string).collect();
-        self.call(op, send(members)).await.map(drop)
+        within(self.deadline, op, send(members)).await.map(drop)
     }
 
     /// Deletes every key of the set, giving up once `budget` is spent. Returns the number
@@ -208,7 +159,11 @@ impl SetRedis {
         };
         let mut deleted = 0u64;
         let members = |op, key: String| {
-            self.call::<Vec<String>>(op, self.client.zrange(key, 0, -1, None, false, None, false))
+            within::<Vec<String>>(
+                self.deadline,
+                op,
+                self.client.zrange(key, 0, -1, None, false, None, false),
+            )
         };
         let shards = members("ZRANGE shards", keys.shards()).await?;
         let rooms = members("ZRANGE rooms", keys.rooms()).await?;
@@ -233,9 +188,7 @@ impl SetRedis {
             if let Some(e) = over("DEL") {
                 return Err(e);
             }
-            deleted += self
-                .call::<u64>("DEL", self.client.del(chunk.to_vec()))
-                .await?;
+            deleted += within::<u64>(self.deadline, "DEL", self.client.del(chunk.to_vec())).await?;
         }
         let pattern = format!("{}*", escape_glob(keys.prefix()));
         let mut cursor = "0".to_owned();
@@ -243,15 +196,15 @@ impl SetRedis {
             if let Some(e) = over("SCAN") {
                 return Err(e);
             }
-            let (next, found): (String, Vec<String>) = self
-                .call(
-                    "SCAN",
-                    self.client
-                        .scan_page(cursor.clone(), pattern.clone(), Some(500), None),
-                )
-                .await?;
+            let (next, found): (String, Vec<String>) = within(
+                self.deadline,
+                "SCAN",
+                self.client
+                    .scan_page(cursor.clone(), pattern.clone(), Some(500), None),
+            )
+            .await?;
             if !found.is_empty() {
-                deleted += self.call::<u64>("DEL", self.client.del(found)).await?;
+                deleted += within::<u64>(self.deadline, "DEL", self.client.del(found)).await?;
             }
             if next == "0" {
                 break;

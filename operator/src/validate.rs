@@ -5,7 +5,7 @@
 //! schema cannot know, such as the operator's default Redis URL. Pure: no client.
 
 use crate::crd::{RoomShardSet, RoomShardSetSpec};
-use roomshard_protocol::{Keys, MAX_SHARDS};
+use roomshard_protocol::{Keys, MAX_SHARDS, UrlTemplate};
 
 /// Where a set's Redis URL comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,12 +78,10 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
     }
     let redis = redis_source(spec, default_redis)?;
     let public_url = match &spec.public_url {
-        Some(url) if !url.contains("{shard}") => {
-            return Err(SpecError(format!(
-                "spec.publicUrl {url:?} must contain the placeholder {{shard}}, e.g. wss://play.example.com/shard/{{shard}}"
-            )));
-        }
-        Some(url) => url.clone(),
+        Some(url) => UrlTemplate::parse(url)
+            .and_then(UrlTemplate::require_shard)
+            .map_err(|e| SpecError(format!("spec.publicUrl {e}")))?
+            .to_string(),
         None => default_public_url(&name, &namespace, port),
     };
     Ok(ValidSet {

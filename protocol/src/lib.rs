@@ -4,8 +4,9 @@
 //! Nothing here performs I/O: it defines who a shard is ([`ShardId`]), which shard owns a
 //! room ([`shard_for_room`]), where state lives in Redis ([`Keys`]), the records stored
 //! there ([`records`]), the reservation token a matchmaker hands out and a worker checks
-//! ([`token`]), the Socket.IO payloads ([`events`]), and the messages workers hosting the
-//! same room exchange ([`room_sync`]).
+//! ([`token`]), the Socket.IO payloads ([`events`]), the messages workers hosting the
+//! same room exchange ([`room_sync`]), and the public URL a client is sent to for a shard
+//! ([`UrlTemplate`]).
 
 pub mod events;
 mod hash;
@@ -14,10 +15,12 @@ pub mod records;
 pub mod room_sync;
 mod shard;
 pub mod token;
+mod url_template;
 
 pub use hash::{fnv1a64, jump_consistent_hash, room_hash, shard_for_room};
 pub use keys::{Keys, NameError, validate_room_id, validate_set_name, validate_track};
 pub use shard::{MAX_SHARDS, ShardId, ShardIdError};
+pub use url_template::{UrlTemplate, UrlTemplateError};
 
 /// Default interval between two shard heartbeats.
 pub const DEFAULT_HEARTBEAT_INTERVAL_MS: u64 = 2_000;

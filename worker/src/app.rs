@@ -5,15 +5,15 @@ use crate::config::Config;
 use crate::conn;
 use crate::drain::{self, Drain};
 use crate::heartbeat::{Heartbeat, Identity, Load};
-use crate::http::{self, HttpState, Readiness};
+use crate::http::{self, Readiness};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::redis_link;
 use crate::request_head;
 use crate::room_sync::SyncLink;
 use crate::seats::{MemorySeats, RedisSeats, Seats};
 use crate::socket;
 use roomshard_protocol::records::Capacity;
+use roomshard_runtime::redis::{self, ClientOptions};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::layer::SocketIoLayer;
@@ -25,6 +25,19 @@ use tokio::net::TcpListener;
 
 /// How long start-up waits for Redis before giving up (the pod then restarts).
 const REDIS_STARTUP: Duration = Duration::from_secs(30);
+
+/// The worker's Redis clients: RESP3 for the Socket.IO adapter, room in fred's channels for
+/// bursts of pub/sub messages, and a command cut off by a reconnection sent once more.
+fn redis_options(timeout: Duration) -> ClientOptions {
+    ClientOptions {
+        connect_timeout: timeout.max(Duration::from_millis(500)),
+        max_command_attempts: 2,
+        resp3: true,
+        broadcast_capacity: Some(8192),
+        reconnect_delays_ms: (50, 2_000),
+        ..ClientOptions::new(timeout)
+    }
+}
 
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let cfg = Arc::new(cfg);
@@ -42,10 +55,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     );
 
     let drain = Arc::new(Drain::new(metrics.clone(), cfg.drain_timeout));
-    let ops = http::router(HttpState {
-        metrics: metrics.clone(),
-        readiness: readiness.clone(),
-    });
+    let ops = http::router(metrics.clone(), readiness.clone());
 
     match cfg.redis_url.clone() {
         None => {
@@ -59,8 +69,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         }
         Some(url) => {
             let timeout = cfg.redis_timeout;
-            let client = redis_link::connect_client(&url, timeout, REDIS_STARTUP).await?;
-            let adapter_client = redis_link::subscriber(&url, timeout)?;
+            let options = redis_options(timeout);
+            let client = options.client(&url)?;
+            redis::init_with_deadline(&client, REDIS_STARTUP).await?;
+            let adapter_client = options.subscriber(&url)?;
             let _resubscriber = adapter_client.manage_subscriptions();
             let adapter = tokio::time::timeout(
                 REDIS_STARTUP,
@@ -88,7 +100,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 worker_id,
                 cfg.keys.clone(),
                 client.clone(),
-                redis_link::subscriber(&url, timeout)?,
+                options.subscriber(&url)?,
                 timeout,
                 metrics.clone(),
             )
@@ -220,7 +232,7 @@ impl<A: Adapter> Worker<A> {
                 .await
         });
 
-        shutdown_signal().await;
+        roomshard_runtime::shutdown::signal().await;
         tracing::info!("shutdown requested; draining");
         let announce = async {
             if let Some(hb) = &heartbeat {
@@ -250,32 +262,5 @@ impl<A: Adapter> Worker<A> {
         }
         tracing::info!("stopped");
         Ok(())
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }

@@ -1,7 +1,7 @@
 //! Command-line flags with environment fallbacks, and their validation.
 
 use clap::Parser;
-use roomshard_protocol::{DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SET, Keys, ShardId};
+use roomshard_protocol::{DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SET, Keys, ShardId, UrlTemplate};
 use std::time::Duration;
 
 /// The worker's settings. Every flag falls back to the environment variable of the same
@@ -34,7 +34,10 @@ pub struct Cli {
     /// Name of the RoomShardSet; every Redis key is scoped by it.
     #[arg(long, env = "ROOMSHARD_SET", default_value = DEFAULT_SET)]
     pub roomshard_set: String,
-    /// The URL clients use to reach this shard, published in the heartbeat.
+    /// The URL clients use to reach this shard, published in the heartbeat: a template
+    /// whose `{shard}` (the index), `{pod}` and `{port}` (the port listened on) are filled
+    /// in. The operator hands every pod the set's one template, and the matchmaker gives
+    /// clients the URL a worker publishes as it is.
     #[arg(long, env = "PUBLIC_URL", default_value = "")]
     pub public_url: String,
     /// Milliseconds between two heartbeats.
@@ -205,16 +208,6 @@ pub fn resolve_shard(
     }
 }
 
-/// `PUBLIC_URL` with its placeholders filled in: `{shard}` (the index), `{pod}` and
-/// `{port}` (the port listened on). The operator hands every pod the set's one template,
-/// and the matchmaker gives clients the URL a worker publishes as it is.
-pub fn public_url(template: &str, shard: ShardId, pod: &str, port: u16) -> String {
-    template
-        .replace("{shard}", &shard.index().to_string())
-        .replace("{pod}", pod)
-        .replace("{port}", &port.to_string())
-}
-
 /// The largest world side: positions travel as `f32`, which stays exact to well below a
 /// unit up to here, and cannot hold a world much wider than `f32::MAX` at all.
 pub const MAX_WORLD_SIDE: f64 = 1.0e7;
@@ -316,12 +309,15 @@ impl Cli {
                 self.worker_threads
             ));
         }
+        let public_url = UrlTemplate::parse(&self.public_url)
+            .map_err(|e| format!("PUBLIC_URL is invalid: {e}"))?
+            .render(shard.index(), &self.pod_name, u32::from(self.port));
         Ok(Config {
             shard,
             bind: std::net::SocketAddr::new(self.bind_address, self.port),
             redis_url,
             keys,
-            public_url: public_url(&self.public_url, shard, &self.pod_name, self.port),
+            public_url,
             heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
             pod_name: self.pod_name,
             token_key,

@@ -3,11 +3,11 @@
 //! three missed beats.
 
 use crate::metrics::Metrics;
-use crate::redis_link::{RedisFailure, within};
 use fred::prelude::{Client, KeysInterface, SetsInterface, SortedSetsInterface};
 use fred::types::{Expiration, Value};
 use roomshard_protocol::records::{Capacity, SCHEMA, ShardHeartbeat};
 use roomshard_protocol::{Keys, MISSED_HEARTBEATS_UNHEALTHY, ShardId};
+use roomshard_runtime::redis::{RedisError, within_counted};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,8 +83,17 @@ impl Heartbeat {
         self.id.interval
     }
 
+    /// One Redis call under the deadline; a failure is counted under `op`.
+    async fn call<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<T, fred::error::Error>>,
+    ) -> Result<T, RedisError> {
+        within_counted(self.timeout, &self.metrics.redis_errors, op, call).await
+    }
+
     /// Writes one beat.
-    pub async fn beat(&self, load: Load) -> Result<(), RedisFailure> {
+    pub async fn beat(&self, load: Load) -> Result<(), RedisError> {
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let now = roomshard_protocol::now_ms();
         let draining = load.draining;
@@ -123,26 +132,25 @@ impl Heartbeat {
                 .await?;
             pipeline.all::<Value>().await
         };
-        within(self.timeout, &self.metrics, "heartbeat", writes).await?;
+        self.call("heartbeat", writes).await?;
         self.metrics.heartbeats.inc();
         self.metrics.heartbeat_last_success.set(now as f64 / 1000.0);
         Ok(())
     }
 
     /// Whether the operator lists this shard in the set's `draining` set.
-    pub async fn marked_draining(&self) -> Result<bool, RedisFailure> {
-        within(
-            self.timeout,
-            &self.metrics,
+    pub async fn marked_draining(&self) -> Result<bool, RedisError> {
+        let member = self.id.shard.index().to_string();
+        self.call(
             "heartbeat",
             self.client
-                .sismember::<bool, _, _>(self.keys.draining(), self.id.shard.index().to_string()),
+                .sismember::<bool, _, _>(self.keys.draining(), member),
         )
         .await
     }
 
     /// Removes the shard from the registry on the way out.
-    pub async fn deregister(&self) -> Result<(), RedisFailure> {
+    pub async fn deregister(&self) -> Result<(), RedisError> {
         let index = self.id.shard.index().to_string();
         let pipeline = self.client.pipeline();
         let removals = async {
@@ -157,7 +165,7 @@ impl Heartbeat {
                 .await?;
             pipeline.all::<Value>().await
         };
-        within(self.timeout, &self.metrics, "deregister", removals).await?;
+        self.call("deregister", removals).await?;
         Ok(())
     }
 }

@@ -2,10 +2,7 @@
 
 use crate::metrics::Metrics;
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
+use roomshard_runtime::ops::{self, NotReady};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -39,34 +36,14 @@ impl Readiness {
     }
 }
 
-#[derive(Clone)]
-pub struct HttpState {
-    pub metrics: Arc<Metrics>,
-    pub readiness: Arc<Readiness>,
-}
-
-pub fn router(state: HttpState) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .with_state(state)
-}
-
-async fn readyz(State(s): State<HttpState>) -> impl IntoResponse {
-    match s.readiness.check(roomshard_protocol::now_ms()) {
-        Ok(()) => (StatusCode::OK, "ready".to_owned()),
-        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}")),
-    }
-}
-
-async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        s.metrics.render(),
+/// `/healthz`, `/readyz` (ready per [`Readiness::check`]) and `/metrics`.
+pub fn router(metrics: Arc<Metrics>, readiness: Arc<Readiness>) -> Router {
+    ops::router(
+        move || {
+            let ready = readiness.check(roomshard_protocol::now_ms());
+            std::future::ready(ready.map_err(NotReady::from))
+        },
+        move || metrics.render(),
     )
 }
 

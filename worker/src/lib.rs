@@ -25,12 +25,10 @@ mod interest;
 mod metrics;
 pub mod payload;
 mod rate;
-mod redis_link;
 mod request_head;
 mod room_sync;
 mod seats;
 mod socket;
-mod telemetry;
 
 use clap::Parser;
 
@@ -45,7 +43,7 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    telemetry::init();
+    roomshard_runtime::telemetry::init();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cfg.worker_threads {
         builder.worker_threads(n);

@@ -1,9 +1,7 @@
 //! The worker's Prometheus metrics, in one registry owned by the process.
 
-use prometheus::{
-    Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
-};
+use prometheus::{Gauge, Histogram, IntCounter, IntCounterVec, IntGauge};
+use roomshard_runtime::metrics::Registry;
 
 pub const LABEL_EVENT: &str = "event";
 pub const LABEL_CODE: &str = "code";
@@ -34,135 +32,96 @@ pub struct Metrics {
     pub draining: IntGauge,
 }
 
-fn counter_vec(name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
-    IntCounterVec::new(Opts::new(name, help), labels)
-}
-
 impl Metrics {
     pub fn new() -> prometheus::Result<Self> {
-        let registry = Registry::new();
-        let m = Self {
-            connections: IntGauge::new(
-                "roomshard_worker_connections",
+        let r = Registry::new()?;
+        Ok(Self {
+            connections: r.gauge(
+                "worker_connections",
                 "Socket.IO connections open on this worker",
             )?,
-            rooms: IntGauge::new(
-                "roomshard_worker_rooms",
+            rooms: r.gauge(
+                "worker_rooms",
                 "Rooms with at least one player on this worker",
             )?,
-            players: IntGauge::new(
-                "roomshard_worker_players",
+            players: r.gauge(
+                "worker_players",
                 "Players joined to a room through this worker",
             )?,
-            events_in: counter_vec(
-                "roomshard_worker_events_in_total",
+            events_in: r.counter_vec(
+                "worker_events_in_total",
                 "Socket.IO events received, by event",
                 &[LABEL_EVENT],
             )?,
-            events_out: counter_vec(
-                "roomshard_worker_events_out_total",
+            events_out: r.counter_vec(
+                "worker_events_out_total",
                 "Socket.IO emissions (one per target room or socket), by event",
                 &[LABEL_EVENT],
             )?,
-            rejected: counter_vec(
-                "roomshard_worker_rejected_events_total",
+            rejected: r.counter_vec(
+                "worker_rejected_events_total",
                 "Events refused, by error code",
                 &[LABEL_CODE],
             )?,
-            joins: counter_vec(
-                "roomshard_worker_joins_total",
+            joins: r.counter_vec(
+                "worker_joins_total",
                 "Join attempts, by outcome (ok or the error code)",
                 &[LABEL_OUTCOME],
             )?,
-            disconnects: counter_vec(
-                "roomshard_worker_forced_disconnects_total",
+            disconnects: r.counter_vec(
+                "worker_forced_disconnects_total",
                 "Sockets closed by the worker, by reason",
                 &[LABEL_REASON],
             )?,
-            view_batches: IntCounter::new(
-                "roomshard_worker_view_batches_total",
+            view_batches: r.counter(
+                "worker_view_batches_total",
                 "View batches emitted (one per observed cell or crossing player per tick)",
             )?,
-            view_batch_entities: Histogram::with_opts(
-                HistogramOpts::new(
-                    "roomshard_worker_view_batch_entities",
-                    "Entities (moved + entered + left) in one view batch",
-                )
-                .buckets(vec![
-                    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0,
-                ]),
+            view_batch_entities: r.histogram(
+                "worker_view_batch_entities",
+                "Entities (moved + entered + left) in one view batch",
+                &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0],
             )?,
-            fanout_latency: Histogram::with_opts(
-                HistogramOpts::new(
-                    "roomshard_worker_fanout_latency_seconds",
-                    "From a move received to the view batch carrying it emitted",
-                )
-                .buckets(vec![
+            fanout_latency: r.histogram(
+                "worker_fanout_latency_seconds",
+                "From a move received to the view batch carrying it emitted",
+                &[
                     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0,
-                ]),
+                ],
             )?,
-            tick_duration: Histogram::with_opts(
-                HistogramOpts::new(
-                    "roomshard_worker_tick_duration_seconds",
-                    "Time to compute and emit one tick of all rooms",
-                )
-                .buckets(vec![
-                    0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                ]),
+            tick_duration: r.histogram(
+                "worker_tick_duration_seconds",
+                "Time to compute and emit one tick of all rooms",
+                &[0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
             )?,
-            redis_errors: counter_vec(
-                "roomshard_worker_redis_errors_total",
+            redis_errors: r.counter_vec(
+                "worker_redis_errors_total",
                 "Redis commands that failed or timed out, by operation",
                 &[LABEL_OP],
             )?,
-            sync_dropped: IntCounter::new(
-                "roomshard_worker_sync_messages_dropped_total",
+            sync_dropped: r.counter(
+                "worker_sync_messages_dropped_total",
                 "Room-sync and presence messages lost because Redis was unreachable or slow",
             )?,
-            view_dropped: IntCounter::new(
-                "roomshard_worker_view_dropped_total",
+            view_dropped: r.counter(
+                "worker_view_dropped_total",
                 "View batches a recipient missed because its send queue was full or closed",
             )?,
-            heartbeats: IntCounter::new(
-                "roomshard_worker_heartbeats_total",
-                "Heartbeats written to Redis",
-            )?,
-            heartbeat_last_success: Gauge::new(
-                "roomshard_worker_heartbeat_last_success_timestamp_seconds",
+            heartbeats: r.counter("worker_heartbeats_total", "Heartbeats written to Redis")?,
+            heartbeat_last_success: r.float_gauge(
+                "worker_heartbeat_last_success_timestamp_seconds",
                 "Unix time of the last heartbeat Redis accepted",
             )?,
-            heartbeat_age: Gauge::new(
-                "roomshard_worker_heartbeat_age_seconds",
+            heartbeat_age: r.float_gauge(
+                "worker_heartbeat_age_seconds",
                 "Seconds since the last heartbeat Redis accepted (at scrape time)",
             )?,
-            draining: IntGauge::new(
-                "roomshard_worker_draining",
+            draining: r.gauge(
+                "worker_draining",
                 "1 while the worker drains before shutting down",
             )?,
-            registry,
-        };
-        m.registry.register(Box::new(m.connections.clone()))?;
-        m.registry.register(Box::new(m.rooms.clone()))?;
-        m.registry.register(Box::new(m.players.clone()))?;
-        m.registry.register(Box::new(m.events_in.clone()))?;
-        m.registry.register(Box::new(m.events_out.clone()))?;
-        m.registry.register(Box::new(m.rejected.clone()))?;
-        m.registry.register(Box::new(m.joins.clone()))?;
-        m.registry.register(Box::new(m.disconnects.clone()))?;
-        m.registry.register(Box::new(m.view_batches.clone()))?;
-        m.registry
-            .register(Box::new(m.view_batch_entities.clone()))?;
-        m.registry.register(Box::new(m.fanout_latency.clone()))?;
-        m.registry.register(Box::new(m.tick_duration.clone()))?;
-        m.registry.register(Box::new(m.redis_errors.clone()))?;
-        m.registry.register(Box::new(m.sync_dropped.clone()))?;
-        m.registry.register(Box::new(m.view_dropped.clone()))?;
-        m.registry.register(Box::new(m.heartbeats.clone()))?;
-        m.registry
-            .register(Box::new(m.heartbeat_last_success.clone()))?;
-        m.registry.register(Box::new(m.heartbeat_age.clone()))?;
-        m.registry.register(Box::new(m.draining.clone()))?;
-        Ok(m)
+            registry: r,
+        })
     }
 
     pub fn event_in(&self, event: &str) {
@@ -173,10 +132,6 @@ impl Metrics {
         self.events_out.with_label_values(&[event]).inc();
     }
 
-    pub fn redis_error(&self, op: &str) {
-        self.redis_errors.with_label_values(&[op]).inc();
-    }
-
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
         let last = self.heartbeat_last_success.get();
@@ -184,11 +139,7 @@ impl Metrics {
             let now = roomshard_protocol::now_ms() as f64 / 1000.0;
             self.heartbeat_age.set((now - last).max(0.0));
         }
-        let mut buf = Vec::new();
-        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
-            tracing::warn!(error = %e, "encoding metrics failed");
-        }
-        String::from_utf8(buf).unwrap_or_default()
+        self.registry.render()
     }
 }
 
@@ -201,7 +152,7 @@ mod tests {
         let m = Metrics::new().expect("registers");
         m.event_in("move");
         m.event_out("view");
-        m.redis_error("heartbeat");
+        m.redis_errors.with_label_values(&["heartbeat"]).inc();
         m.joins.with_label_values(&["ok"]).inc();
         m.rejected.with_label_values(&["bad_request"]).inc();
         m.disconnects.with_label_values(&["rate_limited"]).inc();

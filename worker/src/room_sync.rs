@@ -7,11 +7,11 @@
 //! messages of the other workers.
 
 use crate::metrics::Metrics;
-use crate::redis_link::within;
 use fred::clients::{Client, SubscriberClient};
 use fred::interfaces::{EventInterface, PubsubInterface};
 use roomshard_protocol::Keys;
 use roomshard_protocol::room_sync::{SyncMessage, SyncOp, room_of_channel};
+use roomshard_runtime::redis::{init_with_deadline, within_counted};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -42,7 +42,7 @@ impl SyncLink {
         timeout: Duration,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
-        crate::redis_link::init_with_deadline(&subscriber, Duration::from_secs(30)).await?;
+        init_with_deadline(&subscriber, Duration::from_secs(30)).await?;
         // Re-subscribes to every channel after a reconnection.
         let _resubscriber = subscriber.manage_subscriptions();
         let (outbox, mut rx) = mpsc::channel::<(String, String)>(OUTBOX);
@@ -59,9 +59,9 @@ impl SyncLink {
                     // Queues the command in memory; nothing is sent yet.
                     let _: Result<(), _> = pipeline.publish(chan, payload).await;
                 }
-                if within(
+                if within_counted(
                     timeout,
-                    &publisher_metrics,
+                    &publisher_metrics.redis_errors,
                     "sync_publish",
                     pipeline.last::<i64>(),
                 )
@@ -122,9 +122,9 @@ impl SyncLink {
     }
 
     pub async fn subscribe(&self, room: &str) -> bool {
-        within(
+        within_counted(
             self.timeout,
-            &self.metrics,
+            &self.metrics.redis_errors,
             "sync_subscribe",
             self.subscriber.subscribe(self.keys.room_sync(room)),
         )
@@ -134,9 +134,9 @@ impl SyncLink {
     }
 
     pub async fn unsubscribe(&self, room: &str) {
-        if let Err(e) = within(
+        if let Err(e) = within_counted(
             self.timeout,
-            &self.metrics,
+            &self.metrics.redis_errors,
             "sync_unsubscribe",
             self.subscriber.unsubscribe(self.keys.room_sync(room)),
         )

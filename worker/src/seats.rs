@@ -1,15 +1,15 @@
 //! Seat accounting: turning a reservation (or, in a dev run, a plain request) into a
 //! player of a room, a leave back into a free seat, and closing rooms left empty.
 //! With Redis it follows docs/REDIS.md ("Join", "Leave", "Close") in one Lua script per
-//! step; without Redis a process-local table stands in for the registry.
+//! step (`seats/*.lua`); without Redis a process-local table stands in for the registry.
 
 use crate::metrics::Metrics;
-use crate::redis_link::within;
 use fred::prelude::Client;
 use fred::types::Value;
-use fred::types::scripts::Script;
 use roomshard_protocol::Keys;
 use roomshard_protocol::events::codes;
+use roomshard_runtime::lua::LuaScript;
+use roomshard_runtime::redis::within_counted;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,74 +22,11 @@ use crate::error::Rejection;
 /// taken to agree within this.
 const LATE_SLACK: Duration = Duration::from_secs(2);
 
-/// KEYS: resv:{nonce}, room:{room}:resv, room:{room}. ARGV: nonce, shard, deadline (ms).
-const JOIN_WITH_RESERVATION: &str = r#"
-local t = redis.call('TIME')
-if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then
-  return {-5, 0, ''}
-end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0, ''} end
-if redis.call('EXISTS', KEYS[3]) == 0 then return {-2, 0, ''} end
-if redis.call('HGET', KEYS[3], 'shard') ~= ARGV[2] then return {-3, 0, ''} end
-local players = tonumber(redis.call('HGET', KEYS[3], 'players')) or 0
-local capacity = tonumber(redis.call('HGET', KEYS[3], 'capacity')) or 0
-if players + 1 > capacity then return {-4, players, ''} end
-if redis.call('DEL', KEYS[1]) ~= 1 then return {-1, 0, ''} end
-redis.call('ZREM', KEYS[2], ARGV[1])
-players = redis.call('HINCRBY', KEYS[3], 'players', 1)
-return {1, players, redis.call('HGET', KEYS[3], 'track') or ''}
-"#;
-
-/// KEYS: room:{room}, rooms, track:{track}, shard:{i}:rooms, room:{room}:resv.
-/// ARGV: room, shard, track, capacity, now, deadline (ms).
-const JOIN_OPEN: &str = r#"
-local t = redis.call('TIME')
-if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[6]) then
-  return {-5, 0, ''}
-end
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'schema', '1', 'shard', ARGV[2], 'track', ARGV[3],
-    'capacity', ARGV[4], 'players', '0', 'created_at', ARGV[5])
-  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
-  redis.call('SADD', KEYS[3], ARGV[1])
-  redis.call('SADD', KEYS[4], ARGV[1])
-end
-local capacity = tonumber(redis.call('HGET', KEYS[1], 'capacity')) or tonumber(ARGV[4])
-local players = tonumber(redis.call('HGET', KEYS[1], 'players')) or 0
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[5])
-local reserved = redis.call('ZCARD', KEYS[5])
-if players + reserved + 1 > capacity then return {-4, players, ''} end
-players = redis.call('HINCRBY', KEYS[1], 'players', 1)
-return {1, players, redis.call('HGET', KEYS[1], 'track') or ''}
-"#;
-
-/// KEYS: room:{room}. Returns the players left, or -1 when the room is gone.
-const LEAVE: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local players = redis.call('HINCRBY', KEYS[1], 'players', -1)
-if players < 0 then
-  redis.call('HSET', KEYS[1], 'players', '0')
-  players = 0
-end
-return players
-"#;
-
-/// KEYS: room:{room}, room:{room}:resv, rooms, track:{track}, shard:{shard}:rooms.
-/// ARGV: room, now, shard, track. 1 closed, 0 already gone, -1 players, -2 reservations,
-/// -3 the record changed under us.
-const CLOSE: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if (tonumber(redis.call('HGET', KEYS[1], 'players')) or 0) > 0 then return -1 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
-if redis.call('ZCARD', KEYS[2]) > 0 then return -2 end
-if redis.call('HGET', KEYS[1], 'shard') ~= ARGV[3] then return -3 end
-if (redis.call('HGET', KEYS[1], 'track') or '') ~= ARGV[4] then return -3 end
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('SREM', KEYS[4], ARGV[1])
-redis.call('SREM', KEYS[5], ARGV[1])
-return 1
-"#;
+static JOIN_RESERVED: LuaScript =
+    LuaScript::new("join_reserved", include_str!("seats/join_reserved.lua"));
+static JOIN_OPEN: LuaScript = LuaScript::new("join_open", include_str!("seats/join_open.lua"));
+static LEAVE: LuaScript = LuaScript::new("leave", include_str!("seats/leave.lua"));
+static CLOSE: LuaScript = LuaScript::new("close", include_str!("seats/close.lua"));
 
 /// A seat taken: the room's player count after the join, and its track.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,10 +54,6 @@ pub struct RedisSeats {
     shard: u32,
     timeout: Duration,
     metrics: Arc<Metrics>,
-    join_reserved: Script,
-    join_open: Script,
-    leave: Script,
-    close: Script,
 }
 
 #[derive(Default)]
@@ -195,10 +128,6 @@ impl RedisSeats {
             shard,
             timeout,
             metrics,
-            join_reserved: Script::from_lua(JOIN_WITH_RESERVATION),
-            join_open: Script::from_lua(JOIN_OPEN),
-            leave: Script::from_lua(LEAVE),
-            close: Script::from_lua(CLOSE),
         }
     }
 
@@ -212,16 +141,15 @@ impl RedisSeats {
 
     async fn run(
         &self,
-        op: &'static str,
-        script: &Script,
+        script: &LuaScript,
         keys: Vec<String>,
         args: Vec<String>,
     ) -> Result<Value, Rejection> {
-        within(
+        within_counted(
             self.timeout,
-            &self.metrics,
-            op,
-            script.evalsha_with_reload::<Value, _, _>(&self.client, keys, args),
+            &self.metrics.redis_errors,
+            script.name,
+            script.run(&self.client, || (keys.clone(), args.clone())),
         )
         .await
         .map_err(unavailable)
@@ -240,8 +168,7 @@ impl Seats {
                 ];
                 let reply = r
                     .run(
-                        "join_reserved",
-                        &r.join_reserved,
+                        &JOIN_RESERVED,
                         keys,
                         vec![nonce.to_owned(), r.shard.to_string(), r.seat_deadline()],
                     )
@@ -282,7 +209,7 @@ impl Seats {
                     now,
                     r.seat_deadline(),
                 ];
-                let reply = r.run("join_open", &r.join_open, keys, args).await?;
+                let reply = r.run(&JOIN_OPEN, keys, args).await?;
                 let (code, players, track) =
                     parse_reply(reply).ok_or_else(|| unavailable("malformed join reply"))?;
                 seat_from(code, players, track, &format!(" ({capacity} seats)"))
@@ -311,10 +238,7 @@ impl Seats {
     pub async fn leave(&self, room: &str) -> Option<u32> {
         match self {
             Seats::Redis(r) => {
-                let reply = r
-                    .run("leave", &r.leave, vec![r.keys.room(room)], vec![])
-                    .await
-                    .ok()?;
+                let reply = r.run(&LEAVE, vec![r.keys.room(room)], vec![]).await.ok()?;
                 let n = reply.as_i64()?;
                 u32::try_from(n).ok()
             }
@@ -345,7 +269,7 @@ impl Seats {
                     track.to_owned(),
                 ];
                 match r
-                    .run("close", &r.close, keys, args)
+                    .run(&CLOSE, keys, args)
                     .await
                     .ok()
                     .and_then(|v| v.as_i64())

@@ -1,6 +1,6 @@
 //! One reservation in Redis: what the reserve script is asked, and what it answers.
 
-use super::{RESERVE, Store, StoreError, num};
+use super::{RESERVE, RedisError, Store, num};
 use fred::bytes_utils::Str;
 use fred::types::{Key, Value};
 use std::sync::Arc;
@@ -88,7 +88,7 @@ impl Store {
     pub async fn reserve(
         &self,
         req: &ReserveRequest,
-    ) -> Result<Result<Granted, Refusal>, StoreError> {
+    ) -> Result<Result<Granted, Refusal>, RedisError> {
         let text = |s: &str| Value::String(Str::from(s));
         let opt = |s: &Option<String>| text(s.as_deref().unwrap_or_default());
         let call = || {
@@ -122,7 +122,7 @@ impl Store {
         let reply: Vec<String> = self
             .call("reserve", RESERVE.run(&self.client, call))
             .await?;
-        parse_reserve(&reply).map_err(|detail| StoreError::Reply {
+        parse_reserve(&reply).map_err(|detail| RedisError::Reply {
             op: "reserve",
             detail,
         })

@@ -1,6 +1,6 @@
 //! The room listing of GET /rooms, and the record of rooms found lost.
 
-use super::{ROOMS, Store, StoreError, num};
+use super::{ROOMS, RedisError, Store, num};
 use fred::interfaces::SortedSetsInterface;
 use fred::types::{Key, Value};
 
@@ -22,7 +22,7 @@ impl Store {
         &self,
         track: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<RoomRow>, StoreError> {
+    ) -> Result<Vec<RoomRow>, RedisError> {
         let (source, kind) = match track {
             Some(t) => (self.keys.track_rooms(t), "set"),
             None => (self.keys.rooms(), "zset"),
@@ -41,14 +41,14 @@ impl Store {
             )
         };
         let flat: Vec<String> = self.call("rooms", ROOMS.run(&self.client, call)).await?;
-        parse_rooms(&flat).map_err(|detail| StoreError::Reply {
+        parse_rooms(&flat).map_err(|detail| RedisError::Reply {
             op: "rooms",
             detail,
         })
     }
 
     /// Records rooms whose shard stopped beating (first sighting wins).
-    pub async fn mark_lost(&self, rooms: &[String], now_ms: u64) -> Result<(), StoreError> {
+    pub async fn mark_lost(&self, rooms: &[String], now_ms: u64) -> Result<(), RedisError> {
         if rooms.is_empty() {
             return Ok(());
         }

@@ -1,7 +1,7 @@
 //! The shard view read: every registered shard's heartbeat, last beat and room count,
 //! and the draining set, in one script run.
 
-use super::{Store, StoreError, VIEW, num};
+use super::{RedisError, Store, VIEW, num};
 use crate::placement::ShardReport;
 use fred::types::{Key, Value};
 use roomshard_protocol::records::ShardHeartbeat;
@@ -15,7 +15,7 @@ pub struct BadRecord {
 
 impl Store {
     /// Every registered shard, plus the heartbeats that could not be decoded.
-    pub async fn shard_reports(&self) -> Result<(Vec<ShardReport>, Vec<BadRecord>), StoreError> {
+    pub async fn shard_reports(&self) -> Result<(Vec<ShardReport>, Vec<BadRecord>), RedisError> {
         let call = || {
             (
                 vec![Key::from(self.keys.shards()), self.draining.clone()],
@@ -23,7 +23,7 @@ impl Store {
             )
         };
         let flat: Vec<String> = self.call("view", VIEW.run(&self.client, call)).await?;
-        parse_view(&flat).map_err(|detail| StoreError::Reply { op: "view", detail })
+        parse_view(&flat).map_err(|detail| RedisError::Reply { op: "view", detail })
     }
 }
 

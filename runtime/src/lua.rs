@@ -1,11 +1,14 @@
-//! A Lua script run with EVALSHA, loaded on first use and re-sent with EVAL when the
-//! server has forgotten it (after a restart or SCRIPT FLUSH).
+//! Lua scripts, each kept in a `.lua` file next to the code that runs it and compiled in with
+//! `include_str!`. A script runs with EVALSHA: its hash is loaded on first use, and the
+//! source is sent again with EVAL when the server has forgotten it (after a restart or
+//! SCRIPT FLUSH). The worker's seat scripts and the matchmaker's reserve, view and rooms
+//! scripts run through it against a real Redis in their crates' tests.
 
 use fred::bytes_utils::Str;
 use fred::clients::Client;
 use fred::error::Error;
 use fred::interfaces::LuaInterface;
-use fred::types::{FromValue, Key, Value};
+use fred::types::{FromValue, MultipleKeys, Value};
 use std::sync::OnceLock;
 
 pub struct LuaScript {
@@ -15,6 +18,7 @@ pub struct LuaScript {
 }
 
 impl LuaScript {
+    /// `static SEAT: LuaScript = LuaScript::new("seat", include_str!("seat.lua"));`
     pub const fn new(name: &'static str, source: &'static str) -> Self {
         Self {
             name,
@@ -26,11 +30,13 @@ impl LuaScript {
     /// Runs the script. `call` builds its keys and arguments; it is called again only when
     /// the server has forgotten the script, so a normal run builds them once and copies
     /// nothing. The caller puts a deadline around this call.
-    pub async fn run<R: FromValue>(
-        &self,
-        client: &Client,
-        call: impl Fn() -> (Vec<Key>, Vec<Value>),
-    ) -> Result<R, Error> {
+    pub async fn run<R, K, V>(&self, client: &Client, call: impl Fn() -> (K, V)) -> Result<R, Error>
+    where
+        R: FromValue,
+        K: Into<MultipleKeys> + Send,
+        V: TryInto<Value> + Send,
+        V::Error: Into<Error> + Send,
+    {
         let sha = match self.sha.get() {
             Some(sha) => sha.clone(),
             None => {
@@ -41,16 +47,12 @@ impl LuaScript {
             }
         };
         let (keys, args) = call();
-        match client.evalsha(sha, keys, Value::Array(args)).await {
+        match client.evalsha(sha, keys, args).await {
             Err(e) if e.details().starts_with("NOSCRIPT") => {
                 let (keys, args) = call();
-                client.eval(self.source, keys, Value::Array(args)).await
+                client.eval(self.source, keys, args).await
             }
             other => other,
         }
     }
 }
-
-pub static RESERVE: LuaScript = LuaScript::new("reserve", include_str!("reserve.lua"));
-pub static VIEW: LuaScript = LuaScript::new("view", include_str!("view.lua"));
-pub static ROOMS: LuaScript = LuaScript::new("rooms", include_str!("rooms.lua"));

@@ -1,0 +1,18 @@
+//! The shell every Roomshard binary runs in, written once: the worker, the matchmaker and
+//! the operator differ in what they do, not in how they log, stop, report or reach Redis.
+//! The contract they share (keys, records, payloads) stays in the I/O-free
+//! `roomshard-protocol`; this crate holds the I/O around it.
+//!
+//! - [`telemetry`]: one log set-up and one JSON line shape.
+//! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
+//! - [`ops`]: the `/healthz`, `/readyz` and `/metrics` routes.
+//! - [`metrics`]: an owned registry with the `roomshard_` prefix, and its text rendering.
+//! - [`redis`]: the client builder, the call under a deadline and its one error type.
+//! - [`lua`]: Lua scripts kept in `.lua` files, run with EVALSHA.
+
+pub mod lua;
+pub mod metrics;
+pub mod ops;
+pub mod redis;
+pub mod shutdown;
+pub mod telemetry;
