@@ -21,10 +21,11 @@ pub mod redis;
 
 use std::path::PathBuf;
 
-/// The repository's root folder.
+/// The repository's root folder (this crate lives in `tests/testkit`).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."))
 }

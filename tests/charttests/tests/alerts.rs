@@ -29,7 +29,7 @@ fn promtool_accepts_the_rules() -> Result<()> {
 
 #[test]
 fn promtool_unit_tests_of_every_alert_pass() -> Result<()> {
-    let dir = repo().join("charttests/promtool");
+    let dir = repo().join("tests/charttests/promtool");
     let out = run_ok(
         "promtool test rules",
         promtool()?
@@ -45,7 +45,7 @@ fn every_alert_is_unit_tested_and_documented() -> Result<()> {
     let rules: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(chart().join("files/alerts.yaml"))?)?;
     let tests: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(
-        repo().join("charttests/promtool/alerts_test.yaml"),
+        repo().join("tests/charttests/promtool/alerts_test.yaml"),
     )?)?;
 
     let mut alerts = BTreeSet::new();

@@ -267,7 +267,7 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
     // A player joins with it, moves, is refused one move, chats and leaves.
     let node_dir = roomshard_testkit::node::ensure_installed()?;
     let out = Command::new("node")
-        .arg(repo().join("charttests/fixtures/player.cjs"))
+        .arg(repo().join("tests/charttests/fixtures/player.cjs"))
         .arg(format!("http://127.0.0.1:{worker_port}"))
         .arg(room)
         .arg(token)

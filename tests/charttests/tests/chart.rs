@@ -348,7 +348,7 @@ fn rendered_manifests_pass_server_side_validation() -> Result<()> {
             .kubectl()
             .arg("apply")
             .arg("-f")
-            .arg(repo().join("charttests/fixtures/monitoring-crds.yaml")),
+            .arg(repo().join("tests/charttests/fixtures/monitoring-crds.yaml")),
     )?;
     for crd in [
         "servicemonitors.monitoring.coreos.com",
