@@ -2,18 +2,14 @@
 //! Grafana dashboard.
 //!
 //! The library holds the pure parts, unit-tested here: reading the dashboard and the rules
-//! from the chart's `files/`, pulling `roomshard_…` metric names out of PromQL, reading
-//! names out of the Prometheus text format, and a tiny HTTP/1.0 client for `/metrics` and
-//! the Prometheus query API. The tests under `tests/` drive real helm, kube-apiserver,
-//! promtool, Prometheus and the real binaries.
+//! from the chart's `files/`, pulling `roomshard_…` metric names out of PromQL, and reading
+//! names out of the Prometheus text format. The tests under `tests/` drive real helm,
+//! kube-apiserver, promtool, Prometheus and the real binaries, through the testkit.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// The prefix every Roomshard metric carries.
 pub const METRIC_PREFIX: &str = "roomshard_";
@@ -202,64 +198,6 @@ pub fn url_encode(value: &str) -> String {
         }
     }
     out
-}
-
-/// A response of [`http`]: status code and body.
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub body: String,
-}
-
-/// One HTTP/1.0 request to `127.0.0.1:port` (HTTP/1.0, so the body is never chunked and
-/// ends when the server closes), with a deadline on connect, write and read.
-pub fn http(port: u16, method: &str, path: &str, json_body: Option<&str>) -> Result<Response> {
-    let timeout = Duration::from_secs(5);
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)
-        .with_context(|| format!("connecting to {addr}"))?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n");
-    if let Some(body) = json_body {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        ));
-    } else {
-        request.push_str("\r\n");
-    }
-    stream.write_all(request.as_bytes())?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .with_context(|| format!("reading the answer to {method} {path}"))?;
-    let raw = String::from_utf8_lossy(&raw);
-    let (head, body) = raw
-        .split_once("\r\n\r\n")
-        .with_context(|| format!("no header end in the answer to {method} {path}"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .with_context(|| format!("no status in {head:?}"))?;
-    Ok(Response {
-        status,
-        body: body.to_owned(),
-    })
-}
-
-/// `GET /metrics` of a process on `port`, checked to answer 200.
-pub fn scrape(port: u16) -> Result<String> {
-    let response = http(port, "GET", "/metrics", None)?;
-    if response.status != 200 {
-        bail!(
-            "/metrics on port {port} answered {}: {}",
-            response.status,
-            response.body
-        );
-    }
-    Ok(response.body)
 }
 
 /// Replaces the dashboard's Grafana variables with values a plain Prometheus accepts:

@@ -4,9 +4,12 @@
 mod common;
 
 use anyhow::{Context, Result, bail, ensure};
-use common::{ALL_ON, Proc, binaries, chart, documents, find, helm, kinds, repo, run_ok, template};
-use roomshard_charttests::scrape;
+use common::{ALL_ON, chart, documents, find, helm, kinds, repo, run_ok, template};
+use roomshard_testkit::bins::command;
 use roomshard_testkit::control_plane::ControlPlane;
+use roomshard_testkit::http::{Answer, send};
+use roomshard_testkit::metrics::Scrape;
+use roomshard_testkit::process::Proc;
 use roomshard_testkit::process::{free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
 use serde_yaml::Value;
@@ -404,7 +407,6 @@ fn kube_get(plane: &ControlPlane, ns: &str, what: &str) -> Option<serde_json::Va
 
 #[test]
 fn helm_install_then_the_operator_as_its_service_account_reconciles_the_example() -> Result<()> {
-    let bins = binaries()?;
     let plane = ControlPlane::start()?;
     let redis = RedisServer::start()?;
     let dir = roomshard_testkit::scratch_dir("chart-install")?;
@@ -458,7 +460,7 @@ fn helm_install_then_the_operator_as_its_service_account_reconciles_the_example(
     )?;
 
     let port = free_port()?;
-    let mut cmd = Command::new(&bins.operator);
+    let mut cmd = command("roomshard-operator")?;
     cmd.env("KUBECONFIG", &kubeconfig)
         .env("REDIS_URL", redis.url())
         .env("POD_NAMESPACE", NS)
@@ -467,8 +469,8 @@ fn helm_install_then_the_operator_as_its_service_account_reconciles_the_example(
         .env("METRICS_ADDRESS", "127.0.0.1")
         .env("METRICS_PORT", port.to_string())
         .env("RUST_LOG", "info");
-    let mut operator = Proc::spawn("operator", cmd, &dir)?;
-    operator.wait_healthy(port, Duration::from_secs(30))?;
+    let mut operator = Proc::spawn("operator", cmd, port, &dir, "operator")?;
+    operator.wait_ok("/healthz", Duration::from_secs(30))?;
 
     let deadline = Duration::from_secs(60);
     let owned = [
@@ -489,7 +491,7 @@ fn helm_install_then_the_operator_as_its_service_account_reconciles_the_example(
             kube_get(&plane, "default", what).map(Ok)
         })
         .and_then(|r| r)
-        .with_context(|| format!("--- operator log ---\n{}", operator.tail()))?;
+        .with_context(|| format!("--- operator log ---\n{}", operator.logs()))?;
         let owner = &obj["metadata"]["ownerReferences"][0];
         assert_eq!(owner["kind"], "RoomShardSet", "{what} owner");
         assert_eq!(owner["name"], "arena", "{what} owner");
@@ -557,19 +559,19 @@ fn helm_install_then_the_operator_as_its_service_account_reconciles_the_example(
         lease["spec"]["holderIdentity"],
         "rs-roomshard-operator-test"
     );
-    let metrics = scrape(port)?;
+    let metrics = Scrape::of(port)?.text;
     assert!(
         !metrics.lines().any(|l| {
             l.starts_with("roomshard_operator_reconcile_failures_total{") && !l.ends_with(" 0")
         }),
         "reconciles failed under the chart's RBAC:\n{metrics}\n--- operator log ---\n{}",
-        operator.tail()
+        operator.logs()
     );
     let log = std::fs::read_to_string(&operator.log)?;
     assert!(
         !log.contains("forbidden"),
         "the operator was refused something:\n{}",
-        operator.tail()
+        operator.logs()
     );
 
     // The CRD stays when the release goes (the crds/ convention), so sets survive.

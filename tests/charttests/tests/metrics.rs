@@ -9,12 +9,16 @@
 mod common;
 
 use anyhow::{Context, Result, bail};
-use common::{Proc, binaries, chart, repo, run_ok};
+use common::{chart, repo, run_ok};
 use roomshard_charttests::{
     DashboardQuery, METRIC_PREFIX, concrete_query, dashboard_queries, declared_metric_types,
-    exposed_metric_names, http, promql_metric_names, rules, scrape, url_encode,
+    exposed_metric_names, promql_metric_names, rules, url_encode,
 };
+use roomshard_testkit::bins::command;
 use roomshard_testkit::control_plane::ControlPlane;
+use roomshard_testkit::http::{Answer, send};
+use roomshard_testkit::metrics::Scrape;
+use roomshard_testkit::process::Proc;
 use roomshard_testkit::process::{find_program, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
 use serde_json::Value;
@@ -122,26 +126,15 @@ impl Prometheus {
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn");
-        let mut proc = Proc::spawn("prometheus", cmd, dir)?;
-        let result = wait_until("prometheus /-/ready", Duration::from_secs(30), || {
-            if let Some(status) = proc.child.try_status() {
-                return Some(Err(anyhow::anyhow!("prometheus exited with {status}")));
-            }
-            http(port, "GET", "/-/ready", None)
-                .ok()
-                .filter(|r| r.status == 200)
-                .map(|_| Ok(()))
-        });
-        if let Err(e) = result.and_then(|r| r) {
-            bail!("{e:#}\n--- prometheus log ---\n{}", proc.tail());
-        }
+        let mut proc = Proc::spawn("prometheus", cmd, port, dir, "prometheus")?;
+        proc.wait_ok("/-/ready", Duration::from_secs(30))?;
         Ok(Self { port, proc })
     }
 
     /// `GET /api/v1/query`: the result vector, or an error for a failed query.
     fn query(&self, expr: &str) -> Result<Vec<Value>> {
         let path = format!("/api/v1/query?query={}", url_encode(expr));
-        let response = http(self.port, "GET", &path, None)?;
+        let response = send(self.port, "GET", &path, None)?;
         let body: Value = serde_json::from_str(&response.body)
             .with_context(|| format!("query {expr}: {}", response.body))?;
         if body["status"] != "success" {
@@ -154,8 +147,8 @@ impl Prometheus {
     }
 }
 
-fn reserve(matchmaker_port: u16) -> Result<roomshard_charttests::Response> {
-    http(
+fn reserve(matchmaker_port: u16) -> Result<Answer> {
+    send(
         matchmaker_port,
         "POST",
         "/reserve",
@@ -185,7 +178,6 @@ fn kubectl_stdin(plane: &ControlPlane, args: &[&str], input: &str) -> Result<()>
 
 #[test]
 fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_panel() -> Result<()> {
-    let bins = binaries()?;
     let dir = roomshard_testkit::scratch_dir("metrics")?;
     let mut redis = RedisServer::start()?;
 
@@ -208,7 +200,7 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
         ]),
     )?;
     let operator_port = free_port()?;
-    let mut cmd = Command::new(&bins.operator);
+    let mut cmd = command("roomshard-operator")?;
     cmd.envs(plane.env())
         .env("REDIS_URL", redis.url())
         .env("POD_NAMESPACE", "default")
@@ -216,12 +208,12 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
         .env("METRICS_PORT", operator_port.to_string())
         .env("LEASE_DURATION_SECONDS", "5")
         .env("LEASE_GRACE_SECONDS", "2");
-    let mut operator = Proc::spawn("operator", cmd, &dir)?;
-    operator.wait_healthy(operator_port, Duration::from_secs(30))?;
+    let mut operator = Proc::spawn("operator", cmd, operator_port, &dir, "operator")?;
+    operator.wait_ok("/healthz", Duration::from_secs(30))?;
 
     // A worker shard and a matchmaker sharing Redis and the token secret.
     let worker_port = free_port()?;
-    let mut cmd = Command::new(&bins.worker);
+    let mut cmd = command("roomshard-worker")?;
     cmd.env("PORT", worker_port.to_string())
         .env("BIND_ADDRESS", "127.0.0.1")
         .env("ROOM_SHARD", "0/1")
@@ -231,11 +223,11 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
         .env("PUBLIC_URL", format!("ws://127.0.0.1:{worker_port}"))
         .env("POD_NAME", "arena-0")
         .env("HEARTBEAT_INTERVAL_MS", "500");
-    let mut worker = Proc::spawn("worker", cmd, &dir)?;
-    worker.wait_healthy(worker_port, Duration::from_secs(30))?;
+    let mut worker = Proc::spawn("worker", cmd, worker_port, &dir, "worker")?;
+    worker.wait_ok("/healthz", Duration::from_secs(30))?;
 
     let matchmaker_port = free_port()?;
-    let mut cmd = Command::new(&bins.matchmaker);
+    let mut cmd = command("roomshard-matchmaker")?;
     cmd.env("PORT", matchmaker_port.to_string())
         .env("BIND", "127.0.0.1")
         .env("REDIS_URL", redis.url())
@@ -243,8 +235,8 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
         .env("ROOMSHARD_TOKEN_SECRET", TOKEN_SECRET)
         .env("PUBLIC_URL", format!("ws://127.0.0.1:{worker_port}"))
         .env("HEARTBEAT_INTERVAL_MS", "500");
-    let mut matchmaker = Proc::spawn("matchmaker", cmd, &dir)?;
-    matchmaker.wait_healthy(matchmaker_port, Duration::from_secs(30))?;
+    let mut matchmaker = Proc::spawn("matchmaker", cmd, matchmaker_port, &dir, "matchmaker")?;
+    matchmaker.wait_ok("/healthz", Duration::from_secs(30))?;
 
     let prometheus = Prometheus::start(
         &dir,
@@ -259,7 +251,7 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
     let seat = wait_until("a granted reservation", Duration::from_secs(30), || {
         reserve(matchmaker_port).ok().filter(|r| r.status == 200)
     })
-    .with_context(|| format!("--- matchmaker log ---\n{}", matchmaker.tail()))?;
+    .with_context(|| format!("--- matchmaker log ---\n{}", matchmaker.logs()))?;
     let seat: Value = serde_json::from_str(&seat.body)?;
     let room = seat["room"].as_str().context("room")?;
     let token = seat["token"].as_str().context("token")?;
@@ -279,7 +271,7 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
             "the player failed: {}{}\n--- worker log ---\n{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
-            worker.tail()
+            worker.logs()
         );
     }
 
@@ -291,18 +283,18 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
         "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: clash\n  namespace: default\nspec:\n  serviceName: clash\n  replicas: 0\n  selector:\n    matchLabels:\n      app: somebody-else\n  template:\n    metadata:\n      labels:\n        app: somebody-else\n    spec:\n      containers:\n        - name: c\n          image: example.invalid/c:1\n---\napiVersion: roomshard.dev/v1alpha1\nkind: RoomShardSet\nmetadata:\n  name: clash\n  namespace: default\nspec:\n  shards: 1\n  image: example.invalid/roomshard:1\n",
     )?;
     wait_until("a failed reconcile", Duration::from_secs(60), || {
-        scrape(operator_port).ok().filter(|m| {
+        Scrape::of(operator_port).ok().map(|s| s.text).filter(|m| {
             m.lines().any(|l| {
                 l.starts_with("roomshard_operator_reconcile_failures_total{") && !l.ends_with(" 0")
             })
         })
     })
-    .with_context(|| format!("--- operator log ---\n{}", operator.tail()))?;
+    .with_context(|| format!("--- operator log ---\n{}", operator.logs()))?;
 
     let mut exposed = BTreeSet::new();
     let mut types = Vec::new();
     for port in [worker_port, matchmaker_port, operator_port] {
-        let text = scrape(port)?;
+        let text = Scrape::of(port)?.text;
         exposed.extend(exposed_metric_names(&text));
         types.extend(declared_metric_types(&text));
     }
@@ -319,11 +311,11 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
         wait_until(
             &format!("{name} on port {port}"),
             Duration::from_secs(20),
-            || scrape(port).ok().filter(|m| m.contains(name)),
+            || Scrape::of(port).ok().map(|s| s.text).filter(|m| m.contains(name)),
         )?;
     }
     for port in [worker_port, matchmaker_port, operator_port] {
-        let text = scrape(port)?;
+        let text = Scrape::of(port)?.text;
         exposed.extend(exposed_metric_names(&text));
         types.extend(declared_metric_types(&text));
     }
@@ -382,7 +374,7 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
             bail!(
                 "Prometheus returned no data within {deadline:?} for:\n  {}\n--- prometheus log ---\n{}",
                 list.join("\n  "),
-                prometheus.proc.tail()
+                prometheus.proc.logs()
             );
         }
         std::thread::sleep(Duration::from_millis(500));
@@ -390,7 +382,7 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
 
     // 3. Prometheus loaded every alert rule and evaluates it without error.
     let rules: Value =
-        serde_json::from_str(&http(prometheus.port, "GET", "/api/v1/rules", None)?.body)?;
+        serde_json::from_str(&send(prometheus.port, "GET", "/api/v1/rules", None)?.body)?;
     let loaded: Vec<&Value> = rules["data"]["groups"]
         .as_array()
         .into_iter()
@@ -400,7 +392,7 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
     assert_eq!(loaded.len(), alert_rules()?.len(), "rules loaded: {rules}");
     wait_until("every rule evaluated", Duration::from_secs(30), || {
         let rules: Value = serde_json::from_str(
-            &http(prometheus.port, "GET", "/api/v1/rules", None)
+            &send(prometheus.port, "GET", "/api/v1/rules", None)
                 .ok()?
                 .body,
         )
@@ -418,7 +410,7 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
             p.child.try_status().is_none(),
             "{} exited early:\n{}",
             p.name,
-            p.tail()
+            p.logs()
         );
     }
     Ok(())

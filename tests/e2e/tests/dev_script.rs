@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{healthy_shards, http};
+use common::healthy_shards;
+use roomshard_testkit::http::send;
 use roomshard_testkit::bins::binary;
 use roomshard_testkit::process::wait_until;
 use std::io::{BufRead, BufReader};
@@ -122,7 +123,7 @@ fn dev_script_starts_the_set_and_ctrl_c_stops_everything() {
         (healthy_shards(matchmaker)? == 3).then_some(())
     })
     .unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let seat = http(matchmaker, "POST", "/reserve", Some("{}")).expect("reserve");
+    let seat = send(matchmaker, "POST", "/reserve", Some("{}")).expect("reserve");
     assert_eq!(seat.status, 200, "{}", seat.body);
     let url = seat.json().expect("json")["url"]
         .as_str()
@@ -135,7 +136,7 @@ fn dev_script_starts_the_set_and_ctrl_c_stops_everything() {
         "the seat points at a shard's PUBLIC_URL: {url:?}"
     );
     for (port, path) in [(matchmaker, "/"), (matchmaker, "/demo"), (workers, "/demo")] {
-        let page = http(port, "GET", path, None).expect("page");
+        let page = send(port, "GET", path, None).expect("page");
         assert_eq!(page.status, 200, "{port}{path}");
     }
 

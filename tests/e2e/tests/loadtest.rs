@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{Stack, StackOptions, command};
+use common::{Stack, StackOptions};
+use roomshard_testkit::bins::command;
+use roomshard_testkit::http::send;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -76,7 +78,7 @@ fn loadtest_against_matchmaker_and_three_shards() {
 
     // The rooms the players filled are spread over the shards the matchmaker chose, and
     // every seat was released when the players left.
-    let rooms = common::http(stack.matchmaker.port, "GET", "/rooms", None)
+    let rooms = send(stack.matchmaker.port, "GET", "/rooms", None)
         .and_then(|r| r.json())
         .expect("GET /rooms");
     let listed = rooms["rooms"].as_array().map(Vec::len).unwrap_or(0);

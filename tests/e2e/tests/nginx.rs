@@ -8,7 +8,8 @@
 mod common;
 
 use anyhow::{Context, Result, bail};
-use common::{Stack, StackOptions, http, http_raw};
+use common::{Stack, StackOptions};
+use roomshard_testkit::http::{BOUND, request, send};
 use roomshard_loadtest::sio::{Client, Packet, parse_frame};
 use roomshard_testkit::process::{ChildGuard, find_program, free_port, wait_until};
 use serde_json::{Value, json};
@@ -157,7 +158,7 @@ struct Polling {
 impl Polling {
     fn open(port: u16, prefix: &str) -> Result<Self> {
         let path = format!("{prefix}/socket.io/?EIO=4&transport=polling");
-        let r = http_raw(port, "GET", &path, None)?;
+        let r = request(port, "GET", &path, None, b"", BOUND)?;
         if r.status != 200 {
             bail!("polling handshake answered {}: {}", r.status, r.body);
         }
@@ -175,11 +176,13 @@ impl Polling {
     }
 
     fn send(&self, packet: &str) -> Result<()> {
-        let r = http_raw(
+        let r = request(
             self.port,
             "POST",
             &self.url(),
-            Some(("text/plain;charset=UTF-8", packet)),
+            Some("text/plain;charset=UTF-8"),
+            packet.as_bytes(),
+            BOUND,
         )?;
         if r.status != 200 {
             bail!("polling POST answered {}: {}", r.status, r.body);
@@ -189,7 +192,7 @@ impl Polling {
 
     /// The packets of one long-poll, answering pings.
     fn poll(&self) -> Result<Vec<String>> {
-        let r = http_raw(self.port, "GET", &self.url(), None)?;
+        let r = request(self.port, "GET", &self.url(), None, b"", BOUND)?;
         if r.status != 200 {
             bail!("polling GET answered {}: {}", r.status, r.body);
         }
@@ -286,7 +289,7 @@ fn nginx_example_routes_each_shard_path_to_its_worker() {
 
     // The matchmaker behind `/` hands out URLs through the proxy, and they route back to
     // the shard it chose.
-    let reserved = http(
+    let reserved = send(
         nginx.port,
         "POST",
         "/reserve",
@@ -313,11 +316,13 @@ fn nginx_example_routes_each_shard_path_to_its_worker() {
     });
 
     // A shard the map does not name is a 404 from the proxy, not a wrong worker.
-    let missing = http_raw(
+    let missing = request(
         nginx.port,
         "GET",
         "/shard/7/socket.io/?EIO=4&transport=polling",
         None,
+        b"",
+        BOUND,
     )
     .expect("request");
     assert_eq!(missing.status, 404, "{}", missing.body);

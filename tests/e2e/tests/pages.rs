@@ -4,8 +4,10 @@
 
 mod common;
 
-use common::{Answer, Proc, Stack, StackOptions, command, http};
-use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
+use common::{Stack, StackOptions};
+use roomshard_testkit::bins::command;
+use roomshard_testkit::http::{Answer, send};
+use roomshard_testkit::process::{Proc, free_port};
 use std::time::Duration;
 
 fn assert_self_contained(page: &Answer, what: &str) {
@@ -48,20 +50,20 @@ fn matchmaker_serves_status_and_demo_pages() {
         },
     )
     .expect("the set starts");
-    let status = http(stack.matchmaker.port, "GET", "/", None).expect("GET /");
+    let status = send(stack.matchmaker.port, "GET", "/", None).expect("GET /");
     assert_self_contained(&status, "the status page");
     assert!(
         status.body.contains("fetch(\"rooms\""),
         "it polls GET /rooms"
     );
-    let demo = http(stack.matchmaker.port, "GET", "/demo", None).expect("GET /demo");
+    let demo = send(stack.matchmaker.port, "GET", "/demo", None).expect("GET /demo");
     assert_self_contained(&demo, "the matchmaker's demo");
     assert!(
         demo.body
             .contains(r#"<meta name="roomshard-mode" content="reserve">"#)
     );
     // The API around the pages is unchanged: unknown paths stay JSON errors.
-    let missing = http(stack.matchmaker.port, "GET", "/nowhere", None).expect("GET /nowhere");
+    let missing = send(stack.matchmaker.port, "GET", "/nowhere", None).expect("GET /nowhere");
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json().expect("json")["error"]["code"], "not_found");
 }
@@ -73,21 +75,11 @@ fn solo_worker_serves_a_direct_demo() {
     let mut cmd = command("roomshard-worker").expect("roomshard-worker is built");
     cmd.env("PORT", port.to_string())
         .env("BIND_ADDRESS", "127.0.0.1");
-    let log = dir.join("worker.log");
-    let child = ChildGuard::spawn("solo worker", cmd, &log).expect("worker starts");
-    let worker = Proc {
-        name: "solo worker".into(),
-        port,
-        child,
-        log,
-    };
-    wait_until("the solo worker", Duration::from_secs(20), || {
-        http(port, "GET", "/readyz", None)
-            .ok()
-            .filter(|r| r.status == 200)
-    })
-    .unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
-    let demo = http(port, "GET", "/demo", None).expect("GET /demo");
+    let mut worker = Proc::spawn("solo worker", cmd, port, &dir, "worker").expect("worker starts");
+    worker
+        .wait_ok("/readyz", Duration::from_secs(20))
+        .expect("the solo worker is ready");
+    let demo = send(port, "GET", "/demo", None).expect("GET /demo");
     assert_self_contained(&demo, "the worker's demo");
     assert!(
         demo.body

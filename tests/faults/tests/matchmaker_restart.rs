@@ -3,7 +3,11 @@
 //! without an answer, and a retry with the same idempotency key gets the same reservation.
 
 use anyhow::{Context, Result, bail};
-use roomshard_faults::{Proc, keys, ms, redis_query, reserve, start_matchmaker, write_heartbeats};
+use roomshard_faults::{keys, ms, reserve, start_matchmaker};
+use roomshard_testkit::fixtures::write_heartbeats;
+use roomshard_testkit::process::Proc;
+use roomshard_testkit::resp::Reply;
+use roomshard_testkit::resp::query;
 use roomshard_protocol::records::Capacity;
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
@@ -67,7 +71,7 @@ fn matchmaker_restart_mid_storm_loses_and_duplicates_nothing() -> Result<()> {
         rooms_per_shard: ROOMS_PER_SHARD,
         players_per_room: SEATS,
     };
-    write_heartbeats(redis.port(), SHARDS, capacity, Duration::from_secs(300))?;
+    write_heartbeats(redis.port(), &keys(), SHARDS, capacity, Duration::from_secs(300))?;
     let dir = roomshard_testkit::scratch_dir("faults-mm-restart")?;
     let mut mms: Vec<Proc> = (0..3)
         .map(|i| start_matchmaker(&dir, &format!("matchmaker-{i}"), None, &redis.url(), 2000))
@@ -151,16 +155,16 @@ fn matchmaker_restart_mid_storm_loses_and_duplicates_nothing() -> Result<()> {
         *per_room.entry(s.room.as_str()).or_default() += 1;
     }
     let k = keys();
-    let rooms = redis_query(redis.port(), &["ZRANGE", &k.rooms(), "0", "-1"])?.texts();
+    let rooms = query(redis.port(), &["ZRANGE", &k.rooms(), "0", "-1"])?.texts();
     let mut over_full = 0;
     let mut held_total = 0;
     for room in &rooms {
-        let fields = redis_query(
+        let fields = query(
             redis.port(),
             &["HMGET", &k.room(room), "capacity", "players"],
         )?;
         let Reply2(cap, players) = Reply2::from(&fields)?;
-        let held = redis_query(redis.port(), &["ZCARD", &k.room_reservations(room)])?
+        let held = query(redis.port(), &["ZCARD", &k.room_reservations(room)])?
             .as_int()
             .context("ZCARD")?;
         if players + held > cap {
@@ -215,9 +219,9 @@ fn matchmaker_restart_mid_storm_loses_and_duplicates_nothing() -> Result<()> {
 struct Reply2(i64, i64);
 
 impl Reply2 {
-    fn from(reply: &roomshard_faults::Reply) -> Result<Self> {
+    fn from(reply: &Reply) -> Result<Self> {
         match reply {
-            roomshard_faults::Reply::Array(items) if items.len() == 2 => Ok(Self(
+            Reply::Array(items) if items.len() == 2 => Ok(Self(
                 items[0].as_int().context("capacity")?,
                 items[1].as_int().unwrap_or(0),
             )),

@@ -3,7 +3,10 @@
 //! server error other than the documented 503.
 
 use anyhow::{Context, Result, bail};
-use roomshard_faults::{Proc, http, start_matchmaker, write_heartbeats};
+use roomshard_faults::{keys, start_matchmaker};
+use roomshard_testkit::fixtures::write_heartbeats;
+use roomshard_testkit::http::send;
+use roomshard_testkit::process::Proc;
 use roomshard_protocol::records::Capacity;
 use roomshard_testkit::redis::RedisServer;
 use std::path::PathBuf;
@@ -24,8 +27,7 @@ fn spec() -> Result<serde_yaml::Value> {
 /// A matchmaker on a real Redis with heartbeats for two shards, so /reserve can succeed.
 fn matchmaker(label: &str) -> Result<(RedisServer, Proc)> {
     let redis = RedisServer::start()?;
-    write_heartbeats(
-        redis.port(),
+    write_heartbeats(redis.port(), &keys(),
         2,
         Capacity {
             rooms_per_shard: 1000,
@@ -56,7 +58,7 @@ fn every_documented_route_is_served() -> Result<()> {
         for (method, op) in item.as_mapping().context("path item")? {
             let method = method.as_str().context("method")?.to_uppercase();
             let body = (method == "POST").then_some("{}");
-            let answer = http(mm.port, &method, path, body)?;
+            let answer = send(mm.port, &method, path, body)?;
             assert!(
                 answer.status != 404 && answer.status != 405,
                 "{method} {path} is documented but answered {}: {}",
@@ -93,7 +95,7 @@ fn every_documented_route_is_served() -> Result<()> {
         spec["components"]["schemas"]["ReserveRequest"]["additionalProperties"],
         serde_yaml::Value::Bool(false)
     );
-    let unknown = http(mm.port, "GET", "/no/such/route", None)?;
+    let unknown = send(mm.port, "GET", "/no/such/route", None)?;
     assert_eq!(unknown.status, 404);
     assert_eq!(
         unknown.json()?["error"]["code"],
@@ -101,7 +103,7 @@ fn every_documented_route_is_served() -> Result<()> {
         "{}",
         unknown.body
     );
-    let wrong = http(mm.port, "DELETE", "/reserve", None)?;
+    let wrong = send(mm.port, "DELETE", "/reserve", None)?;
     assert_eq!(wrong.status, 405);
     assert_eq!(wrong.json()?["error"]["code"], "method_not_allowed");
     println!(
@@ -222,7 +224,7 @@ fn schemathesis_finds_no_server_error() -> Result<()> {
 
 /// 5xx answers other than 503 the matchmaker itself counted.
 fn mm_5xx(port: u16) -> Result<f64> {
-    let body = http(port, "GET", "/metrics", None)?.body;
+    let body = send(port, "GET", "/metrics", None)?.body;
     Ok(body
         .lines()
         .filter(|l| l.starts_with("roomshard_matchmaker_http_requests_total"))

@@ -3,7 +3,8 @@
 //! `status.observedGeneration` catches up with `metadata.generation`.
 
 use anyhow::{Context, Result, bail};
-use roomshard_faults::{command, kubectl, ms};
+use roomshard_faults::ms;
+use roomshard_testkit::bins::command;
 use roomshard_testkit::control_plane::ControlPlane;
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
@@ -45,13 +46,13 @@ fn apply_set(cp: &ControlPlane, dir: &Path, name: &str, shards: u32) -> Result<(
              namespace: default\nspec:\n  shards: {shards}\n  image: registry.example/roomshard:1\n"
         ),
     )?;
-    kubectl(cp, &["apply", "-f", file.to_str().context("path")?])?;
+    cp.kubectl_ok(&["apply", "-f", file.to_str().context("path")?])?;
     Ok(())
 }
 
 fn list(cp: &ControlPlane, kind: &str) -> Result<Vec<serde_json::Value>> {
     let v: serde_json::Value =
-        serde_json::from_str(&kubectl(cp, &["get", kind, "-n", "default", "-o", "json"])?)?;
+        serde_json::from_str(&cp.kubectl_ok(&["get", kind, "-n", "default", "-o", "json"])?)?;
     Ok(v["items"].as_array().cloned().unwrap_or_default())
 }
 
@@ -123,7 +124,7 @@ fn operator_killed_mid_reconcile_converges_without_duplicates() -> Result<()> {
     let cp = ControlPlane::start()?;
     let redis = RedisServer::start()?;
     let dir = roomshard_testkit::scratch_dir("faults-operator")?;
-    roomshard_faults::install_crd(&cp)?;
+    cp.install_crd()?;
 
     let mut first = operator(&cp, &dir, "operator-1", &redis.url())?;
     for (name, n) in SETS {

@@ -2,9 +2,9 @@
 //! still answers within its deadline — an error where Redis is needed, never a hang.
 
 use anyhow::{Context, Result};
-use roomshard_faults::{
-    Player, Proc, WorkerOptions, http_within, ms, reserve, start_matchmaker, start_worker,
-};
+use roomshard_faults::{Player, WorkerOptions, ms, reserve, start_matchmaker, start_worker};
+use roomshard_testkit::http::request;
+use roomshard_testkit::process::Proc;
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
 use serde_json::json;
@@ -17,7 +17,7 @@ type Probe = (&'static str, u16, Duration);
 
 fn timed_get(port: u16, what: &'static str, path: &str) -> Result<Probe> {
     let start = Instant::now();
-    let a = http_within(port, "GET", path, None, Duration::from_secs(5))
+    let a = request(port, "GET", path, None, b"", Duration::from_secs(5))
         .with_context(|| format!("{what} did not answer"))?;
     Ok((what, a.status, start.elapsed()))
 }
@@ -47,11 +47,12 @@ fn frozen_redis_never_hangs_a_request() -> Result<()> {
     let probes: Vec<std::thread::JoinHandle<Result<Probe>>> = vec![
         std::thread::spawn(move || {
             let start = Instant::now();
-            let a = http_within(
+            let a = request(
                 mm_port,
                 "POST",
                 "/reserve",
-                Some("{}"),
+                Some("application/json"),
+                b"{}",
                 Duration::from_secs(5),
             )?;
             Ok(("matchmaker /reserve", a.status, start.elapsed()))

@@ -6,10 +6,13 @@
 //! same identity with every room owned by exactly one shard.
 
 use anyhow::{Context, Result, bail, ensure};
-use roomshard_faults::{
-    Player, Proc, Reply, SECRET, SET, WorkerOptions, http, key_exists, keys, metric, metric_at, ms,
-    redis_query, reserve, reserve_ok, start_matchmaker, start_worker,
-};
+use roomshard_faults::{Player, SECRET, SET, WorkerOptions, keys, ms, reserve, reserve_ok, start_matchmaker, start_worker};
+use roomshard_testkit::http::send;
+use roomshard_testkit::metrics::Scrape;
+use roomshard_testkit::metrics::sum;
+use roomshard_testkit::process::Proc;
+use roomshard_testkit::resp::Reply;
+use roomshard_testkit::resp::query;
 use roomshard_testkit::http::{Answer, request_to};
 use roomshard_testkit::netns::Netns;
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
@@ -35,7 +38,7 @@ struct IsolatedWorker {
 
 impl IsolatedWorker {
     fn get(&self, path: &str, bound: Duration) -> Result<Answer> {
-        request_to(self.addr, "GET", path, None, bound)
+        request_to(self.addr, "GET", path, None, b"", bound)
     }
 
     fn logs(&self) -> String {
@@ -81,7 +84,7 @@ fn field<'a>(v: &'a serde_json::Value, name: &str) -> Result<&'a str> {
 }
 
 fn shard_health(mm: u16, shard: u32) -> Option<bool> {
-    let rooms = http(mm, "GET", "/rooms", None).ok()?.json().ok()?;
+    let rooms = send(mm, "GET", "/rooms", None).ok()?.json().ok()?;
     let healthy = rooms["shards"]
         .as_array()?
         .iter()
@@ -93,7 +96,7 @@ fn shard_health(mm: u16, shard: u32) -> Option<bool> {
 }
 
 fn started_at(redis: &RedisServer, shard: u32) -> Result<u64> {
-    let raw = redis_query(redis.port(), &["GET", &keys().shard(shard)])?;
+    let raw = query(redis.port(), &["GET", &keys().shard(shard)])?;
     let text = raw.as_text().context("no heartbeat record")?;
     let hb: serde_json::Value = serde_json::from_str(text)?;
     hb["started_at"]
@@ -106,10 +109,10 @@ fn started_at(redis: &RedisServer, shard: u32) -> Result<u64> {
 fn rooms_owned_once(redis: &RedisServer) -> Result<Vec<(String, u32)>> {
     let port = redis.port();
     let k = keys();
-    let rooms = redis_query(port, &["ZRANGE", &k.rooms(), "0", "-1"])?.texts();
+    let rooms = query(port, &["ZRANGE", &k.rooms(), "0", "-1"])?.texts();
     let mut out = Vec::new();
     for room in rooms {
-        let shard: u32 = redis_query(port, &["HGET", &k.room(&room), "shard"])?
+        let shard: u32 = query(port, &["HGET", &k.room(&room), "shard"])?
             .as_int()
             .with_context(|| format!("room {room} has no shard"))?
             .try_into()?;
@@ -118,7 +121,7 @@ fn rooms_owned_once(redis: &RedisServer) -> Result<Vec<(String, u32)>> {
             "room {room} is recorded on shard {shard}, its id hashes elsewhere"
         );
         for other in 0..2u32 {
-            let listed = redis_query(port, &["SISMEMBER", &k.shard_rooms(other), &room])?.as_int()
+            let listed = query(port, &["SISMEMBER", &k.shard_rooms(other), &room])?.as_int()
                 == Some(1);
             ensure!(
                 listed == (other == shard),
@@ -131,7 +134,7 @@ fn rooms_owned_once(redis: &RedisServer) -> Result<Vec<(String, u32)>> {
 }
 
 fn players_of(redis: &RedisServer, room: &str) -> Result<i64> {
-    redis_query(redis.port(), &["HGET", &keys().room(room), "players"])?
+    query(redis.port(), &["HGET", &keys().room(room), "players"])?
         .as_int()
         .with_context(|| format!("room {room} has no players count"))
 }
@@ -248,7 +251,7 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
     let expired = wait_until(
         "the isolated shard's heartbeat to expire",
         Duration::from_secs(8),
-        || (!key_exists(&redis, &keys().shard(0)).unwrap_or(true)).then(Instant::now),
+        || (!redis.exists(&keys().shard(0)).unwrap_or(true)).then(Instant::now),
     )?;
     wait_until(
         "the matchmaker to mark the isolated shard unhealthy",
@@ -320,7 +323,7 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
         "the isolated worker's heartbeat to return",
         Duration::from_secs(15),
         || {
-            key_exists(&redis, &keys().shard(0))
+            redis.exists(&keys().shard(0))
                 .ok()?
                 .then(Instant::now)
         },
@@ -350,13 +353,13 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
         owned.contains(&(cut_room.clone(), 0)) && owned.contains(&(kept_room.clone(), 1)),
         "{owned:?}"
     );
-    let hosted_isolated = metric_at(isolated.addr, "roomshard_worker_rooms")?;
-    let hosted_other = metric(other.port, "roomshard_worker_rooms")?;
+    let hosted_isolated = Scrape::at(isolated.addr)?.sum("roomshard_worker_rooms")?;
+    let hosted_other = sum(other.port, "roomshard_worker_rooms")?;
     ensure!(
         (hosted_isolated, hosted_other) == (1.0, 1.0),
         "rooms hosted: isolated {hosted_isolated}, other {hosted_other}"
     );
-    let mut shards = redis_query(redis.port(), &["ZRANGE", &keys().shards(), "0", "-1"])?.texts();
+    let mut shards = query(redis.port(), &["ZRANGE", &keys().shards(), "0", "-1"])?.texts();
     shards.sort();
     ensure!(shards == ["0", "1"], "registered shards {shards:?}");
 
@@ -392,7 +395,7 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
         "room {cut_room} counts {players} players for 4 seated; the retried join: {}",
         retried.line
     );
-    let lost = http(mm.port, "GET", "/rooms", None)?.json()?["rooms"]
+    let lost = send(mm.port, "GET", "/rooms", None)?.json()?["rooms"]
         .as_array()
         .and_then(|rooms| {
             rooms
@@ -403,7 +406,7 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
         .map(|r| r["lost"].clone())
         .unwrap_or_default();
     let recorded_lost =
-        redis_query(redis.port(), &["ZSCORE", &keys().lost_rooms(), &cut_room])? != Reply::Nil;
+        query(redis.port(), &["ZSCORE", &keys().lost_rooms(), &cut_room])? != Reply::Nil;
 
     println!(
         "FIGURES redis-partition: /readyz 503 ({:?}) {} ms after the cut (heartbeat {HEARTBEAT_MS} \

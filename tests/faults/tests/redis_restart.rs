@@ -3,9 +3,9 @@
 //! counted, and the matchmaker answers 503 during the outage and 200 after.
 
 use anyhow::Result;
-use roomshard_faults::{
-    Player, http, key_exists, keys, metric, ms, reserve, start_matchmaker, start_ready_workers,
-};
+use roomshard_faults::{Player, keys, ms, reserve, start_matchmaker, start_ready_workers};
+use roomshard_testkit::http::send;
+use roomshard_testkit::metrics::sum;
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
 use serde_json::json;
@@ -33,7 +33,7 @@ fn workers_and_adapter_recover_from_an_empty_redis() -> Result<()> {
     b.wait_sees_move(&a_id, t, Duration::from_secs(10))?;
     let dropped_before: Vec<f64> = workers
         .iter()
-        .map(|w| metric(w.port, DROPPED))
+        .map(|w| sum(w.port, DROPPED))
         .collect::<Result<_>>()?;
 
     // The outage: Redis gone while both players keep moving.
@@ -54,10 +54,10 @@ fn workers_and_adapter_recover_from_an_empty_redis() -> Result<()> {
         wait_until(
             &format!("{} to count messages it could not send", w.name),
             Duration::from_secs(10),
-            || (metric(w.port, DROPPED).ok()? > *base).then_some(()),
+            || (sum(w.port, DROPPED).ok()? > *base).then_some(()),
         )?;
     }
-    let readyz = http(mm.port, "GET", "/readyz", None)?;
+    let readyz = send(mm.port, "GET", "/readyz", None)?;
     assert_eq!(readyz.status, 503, "matchmaker /readyz with Redis down");
     let outage = down_at.elapsed();
 
@@ -70,7 +70,7 @@ fn workers_and_adapter_recover_from_an_empty_redis() -> Result<()> {
         let at = wait_until(
             &format!("shard {i} to register again"),
             Duration::from_secs(10),
-            || key_exists(&redis, &key).ok()?.then(Instant::now),
+            || redis.exists(&key).ok()?.then(Instant::now),
         )?;
         registered.push(at - back_at);
     }
@@ -87,7 +87,7 @@ fn workers_and_adapter_recover_from_an_empty_redis() -> Result<()> {
     let dropped: Vec<f64> = workers
         .iter()
         .zip(&dropped_before)
-        .map(|(w, base)| Ok(metric(w.port, DROPPED)? - base))
+        .map(|(w, base)| Ok(sum(w.port, DROPPED)? - base))
         .collect::<Result<_>>()?;
 
     println!(

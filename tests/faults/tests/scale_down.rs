@@ -13,9 +13,11 @@
 //! notice nothing throughout.
 
 use anyhow::{Context, Result, bail, ensure};
-use roomshard_faults::{
-    Player, Proc, command, http, install_crd, kubectl, ms, redis_query, reserve,
-};
+use roomshard_faults::{Player, ms, reserve};
+use roomshard_testkit::bins::command;
+use roomshard_testkit::http::send;
+use roomshard_testkit::process::Proc;
+use roomshard_testkit::resp::query;
 use roomshard_testkit::control_plane::ControlPlane;
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
@@ -39,9 +41,7 @@ const LONG_DRAIN_SECONDS: u64 = 60;
 const KUBELET_DELAY: Duration = Duration::from_millis(2500);
 
 fn get_json(cp: &ControlPlane, kind: &str, name: &str) -> Result<Value> {
-    Ok(serde_json::from_str(&kubectl(
-        cp,
-        &["get", kind, name, "-n", NS, "-o", "json"],
+    Ok(serde_json::from_str(&cp.kubectl_ok(&["get", kind, name, "-n", NS, "-o", "json"],
     )?)?)
 }
 
@@ -207,14 +207,7 @@ impl Kubelet<'_> {
             .env("PORT", port.to_string())
             .env("BIND", "127.0.0.1")
             .env("BIND_ADDRESS", "127.0.0.1");
-        let log = self.dir.join(format!("{pod}.log"));
-        let child = ChildGuard::spawn(pod, cmd, &log)?;
-        Ok(Proc {
-            name: pod.to_owned(),
-            port,
-            child,
-            log,
-        })
+        Proc::spawn(pod, cmd, port, &self.dir, pod)
     }
 }
 
@@ -235,7 +228,7 @@ fn operator(cp: &ControlPlane, dir: &Path, redis: &str) -> Result<ChildGuard> {
 
 fn set_draining(redis: &RedisServer, shard: u32) -> Result<bool> {
     let k = roomshard_protocol::Keys::new(SET)?;
-    Ok(redis_query(
+    Ok(query(
         redis.port(),
         &["SISMEMBER", &k.draining(), &shard.to_string()],
     )?
@@ -349,7 +342,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
     let cp = ControlPlane::start()?;
     let redis = RedisServer::start()?;
     let dir = roomshard_testkit::scratch_dir("faults-scale-down")?;
-    install_crd(&cp)?;
+    cp.install_crd()?;
     let _operator = operator(&cp, &dir, &redis.url())?;
 
     let base = consecutive_ports()?;
@@ -365,7 +358,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
              heartbeatIntervalSeconds: 1\n  drain:\n    timeoutSeconds: {DRAIN_SECONDS}\n"
         ),
     )?;
-    kubectl(&cp, &["apply", "-f", manifest.to_str().context("path")?])?;
+    cp.kubectl_ok(&["apply", "-f", manifest.to_str().context("path")?])?;
     wait_until(
         "the operator to write the StatefulSet, ConfigMap and Secret",
         Duration::from_secs(60),
@@ -412,7 +405,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
         "the matchmaker to see 3 healthy shards",
         Duration::from_secs(15),
         || {
-            let rooms = http(mm.port, "GET", "/rooms", None).ok()?.json().ok()?;
+            let rooms = send(mm.port, "GET", "/rooms", None).ok()?.json().ok()?;
             let healthy = rooms["shards"]
                 .as_array()?
                 .iter()
@@ -450,9 +443,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
 
     // Phase 1: scale to 2 with the players staying.
     let scaled = Instant::now();
-    kubectl(
-        &cp,
-        &["scale", &format!("rss/{SET}"), "--replicas=2", "-n", NS],
+    cp.kubectl_ok(&["scale", &format!("rss/{SET}"), "--replicas=2", "-n", NS],
     )?;
     let marked = wait_until(
         "shard 2 to be marked draining in Redis",
@@ -569,7 +560,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
     }
     let k = roomshard_protocol::Keys::new(SET)?;
     ensure!(
-        redis_query(redis.port(), &["EXISTS", &k.shard(2)])?.as_int() == Some(0),
+        query(redis.port(), &["EXISTS", &k.shard(2)])?.as_int() == Some(0),
         "shard 2's heartbeat outlived its worker"
     );
     ensure!(
@@ -579,9 +570,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
     let cm = get_json(&cp, "configmap", &format!("{SET}-shards"))?;
     ensure!(cm["data"]["total"] == "2", "shard total {}", cm["data"]);
     ensure!(
-        kubectl(
-            &cp,
-            &["get", "service", &format!("{SET}-shard-2"), "-n", NS]
+        cp.kubectl_ok(&["get", "service", &format!("{SET}-shard-2"), "-n", NS]
         )
         .is_err(),
         "shard 2's Service outlived the drain"
@@ -598,9 +587,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
 
     // Phase 2: back to 3 shards, then down to 2 with a long deadline; the players leave.
     let grown = Instant::now();
-    kubectl(
-        &cp,
-        &[
+    cp.kubectl_ok(&[
             "patch",
             "rss",
             SET,
@@ -627,7 +614,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
         "the matchmaker to see shard 2 healthy and open",
         Duration::from_secs(15),
         || {
-            let rooms = http(mm.port, "GET", "/rooms", None).ok()?.json().ok()?;
+            let rooms = send(mm.port, "GET", "/rooms", None).ok()?.json().ok()?;
             rooms["shards"]
                 .as_array()?
                 .iter()
@@ -644,9 +631,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
     still_playing(&leaving[0], &leaving[1])?;
 
     let scaled2 = Instant::now();
-    kubectl(
-        &cp,
-        &["scale", &format!("rss/{SET}"), "--replicas=2", "-n", NS],
+    cp.kubectl_ok(&["scale", &format!("rss/{SET}"), "--replicas=2", "-n", NS],
     )?;
     let (_, _, deadline2) = wait_until(
         "the second drain to be recorded in status",

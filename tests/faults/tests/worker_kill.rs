@@ -3,10 +3,11 @@
 //! reported lost, and players of a room on another worker keep playing.
 
 use anyhow::{Context, Result};
-use roomshard_faults::{
-    Player, Reply, SECRET, http, key_exists, keys, metric, ms, redis_query, reserve, reserve_ok,
-    start_matchmaker, start_ready_workers,
-};
+use roomshard_faults::{Player, SECRET, keys, ms, reserve, reserve_ok, start_matchmaker, start_ready_workers};
+use roomshard_testkit::http::send;
+use roomshard_testkit::metrics::sum;
+use roomshard_testkit::resp::Reply;
+use roomshard_testkit::resp::query;
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
 use serde_json::json;
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 const HEARTBEAT_MS: u64 = 500;
 
 fn healthy_shards(port: u16) -> Option<usize> {
-    let rooms = http(port, "GET", "/rooms", None).ok()?.json().ok()?;
+    let rooms = send(port, "GET", "/rooms", None).ok()?.json().ok()?;
     Some(
         rooms["shards"]
             .as_array()?
@@ -91,7 +92,7 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     // SIGKILL the doomed room's worker mid-session.
     let heartbeat_key = keys().shard(victim);
     assert!(
-        key_exists(&redis, &heartbeat_key)?,
+        redis.exists(&heartbeat_key)?,
         "no heartbeat before the kill"
     );
     let killed_at = Instant::now();
@@ -105,7 +106,7 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     let expired = wait_until(
         "the killed worker's heartbeat to expire",
         Duration::from_millis(3 * HEARTBEAT_MS + 2000),
-        || (!key_exists(&redis, &heartbeat_key).unwrap_or(true)).then(Instant::now),
+        || (!redis.exists(&heartbeat_key).unwrap_or(true)).then(Instant::now),
     )?;
     let expiry = expired - killed_at;
     assert!(
@@ -135,7 +136,7 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     assert_eq!(named.json()?["error"]["code"], "no_capacity");
 
     // The lost room is reported, not silently kept.
-    let rooms = http(mm.port, "GET", "/rooms", None)?.json()?;
+    let rooms = send(mm.port, "GET", "/rooms", None)?.json()?;
     let listed = rooms["rooms"]
         .as_array()
         .context("rooms")?
@@ -157,7 +158,7 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
         .find(|r| r["room"] == survivor_room.as_str())
         .context("the surviving room is not listed")?;
     assert_eq!(survivor_listed["lost"], false, "{survivor_listed}");
-    let recorded = redis_query(
+    let recorded = query(
         redis.port(),
         &["ZSCORE", &keys().lost_rooms(), &doomed_room],
     )?;
@@ -168,7 +169,7 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     );
     // Known gap: the reserve script records lost rooms without counting them, so this
     // counter can stay at 0 when a reservation noticed the loss first. Printed only.
-    let lost_total = metric(mm.port, "roomshard_matchmaker_lost_rooms_total")?;
+    let lost_total = sum(mm.port, "roomshard_matchmaker_lost_rooms_total")?;
 
     // The surviving room keeps working: moves both ways, and presence for a newcomer.
     let after = Instant::now();

@@ -1,9 +1,12 @@
-//! The workspace's own binaries, for tests in crates that do not build them
-//! (`CARGO_BIN_EXE_*` only names a crate's own binaries).
+//! The workspace's own binaries: the one way every test finds them, whether it runs in the
+//! crate that builds the binary or in another one (`CARGO_BIN_EXE_*` only names a crate's
+//! own binaries).
 
 use anyhow::{Context, Result, bail};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// Variables the binaries read, cleared so the caller's environment cannot leak in.
 const INHERITED_VARS: &[&str] = &[
@@ -31,12 +34,14 @@ const INHERITED_VARS: &[&str] = &[
     "METRICS_PORT",
     "METRICS_ADDRESS",
     "KUBECONFIG",
+    "MAX_MESSAGE_BYTES",
 ];
 
-/// A binary of the workspace, next to the running test's executable
-/// (`target/<profile>/NAME`; tests live in `target/<profile>/deps/`). `cargo test
-/// --workspace` builds every binary before it runs the tests; a missing one is an error,
-/// never a skip.
+/// A binary of the workspace: next to the running test's executable (`target/<profile>/NAME`;
+/// tests live in `target/<profile>/deps/`), where `cargo test` puts the binaries it builds
+/// before the tests (a crate's own, or all of them under `--workspace`). When it is not
+/// there, as when one test crate runs alone, the workspace's binaries are built once per
+/// test process. A binary that cannot be found or built is an error, never a skip.
 pub fn binary(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the test executable")?;
     let profile_dir = exe
@@ -44,14 +49,62 @@ pub fn binary(name: &str) -> Result<PathBuf> {
         .and_then(Path::parent)
         .context("the test executable has no grandparent folder")?;
     let path = profile_dir.join(name);
-    if !path.is_file() {
+    if path.is_file() {
+        return Ok(path);
+    }
+    built()?
+        .get(name)
+        .cloned()
+        .with_context(|| format!("cargo build reported no executable {name}"))
+}
+
+static BUILT: OnceLock<Result<HashMap<String, PathBuf>, String>> = OnceLock::new();
+
+fn built() -> Result<&'static HashMap<String, PathBuf>> {
+    BUILT
+        .get_or_init(|| build_workspace_binaries().map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("building the Roomshard binaries failed: {e}"))
+}
+
+/// Builds every binary of the workspace and returns where cargo put each.
+fn build_workspace_binaries() -> Result<HashMap<String, PathBuf>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(crate::repo_root())
+        // The whole workspace's binaries with dev-dependencies in feature resolution
+        // (`--examples` turns that on): the same build `cargo test --workspace` makes, so
+        // the binaries are not rebuilt with other features.
+        .args([
+            "build",
+            "--message-format=json-render-diagnostics",
+            "--workspace",
+            "--bins",
+            "--examples",
+        ])
+        .output()
+        .context("running cargo build")?;
+    if !out.status.success() {
         bail!(
-            "{} is missing: build the workspace's binaries first (`cargo build --workspace`, \
-             or run the tests with `cargo test --workspace`, which builds them)",
-            path.display()
+            "cargo build --workspace --bins failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
         );
     }
-    Ok(path)
+    let mut found = HashMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        if let (Some(name), Some(exe)) =
+            (msg["target"]["name"].as_str(), msg["executable"].as_str())
+        {
+            found.insert(name.to_owned(), PathBuf::from(exe));
+        }
+    }
+    Ok(found)
 }
 
 /// A command for one of the workspace's binaries, with a clean environment.
@@ -68,51 +121,4 @@ pub fn clean_env(cmd: &mut Command) {
         cmd.env_remove(var);
     }
     cmd.env("RUST_LOG", "info");
-}
-
-/// A running binary of the workspace, with its port and log.
-pub struct Proc {
-    pub name: String,
-    pub port: u16,
-    pub child: crate::process::ChildGuard,
-    pub log: PathBuf,
-}
-
-impl Proc {
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The last lines of the process's log, for failure messages.
-    pub fn logs(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = lines.len().saturating_sub(40);
-        format!(
-            "--- {} (last lines) ---\n{}",
-            self.name,
-            lines[tail..].join("\n")
-        )
-    }
-
-    /// Waits until `path` answers 200, failing early (with the log) if the process exits.
-    pub fn wait_ok(&mut self, path: &str, deadline: std::time::Duration) -> Result<()> {
-        let port = self.port;
-        let name = self.name.clone();
-        let child = &mut self.child;
-        let outcome =
-            crate::process::wait_until(&format!("{name} {path} to answer 200"), deadline, || {
-                if let Some(status) = child.try_status() {
-                    return Some(Err(anyhow::anyhow!("{name} exited with {status}")));
-                }
-                crate::http::request(port, "GET", path, None, std::time::Duration::from_secs(5))
-                    .ok()
-                    .filter(|r| r.status == 200)
-                    .map(|_| Ok(()))
-            });
-        match outcome.and_then(|r| r) {
-            Ok(()) => Ok(()),
-            Err(e) => bail!("{e:#}\n{}", self.logs()),
-        }
-    }
 }

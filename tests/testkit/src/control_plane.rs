@@ -267,6 +267,45 @@ impl ControlPlane {
         cmd
     }
 
+    /// Runs `kubectl ARGS` against this control plane; its standard output, or its
+    /// standard error as the error.
+    pub fn kubectl_ok(&self, args: &[&str]) -> Result<String> {
+        let out = self
+            .kubectl()
+            .args(args)
+            .output()
+            .context("running kubectl")?;
+        if !out.status.success() {
+            bail!("kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Installs the RoomShardSet CRD (`crds/roomshardset.yaml`) and waits until the API
+    /// server serves it. Polls rather than `kubectl wait`, which fails outright when asked
+    /// before the CRD has any status.
+    pub fn install_crd(&self) -> Result<()> {
+        let crd = crate::repo_root().join("crds").join("roomshardset.yaml");
+        let crd = crd.to_str().context("the CRD path is not UTF-8")?;
+        self.kubectl_ok(&["apply", "-f", crd])?;
+        wait_until(
+            "the RoomShardSet CRD to be established",
+            Duration::from_secs(30),
+            || {
+                let status = self
+                    .kubectl_ok(&[
+                        "get",
+                        "crd",
+                        "roomshardsets.roomshard.dev",
+                        "-o",
+                        "jsonpath={.status.conditions[?(@.type==\"Established\")].status}",
+                    ])
+                    .ok()?;
+                (status.trim() == "True").then_some(())
+            },
+        )
+    }
+
     /// The real `helm`, pointed at this control plane.
     pub fn helm(&self) -> Command {
         let mut cmd = self.tool("helm");

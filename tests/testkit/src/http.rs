@@ -1,7 +1,15 @@
-//! Plain HTTP/1.1 answers read off a raw socket, for tests that talk to the binaries
-//! without an HTTP client library.
+//! The one HTTP client of the tests: plain HTTP/1.1 over a raw socket (`Connection: close`),
+//! with every step bounded. It sends whatever it is given (any method, content type and
+//! bytes) and tolerates a server that answers and closes before it has read a refused
+//! body, so hostile-input tests use it too.
 
 use anyhow::{Context, Result};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// The bound on connecting, writing and reading of [`send`] and [`get`].
+pub const BOUND: Duration = Duration::from_secs(30);
 
 /// A plain HTTP answer.
 #[derive(Debug, Clone)]
@@ -17,6 +25,11 @@ impl Answer {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The `Content-Type` header, empty when there is none.
+    pub fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or_default()
     }
 
     pub fn json(&self) -> Result<serde_json::Value> {
@@ -69,50 +82,110 @@ fn dechunk(mut rest: &str) -> Result<String> {
     }
 }
 
-/// One HTTP/1.1 request to `127.0.0.1:port` (`Connection: close`), with an optional
-/// (content type, body), every step bounded by `bound`.
+/// Whether an I/O error means that the peer closed the connection.
+pub fn is_closed(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::UnexpectedEof
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe
+    )
+}
+
+/// One request to `127.0.0.1:port` with a JSON body when given, bounded by [`BOUND`].
+pub fn send(port: u16, method: &str, path: &str, json_body: Option<&str>) -> Result<Answer> {
+    let body = json_body.unwrap_or_default().as_bytes();
+    let content_type = json_body.map(|_| "application/json");
+    request(port, method, path, content_type, body, BOUND)
+}
+
+/// `GET path` on `127.0.0.1:port`, bounded by [`BOUND`].
+pub fn get(port: u16, path: &str) -> Result<Answer> {
+    request(port, "GET", path, None, b"", BOUND)
+}
+
+/// One HTTP/1.1 request to `127.0.0.1:port` (`Connection: close`) with an optional
+/// content type and a body (a POST always states its length; other methods when the body
+/// is not empty), every step bounded by `bound`.
 pub fn request(
     port: u16,
     method: &str,
     path: &str,
-    body: Option<(&str, &str)>,
-    bound: std::time::Duration,
+    content_type: Option<&str>,
+    body: &[u8],
+    bound: Duration,
 ) -> Result<Answer> {
-    request_to(
-        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        method,
-        path,
-        body,
-        bound,
-    )
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    request_to(addr, method, path, content_type, body, bound)
 }
 
 /// [`request`] to any address, such as a process in another network namespace.
 pub fn request_to(
-    addr: std::net::SocketAddr,
+    addr: SocketAddr,
     method: &str,
     path: &str,
-    body: Option<(&str, &str)>,
-    bound: std::time::Duration,
+    content_type: Option<&str>,
+    body: &[u8],
+    bound: Duration,
 ) -> Result<Answer> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect_timeout(&addr, bound)
+    let mut s = TcpStream::connect_timeout(&addr, bound)
         .with_context(|| format!("connecting to {addr}"))?;
     s.set_read_timeout(Some(bound))?;
     s.set_write_timeout(Some(bound))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    match body {
-        Some((ct, b)) => req += &format!("Content-Type: {ct}\r\nContent-Length: {}\r\n", b.len()),
-        None if method == "POST" => req += "Content-Length: 0\r\n",
-        None => {}
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(ct) = content_type {
+        head += &format!("Content-Type: {ct}\r\n");
     }
-    req += "\r\n";
-    if let Some((_, b)) = body {
-        req += b;
+    if !body.is_empty() || method == "POST" {
+        head += &format!("Content-Length: {}\r\n", body.len());
     }
-    s.write_all(req.as_bytes())?;
+    head += "\r\n";
+    s.write_all(head.as_bytes())?;
+    // The server may answer (and close) before it has read a refused body.
+    if let Err(e) = s.write_all(body)
+        && !is_closed(&e)
+    {
+        return Err(e.into());
+    }
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .with_context(|| format!("{method} {path}: no complete answer within {bound:?}"))?;
+    match s.read_to_end(&mut raw) {
+        Ok(_) => {}
+        Err(e) if is_closed(&e) && !raw.is_empty() => {}
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("{method} {path}: no complete answer within {bound:?}"));
+        }
+    }
     parse_answer(&raw)
+}
+
+/// [`request`] for async tests: the same client, run off the async worker threads.
+pub async fn request_async(
+    port: u16,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+    bound: Duration,
+) -> Result<Answer> {
+    let (method, path) = (method.to_owned(), path.to_owned());
+    let (content_type, body) = (content_type.map(str::to_owned), body.to_vec());
+    tokio::task::spawn_blocking(move || {
+        request(port, &method, &path, content_type.as_deref(), &body, bound)
+    })
+    .await
+    .context("the request task failed")?
+}
+
+/// [`send`] for async tests.
+pub async fn send_async(
+    port: u16,
+    method: &str,
+    path: &str,
+    json_body: Option<&str>,
+) -> Result<Answer> {
+    let body = json_body.unwrap_or_default().as_bytes();
+    let content_type = json_body.map(|_| "application/json");
+    request_async(port, method, path, content_type, body, BOUND).await
 }

@@ -1,23 +1,30 @@
-//! Real infrastructure for Roomshard's tests.
+//! Real infrastructure for Roomshard's tests, and the one home of what the tests share.
 //!
 //! - [`redis::RedisServer`]: a throwaway `redis-server` on a free loopback port.
+//! - [`resp`]: the raw Redis client (RESP commands and replies).
 //! - [`control_plane::ControlPlane`]: etcd and kube-apiserver built from their Go modules
 //!   (see `hack/install-control-plane.sh`), with a kubeconfig for `kube::Client` and
 //!   `kubectl`.
 //! - [`node`]: the Node tooling under `tests/node` (the official Socket.IO client and the
 //!   Node peer used by benchmarks).
-//! - [`bins`]: the workspace's own binaries, for tests in other crates.
+//! - [`bins`]: the workspace's own binaries, found (or built) the one way.
+//! - [`http`]: the HTTP client.
+//! - [`metrics`]: the `/metrics` reader: one series' `value`, or the `sum` of a metric.
+//! - [`fixtures`]: shard heartbeats as builders, written as a worker writes them.
 //! - [`netns`]: a network namespace joined by veth pairs, to partition a process.
-//! - [`process`]: child processes that are killed when dropped, and waiting on conditions
-//!   with deadlines.
+//! - [`process`]: child processes that are killed when dropped ([`process::Proc`] with its
+//!   port and log), and waiting on conditions with deadlines.
 
 pub mod bins;
 pub mod control_plane;
+pub mod fixtures;
 pub mod http;
+pub mod metrics;
 pub mod netns;
 pub mod node;
 pub mod process;
 pub mod redis;
+pub mod resp;
 
 use std::path::PathBuf;
 

@@ -128,3 +128,77 @@ pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
 }
+
+/// A running process with its port and log: what a test starts, probes and, on failure,
+/// shows the log of.
+pub struct Proc {
+    pub name: String,
+    pub port: u16,
+    pub child: ChildGuard,
+    pub log: std::path::PathBuf,
+}
+
+impl Proc {
+    /// Spawns `cmd` as `name` listening on `port`, logging to `dir/<log_name>.log`.
+    pub fn spawn(name: &str, cmd: Command, port: u16, dir: &Path, log_name: &str) -> Result<Self> {
+        let log = dir.join(format!("{log_name}.log"));
+        let child = ChildGuard::spawn(name, cmd, &log)?;
+        Ok(Self {
+            name: name.to_owned(),
+            port,
+            child,
+            log,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The last lines of the process's log, for failure messages.
+    pub fn logs(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines.len().saturating_sub(40);
+        format!(
+            "--- {} (last lines) ---\n{}",
+            self.name,
+            lines[tail..].join("\n")
+        )
+    }
+
+    /// Waits until `path` answers 200, failing early (with the log) if the process exits.
+    pub fn wait_ok(&mut self, path: &str, deadline: Duration) -> Result<()> {
+        let port = self.port;
+        let name = self.name.clone();
+        let child = &mut self.child;
+        let outcome = wait_until(&format!("{name} {path} to answer 200"), deadline, || {
+            if let Some(status) = child.try_status() {
+                return Some(Err(anyhow::anyhow!("{name} exited with {status}")));
+            }
+            crate::http::request(port, "GET", path, None, b"", Duration::from_secs(5))
+                .ok()
+                .filter(|r| r.status == 200)
+                .map(|_| Ok(()))
+        });
+        match outcome.and_then(|r| r) {
+            Ok(()) => Ok(()),
+            Err(e) => bail!("{e:#}\n{}", self.logs()),
+        }
+    }
+
+    /// Resident memory of the process, in KiB.
+    pub fn rss_kib(&self) -> Result<u64> {
+        rss_kib(self.child.pid())
+    }
+}
+
+/// Resident memory of process `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS")
+}

@@ -1,9 +1,9 @@
 //! A throwaway `redis-server` on a free loopback port, with no persistence.
 
 use crate::process::{ChildGuard, find_program, free_port, wait_until};
+use crate::resp::Reply;
 use anyhow::{Context, Result, anyhow};
-use std::io::{Read, Write};
-use std::net::{IpAddr, TcpStream};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -84,19 +84,21 @@ impl RedisServer {
         self.child.pid()
     }
 
-    /// Sends one inline command and returns the raw reply (for tests that need no client).
-    pub fn command(&self, line: &str) -> Result<String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-        stream.write_all(format!("{line}\r\n").as_bytes())?;
-        let mut buf = [0u8; 65536];
-        let n = stream.read(&mut buf)?;
-        Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+    /// One command through the raw RESP client ([`crate::resp::query`]).
+    pub fn query(&self, args: &[&str]) -> Result<Reply> {
+        crate::resp::query(self.port, args)
+    }
+
+    /// Whether `key` exists.
+    pub fn exists(&self, key: &str) -> Result<bool> {
+        Ok(self.query(&["EXISTS", key])? == Reply::Int(1))
     }
 
     fn wait_ready(&self, deadline: Duration) -> Result<()> {
         wait_until("redis-server to answer PING", deadline, || {
-            self.command("PING").ok().filter(|r| r.starts_with("+PONG"))
+            self.query(&["PING"])
+                .ok()
+                .filter(|r| r.as_text() == Some("PONG"))
         })
         .map(|_| ())
     }

@@ -1,14 +1,10 @@
-//! Helpers shared by the chart tests: helm without a cluster, the real binaries, and
-//! processes with their logs.
+//! Helpers shared by the chart tests: helm without a cluster, and reading what it renders.
 #![allow(dead_code)]
 
 use anyhow::{Context, Result, bail};
-use roomshard_testkit::process::{ChildGuard, wait_until};
 use serde::Deserialize as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
-use std::time::Duration;
 
 pub fn repo() -> PathBuf {
     roomshard_testkit::repo_root()
@@ -104,114 +100,4 @@ pub fn kinds(docs: &[serde_yaml::Value]) -> Vec<String> {
         .collect();
     kinds.sort();
     kinds
-}
-
-/// The real binaries, built once per test process by cargo into the current target
-/// folder (a no-op when `cargo test --workspace` already built them; a first build when a
-/// single package's tests run).
-pub struct Binaries {
-    pub worker: PathBuf,
-    pub matchmaker: PathBuf,
-    pub operator: PathBuf,
-}
-
-static BINARIES: OnceLock<Result<Binaries, String>> = OnceLock::new();
-
-pub fn binaries() -> Result<&'static Binaries> {
-    BINARIES
-        .get_or_init(|| build_binaries().map_err(|e| format!("{e:#}")))
-        .as_ref()
-        .map_err(|e| anyhow::anyhow!("building the Roomshard binaries failed: {e}"))
-}
-
-fn build_binaries() -> Result<Binaries> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(repo())
-        // The whole workspace's binaries with dev-dependencies in feature resolution
-        // (`--examples` turns that on): the same build `cargo test --workspace` makes, so
-        // under it this is a no-op instead of a second build with other features.
-        .args([
-            "build",
-            "--message-format=json-render-diagnostics",
-            "--workspace",
-            "--bins",
-            "--examples",
-        ])
-        .output()
-        .context("running cargo build")?;
-    if !out.status.success() {
-        bail!(
-            "cargo build --workspace --bins failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let mut found = std::collections::HashMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if msg["reason"] != "compiler-artifact" {
-            continue;
-        }
-        if let (Some(name), Some(exe)) =
-            (msg["target"]["name"].as_str(), msg["executable"].as_str())
-        {
-            found.insert(name.to_owned(), PathBuf::from(exe));
-        }
-    }
-    let mut take = |name: &str| {
-        found
-            .remove(name)
-            .with_context(|| format!("cargo build reported no executable {name}"))
-    };
-    Ok(Binaries {
-        worker: take("roomshard-worker")?,
-        matchmaker: take("roomshard-matchmaker")?,
-        operator: take("roomshard-operator")?,
-    })
-}
-
-/// A child process with its log file, for error messages that show what it said.
-pub struct Proc {
-    pub name: String,
-    pub log: PathBuf,
-    pub child: ChildGuard,
-}
-
-impl Proc {
-    pub fn spawn(name: &str, cmd: Command, dir: &Path) -> Result<Self> {
-        let log = dir.join(format!("{name}.log"));
-        let child = ChildGuard::spawn(name, cmd, &log)?;
-        Ok(Self {
-            name: name.to_owned(),
-            log,
-            child,
-        })
-    }
-
-    /// The last lines of the process's log.
-    pub fn tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-
-    /// Waits until `/healthz` on `port` answers 200, failing early if the process exits.
-    pub fn wait_healthy(&mut self, port: u16, deadline: Duration) -> Result<()> {
-        let name = self.name.clone();
-        let result = wait_until(&format!("{name} /healthz"), deadline, || {
-            if let Some(status) = self.child.try_status() {
-                return Some(Err(anyhow::anyhow!("{name} exited with {status}")));
-            }
-            roomshard_charttests::http(port, "GET", "/healthz", None)
-                .ok()
-                .filter(|r| r.status == 200)
-                .map(|_| Ok(()))
-        });
-        match result.and_then(|r| r) {
-            Ok(()) => Ok(()),
-            Err(e) => bail!("{e:#}\n--- {name} log ---\n{}", self.tail()),
-        }
-    }
 }

@@ -1,19 +1,18 @@
-//! Shared by the cross-component tests: the real binaries from the target folder, a
-//! running set (Redis, N worker shards, a matchmaker), and a small blocking HTTP client.
+//! Shared by the cross-component tests: a running set (Redis, N worker shards, a
+//! matchmaker) of the real binaries. The binaries, processes and the HTTP client are the
+//! testkit's.
 #![allow(dead_code)]
 
 use anyhow::{Context, Result, bail};
-use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
+use roomshard_testkit::bins::command;
+use roomshard_testkit::http::send;
+use roomshard_testkit::process::{Proc, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub const SET: &str = "e2e";
 pub const SECRET: &str = "e2e-token-secret-0123456789abcdef";
-
-pub use roomshard_testkit::bins::command;
-
-pub use roomshard_testkit::bins::Proc;
 
 /// How to start a set.
 pub struct StackOptions {
@@ -79,14 +78,7 @@ impl Stack {
                 cmd.env("ROOMSHARD_REQUIRE_TOKEN", required.to_string());
             }
             let name = format!("worker {i}/{}", opts.shards);
-            let log = dir.join(format!("worker-{i}.log"));
-            let child = ChildGuard::spawn(&name, cmd, &log)?;
-            workers.push(Proc {
-                name,
-                port,
-                child,
-                log,
-            });
+            workers.push(Proc::spawn(&name, cmd, port, &dir, &format!("worker-{i}"))?);
         }
         let port = match opts.matchmaker_port {
             Some(p) => p,
@@ -99,15 +91,8 @@ impl Stack {
             .env("ROOMSHARD_SET", SET)
             .env("ROOMSHARD_TOKEN_SECRET", SECRET)
             .env("HEARTBEAT_INTERVAL_MS", "500");
-        let log = dir.join("matchmaker.log");
-        let child = ChildGuard::spawn("matchmaker", cmd, &log)?;
         let mut stack = Self {
-            matchmaker: Proc {
-                name: "matchmaker".into(),
-                port,
-                child,
-                log,
-            },
+            matchmaker: Proc::spawn("matchmaker", cmd, port, &dir, "matchmaker")?,
             workers,
             redis,
             dir,
@@ -120,21 +105,7 @@ impl Stack {
 
     fn wait_ready(&mut self, shards: u32) -> Result<()> {
         for w in &mut self.workers {
-            let port = w.port;
-            let up = wait_until(
-                &format!("{} /readyz", w.name),
-                Duration::from_secs(30),
-                || {
-                    if let Some(status) = w.child.try_status() {
-                        return Some(Err(anyhow::anyhow!("{} exited with {status}", w.name)));
-                    }
-                    http(port, "GET", "/readyz", None)
-                        .ok()
-                        .filter(|r| r.status == 200)
-                        .map(|_| Ok(()))
-                },
-            )?;
-            up?;
+            w.wait_ok("/readyz", Duration::from_secs(30))?;
         }
         let port = self.matchmaker.port;
         let mm = &mut self.matchmaker;
@@ -167,7 +138,7 @@ impl Stack {
 
     /// `POST /reserve` with a JSON body; the parsed answer of a 200, an error otherwise.
     pub fn reserve(&self, body: &serde_json::Value) -> Result<serde_json::Value> {
-        let r = http(
+        let r = send(
             self.matchmaker.port,
             "POST",
             "/reserve",
@@ -178,24 +149,6 @@ impl Stack {
         }
         r.json()
     }
-}
-
-pub use roomshard_testkit::http::Answer;
-use roomshard_testkit::http::request;
-
-/// One HTTP/1.1 request on loopback (`Connection: close`); a JSON body when given.
-pub fn http(port: u16, method: &str, path: &str, json_body: Option<&str>) -> Result<Answer> {
-    http_raw(
-        port,
-        method,
-        path,
-        json_body.map(|b| ("application/json", b)),
-    )
-}
-
-/// One HTTP/1.1 request on loopback with an optional (content type, body).
-pub fn http_raw(port: u16, method: &str, path: &str, body: Option<(&str, &str)>) -> Result<Answer> {
-    request(port, method, path, body, Duration::from_secs(30))
 }
 
 /// `tests/artifacts/<name>` in the repository (git-ignored), created when missing.
@@ -210,7 +163,7 @@ pub fn artifacts_dir(name: &str) -> Result<PathBuf> {
 
 /// Shards the matchmaker on `port` reports healthy in `GET /rooms`.
 pub fn healthy_shards(port: u16) -> Option<usize> {
-    let v = http(port, "GET", "/rooms", None).ok()?.json().ok()?;
+    let v = send(port, "GET", "/rooms", None).ok()?.json().ok()?;
     Some(
         v["shards"]
             .as_array()?
