@@ -261,8 +261,7 @@ async fn bad_inputs_get_their_documented_4xx() -> anyhow::Result<()> {
     // The service is still healthy after all of it.
     let (s, _) = mm.get("/readyz").await?;
     assert_eq!(s, 200);
-    let metrics = mm.send("GET", "/metrics", None, b"")
-        .await?;
+    let metrics = mm.send("GET", "/metrics", None, b"").await?;
     let text = &metrics.body;
     assert!(text.contains("roomshard_matchmaker_reservations_total{outcome=\"bad_request\"}"));
     assert!(

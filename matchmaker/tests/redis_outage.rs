@@ -42,12 +42,7 @@ async fn frozen_or_restarted_redis_is_a_quick_503_then_recovers() -> anyhow::Res
             mm.send("GET", path, None, b"").await?
         };
         let took = started.elapsed();
-        assert_eq!(
-            a.status,
-            503,
-            "{path}: {}",
-            a.body
-        );
+        assert_eq!(a.status, 503, "{path}: {}", a.body);
         assert_eq!(a.json()?["error"]["code"], "redis_unavailable", "{path}");
         assert!(
             took < Duration::from_millis(DEADLINE_MS * 3),
@@ -96,8 +91,7 @@ async fn frozen_or_restarted_redis_is_a_quick_503_then_recovers() -> anyhow::Res
     })
     .await?;
 
-    let metrics = mm.send("GET", "/metrics", None, b"")
-        .await?;
+    let metrics = mm.send("GET", "/metrics", None, b"").await?;
     let text = &metrics.body;
     assert!(
         text.contains("roomshard_matchmaker_redis_errors_total"),

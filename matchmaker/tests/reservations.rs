@@ -21,9 +21,7 @@ fn cap(rooms_per_shard: u32, players_per_room: u32) -> Capacity {
 }
 
 async fn reserve(mm: &Matchmaker, body: Value) -> (u16, Value) {
-    mm.post_json("/reserve", &body)
-        .await
-        .expect("answered")
+    mm.post_json("/reserve", &body).await.expect("answered")
 }
 
 /// What a worker does when a player joins with a token (docs/REDIS.md, "Join").
@@ -106,7 +104,9 @@ async fn idempotency_key_returns_the_same_reservation() -> anyhow::Result<()> {
 
     let body = json!({"player": "ann", "idempotencyKey": "retry-1", "track": "ctf"});
     let (s1, first) = reserve(&mm, body.clone()).await;
-    let (s2, second) = mm.post_json("/rooms/reserve",
+    let (s2, second) = mm
+        .post_json(
+            "/rooms/reserve",
             &json!({"player": "bob", "idempotencyKey": "retry-1"}),
         )
         .await?;
@@ -115,11 +115,7 @@ async fn idempotency_key_returns_the_same_reservation() -> anyhow::Result<()> {
         first, second,
         "a retry gets the very same reservation and token"
     );
-    let (_, other) = reserve(
-        &mm,
-        json!({"idempotencyKey": "retry-2", "track": "ctf"}),
-    )
-    .await;
+    let (_, other) = reserve(&mm, json!({"idempotencyKey": "retry-2", "track": "ctf"})).await;
     assert_ne!(nonce_of(&other), nonce_of(&first));
     let room = first["room"].as_str().unwrap_or_default();
     let held: u32 = client.zcard(keys().room_reservations(room)).await?;

@@ -482,8 +482,7 @@ async fn measure_reserve_throughput() -> Result<()> {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(5)).await;
-                let _ =
-                    tokio::task::spawn_blocking(move || beat_all(port, SHARDS, capacity)).await;
+                let _ = tokio::task::spawn_blocking(move || beat_all(port, SHARDS, capacity)).await;
             }
         })
     };

@@ -51,7 +51,9 @@ fn set_yaml(name: &str, shards: i32, extra: &str) -> String {
 const BEAT_TTL: Duration = Duration::from_secs(600);
 
 fn shard(index: u32, total: u32, players: u32) -> HeartbeatBuilder {
-    HeartbeatBuilder::new(index, total).rooms(1).players(players)
+    HeartbeatBuilder::new(index, total)
+        .rooms(1)
+        .players(players)
 }
 
 fn beat(redis: &RedisServer, keys: &Keys, index: u32, total: u32, players: u32) {
@@ -126,7 +128,8 @@ async fn operator_against_a_real_api_server() {
     let client = cp.client().await.expect("client");
 
     // The CRD installs, and the API server enforces its validation.
-    cp.install_crd().expect("the CRD installs and is established");
+    cp.install_crd()
+        .expect("the CRD installs and is established");
     let refusals = [
         ("zero", set_yaml("zero", 0, ""), "shards"),
         ("huge", set_yaml("huge", 5000, ""), "shards"),

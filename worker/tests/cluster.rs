@@ -435,9 +435,7 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["ok"]);
 
     // What the operator does on scale-down.
-    redis
-        .query(&["SADD", &keys.draining(), "1"])
-        .expect("sadd");
+    redis.query(&["SADD", &keys.draining(), "1"]).expect("sadd");
     wait_until(
         "the heartbeat to show draining",
         Duration::from_secs(5),
@@ -446,12 +444,13 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     .expect("draining heartbeat");
     let acks = join_acks(&worker.url(), serde_json::json!([{"room": "during"}]));
     assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["draining"]);
-    assert_eq!(value(worker.port, "roomshard_worker_draining").ok(), Some(1.0));
+    assert_eq!(
+        value(worker.port, "roomshard_worker_draining").ok(),
+        Some(1.0)
+    );
 
     // Scaling back up lifts the mark.
-    redis
-        .query(&["SREM", &keys.draining(), "1"])
-        .expect("srem");
+    redis.query(&["SREM", &keys.draining(), "1"]).expect("srem");
     wait_until(
         "the heartbeat to stop draining",
         Duration::from_secs(5),

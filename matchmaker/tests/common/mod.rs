@@ -55,9 +55,11 @@ impl Matchmaker {
             cmd.env(k, v);
         }
         let proc = Proc::spawn("roomshard-matchmaker", cmd, port, &dir, "matchmaker")?;
-        wait_until_async("matchmaker /healthz", Duration::from_secs(20), || async move {
-            get(port, "/healthz").await.ok().filter(|(s, _)| *s == 200)
-        })
+        wait_until_async(
+            "matchmaker /healthz",
+            Duration::from_secs(20),
+            || async move { get(port, "/healthz").await.ok().filter(|(s, _)| *s == 200) },
+        )
         .await?;
         Ok(Self { port, proc })
     }

@@ -7,14 +7,12 @@ use anyhow::{Context, Result, bail, ensure};
 use common::{ALL_ON, chart, documents, find, helm, kinds, repo, run_ok, template};
 use roomshard_testkit::bins::command;
 use roomshard_testkit::control_plane::ControlPlane;
-use roomshard_testkit::http::{Answer, send};
 use roomshard_testkit::metrics::Scrape;
-use roomshard_testkit::process::Proc;
-use roomshard_testkit::process::{free_port, wait_until};
+use roomshard_testkit::process::{Proc, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
 use serde_yaml::Value;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 const NS: &str = "roomshard-system";

@@ -311,7 +311,12 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
         wait_until(
             &format!("{name} on port {port}"),
             Duration::from_secs(20),
-            || Scrape::of(port).ok().map(|s| s.text).filter(|m| m.contains(name)),
+            || {
+                Scrape::of(port)
+                    .ok()
+                    .map(|s| s.text)
+                    .filter(|m| m.contains(name))
+            },
         )?;
     }
     for port in [worker_port, matchmaker_port, operator_port] {

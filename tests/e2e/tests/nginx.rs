@@ -9,8 +9,8 @@ mod common;
 
 use anyhow::{Context, Result, bail};
 use common::{Stack, StackOptions};
-use roomshard_testkit::http::{BOUND, request, send};
 use roomshard_loadtest::sio::{Client, Packet, parse_frame};
+use roomshard_testkit::http::{BOUND, request, send};
 use roomshard_testkit::process::{ChildGuard, find_program, free_port, wait_until};
 use serde_json::{Value, json};
 use std::net::TcpStream;

@@ -4,13 +4,13 @@
 
 use anyhow::{Context, Result, bail};
 use roomshard_faults::{keys, ms, reserve, start_matchmaker};
+use roomshard_protocol::records::Capacity;
 use roomshard_testkit::fixtures::write_heartbeats;
 use roomshard_testkit::process::Proc;
-use roomshard_testkit::resp::Reply;
-use roomshard_testkit::resp::query;
-use roomshard_protocol::records::Capacity;
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
+use roomshard_testkit::resp::Reply;
+use roomshard_testkit::resp::query;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,7 +71,13 @@ fn matchmaker_restart_mid_storm_loses_and_duplicates_nothing() -> Result<()> {
         rooms_per_shard: ROOMS_PER_SHARD,
         players_per_room: SEATS,
     };
-    write_heartbeats(redis.port(), &keys(), SHARDS, capacity, Duration::from_secs(300))?;
+    write_heartbeats(
+        redis.port(),
+        &keys(),
+        SHARDS,
+        capacity,
+        Duration::from_secs(300),
+    )?;
     let dir = roomshard_testkit::scratch_dir("faults-mm-restart")?;
     let mut mms: Vec<Proc> = (0..3)
         .map(|i| start_matchmaker(&dir, &format!("matchmaker-{i}"), None, &redis.url(), 2000))

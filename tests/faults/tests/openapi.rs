@@ -4,10 +4,10 @@
 
 use anyhow::{Context, Result, bail};
 use roomshard_faults::{keys, start_matchmaker};
+use roomshard_protocol::records::Capacity;
 use roomshard_testkit::fixtures::write_heartbeats;
 use roomshard_testkit::http::send;
 use roomshard_testkit::process::Proc;
-use roomshard_protocol::records::Capacity;
 use roomshard_testkit::redis::RedisServer;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -27,7 +27,9 @@ fn spec() -> Result<serde_yaml::Value> {
 /// A matchmaker on a real Redis with heartbeats for two shards, so /reserve can succeed.
 fn matchmaker(label: &str) -> Result<(RedisServer, Proc)> {
     let redis = RedisServer::start()?;
-    write_heartbeats(redis.port(), &keys(),
+    write_heartbeats(
+        redis.port(),
+        &keys(),
         2,
         Capacity {
             rooms_per_shard: 1000,

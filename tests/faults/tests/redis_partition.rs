@@ -6,17 +6,20 @@
 //! same identity with every room owned by exactly one shard.
 
 use anyhow::{Context, Result, bail, ensure};
-use roomshard_faults::{Player, SECRET, SET, WorkerOptions, keys, ms, reserve, reserve_ok, start_matchmaker, start_worker};
+use roomshard_faults::{
+    Player, SECRET, SET, WorkerOptions, keys, ms, reserve, reserve_ok, start_matchmaker,
+    start_worker,
+};
 use roomshard_testkit::http::send;
+use roomshard_testkit::http::{Answer, request_to};
 use roomshard_testkit::metrics::Scrape;
 use roomshard_testkit::metrics::sum;
-use roomshard_testkit::process::Proc;
-use roomshard_testkit::resp::Reply;
-use roomshard_testkit::resp::query;
-use roomshard_testkit::http::{Answer, request_to};
 use roomshard_testkit::netns::Netns;
+use roomshard_testkit::process::Proc;
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
+use roomshard_testkit::resp::Reply;
+use roomshard_testkit::resp::query;
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -121,8 +124,8 @@ fn rooms_owned_once(redis: &RedisServer) -> Result<Vec<(String, u32)>> {
             "room {room} is recorded on shard {shard}, its id hashes elsewhere"
         );
         for other in 0..2u32 {
-            let listed = query(port, &["SISMEMBER", &k.shard_rooms(other), &room])?.as_int()
-                == Some(1);
+            let listed =
+                query(port, &["SISMEMBER", &k.shard_rooms(other), &room])?.as_int() == Some(1);
             ensure!(
                 listed == (other == shard),
                 "room {room} (shard {shard}) listed under shard {other}: {listed}"
@@ -322,11 +325,7 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
     let back = wait_until(
         "the isolated worker's heartbeat to return",
         Duration::from_secs(15),
-        || {
-            redis.exists(&keys().shard(0))
-                .ok()?
-                .then(Instant::now)
-        },
+        || redis.exists(&keys().shard(0)).ok()?.then(Instant::now),
     )
     .map_err(|e| anyhow::anyhow!("{e:#}\n{}", isolated.logs()))?;
     let ready = wait_until(

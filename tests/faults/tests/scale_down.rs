@@ -15,12 +15,12 @@
 use anyhow::{Context, Result, bail, ensure};
 use roomshard_faults::{Player, ms, reserve};
 use roomshard_testkit::bins::command;
+use roomshard_testkit::control_plane::ControlPlane;
 use roomshard_testkit::http::send;
 use roomshard_testkit::process::Proc;
-use roomshard_testkit::resp::query;
-use roomshard_testkit::control_plane::ControlPlane;
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
+use roomshard_testkit::resp::query;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::BufReader;
@@ -41,8 +41,9 @@ const LONG_DRAIN_SECONDS: u64 = 60;
 const KUBELET_DELAY: Duration = Duration::from_millis(2500);
 
 fn get_json(cp: &ControlPlane, kind: &str, name: &str) -> Result<Value> {
-    Ok(serde_json::from_str(&cp.kubectl_ok(&["get", kind, name, "-n", NS, "-o", "json"],
-    )?)?)
+    Ok(serde_json::from_str(&cp.kubectl_ok(&[
+        "get", kind, name, "-n", NS, "-o", "json",
+    ])?)?)
 }
 
 fn now_ms() -> u64 {
@@ -175,18 +176,15 @@ impl Kubelet<'_> {
                     .to_owned()
             } else if let Some(r) = var["valueFrom"].get("secretKeyRef") {
                 let key = r["key"].as_str().context("key")?;
-                kubectl(
-                    self.cp,
-                    &[
-                        "get",
-                        "secret",
-                        r["name"].as_str().context("name")?,
-                        "-n",
-                        NS,
-                        "-o",
-                        &format!("go-template={{{{index .data \"{key}\" | base64decode}}}}"),
-                    ],
-                )?
+                self.cp.kubectl_ok(&[
+                    "get",
+                    "secret",
+                    r["name"].as_str().context("name")?,
+                    "-n",
+                    NS,
+                    "-o",
+                    &format!("go-template={{{{index .data \"{key}\" | base64decode}}}}"),
+                ])?
             } else {
                 bail!("env {name} has a source the test's kubelet does not know: {var}");
             };
@@ -443,8 +441,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
 
     // Phase 1: scale to 2 with the players staying.
     let scaled = Instant::now();
-    cp.kubectl_ok(&["scale", &format!("rss/{SET}"), "--replicas=2", "-n", NS],
-    )?;
+    cp.kubectl_ok(&["scale", &format!("rss/{SET}"), "--replicas=2", "-n", NS])?;
     let marked = wait_until(
         "shard 2 to be marked draining in Redis",
         Duration::from_secs(15),
@@ -570,9 +567,8 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
     let cm = get_json(&cp, "configmap", &format!("{SET}-shards"))?;
     ensure!(cm["data"]["total"] == "2", "shard total {}", cm["data"]);
     ensure!(
-        cp.kubectl_ok(&["get", "service", &format!("{SET}-shard-2"), "-n", NS]
-        )
-        .is_err(),
+        cp.kubectl_ok(&["get", "service", &format!("{SET}-shard-2"), "-n", NS])
+            .is_err(),
         "shard 2's Service outlived the drain"
     );
     let now_template = get_json(&cp, "statefulset", SET)?["spec"]["template"].clone();
@@ -588,17 +584,16 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
     // Phase 2: back to 3 shards, then down to 2 with a long deadline; the players leave.
     let grown = Instant::now();
     cp.kubectl_ok(&[
-            "patch",
-            "rss",
-            SET,
-            "-n",
-            NS,
-            "--type=merge",
-            "-p",
-            &json!({"spec": {"shards": 3, "drain": {"timeoutSeconds": LONG_DRAIN_SECONDS}}})
-                .to_string(),
-        ],
-    )?;
+        "patch",
+        "rss",
+        SET,
+        "-n",
+        NS,
+        "--type=merge",
+        "-p",
+        &json!({"spec": {"shards": 3, "drain": {"timeoutSeconds": LONG_DRAIN_SECONDS}}})
+            .to_string(),
+    ])?;
     watch.wait_for(3, grown, Duration::from_secs(15))?;
     wait_until(
         "the shard total to be 3 again",
@@ -631,8 +626,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
     still_playing(&leaving[0], &leaving[1])?;
 
     let scaled2 = Instant::now();
-    cp.kubectl_ok(&["scale", &format!("rss/{SET}"), "--replicas=2", "-n", NS],
-    )?;
+    cp.kubectl_ok(&["scale", &format!("rss/{SET}"), "--replicas=2", "-n", NS])?;
     let (_, _, deadline2) = wait_until(
         "the second drain to be recorded in status",
         Duration::from_secs(15),

@@ -3,13 +3,15 @@
 //! reported lost, and players of a room on another worker keep playing.
 
 use anyhow::{Context, Result};
-use roomshard_faults::{Player, SECRET, keys, ms, reserve, reserve_ok, start_matchmaker, start_ready_workers};
+use roomshard_faults::{
+    Player, SECRET, keys, ms, reserve, reserve_ok, start_matchmaker, start_ready_workers,
+};
 use roomshard_testkit::http::send;
 use roomshard_testkit::metrics::sum;
-use roomshard_testkit::resp::Reply;
-use roomshard_testkit::resp::query;
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
+use roomshard_testkit::resp::Reply;
+use roomshard_testkit::resp::query;
 use serde_json::json;
 use std::time::{Duration, Instant};
 

@@ -23,7 +23,11 @@ impl Scrape {
         let answer =
             crate::http::request_to(addr, "GET", "/metrics", None, b"", Duration::from_secs(10))?;
         if answer.status != 200 {
-            bail!("/metrics on {addr} answered {}: {}", answer.status, answer.body);
+            bail!(
+                "/metrics on {addr} answered {}: {}",
+                answer.status,
+                answer.body
+            );
         }
         Ok(Self { text: answer.body })
     }
@@ -90,8 +94,15 @@ mod tests {
         let s = Scrape::from_text(TEXT);
         assert_eq!(s.value("a_total{k=\"y\"}")?, 3.0);
         assert_eq!(s.value("b")?, 7.0);
-        assert!(s.value("a_total").is_err(), "a labelled metric has no bare series");
-        assert_eq!(s.sum("a_total")?, 5.0, "another metric sharing the prefix is not added");
+        assert!(
+            s.value("a_total").is_err(),
+            "a labelled metric has no bare series"
+        );
+        assert_eq!(
+            s.sum("a_total")?,
+            5.0,
+            "another metric sharing the prefix is not added"
+        );
         assert_eq!(s.sum("b")?, 7.0);
         assert!(s.sum("c").is_err());
         Ok(())

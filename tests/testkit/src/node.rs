@@ -108,9 +108,10 @@ impl NodeProc {
     fn wait(mut self, deadline: std::time::Duration) -> Result<End> {
         let script = self.script.clone();
         let child = &mut self.child;
-        let status = crate::process::wait_until(&format!("node {script} to finish"), deadline, || {
-            child.try_wait().ok().flatten()
-        })?;
+        let status =
+            crate::process::wait_until(&format!("node {script} to finish"), deadline, || {
+                child.try_wait().ok().flatten()
+            })?;
         let join = |h: Option<std::thread::JoinHandle<String>>| {
             h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
         };

@@ -47,10 +47,7 @@ fn redis_freezes_and_restarts_empty() -> anyhow::Result<()> {
     );
     server.thaw()?;
     server.restart()?;
-    assert!(
-        server.query(&["GET", "a"])?.is_nil(),
-        "restart loses data"
-    );
+    assert!(server.query(&["GET", "a"])?.is_nil(), "restart loses data");
     Ok(())
 }
 
