@@ -95,9 +95,16 @@ pub fn is_closed(e: &std::io::Error) -> bool {
 
 /// One request to `127.0.0.1:port` with a JSON body when given, bounded by [`BOUND`].
 pub fn send(port: u16, method: &str, path: &str, json_body: Option<&str>) -> Result<Answer> {
-    let body = json_body.unwrap_or_default().as_bytes();
-    let content_type = json_body.map(|_| "application/json");
+    let (content_type, body) = json(json_body);
     request(port, method, path, content_type, body, BOUND)
+}
+
+/// The content type and bytes of an optional JSON body.
+fn json(body: Option<&str>) -> (Option<&'static str>, &[u8]) {
+    (
+        body.map(|_| "application/json"),
+        body.unwrap_or_default().as_bytes(),
+    )
 }
 
 /// `GET path` on `127.0.0.1:port`, bounded by [`BOUND`].
@@ -185,7 +192,6 @@ pub async fn send_async(
     path: &str,
     json_body: Option<&str>,
 ) -> Result<Answer> {
-    let body = json_body.unwrap_or_default().as_bytes();
-    let content_type = json_body.map(|_| "application/json");
+    let (content_type, body) = json(json_body);
     request_async(port, method, path, content_type, body, BOUND).await
 }
