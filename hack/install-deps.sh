@@ -38,7 +38,7 @@ if [[ ! -d tests/node/node_modules/socket.io-client ]] ||
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# schemathesis (the matchmaker's OpenAPI fuzzing in faults/), pinned, in a virtual
+# schemathesis (the matchmaker's OpenAPI fuzzing in tests/faults/), pinned, in a virtual
 # environment under the cache folder so it is installed once and reused.
 schemathesis_version=4.32.5
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/roomshard/venv"

@@ -109,7 +109,7 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
     (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
   fi
   NODE_PATH="$PWD/tests/node/node_modules" \
-    node charttests/fixtures/player.cjs "http://127.0.0.1:$shard_port" "$room" "$token"
+    node tests/charttests/fixtures/player.cjs "http://127.0.0.1:$shard_port" "$room" "$token"
   say "done: a player joined room $room on shard $shard"
 else
   say "node is not installed; join by hand: connect a Socket.IO client to http://127.0.0.1:$shard_port and emit join {room: \"$room\", token: \"$token\"}"

@@ -8,7 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 fn run_with(env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomshard-matchmaker"));
+    let binary = roomshard_testkit::bins::binary("roomshard-matchmaker").expect("the binary");
+    let mut cmd = Command::new(binary);
     cmd.env_clear()
         .env("BIND", "127.0.0.1")
         .env("PORT", "0")
@@ -65,24 +66,18 @@ async fn sigterm_stops_gracefully() -> anyhow::Result<()> {
 async fn shard_gauges_follow_heartbeats_without_requests() -> anyhow::Result<()> {
     let server = RedisServer::start()?;
     let mm = Matchmaker::start(&server.url(), &[("HEARTBEAT_INTERVAL_MS", "200")]).await?;
-    let redis = common::redis(&server.url()).await?;
     let capacity = roomshard_protocol::records::Capacity::default();
-    common::beat(&redis, &common::heartbeat(0, 2, capacity), 60_000).await?;
-    common::beat(&redis, &common::heartbeat(1, 2, capacity), 60_000).await?;
-    let http = common::Http::new();
-    let metrics_url = mm.url("/metrics");
+    common::beat(server.port(), &common::heartbeat(0, 2, capacity), 60_000)?;
+    common::beat(server.port(), &common::heartbeat(1, 2, capacity), 60_000)?;
     roomshard_testkit::process::wait_until_async(
         "roomshard_matchmaker_healthy_shards 2",
         Duration::from_secs(10),
-        || {
-            let (http, url) = (&http, metrics_url.clone());
-            async move {
-                let a = http.send("GET", &url, None, Vec::new()).await.ok()?;
-                String::from_utf8_lossy(&a.body)
-                    .lines()
-                    .any(|l| l == "roomshard_matchmaker_healthy_shards 2")
-                    .then_some(())
-            }
+        || async {
+            let a = mm.send("GET", "/metrics", None, b"").await.ok()?;
+            a.body
+                .lines()
+                .any(|l| l == "roomshard_matchmaker_healthy_shards 2")
+                .then_some(())
         },
     )
     .await

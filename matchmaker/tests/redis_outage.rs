@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Http, Matchmaker, beat_all, redis};
+use common::{Matchmaker, beat_all};
 use roomshard_protocol::records::Capacity;
 use roomshard_testkit::process::wait_until_async;
 use roomshard_testkit::redis::RedisServer;
@@ -16,74 +16,57 @@ const CAPACITY: Capacity = Capacity {
     players_per_room: 100,
 };
 
-async fn granted(http: &Http, mm: &Matchmaker) -> Option<()> {
-    let (s, _) = http.post_json(&mm.url("/reserve"), &json!({})).await.ok()?;
+async fn granted(mm: &Matchmaker) -> Option<()> {
+    let (s, _) = mm.post_json("/reserve", &json!({})).await.ok()?;
     (s == 200).then_some(())
 }
 
 #[tokio::test]
 async fn frozen_or_restarted_redis_is_a_quick_503_then_recovers() -> anyhow::Result<()> {
     let mut server = RedisServer::start()?;
-    let client = redis(&server.url()).await?;
-    beat_all(&client, 2, CAPACITY).await?;
+    beat_all(server.port(), 2, CAPACITY)?;
     let mm = Matchmaker::start(
         &server.url(),
         &[("REDIS_TIMEOUT_MS", &DEADLINE_MS.to_string())],
     )
     .await?;
-    let http = Http::new();
-    assert!(granted(&http, &mm).await.is_some());
+    assert!(granted(&mm).await.is_some());
 
     server.freeze()?;
     for path in ["/reserve", "/readyz", "/rooms"] {
         let started = Instant::now();
         let a = if path == "/reserve" {
-            http.send(
-                "POST",
-                &mm.url(path),
-                Some("application/json"),
-                b"{}".to_vec(),
-            )
-            .await?
+            mm.send("POST", path, Some("application/json"), b"{}")
+                .await?
         } else {
-            http.send("GET", &mm.url(path), None, Vec::new()).await?
+            mm.send("GET", path, None, b"").await?
         };
         let took = started.elapsed();
-        assert_eq!(
-            a.status,
-            503,
-            "{path}: {}",
-            String::from_utf8_lossy(&a.body)
-        );
-        assert_eq!(a.json()["error"]["code"], "redis_unavailable", "{path}");
+        assert_eq!(a.status, 503, "{path}: {}", a.body);
+        assert_eq!(a.json()?["error"]["code"], "redis_unavailable", "{path}");
         assert!(
             took < Duration::from_millis(DEADLINE_MS * 3),
             "{path} took {took:?} with a {DEADLINE_MS} ms deadline"
         );
-        let body = String::from_utf8_lossy(&a.body).to_string();
+        let body = &a.body;
         assert!(
             !body.contains("redis://") && !body.contains("Timeout"),
             "{body}"
         );
     }
-    let (s, _) = http.get(&mm.url("/healthz")).await?;
+    let (s, _) = mm.get("/healthz").await?;
     assert_eq!(s, 200, "liveness does not depend on Redis");
     server.thaw()?;
     wait_until_async("reserve after thaw", Duration::from_secs(10), || {
-        granted(&http, &mm)
+        granted(&mm)
     })
     .await?;
 
     // Killed: still quick 503s.
     server.kill();
     let started = Instant::now();
-    let a = http
-        .send(
-            "POST",
-            &mm.url("/reserve"),
-            Some("application/json"),
-            b"{}".to_vec(),
-        )
+    let a = mm
+        .send("POST", "/reserve", Some("application/json"), b"{}")
         .await?;
     assert_eq!(a.status, 503);
     assert!(
@@ -94,25 +77,22 @@ async fn frozen_or_restarted_redis_is_a_quick_503_then_recovers() -> anyhow::Res
 
     // Restarted empty: no shards until they beat again, then seats again.
     server.restart()?;
-    let client = redis(&server.url()).await?;
     wait_until_async("readyz after restart", Duration::from_secs(10), || async {
-        let (s, _) = http.get(&mm.url("/readyz")).await.ok()?;
+        let (s, _) = mm.get("/readyz").await.ok()?;
         (s == 200).then_some(())
     })
     .await?;
-    let (s, body) = http.post_json(&mm.url("/reserve"), &json!({})).await?;
+    let (s, body) = mm.post_json("/reserve", &json!({})).await?;
     assert_eq!(s, 503, "{body}");
     assert_eq!(body["error"]["code"], "no_capacity");
-    beat_all(&client, 2, CAPACITY).await?;
+    beat_all(server.port(), 2, CAPACITY)?;
     wait_until_async("reserve after restart", Duration::from_secs(10), || {
-        granted(&http, &mm)
+        granted(&mm)
     })
     .await?;
 
-    let metrics = http
-        .send("GET", &mm.url("/metrics"), None, Vec::new())
-        .await?;
-    let text = String::from_utf8_lossy(&metrics.body);
+    let metrics = mm.send("GET", "/metrics", None, b"").await?;
+    let text = &metrics.body;
     assert!(
         text.contains("roomshard_matchmaker_redis_errors_total"),
         "{text}"

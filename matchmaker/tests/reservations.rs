@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Http, Matchmaker, beat, beat_all, heartbeat, keys, redis, token_key};
+use common::{Matchmaker, beat, beat_all, heartbeat, keys, redis, token_key};
 use fred::prelude::*;
 use roomshard_protocol::records::{Capacity, Reservation};
 use roomshard_protocol::token::TOKEN_VERSION;
@@ -20,10 +20,8 @@ fn cap(rooms_per_shard: u32, players_per_room: u32) -> Capacity {
     }
 }
 
-async fn reserve(http: &Http, mm: &Matchmaker, body: Value) -> (u16, Value) {
-    http.post_json(&mm.url("/reserve"), &body)
-        .await
-        .expect("answered")
+async fn reserve(mm: &Matchmaker, body: Value) -> (u16, Value) {
+    mm.post_json("/reserve", &body).await.expect("answered")
 }
 
 /// What a worker does when a player joins with a token (docs/REDIS.md, "Join").
@@ -57,16 +55,15 @@ fn nonce_of(body: &Value) -> String {
 async fn expiry_frees_seats_and_joins_keep_them() -> anyhow::Result<()> {
     let server = RedisServer::start()?;
     let client = redis(&server.url()).await?;
-    beat_all(&client, 1, cap(1, 2)).await?;
+    beat_all(server.port(), 1, cap(1, 2))?;
     let mm = Matchmaker::start(&server.url(), &[("RESERVATION_TTL_MS", "400")]).await?;
-    let http = Http::new();
 
-    let (s1, a) = reserve(&http, &mm, json!({})).await;
-    let (s2, b) = reserve(&http, &mm, json!({})).await;
+    let (s1, a) = reserve(&mm, json!({})).await;
+    let (s2, b) = reserve(&mm, json!({})).await;
     assert_eq!((s1, s2), (200, 200), "{a} {b}");
     assert_eq!(a["room"], b["room"], "the fullest room is filled first");
     assert_eq!(a["track"], "default");
-    let (s3, c) = reserve(&http, &mm, json!({})).await;
+    let (s3, c) = reserve(&mm, json!({})).await;
     assert_eq!(s3, 503, "{c}");
     assert_eq!(c["error"]["code"], "no_capacity");
 
@@ -85,13 +82,13 @@ async fn expiry_frees_seats_and_joins_keep_them() -> anyhow::Result<()> {
         "an expired seat to be free",
         Duration::from_secs(5),
         || async {
-            let (s, body) = reserve(&http, &mm, json!({})).await;
+            let (s, body) = reserve(&mm, json!({})).await;
             (s == 200).then_some(body)
         },
     )
     .await?;
     assert_eq!(again["room"], a["room"]);
-    let (s, full) = reserve(&http, &mm, json!({})).await;
+    let (s, full) = reserve(&mm, json!({})).await;
     assert_eq!(s, 503, "player + live reservation fill the room: {full}");
     let expired: bool = client.exists(keys().reservation(&b_nonce)).await?;
     assert!(!expired, "resv:{{nonce}} expires with the reservation");
@@ -102,15 +99,14 @@ async fn expiry_frees_seats_and_joins_keep_them() -> anyhow::Result<()> {
 async fn idempotency_key_returns_the_same_reservation() -> anyhow::Result<()> {
     let server = RedisServer::start()?;
     let client = redis(&server.url()).await?;
-    beat_all(&client, 2, cap(10, 4)).await?;
+    beat_all(server.port(), 2, cap(10, 4))?;
     let mm = Matchmaker::start(&server.url(), &[]).await?;
-    let http = Http::new();
 
     let body = json!({"player": "ann", "idempotencyKey": "retry-1", "track": "ctf"});
-    let (s1, first) = reserve(&http, &mm, body.clone()).await;
-    let (s2, second) = http
+    let (s1, first) = reserve(&mm, body.clone()).await;
+    let (s2, second) = mm
         .post_json(
-            &mm.url("/rooms/reserve"),
+            "/rooms/reserve",
             &json!({"player": "bob", "idempotencyKey": "retry-1"}),
         )
         .await?;
@@ -119,12 +115,7 @@ async fn idempotency_key_returns_the_same_reservation() -> anyhow::Result<()> {
         first, second,
         "a retry gets the very same reservation and token"
     );
-    let (_, other) = reserve(
-        &http,
-        &mm,
-        json!({"idempotencyKey": "retry-2", "track": "ctf"}),
-    )
-    .await;
+    let (_, other) = reserve(&mm, json!({"idempotencyKey": "retry-2", "track": "ctf"})).await;
     assert_ne!(nonce_of(&other), nonce_of(&first));
     let room = first["room"].as_str().unwrap_or_default();
     let held: u32 = client.zcard(keys().room_reservations(room)).await?;
@@ -145,24 +136,23 @@ async fn draining_and_stale_shards_get_nothing() -> anyhow::Result<()> {
     let c = cap(10, 4);
     let mut flagged = heartbeat(0, 4, c);
     flagged.draining = true;
-    beat(&client, &flagged, 60_000).await?;
-    beat(&client, &heartbeat(1, 4, c), 60_000).await?;
+    beat(server.port(), &flagged, 60_000)?;
+    beat(server.port(), &heartbeat(1, 4, c), 60_000)?;
     let _: () = client.sadd(k.draining(), "1").await?;
     let mut stale = heartbeat(2, 4, c);
     stale.sent_at = now_ms() - 60_000;
-    beat(&client, &stale, 60_000).await?;
+    beat(server.port(), &stale, 60_000)?;
     let mut gone = heartbeat(3, 4, c);
     gone.sent_at = now_ms();
-    beat(&client, &gone, 60_000).await?;
+    beat(server.port(), &gone, 60_000)?;
     let _: () = client.del(k.shard(3)).await?;
 
     let mm = Matchmaker::start(&server.url(), &[]).await?;
-    let http = Http::new();
-    let (s, body) = reserve(&http, &mm, json!({})).await;
+    let (s, body) = reserve(&mm, json!({})).await;
     assert_eq!(s, 503, "{body}");
     assert_eq!(body["error"]["code"], "no_capacity");
 
-    let (s, rooms) = http.get(&mm.url("/rooms")).await?;
+    let (s, rooms) = mm.get("/rooms").await?;
     assert_eq!(s, 200);
     let shards = rooms["shards"].as_array().cloned().unwrap_or_default();
     let flags: Vec<(bool, bool)> = shards
@@ -183,17 +173,17 @@ async fn draining_and_stale_shards_get_nothing() -> anyhow::Result<()> {
     assert_eq!(shards[0]["capacity"]["playersPerRoom"], 4);
 
     // Shard 2 beats again: it takes the seat.
-    beat(&client, &heartbeat(2, 4, c), 60_000).await?;
-    let (s, body) = reserve(&http, &mm, json!({})).await;
+    beat(server.port(), &heartbeat(2, 4, c), 60_000)?;
+    let (s, body) = reserve(&mm, json!({})).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["shard"], 2);
     let room = body["room"].as_str().unwrap_or_default().to_owned();
 
     // Once shard 2 drains, its room takes no seat either, named or not.
     let _: () = client.sadd(k.draining(), "2").await?;
-    let (s, body) = reserve(&http, &mm, json!({})).await;
+    let (s, body) = reserve(&mm, json!({})).await;
     assert_eq!(s, 503, "{body}");
-    let (s, body) = reserve(&http, &mm, json!({"room": room})).await;
+    let (s, body) = reserve(&mm, json!({"room": room})).await;
     assert_eq!(s, 503, "{body}");
     Ok(())
 }
@@ -203,29 +193,28 @@ async fn named_rooms_and_lost_rooms() -> anyhow::Result<()> {
     let server = RedisServer::start()?;
     let client = redis(&server.url()).await?;
     let k = keys();
-    beat_all(&client, 2, cap(1, 2)).await?;
+    beat_all(server.port(), 2, cap(1, 2))?;
     let mm = Matchmaker::start(&server.url(), &[]).await?;
-    let http = Http::new();
 
-    let (_, a) = reserve(&http, &mm, json!({"track": "alpha"})).await;
-    let (_, b) = reserve(&http, &mm, json!({"track": "beta"})).await;
+    let (_, a) = reserve(&mm, json!({"track": "alpha"})).await;
+    let (_, b) = reserve(&mm, json!({"track": "beta"})).await;
     assert_ne!(
         a["shard"], b["shard"],
         "new rooms go to the least-loaded shard"
     );
     let room_a = a["room"].as_str().unwrap_or_default().to_owned();
-    let (s, named) = reserve(&http, &mm, json!({"room": room_a})).await;
+    let (s, named) = reserve(&mm, json!({"room": room_a})).await;
     assert_eq!(s, 200, "{named}");
     assert_eq!(named["room"], a["room"]);
     assert_eq!(named["track"], "alpha");
-    let (s, full) = reserve(&http, &mm, json!({"room": room_a})).await;
+    let (s, full) = reserve(&mm, json!({"room": room_a})).await;
     assert_eq!(s, 409, "{full}");
     assert_eq!(full["error"]["code"], "room_full");
-    let (s, missing) = reserve(&http, &mm, json!({"room": "no-such-room"})).await;
+    let (s, missing) = reserve(&mm, json!({"room": "no-such-room"})).await;
     assert_eq!(s, 404, "{missing}");
     assert_eq!(missing["error"]["code"], "room_not_found");
 
-    let (_, only_beta) = http.get(&mm.url("/rooms?track=beta")).await?;
+    let (_, only_beta) = mm.get("/rooms?track=beta").await?;
     let listed: Vec<&str> = only_beta["rooms"]
         .as_array()
         .map(|r| r.iter().filter_map(|x| x["room"].as_str()).collect())
@@ -235,7 +224,7 @@ async fn named_rooms_and_lost_rooms() -> anyhow::Result<()> {
     // The shard of room b stops beating: its room is reported lost, not silently kept.
     let dead = b["shard"].as_u64().unwrap_or(0) as u32;
     let _: () = client.del(k.shard(dead)).await?;
-    let (s, all) = http.get(&mm.url("/rooms")).await?;
+    let (s, all) = mm.get("/rooms").await?;
     assert_eq!(s, 200);
     let rooms = all["rooms"].as_array().cloned().unwrap_or_default();
     assert_eq!(rooms.len(), 2);
@@ -261,19 +250,18 @@ async fn tokens_verify_and_match_the_response_and_the_record() -> anyhow::Result
     let client = redis(&server.url()).await?;
     let mut own_url = heartbeat(0, 2, cap(1, 4));
     own_url.url = "wss://shard0.example/io".into();
-    beat(&client, &own_url, 60_000).await?;
-    beat(&client, &heartbeat(1, 2, cap(1, 4)), 60_000).await?;
+    beat(server.port(), &own_url, 60_000)?;
+    beat(server.port(), &heartbeat(1, 2, cap(1, 4)), 60_000)?;
     let mm = Matchmaker::start(
         &server.url(),
         &[("PUBLIC_URL", "wss://play.example.com/shard/{shard}")],
     )
     .await?;
-    let http = Http::new();
 
     let mut seen_urls = Vec::new();
     for player in ["ann", "bob"] {
         let before = now_ms();
-        let (s, body) = reserve(&http, &mm, json!({"player": player, "track": player})).await;
+        let (s, body) = reserve(&mm, json!({"player": player, "track": player})).await;
         assert_eq!(s, 200, "{body}");
         let obj = body.as_object().cloned().unwrap_or_default();
         let mut fields: Vec<&str> = obj.keys().map(String::as_str).collect();
@@ -343,27 +331,26 @@ async fn a_kept_shard_view_never_outlives_the_shards_it_names() -> anyhow::Resul
     let client = redis(&server.url()).await?;
     let k = keys();
     let c = cap(10, 2);
-    beat(&client, &heartbeat(0, 3, c), 60_000).await?;
-    beat(&client, &heartbeat(1, 3, c), 60_000).await?;
+    beat(server.port(), &heartbeat(0, 3, c), 60_000)?;
+    beat(server.port(), &heartbeat(1, 3, c), 60_000)?;
     // A long interval: the view is read once at start and kept for the whole test.
     let mm = Matchmaker::start(&server.url(), &[("HEARTBEAT_INTERVAL_MS", "600000")]).await?;
-    let http = Http::new();
-    let (s, first) = reserve(&http, &mm, json!({})).await;
+    let (s, first) = reserve(&mm, json!({})).await;
     assert_eq!(s, 200, "{first}");
 
     // Shard 0's heartbeat expires and shard 1 drains: the kept view still names both.
     let _: () = client.del(k.shard(0)).await?;
     let _: () = client.sadd(k.draining(), "1").await?;
-    let (s, body) = reserve(&http, &mm, json!({})).await;
+    let (s, body) = reserve(&mm, json!({})).await;
     assert_eq!(s, 503, "{body}");
     assert_eq!(body["error"]["code"], "no_capacity");
-    let (s, body) = reserve(&http, &mm, json!({"room": first["room"]})).await;
+    let (s, body) = reserve(&mm, json!({"room": first["room"]})).await;
     assert_eq!(s, 503, "{body}");
 
     // Shard 2 starts after the view was read: it takes the next seats straight away.
-    beat(&client, &heartbeat(2, 3, c), 60_000).await?;
+    beat(server.port(), &heartbeat(2, 3, c), 60_000)?;
     for _ in 0..3 {
-        let (s, body) = reserve(&http, &mm, json!({})).await;
+        let (s, body) = reserve(&mm, json!({})).await;
         assert_eq!(s, 200, "{body}");
         assert_eq!(body["shard"], 2, "{body}");
     }

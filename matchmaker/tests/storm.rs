@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Http, Matchmaker, beat_all, keys, redis, token_key};
+use common::{Matchmaker, beat_all, keys, post_json, redis, token_key};
 use fred::prelude::*;
 use roomshard_protocol::records::Capacity;
 use roomshard_protocol::{now_ms, shard_for_room};
@@ -29,7 +29,7 @@ async fn reservation_storm_never_overfills() -> anyhow::Result<()> {
         rooms_per_shard: ROOMS_PER_SHARD,
         players_per_room: SEATS,
     };
-    beat_all(&client, SHARDS, capacity).await?;
+    beat_all(server.port(), SHARDS, capacity)?;
     let env = [
         ("RESERVATION_TTL_MS", "300000"),
         ("REDIS_TIMEOUT_MS", "5000"),
@@ -38,20 +38,18 @@ async fn reservation_storm_never_overfills() -> anyhow::Result<()> {
     for _ in 0..3 {
         mms.push(Matchmaker::start(&server.url(), &env).await?);
     }
-    let urls: Vec<String> = mms.iter().map(|m| m.url("/reserve")).collect();
-    let http = Http::new();
+    let ports: Vec<u16> = mms.iter().map(|m| m.port).collect();
 
     let started = Instant::now();
     let gate = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut tasks = Vec::with_capacity(REQUESTS);
     for i in 0..REQUESTS {
-        let http = http.clone();
-        let url = urls[i % urls.len()].clone();
+        let port = ports[i % ports.len()];
         let gate = gate.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await?;
             let body = serde_json::json!({"player": format!("p{i}"), "track": "storm"});
-            http.post_json(&url, &body).await
+            post_json(port, "/reserve", &body).await
         }));
     }
     let mut answers = Vec::with_capacity(REQUESTS);

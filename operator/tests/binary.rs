@@ -5,16 +5,19 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Api, ListParams};
 use roomshard_operator::crd::RoomShardSet;
 use roomshard_testkit::control_plane::ControlPlane;
-use roomshard_testkit::process::{ChildGuard, free_port, wait_until, wait_until_async};
+use roomshard_testkit::metrics::value;
+use roomshard_testkit::process::{ChildGuard, free_port, rss_kib, wait_until, wait_until_async};
 use roomshard_testkit::redis::RedisServer;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+fn operator_binary() -> std::path::PathBuf {
+    roomshard_testkit::bins::binary("roomshard-operator").expect("the operator binary")
+}
+
 fn operator(cp: &ControlPlane, dir: &Path, name: &str, port: u16, redis: &str) -> ChildGuard {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomshard-operator"));
+    let mut cmd = Command::new(operator_binary());
     cmd.envs(cp.env())
         .env("POD_NAME", name)
         .env("REDIS_URL", redis)
@@ -28,52 +31,30 @@ fn operator(cp: &ControlPlane, dir: &Path, name: &str, port: u16, redis: &str) -
     ChildGuard::spawn(name, cmd, &dir.join(format!("{name}.log"))).expect("operator starts")
 }
 
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
+/// Whether `path` on `port` answers 200.
+fn answers_ok(port: u16, path: &str) -> bool {
+    roomshard_testkit::http::request(port, "GET", path, None, b"", Duration::from_secs(2))
+        .is_ok_and(|a| a.status == 200)
 }
 
-fn metric(port: u16, name: &str) -> Option<f64> {
-    let body = http_get(port, "/metrics")?;
-    body.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
+/// A series' value from the operator's `/metrics`; None when it cannot be read.
+fn metric(port: u16, series: &str) -> Option<f64> {
+    value(port, series).ok()
 }
 
 fn kubectl(cp: &ControlPlane, args: &[&str]) -> String {
-    let out = cp.kubectl().args(args).output().expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    cp.kubectl_ok(args).expect("kubectl succeeds")
+}
+
+/// Whether an object is one of the bulk sets (or their StatefulSets).
+fn bulk(meta: &kube::api::ObjectMeta) -> bool {
+    meta.name.as_deref().is_some_and(|n| n.starts_with("bulk-"))
 }
 
 fn set_yaml(name: &str, shards: i32) -> String {
     format!(
         "apiVersion: roomshard.dev/v1alpha1\nkind: RoomShardSet\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n  shards: {shards}\n  image: registry.example/roomshard:1\n"
     )
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,7 +65,7 @@ async fn missing_crd_leader_election_and_throughput() {
     let client = cp.client().await.expect("client");
 
     // Without the CRD the operator refuses to start, and says why.
-    let out = Command::new(env!("CARGO_BIN_EXE_roomshard-operator"))
+    let out = Command::new(operator_binary())
         .envs(cp.env())
         .env("METRICS_ADDRESS", "127.0.0.1")
         .env("METRICS_PORT", free_port().expect("port").to_string())
@@ -97,17 +78,7 @@ async fn missing_crd_leader_election_and_throughput() {
         "{stderr}"
     );
 
-    let crd = roomshard_testkit::repo_root().join("crds/roomshardset.yaml");
-    kubectl(&cp, &["apply", "-f", crd.to_str().expect("path")]);
-    kubectl(
-        &cp,
-        &[
-            "wait",
-            "--for=condition=Established",
-            "crd/roomshardsets.roomshard.dev",
-            "--timeout=30s",
-        ],
-    );
+    cp.install_crd().expect("the CRD installs");
 
     // Two instances: exactly one leads, only it reconciles.
     let (pa, pb) = (free_port().expect("port"), free_port().expect("port"));
@@ -116,7 +87,7 @@ async fn missing_crd_leader_election_and_throughput() {
     wait_until("both operators ready", Duration::from_secs(30), || {
         [pa, pb]
             .iter()
-            .all(|p| http_get(*p, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200")))
+            .all(|p| answers_ok(*p, "/readyz"))
             .then_some(())
     })
     .expect("both ready");
@@ -132,20 +103,8 @@ async fn missing_crd_leader_election_and_throughput() {
             }
         })
         .expect("a leader");
-    let ready = http_get(standby_port, "/readyz");
-    assert!(
-        ready
-            .as_deref()
-            .is_some_and(|r| r.starts_with("HTTP/1.1 200")),
-        "{ready:?}"
-    );
-    let health = http_get(leader_port, "/healthz");
-    assert!(
-        health
-            .as_deref()
-            .is_some_and(|r| r.starts_with("HTTP/1.1 200")),
-        "{health:?}"
-    );
+    assert!(answers_ok(standby_port, "/readyz"), "the standby is ready");
+    assert!(answers_ok(leader_port, "/healthz"), "the leader is live");
     let file = dir.join("one.yaml");
     std::fs::write(&file, set_yaml("one", 2)).expect("write");
     kubectl(&cp, &["apply", "-f", file.to_str().expect("path")]);
@@ -215,27 +174,13 @@ async fn missing_crd_leader_election_and_throughput() {
         let done = sets
             .items
             .iter()
-            .filter(|s| {
-                s.metadata
-                    .name
-                    .as_deref()
-                    .is_some_and(|n| n.starts_with("bulk-"))
-            })
+            .filter(|s| bulk(&s.metadata))
             .filter(|s| {
                 s.status.as_ref().and_then(|st| st.observed_generation) == s.metadata.generation
             })
             .count();
         let stss = sts.list_metadata(&ListParams::default()).await.ok()?;
-        let with_sts = stss
-            .items
-            .iter()
-            .filter(|s| {
-                s.metadata
-                    .name
-                    .as_deref()
-                    .is_some_and(|n| n.starts_with("bulk-"))
-            })
-            .count();
+        let with_sts = stss.items.iter().filter(|s| bulk(&s.metadata)).count();
         (done == n && with_sts == n).then_some(())
     })
     .await

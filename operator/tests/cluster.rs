@@ -15,6 +15,7 @@ use roomshard_operator::crd::RoomShardSet;
 use roomshard_operator::metrics::Metrics;
 use roomshard_protocol::Keys;
 use roomshard_testkit::control_plane::ControlPlane;
+use roomshard_testkit::fixtures::{HeartbeatBuilder, write_heartbeat};
 use roomshard_testkit::process::{free_port, wait_until_async};
 use roomshard_testkit::redis::RedisServer;
 use std::path::Path;
@@ -46,26 +47,37 @@ fn set_yaml(name: &str, shards: i32, extra: &str) -> String {
     )
 }
 
-fn heartbeat(index: u32, total: u32, players: u32, draining: bool) -> String {
-    format!(
-        r#"{{"index":{index},"total":{total},"rooms":1,"players":{players},"pod":"game-{index}","draining":{draining}}}"#
-    )
+/// How long a heartbeat written by the test stays.
+const BEAT_TTL: Duration = Duration::from_secs(600);
+
+fn shard(index: u32, total: u32, players: u32) -> HeartbeatBuilder {
+    HeartbeatBuilder::new(index, total)
+        .rooms(1)
+        .players(players)
 }
 
 fn beat(redis: &RedisServer, keys: &Keys, index: u32, total: u32, players: u32) {
-    write_beat(redis, keys, heartbeat(index, total, players, false), index);
+    let hb = shard(index, total, players).build();
+    write_heartbeat(redis.port(), keys, &hb, BEAT_TTL).expect("heartbeat written");
 }
 
 /// A heartbeat from a worker that has seen its shard's draining mark.
 fn beat_draining(redis: &RedisServer, keys: &Keys, index: u32, total: u32, players: u32) {
-    write_beat(redis, keys, heartbeat(index, total, players, true), index);
+    let hb = shard(index, total, players).draining().build();
+    write_heartbeat(redis.port(), keys, &hb, BEAT_TTL).expect("heartbeat written");
 }
 
-fn write_beat(redis: &RedisServer, keys: &Keys, record: String, index: u32) {
-    let reply = redis
-        .command(&format!("SET {} '{record}' PX 600000", keys.shard(index)))
-        .expect("SET heartbeat");
-    assert!(reply.starts_with("+OK"), "{reply}");
+/// The shards marked draining in Redis.
+fn draining_marks(redis: &RedisServer, keys: &Keys) -> Vec<String> {
+    redis
+        .query(&["SMEMBERS", &keys.draining()])
+        .expect("smembers")
+        .texts()
+}
+
+/// The names of every key in Redis.
+fn all_keys(redis: &RedisServer) -> Vec<String> {
+    redis.query(&["KEYS", "*"]).expect("keys").texts()
 }
 
 async fn sts_replicas(client: &Client, name: &str) -> Option<i32> {
@@ -114,21 +126,10 @@ async fn operator_against_a_real_api_server() {
     let redis = RedisServer::start().expect("redis");
     let dir = roomshard_testkit::scratch_dir("operator-cluster").expect("scratch");
     let client = cp.client().await.expect("client");
-    let crd = roomshard_testkit::repo_root().join("crds/roomshardset.yaml");
 
     // The CRD installs, and the API server enforces its validation.
-    let (ok, out) = kubectl(&cp, &["apply", "-f", crd.to_str().expect("path")]);
-    assert!(ok, "{out}");
-    let (ok, out) = kubectl(
-        &cp,
-        &[
-            "wait",
-            "--for=condition=Established",
-            "crd/roomshardsets.roomshard.dev",
-            "--timeout=30s",
-        ],
-    );
-    assert!(ok, "{out}");
+    cp.install_crd()
+        .expect("the CRD installs and is established");
     let refusals = [
         ("zero", set_yaml("zero", 0, ""), "shards"),
         ("huge", set_yaml("huge", 5000, ""), "shards"),
@@ -404,12 +405,10 @@ async fn operator_against_a_real_api_server() {
     .await
     .expect("drain recorded");
     assert_eq!((drain.from, drain.to), (4, 2));
-    let members = redis
-        .command(&format!("SMEMBERS {}", keys.draining()))
-        .expect("smembers");
+    let members = draining_marks(&redis, &keys);
     assert!(
-        members.contains("$1\r\n2") && members.contains("$1\r\n3"),
-        "{members}"
+        members.contains(&"2".into()) && members.contains(&"3".into()),
+        "{members:?}"
     );
     // Several drain polls later the shards are still there.
     let before = metrics.reconciles.get();
@@ -455,12 +454,10 @@ async fn operator_against_a_real_api_server() {
     // The drained shards stay closed while their pods go; each worker removes its own
     // mark when it deregisters, and a scale-up removes the marks of the shards it brings
     // back.
-    let members = redis
-        .command(&format!("SMEMBERS {}", keys.draining()))
-        .expect("smembers");
+    let members = draining_marks(&redis, &keys);
     assert!(
-        members.contains("$1\r\n2") && members.contains("$1\r\n3"),
-        "{members}"
+        members.contains(&"2".into()) && members.contains(&"3".into()),
+        "{members:?}"
     );
     for name in ["game-shard-2", "game-shard-3"] {
         wait_until_async(&format!("{name} removed"), WAIT, || async {
@@ -478,12 +475,10 @@ async fn operator_against_a_real_api_server() {
     let (ok, out) = kubectl(&cp, &["scale", "rss/game", "--replicas=3"]);
     assert!(ok, "{out}");
     wait_replicas(&client, "game", 3).await;
-    let members = redis
-        .command(&format!("SMEMBERS {}", keys.draining()))
-        .expect("smembers");
+    let members = draining_marks(&redis, &keys);
     assert!(
-        !members.contains("$1\r\n2") && members.contains("$1\r\n3"),
-        "{members}"
+        !members.contains(&"2".into()) && members.contains(&"3".into()),
+        "{members:?}"
     );
 
     // Drain timeout: players never leave, the deadline ends it.
@@ -508,12 +503,12 @@ async fn operator_against_a_real_api_server() {
     wait_replicas(&client, "fast", 2).await;
     let now = i64::try_from(roomshard_protocol::now_ms()).expect("now");
     assert!(now >= drain.deadline_ms, "scaled down before the deadline");
-    let heartbeat_left = redis
-        .command(&format!("GET {}", fast.shard(2)))
-        .expect("get");
+    let heartbeat_left = redis.query(&["GET", &fast.shard(2)]).expect("get");
     assert!(
-        heartbeat_left.contains("\"players\":9"),
-        "the players were still there: {heartbeat_left}"
+        heartbeat_left
+            .as_text()
+            .is_some_and(|hb| hb.contains("\"players\":9")),
+        "the players were still there: {heartbeat_left:?}"
     );
 
     // Redis unreachable: Degraded with a reason, children still applied, deletion bounded.
@@ -538,17 +533,18 @@ async fn operator_against_a_real_api_server() {
     assert!(get_set(&client, "lost").await.is_none());
 
     // Deleting a set runs the finalizer (its Redis keys go) and completes.
-    assert!(
-        redis
-            .command(&format!("EXISTS {}", keys.shard(0)))
-            .expect("exists")
-            .contains(":1")
+    assert_eq!(
+        redis.query(&["EXISTS", &keys.shard(0)]).expect("exists"),
+        roomshard_testkit::resp::Reply::Int(1)
     );
     let (ok, out) = kubectl(&cp, &["delete", "rss/game", "--timeout=30s"]);
     assert!(ok, "{out}");
     assert!(get_set(&client, "game").await.is_none());
-    let left = redis.command("KEYS *").expect("keys");
-    assert!(!left.contains("{game}"), "game keys left: {left}");
+    let left = all_keys(&redis);
+    assert!(
+        !left.iter().any(|k| k.contains("{game}")),
+        "game keys left: {left:?}"
+    );
     // No garbage collector runs here; the children still name the deleted owner.
     assert!(owned_by_set(
         sts.get("game").await.expect("sts").owner_references()

@@ -2,7 +2,8 @@
 
 #[test]
 fn committed_crd_matches_crdgen() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crdgen"))
+    let crdgen = roomshard_testkit::bins::binary("crdgen").expect("the crdgen binary");
+    let out = std::process::Command::new(crdgen)
         .output()
         .expect("crdgen runs");
     assert!(
@@ -10,7 +11,7 @@ fn committed_crd_matches_crdgen() {
         "crdgen failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds/roomshardset.yaml");
+    let path = roomshard_testkit::repo_root().join("crds/roomshardset.yaml");
     let committed = std::fs::read_to_string(&path).expect("crds/roomshardset.yaml exists");
     assert!(
         committed == String::from_utf8_lossy(&out.stdout),

@@ -2,14 +2,9 @@
 
 use roomshard_operator::redis_state::RedisPool;
 use roomshard_protocol::Keys;
+use roomshard_testkit::fixtures::{HeartbeatBuilder, write_heartbeat};
 use roomshard_testkit::redis::RedisServer;
 use std::time::{Duration, Instant};
-
-fn heartbeat(index: u32, total: u32, players: u32) -> String {
-    format!(
-        r#"{{"index":{index},"total":{total},"rooms":1,"players":{players},"pod":"game-{index}"}}"#
-    )
-}
 
 #[tokio::test]
 async fn reads_heartbeats_marks_draining_and_cleans_up() {
@@ -17,28 +12,19 @@ async fn reads_heartbeats_marks_draining_and_cleans_up() {
     let keys = Keys::new("game").expect("keys");
     let other = Keys::new("other").expect("keys");
     for (i, p) in [(0, 3), (2, 0)] {
-        redis
-            .command(&format!("SET {} '{}'", keys.shard(i), heartbeat(i, 3, p)))
-            .expect("set");
-        redis
-            .command(&format!("ZADD {} 1 {i}", keys.shards()))
-            .expect("zadd");
+        let hb = HeartbeatBuilder::new(i, 3).rooms(1).players(p).build();
+        write_heartbeat(redis.port(), &keys, &hb, Duration::from_secs(600)).expect("beat");
     }
-    redis
-        .command(&format!("SET {} garbage", keys.shard(1)))
-        .expect("set");
-    redis
-        .command(&format!("ZADD {} 1 r1", keys.rooms()))
-        .expect("zadd");
-    redis
-        .command(&format!("HSET {} shard 0", keys.room("r1")))
-        .expect("hset");
-    redis
-        .command(&format!("SET {} x", keys.idempotency("k")))
-        .expect("set");
-    redis
-        .command(&format!("SET {} keep", other.shard(0)))
-        .expect("set");
+    let writes: [&[&str]; 5] = [
+        &["SET", &keys.shard(1), "garbage"],
+        &["ZADD", &keys.rooms(), "1", "r1"],
+        &["HSET", &keys.room("r1"), "shard", "0"],
+        &["SET", &keys.idempotency("k"), "x"],
+        &["SET", &other.shard(0), "keep"],
+    ];
+    for w in writes {
+        redis.query(w).unwrap_or_else(|e| panic!("{w:?}: {e}"));
+    }
 
     let pool = RedisPool::new(Duration::from_secs(2));
     let r = pool.client(&redis.url()).await.expect("client");
@@ -58,9 +44,9 @@ async fn reads_heartbeats_marks_draining_and_cleans_up() {
         .await
         .expect("cleanup");
     assert!(deleted >= 6, "deleted {deleted}");
-    let left = redis.command("KEYS *").expect("keys");
-    assert!(!left.contains("{game}"), "{left}");
-    assert!(left.contains("{other}"), "{left}");
+    let left = redis.query(&["KEYS", "*"]).expect("keys").texts();
+    assert!(!left.iter().any(|k| k.contains("{game}")), "{left:?}");
+    assert!(left.iter().any(|k| k.contains("{other}")), "{left:?}");
 }
 
 #[tokio::test]

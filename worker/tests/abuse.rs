@@ -18,8 +18,9 @@
 mod common;
 
 use common::raw::{self, Outcome, RawPolling, RawWs};
-use common::{Worker, http_get, metric, start_worker};
-use roomshard_testkit::process::wait_until;
+use common::start_worker;
+use roomshard_testkit::metrics::value;
+use roomshard_testkit::process::{Proc, wait_until};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -56,14 +57,7 @@ fn mib(kib: u64) -> f64 {
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+    roomshard_testkit::process::rss_kib(pid).unwrap_or(0)
 }
 
 fn open_fds(pid: u32) -> usize {
@@ -190,7 +184,7 @@ struct Phase {
 
 /// The run: the worker, the bystanders, and the phase under way.
 struct Run {
-    worker: Worker,
+    worker: Proc,
     by: Option<Bystanders>,
     current: Option<Phase>,
     rows: Vec<String>,
@@ -257,7 +251,9 @@ impl Run {
             w.logs()
         );
         assert_eq!(
-            http_get(w.port, "/healthz").map(|r| r.0).ok(),
+            roomshard_testkit::http::get(w.port, "/healthz")
+                .map(|r| r.status)
+                .ok(),
             Some(200),
             "{name}: /healthz"
         );
@@ -624,12 +620,12 @@ fn non_readers(run: &mut Run) {
     wait_until(
         "every slow client to be seated",
         Duration::from_secs(30),
-        || (metric(port, "roomshard_worker_players") == Some(all)).then_some(()),
+        || (value(port, "roomshard_worker_players").ok() == Some(all)).then_some(()),
     )
     .unwrap_or_else(|e| {
         panic!(
             "{e}: {:?} players",
-            metric(port, "roomshard_worker_players")
+            value(port, "roomshard_worker_players").ok()
         )
     });
     let rss_seated = rss_kib(pid);
@@ -659,7 +655,7 @@ fn non_readers(run: &mut Run) {
                     }
                 }
             }
-            let players = metric(port, "roomshard_worker_players")?;
+            let players = value(port, "roomshard_worker_players").ok()?;
             if Instant::now() >= next_report {
                 next_report += Duration::from_secs(5);
                 println!(

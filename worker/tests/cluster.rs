@@ -3,25 +3,33 @@
 
 mod common;
 
-use common::{
-    SECRET, check, metric, redis_get, run_node, spawn_node, start_worker, worker_command,
-};
+use common::{SECRET, run_node, spawn_node, start_worker, worker_command};
 use roomshard_protocol::Keys;
 use roomshard_protocol::records::ShardHeartbeat;
 use roomshard_protocol::token::{Claims, TOKEN_VERSION, TokenKey, new_nonce};
+use roomshard_testkit::metrics::value;
+use roomshard_testkit::node::check;
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
+use roomshard_testkit::resp::Reply;
 use std::time::{Duration, Instant};
 
 fn heartbeat(redis: &RedisServer, index: u32) -> Option<ShardHeartbeat> {
     let keys = Keys::new("default").expect("keys");
-    redis_get(redis, &keys.shard(index)).and_then(|j| ShardHeartbeat::decode(j.as_bytes()).ok())
+    let record = redis.query(&["GET", &keys.shard(index)]).ok()?;
+    ShardHeartbeat::decode(record.as_text()?.as_bytes()).ok()
+}
+
+/// Whether a reply says "absent": a nil, or a zero count.
+fn absent(reply: &Reply) -> bool {
+    reply.is_nil() || *reply == Reply::Int(0)
 }
 
 #[test]
 fn bad_room_shard_exits_non_zero_naming_the_variable() {
     for bad in ["3/3", "x/2", "0/0"] {
         let out = worker_command(&[("ROOM_SHARD", bad.into()), ("PORT", "0".into())])
+            .expect("worker binary")
             .output()
             .expect("runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -34,6 +42,7 @@ fn bad_room_shard_exits_non_zero_naming_the_variable() {
         ("ROOM_SHARD_TOTAL", "3".into()),
         ("PORT", "0".into()),
     ])
+    .expect("worker binary")
     .output()
     .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -47,6 +56,7 @@ fn bad_room_shard_exits_non_zero_naming_the_variable() {
         ("REDIS_URL", "redis://127.0.0.1:1".into()),
         ("PORT", "0".into()),
     ])
+    .expect("worker binary")
     .output()
     .expect("runs");
     assert!(!out.status.success());
@@ -95,12 +105,10 @@ fn heartbeat_appears_expires_after_kill_and_drains_on_term() {
     assert_eq!(hb.interval_ms, INTERVAL);
     assert!(!hb.draining);
     let ttl = redis
-        .command(&format!(
-            "PTTL {}",
-            Keys::new("default").expect("k").shard(1)
-        ))
-        .expect("pttl");
-    let ttl: i64 = ttl.trim_start_matches(':').trim().parse().expect("ttl");
+        .query(&["PTTL", &Keys::new("default").expect("k").shard(1)])
+        .expect("pttl")
+        .as_int()
+        .expect("ttl");
     assert!(ttl > 0 && ttl <= 3 * INTERVAL as i64, "ttl {ttl}");
     // It keeps beating: the sequence number grows within an interval or two.
     let seq = hb.seq;
@@ -109,12 +117,9 @@ fn heartbeat_appears_expires_after_kill_and_drains_on_term() {
     })
     .expect("beats");
     let member = redis
-        .command("ZSCORE roomshard:{default}:shards 1")
+        .query(&["ZSCORE", "roomshard:{default}:shards", "1"])
         .expect("zscore");
-    assert!(
-        !member.starts_with("$-1") && !member.starts_with('_'),
-        "{member}"
-    );
+    assert!(!member.is_nil(), "{member:?}");
 
     // SIGKILL: no deregistration, the record expires within three intervals.
     worker.child.signal("KILL").expect("kill");
@@ -136,7 +141,9 @@ fn heartbeat_appears_expires_after_kill_and_drains_on_term() {
     let mut worker = start_worker("drain", &envs).expect("worker");
     let client = spawn_node("drain.mjs", &[worker.url(), "drain-room".into()]).expect("node");
     wait_until("the client to join", Duration::from_secs(10), || {
-        metric(worker.port, "roomshard_worker_players").filter(|p| *p >= 1.0)
+        value(worker.port, "roomshard_worker_players")
+            .ok()
+            .filter(|p| *p >= 1.0)
     })
     .expect("joined");
     worker.child.signal("TERM").expect("term");
@@ -147,9 +154,9 @@ fn heartbeat_appears_expires_after_kill_and_drains_on_term() {
     .expect("draining shows");
     assert!(hb.draining);
     let in_set = redis
-        .command("SISMEMBER roomshard:{default}:draining 1")
+        .query(&["SISMEMBER", "roomshard:{default}:draining", "1"])
         .expect("sismember");
-    assert!(in_set.starts_with(":1"), "{in_set}");
+    assert_eq!(in_set, Reply::Int(1));
     let status = worker
         .child
         .wait_exit(Duration::from_secs(10))
@@ -162,9 +169,9 @@ fn heartbeat_appears_expires_after_kill_and_drains_on_term() {
     );
     assert!(heartbeat(&redis, 1).is_none(), "deregistered");
     let in_set = redis
-        .command("SISMEMBER roomshard:{default}:draining 1")
+        .query(&["SISMEMBER", "roomshard:{default}:draining", "1"])
         .expect("sismember");
-    assert!(in_set.starts_with(":0"), "{in_set}");
+    assert_eq!(in_set, Reply::Int(0));
     let lines = client.finish(Duration::from_secs(10)).expect("node");
     assert!(lines.iter().any(|l| l["joined"] == true), "{lines:?}");
     let notice = lines
@@ -182,10 +189,10 @@ fn heartbeat_appears_expires_after_kill_and_drains_on_term() {
     );
     // The seat was given back.
     let players = redis
-        .command("HGET roomshard:{default}:room:drain-room players")
-        .unwrap_or_default();
+        .query(&["HGET", "roomshard:{default}:room:drain-room", "players"])
+        .unwrap_or(Reply::Nil);
     assert!(
-        players.contains("\r\n0\r\n") || players.starts_with("$-1") || players.starts_with('_'),
+        players.as_text() == Some("0") || players.is_nil(),
         "{players:?}"
     );
 }
@@ -203,28 +210,31 @@ impl Reserve<'_> {
         let now = roomshard_protocol::now_ms();
         let nonce = new_nonce();
         let k = &self.keys;
-        let cmds = [
-            format!("HSETNX {} schema 1", k.room(room)),
-            format!("HSETNX {} shard {shard}", k.room(room)),
-            format!("HSETNX {} track ctf", k.room(room)),
-            format!("HSETNX {} capacity 4", k.room(room)),
-            format!("HSETNX {} players 0", k.room(room)),
-            format!("HSETNX {} created_at {now}", k.room(room)),
-            format!("ZADD {} {now} {room}", k.rooms()),
-            format!(
-                "ZADD {} {} {nonce}",
-                k.room_reservations(room),
-                now + ttl_ms
-            ),
-            format!(
-                "SET {} '{{\"nonce\":\"{nonce}\",\"room\":\"{room}\",\"track\":\"ctf\",\"shard\":{shard},\"expires_at\":{}}}' PX {ttl_ms}",
-                k.reservation(&nonce),
-                now + ttl_ms
-            ),
+        let (room_key, now_s) = (k.room(room), now.to_string());
+        let (shard_s, expires) = (shard.to_string(), (now + ttl_ms).to_string());
+        for (field, value) in [
+            ("schema", "1"),
+            ("shard", shard_s.as_str()),
+            ("track", "ctf"),
+            ("capacity", "4"),
+            ("players", "0"),
+            ("created_at", now_s.as_str()),
+        ] {
+            self.redis
+                .query(&["HSETNX", &room_key, field, value])
+                .expect("HSETNX");
+        }
+        let record = format!(
+            r#"{{"nonce":"{nonce}","room":"{room}","track":"ctf","shard":{shard},"expires_at":{expires}}}"#
+        );
+        let ttl = ttl_ms.to_string();
+        let cmds: [&[&str]; 3] = [
+            &["ZADD", &k.rooms(), &now_s, room],
+            &["ZADD", &k.room_reservations(room), &expires, &nonce],
+            &["SET", &k.reservation(&nonce), &record, "PX", &ttl],
         ];
         for c in cmds {
-            let r = self.redis.command(&c).expect("redis");
-            assert!(!r.starts_with('-'), "{c}: {r}");
+            self.redis.query(c).unwrap_or_else(|e| panic!("{c:?}: {e}"));
         }
         let claims = Claims {
             v: TOKEN_VERSION,
@@ -283,7 +293,7 @@ fn reservation_tokens_are_single_use_and_checked() {
     let (other_shard, _) = r.seat("elsewhere", 1, 30_000, later);
     let (gone_resv, gone_nonce) = r.seat("arena", 0, 30_000, later);
     redis
-        .command(&format!("DEL {}", r.keys.reservation(&gone_nonce)))
+        .query(&["DEL", &r.keys.reservation(&gone_nonce)])
         .expect("del");
     let (payload, sig) = good.split_once('.').expect("token");
     let mut sig_bytes: Vec<char> = sig.chars().collect();
@@ -324,22 +334,19 @@ fn reservation_tokens_are_single_use_and_checked() {
     assert_eq!(ok["players"], 1);
     // The reservation was used: its key and its entry are gone. The join.mjs connection
     // closed afterwards, so the seat is free again.
-    assert!(redis_get(&redis, &r.keys.reservation(&nonce)).is_none());
+    let used = redis
+        .query(&["GET", &r.keys.reservation(&nonce)])
+        .expect("get");
+    assert!(used.is_nil(), "{used:?}");
     let score = redis
-        .command(&format!(
-            "ZSCORE {} {nonce}",
-            r.keys.room_reservations("arena")
-        ))
+        .query(&["ZSCORE", &r.keys.room_reservations("arena"), &nonce])
         .expect("zscore");
-    assert!(
-        score.starts_with("$-1") || score.starts_with('_'),
-        "{score}"
-    );
+    assert!(score.is_nil(), "{score:?}");
     wait_until("the seat to be freed", Duration::from_secs(5), || {
         let p = redis
-            .command(&format!("HGET {} players", r.keys.room("arena")))
+            .query(&["HGET", &r.keys.room("arena"), "players"])
             .ok()?;
-        p.contains("\r\n0\r\n").then_some(())
+        (p.as_text() == Some("0")).then_some(())
     })
     .expect("freed");
 }
@@ -361,23 +368,18 @@ fn empty_rooms_leave_the_registry_after_the_grace_period() {
     assert_eq!(code(&acks[0]), "ok");
     let keys = Keys::new("default").expect("keys");
     wait_until("the room to close", Duration::from_secs(5), || {
-        let exists = redis
-            .command(&format!("EXISTS {}", keys.room("brief")))
-            .ok()?;
-        let member = redis
-            .command(&format!("SISMEMBER {} brief", keys.track_rooms("duel")))
-            .ok()?;
-        let listed = redis
-            .command(&format!("ZSCORE {} brief", keys.rooms()))
-            .ok()?;
-        let owned = redis
-            .command(&format!("SISMEMBER {} brief", keys.shard_rooms(0)))
-            .ok()?;
-        (exists.starts_with(":0")
-            && member.starts_with(":0")
-            && owned.starts_with(":0")
-            && (listed.starts_with("$-1") || listed.starts_with('_')))
-        .then_some(())
+        let checks: [&[&str]; 4] = [
+            &["EXISTS", &keys.room("brief")],
+            &["SISMEMBER", &keys.track_rooms("duel"), "brief"],
+            &["ZSCORE", &keys.rooms(), "brief"],
+            &["SISMEMBER", &keys.shard_rooms(0), "brief"],
+        ];
+        for c in checks {
+            if !absent(&redis.query(c).ok()?) {
+                return None;
+            }
+        }
+        Some(())
     })
     .expect("closed");
 }
@@ -433,9 +435,7 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["ok"]);
 
     // What the operator does on scale-down.
-    redis
-        .command(&format!("SADD {} 1", keys.draining()))
-        .expect("sadd");
+    redis.query(&["SADD", &keys.draining(), "1"]).expect("sadd");
     wait_until(
         "the heartbeat to show draining",
         Duration::from_secs(5),
@@ -444,12 +444,13 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     .expect("draining heartbeat");
     let acks = join_acks(&worker.url(), serde_json::json!([{"room": "during"}]));
     assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["draining"]);
-    assert_eq!(metric(worker.port, "roomshard_worker_draining"), Some(1.0));
+    assert_eq!(
+        value(worker.port, "roomshard_worker_draining").ok(),
+        Some(1.0)
+    );
 
     // Scaling back up lifts the mark.
-    redis
-        .command(&format!("SREM {} 1", keys.draining()))
-        .expect("srem");
+    redis.query(&["SREM", &keys.draining(), "1"]).expect("srem");
     wait_until(
         "the heartbeat to stop draining",
         Duration::from_secs(5),

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{metric, run_node, spawn_node, start_worker};
+use common::{run_node, spawn_node, start_worker};
+use roomshard_testkit::metrics::{sum, value};
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
 use std::time::Duration;
@@ -40,7 +41,7 @@ fn two_hundred_players_receive_only_their_area_of_interest() {
     .unwrap_or_else(|e| {
         panic!(
             "{e}\nview batches dropped: {:?}\n{}",
-            metric(worker.port, "roomshard_worker_view_dropped_total"),
+            value(worker.port, "roomshard_worker_view_dropped_total").ok(),
             worker.logs()
         )
     });
@@ -119,7 +120,9 @@ fn oversized_messages_close_only_their_socket_on_both_transports() {
     );
     // The process is still serving.
     assert_eq!(
-        common::http_get(worker.port, "/healthz").map(|r| r.0).ok(),
+        roomshard_testkit::http::get(worker.port, "/healthz")
+            .map(|r| r.status)
+            .ok(),
         Some(200)
     );
 }
@@ -138,7 +141,7 @@ fn event_floods_are_rate_limited_then_disconnected() {
     assert_eq!(s["reasons"][0], "io server disconnect", "{s}");
     assert_eq!(s["bystanderConnected"], true, "{s}");
     assert_eq!(s["bystanderSay"], true, "{s}");
-    let forced = common::metric(worker.port, "roomshard_worker_forced_disconnects_total");
+    let forced = sum(worker.port, "roomshard_worker_forced_disconnects_total").ok();
     assert_eq!(forced, Some(1.0));
 }
 
@@ -153,7 +156,9 @@ fn measure_idle_memory_per_connection() {
     let before = worker.rss_kib().expect("rss");
     let node = spawn_node("idle.mjs", &[worker.url(), N.to_string()]).expect("node");
     wait_until("10k connections", Duration::from_secs(300), || {
-        common::metric(worker.port, "roomshard_worker_connections").filter(|c| *c >= N as f64)
+        value(worker.port, "roomshard_worker_connections")
+            .ok()
+            .filter(|c| *c >= N as f64)
     })
     .expect("connected");
     // Let the handshakes settle: wait until RSS stops growing (bounded).

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{SECRET, check, run_node, start_worker};
+use common::{SECRET, run_node, start_worker};
+use roomshard_testkit::metrics::value;
+use roomshard_testkit::node::check;
 use roomshard_testkit::redis::RedisServer;
 use std::time::Duration;
 
@@ -56,10 +58,11 @@ fn interop(transport: &str) {
     assert_eq!(check(&lines, "still_connected"), true);
     assert!(lines.iter().any(|l| l["done"] == true));
     // The worker counted what it saw.
-    let moves = common::metric(
+    let moves = value(
         worker.port,
         "roomshard_worker_events_in_total{event=\"move\"}",
-    );
+    )
+    .ok();
     assert!(moves.unwrap_or(0.0) >= 6.0, "{moves:?}");
 }
 

@@ -1,19 +1,16 @@
-//! Shared helpers: the real matchmaker binary, a small HTTP client, and heartbeats written
-//! the way a worker writes them.
+//! Shared by the matchmaker's integration tests: the real binary, its HTTP answers as
+//! (status, JSON), and heartbeats written the way a worker writes them. The client, the
+//! process and the fixtures are the testkit's.
 #![allow(dead_code)]
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use fred::prelude::*;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use roomshard_protocol::Keys;
 use roomshard_protocol::records::{Capacity, ShardHeartbeat};
 use roomshard_protocol::token::TokenKey;
-use roomshard_testkit::process::{ChildGuard, free_port, wait_until_async};
-use std::process::Command;
+use roomshard_testkit::fixtures::{self, HeartbeatBuilder};
+use roomshard_testkit::http::{self, Answer};
+use roomshard_testkit::process::{ChildGuard, Proc, free_port, wait_until_async};
 use std::time::Duration;
 
 pub const SET: &str = "test";
@@ -29,18 +26,13 @@ pub fn token_key() -> TokenKey {
 
 pub struct Matchmaker {
     pub port: u16,
-    child: ChildGuard,
-    _dir: std::path::PathBuf,
+    proc: Proc,
 }
 
 impl Matchmaker {
     pub async fn start(redis_url: &str, env: &[(&str, &str)]) -> Result<Self> {
-        Self::start_binary(
-            std::path::Path::new(env!("CARGO_BIN_EXE_roomshard-matchmaker")),
-            redis_url,
-            env,
-        )
-        .await
+        let binary = roomshard_testkit::bins::binary("roomshard-matchmaker")?;
+        Self::start_binary(&binary, redis_url, env).await
     }
 
     /// Starts another build of the matchmaker (for side-by-side measurements).
@@ -51,7 +43,8 @@ impl Matchmaker {
     ) -> Result<Self> {
         let port = free_port()?;
         let dir = roomshard_testkit::scratch_dir("matchmaker")?;
-        let mut cmd = Command::new(binary);
+        let mut cmd = std::process::Command::new(binary);
+        roomshard_testkit::bins::clean_env(&mut cmd);
         cmd.env("BIND", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("REDIS_URL", redis_url)
@@ -61,21 +54,14 @@ impl Matchmaker {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = ChildGuard::spawn("roomshard-matchmaker", cmd, &dir.join("matchmaker.log"))?;
-        let mm = Self {
-            port,
-            child,
-            _dir: dir,
-        };
-        let http = Http::new();
-        let url = mm.url("/healthz");
-        wait_until_async("matchmaker /healthz", Duration::from_secs(20), || {
-            let http = &http;
-            let url = url.clone();
-            async move { http.get(&url).await.ok().filter(|(s, _)| *s == 200) }
-        })
+        let proc = Proc::spawn("roomshard-matchmaker", cmd, port, &dir, "matchmaker")?;
+        wait_until_async(
+            "matchmaker /healthz",
+            Duration::from_secs(20),
+            || async move { get(port, "/healthz").await.ok().filter(|(s, _)| *s == 200) },
+        )
         .await?;
-        Ok(mm)
+        Ok(Self { port, proc })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -83,96 +69,57 @@ impl Matchmaker {
     }
 
     pub fn child(&mut self) -> &mut ChildGuard {
-        &mut self.child
-    }
-}
-
-/// A raw answer: status, content type and body.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub content_type: String,
-    pub body: Vec<u8>,
-}
-
-impl Answer {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
-    }
-}
-
-#[derive(Clone)]
-pub struct Http {
-    client: HttpClient<HttpConnector, Full<Bytes>>,
-}
-
-impl Default for Http {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Http {
-    pub fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        Self {
-            client: HttpClient::builder(TokioExecutor::new())
-                .pool_max_idle_per_host(512)
-                .build(connector),
-        }
+        &mut self.proc.child
     }
 
+    /// `GET path`: (status, JSON body or null).
+    pub async fn get(&self, path: &str) -> Result<(u16, serde_json::Value)> {
+        get(self.port, path).await
+    }
+
+    /// `POST path` with a JSON body: (status, JSON body or null).
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(u16, serde_json::Value)> {
+        post_json(self.port, path, body).await
+    }
+
+    /// Any request, answered whole.
     pub async fn send(
         &self,
         method: &str,
-        url: &str,
+        path: &str,
         content_type: Option<&str>,
-        body: Vec<u8>,
+        body: &[u8],
     ) -> Result<Answer> {
-        let mut req = hyper::Request::builder().method(method).uri(url);
-        if let Some(ct) = content_type {
-            req = req.header("content-type", ct);
-        }
-        let req = req.body(Full::new(Bytes::from(body)))?;
-        let resp = tokio::time::timeout(Duration::from_secs(30), self.client.request(req))
-            .await
-            .context("request timed out")??;
-        let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = resp.into_body().collect().await?.to_bytes().to_vec();
-        Ok(Answer {
-            status,
-            content_type,
-            body,
-        })
+        http::request_async(self.port, method, path, content_type, body, http::BOUND).await
     }
+}
 
-    pub async fn get(&self, url: &str) -> Result<(u16, serde_json::Value)> {
-        let a = self.send("GET", url, None, Vec::new()).await?;
-        Ok((a.status, a.json()))
-    }
+fn status_and_json(a: Answer) -> (u16, serde_json::Value) {
+    let json = a.json().unwrap_or(serde_json::Value::Null);
+    (a.status, json)
+}
 
-    pub async fn post_json(
-        &self,
-        url: &str,
-        body: &serde_json::Value,
-    ) -> Result<(u16, serde_json::Value)> {
-        let a = self
-            .send(
-                "POST",
-                url,
-                Some("application/json"),
-                body.to_string().into_bytes(),
-            )
-            .await?;
-        Ok((a.status, a.json()))
-    }
+/// `GET path` on the matchmaker on `port`: (status, JSON body or null).
+pub async fn get(port: u16, path: &str) -> Result<(u16, serde_json::Value)> {
+    Ok(status_and_json(
+        http::send_async(port, "GET", path, None).await?,
+    ))
+}
+
+/// `POST path` with a JSON body on the matchmaker on `port`: (status, JSON body or null).
+pub async fn post_json(
+    port: u16,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<(u16, serde_json::Value)> {
+    let body = body.to_string();
+    Ok(status_and_json(
+        http::send_async(port, "POST", path, Some(&body)).await?,
+    ))
 }
 
 pub async fn redis(url: &str) -> Result<Client> {
@@ -181,57 +128,25 @@ pub async fn redis(url: &str) -> Result<Client> {
     Ok(client)
 }
 
+/// A heartbeat of shard `index` of `total` with `capacity`, registered now.
 pub fn heartbeat(index: u32, total: u32, capacity: Capacity) -> ShardHeartbeat {
-    ShardHeartbeat {
-        schema: 1,
-        index,
-        total,
-        pod: format!("game-{index}"),
-        url: String::new(),
-        version: "test".into(),
-        started_at: roomshard_protocol::now_ms(),
-        seq: 1,
-        sent_at: roomshard_protocol::now_ms(),
-        interval_ms: 2_000,
-        rooms: 0,
-        players: 0,
-        capacity,
-        tracks: vec![],
-        draining: false,
-    }
+    HeartbeatBuilder::new(index, total)
+        .capacity(capacity)
+        .build()
 }
 
 /// Writes a heartbeat as a worker does: the record with a TTL, and the index entry.
-pub async fn beat(client: &Client, hb: &ShardHeartbeat, ttl_ms: i64) -> Result<()> {
-    let k = keys();
-    let _: () = client
-        .set(
-            k.shard(hb.index),
-            hb.encode(),
-            Some(Expiration::PX(ttl_ms)),
-            None,
-            false,
-        )
-        .await?;
-    let _: () = client
-        .zadd(
-            k.shards(),
-            None,
-            None,
-            false,
-            false,
-            (roomshard_protocol::now_ms() as f64, hb.index.to_string()),
-        )
-        .await?;
-    Ok(())
+pub fn beat(redis_port: u16, hb: &ShardHeartbeat, ttl_ms: u64) -> Result<()> {
+    fixtures::write_heartbeat(redis_port, &keys(), hb, Duration::from_millis(ttl_ms))
 }
 
 /// Heartbeats for shards `0..total`, each with `capacity`, valid for a minute.
-pub async fn beat_all(client: &Client, total: u32, capacity: Capacity) -> Result<()> {
-    for i in 0..total {
-        let mut hb = heartbeat(i, total, capacity);
-        hb.interval_ms = 20_000;
-        beat(client, &hb, 60_000).await?;
-    }
-    Ok(())
+pub fn beat_all(redis_port: u16, total: u32, capacity: Capacity) -> Result<()> {
+    fixtures::write_heartbeats(
+        redis_port,
+        &keys(),
+        total,
+        capacity,
+        Duration::from_secs(60),
+    )
 }

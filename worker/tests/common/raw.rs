@@ -3,6 +3,7 @@
 //! attachments, or a connection that never reads what the server writes.
 
 use anyhow::{Context, Result, bail};
+use roomshard_testkit::http::is_closed;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -49,17 +50,6 @@ fn connect_tcp(port: u16) -> Result<TcpStream> {
     s.set_nodelay(true)?;
     s.set_write_timeout(Some(Duration::from_secs(5)))?;
     Ok(s)
-}
-
-/// Whether an I/O error means that the peer closed the connection.
-fn is_closed(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::UnexpectedEof
-            | ErrorKind::ConnectionReset
-            | ErrorKind::ConnectionAborted
-            | ErrorKind::BrokenPipe
-    )
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
@@ -356,49 +346,20 @@ fn frame_header(opcode: u8, len: u64) -> Vec<u8> {
     frame
 }
 
-/// One HTTP/1.1 request with a byte body (`Connection: close`): (status, body).
+/// The content type a Socket.IO client posts polling payloads with.
+const POLLING_BODY: &str = "text/plain;charset=UTF-8";
+
+/// One long-polling request: (status, body). A GET carries no body.
 pub fn http(
     port: u16,
     method: &str,
     path: &str,
     body: &[u8],
     bound: Duration,
-) -> Result<(u16, Vec<u8>)> {
-    let mut s = connect_tcp(port)?;
-    s.set_read_timeout(Some(bound))?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Content-Type: text/plain;charset=UTF-8\r\n"
-    );
-    if method == "POST" {
-        req += &format!("Content-Length: {}\r\n", body.len());
-    }
-    req += "\r\n";
-    s.write_all(req.as_bytes())?;
-    if method == "POST" {
-        // The server may answer (and close) before it has read a refused body.
-        if let Err(e) = s.write_all(body)
-            && !is_closed(&e)
-        {
-            return Err(e.into());
-        }
-    }
-    let mut raw = Vec::new();
-    match s.read_to_end(&mut raw) {
-        Ok(_) => {}
-        Err(e) if is_closed(&e) && !raw.is_empty() => {}
-        Err(e) => return Err(e).with_context(|| format!("{method} {path}")),
-    }
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .with_context(|| format!("no HTTP answer to {method} {path}"))?;
-    let status = String::from_utf8_lossy(&raw[..split])
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .context("no status line")?;
-    Ok((status, raw[split + 4..].to_vec()))
+) -> Result<(u16, String)> {
+    let content_type = (method == "POST").then_some(POLLING_BODY);
+    let answer = roomshard_testkit::http::request(port, method, path, content_type, body, bound)?;
+    Ok((answer.status, answer.body))
 }
 
 /// An Engine.IO v4 session over HTTP long-polling, by hand.
@@ -416,7 +377,6 @@ impl RawPolling {
             b"",
             Duration::from_secs(5),
         )?;
-        let body = String::from_utf8_lossy(&body);
         if status != 200 || !body.starts_with("0{") {
             bail!("polling handshake failed ({status}): {body}");
         }
@@ -443,7 +403,6 @@ impl RawPolling {
     /// One long-poll: (status, the packets of the payload).
     pub fn poll(&self, bound: Duration) -> Result<(u16, Vec<String>)> {
         let (status, body) = http(self.port, "GET", &self.path(), b"", bound)?;
-        let body = String::from_utf8_lossy(&body);
         Ok((status, body.split('\u{1e}').map(str::to_owned).collect()))
     }
 
