@@ -181,6 +181,15 @@ pub(crate) mod fixture {
             .unwrap_or_else(|| panic!("env {name} missing"))
     }
 
+    /// The `name` of each entry of a JSON list (containers, env variables, columns).
+    pub fn names(list: &serde_json::Value) -> Vec<&str> {
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|e| e["name"].as_str())
+            .collect()
+    }
+
     pub fn assert_owned(obj: &serde_json::Value) {
         assert_eq!(obj["metadata"]["namespace"], "play");
         assert_eq!(obj["metadata"]["ownerReferences"][0]["uid"], "uid-1");

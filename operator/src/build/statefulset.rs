@@ -271,7 +271,7 @@ pub fn current_replicas(sts: Option<&StatefulSet>) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{env, owned_json, with};
+    use crate::build::fixture::{env, names, owned_json, with};
     use serde_json::json;
 
     #[test]
@@ -333,12 +333,7 @@ mod tests {
         assert_eq!(env(c, "ROOM_CAPACITY")["value"], "8");
         assert_eq!(env(c, "ROOMS_PER_SHARD")["value"], "10");
         // ROOM_SHARD refers to ROOM_SHARD_INDEX, so that must come first.
-        let order: Vec<&str> = c["env"]
-            .as_array()
-            .expect("env")
-            .iter()
-            .filter_map(|e| e["name"].as_str())
-            .collect();
+        let order = names(&c["env"]);
         let pos = |n: &str| order.iter().position(|x| *x == n).expect("present");
         assert!(pos("ROOM_SHARD_INDEX") < pos("ROOM_SHARD"));
         assert!(pos("ROOM_SHARD_TOTAL") < pos("ROOM_SHARD"));
