@@ -5,7 +5,6 @@
 
 pub mod children;
 pub mod matchmaker;
-pub mod pdb;
 pub mod secret;
 pub mod service;
 pub mod shard_count;
