@@ -49,27 +49,26 @@ GO
   go build -trimpath -ldflags="-s -w" -o "$OUT.tmp/kubectl" k8s.io/kubernetes/cmd/kubectl
 )
 
+# build_tool NAME MODULE@VERSION PACKAGE: builds one Go main package, pinned through a
+# throwaway module of its own, into $OUT.tmp/NAME.
+build_tool() {
+  local name=$1 module=$2 package=$3
+  (
+    cd "$work"
+    rm -rf "$name" && mkdir "$name" && cd "$name"
+    go mod init "roomshard.dev/${name}build" >/dev/null 2>&1
+    printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$package" > tools.go
+    go get "$module" >/dev/null 2>&1
+    go mod tidy >/dev/null
+    go build -trimpath -ldflags="-s -w" -o "$OUT.tmp/$name" "$package"
+  )
+}
+
 # etcd: since 3.5 the server module's root package is the etcd binary.
-(
-  cd "$work"
-  rm -rf etcd && mkdir etcd && cd etcd
-  go mod init roomshard.dev/etcdbuild >/dev/null 2>&1
-  printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' > tools.go
-  go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null 2>&1
-  go mod tidy >/dev/null
-  go build -trimpath -ldflags="-s -w" -o "$OUT.tmp/etcd" go.etcd.io/etcd/server/v3
-)
+build_tool etcd "go.etcd.io/etcd/server/v3@$ETCD_VERSION" go.etcd.io/etcd/server/v3
 
 # helm, for the chart tests.
-(
-  cd "$work"
-  rm -rf helm && mkdir helm && cd helm
-  go mod init roomshard.dev/helmbuild >/dev/null 2>&1
-  printf '//go:build tools\n\npackage tools\n\nimport _ "helm.sh/helm/v3/cmd/helm"\n' > tools.go
-  go get "helm.sh/helm/v3@$HELM_VERSION" >/dev/null 2>&1
-  go mod tidy >/dev/null
-  go build -trimpath -ldflags="-s -w" -o "$OUT.tmp/helm" helm.sh/helm/v3/cmd/helm
-)
+build_tool helm "helm.sh/helm/v3@$HELM_VERSION" helm.sh/helm/v3/cmd/helm
 
 rm -rf "$OUT" && mv "$OUT.tmp" "$OUT"
 echo "$OUT"

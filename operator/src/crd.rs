@@ -387,6 +387,7 @@ impl RoomShardSetSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::fixture::names;
     use kube::CustomResourceExt;
 
     #[test]
@@ -410,13 +411,10 @@ mod tests {
             ".status.selector"
         );
         assert!(v["subresources"]["status"].is_object());
-        let columns: Vec<&str> = v["additionalPrinterColumns"]
-            .as_array()
-            .expect("columns")
-            .iter()
-            .filter_map(|c| c["name"].as_str())
-            .collect();
-        assert_eq!(columns, ["Shards", "Ready", "Rooms", "Players", "Age"]);
+        assert_eq!(
+            names(&v["additionalPrinterColumns"]),
+            ["Shards", "Ready", "Rooms", "Players", "Age"]
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::heartbeat::{Heartbeat, Identity, Load};
 use crate::http::{self, Readiness};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::registry::Registry;
 use crate::request_head;
 use crate::room_sync::SyncLink;
 use crate::seats::{MemorySeats, RedisSeats, Seats};
@@ -105,12 +106,15 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 metrics.clone(),
             )
             .await?;
-            let seats = Seats::Redis(Box::new(RedisSeats::new(
-                client.clone(),
-                cfg.keys.clone(),
-                cfg.shard.index(),
+            let registry = Registry {
+                client,
+                keys: cfg.keys.clone(),
                 timeout,
-                metrics.clone(),
+                metrics: metrics.clone(),
+            };
+            let seats = Seats::Redis(Box::new(RedisSeats::new(
+                registry.clone(),
+                cfg.shard.index(),
             )));
             let hub = Hub::new(cfg.clone(), metrics.clone(), seats, Some(sync))?;
             let (layer, io) = socket::builder(&cfg, hub.clone(), drain.clone())
@@ -120,8 +124,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("redis adapter failed to start: {e}"))?;
             let heartbeat = Heartbeat::new(
-                client,
-                cfg.keys.clone(),
+                registry,
                 Identity {
                     shard: cfg.shard,
                     pod: cfg.pod_name.clone(),
@@ -133,8 +136,6 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                         players_per_room: cfg.room_capacity,
                     },
                 },
-                timeout,
-                metrics.clone(),
             );
             let stale = cfg.heartbeat_interval.as_millis()
                 * u128::from(roomshard_protocol::MISSED_HEARTBEATS_UNHEALTHY);

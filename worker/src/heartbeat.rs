@@ -2,13 +2,12 @@
 //! `ZADD shards <now> i` every interval, so a shard that stops beating vanishes after
 //! three missed beats.
 
-use crate::metrics::Metrics;
-use fred::prelude::{Client, KeysInterface, SetsInterface, SortedSetsInterface};
+use crate::registry::Registry;
+use fred::prelude::{KeysInterface, SetsInterface, SortedSetsInterface};
 use fred::types::{Expiration, Value};
 use roomshard_protocol::records::{Capacity, SCHEMA, ShardHeartbeat};
-use roomshard_protocol::{Keys, MISSED_HEARTBEATS_UNHEALTHY, ShardId};
-use roomshard_runtime::redis::{RedisError, within_counted};
-use std::sync::Arc;
+use roomshard_protocol::{MISSED_HEARTBEATS_UNHEALTHY, ShardId};
+use roomshard_runtime::redis::RedisError;
 use std::time::Duration;
 
 /// What the worker is, for its heartbeat record.
@@ -53,43 +52,22 @@ pub fn record(id: &Identity, seq: u64, sent_at: u64, load: Load) -> ShardHeartbe
 }
 
 pub struct Heartbeat {
-    client: Client,
-    keys: Keys,
+    registry: Registry,
     id: Identity,
-    timeout: Duration,
-    metrics: Arc<Metrics>,
     seq: std::sync::atomic::AtomicU64,
 }
 
 impl Heartbeat {
-    pub fn new(
-        client: Client,
-        keys: Keys,
-        id: Identity,
-        timeout: Duration,
-        metrics: Arc<Metrics>,
-    ) -> Self {
+    pub fn new(registry: Registry, id: Identity) -> Self {
         Self {
-            client,
-            keys,
+            registry,
             id,
-            timeout,
-            metrics,
             seq: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
     pub fn interval(&self) -> Duration {
         self.id.interval
-    }
-
-    /// One Redis call under the deadline; a failure is counted under `op`.
-    async fn call<T>(
-        &self,
-        op: &'static str,
-        call: impl Future<Output = Result<T, fred::error::Error>>,
-    ) -> Result<T, RedisError> {
-        within_counted(self.timeout, &self.metrics.redis_errors, op, call).await
     }
 
     /// Writes one beat.
@@ -104,16 +82,16 @@ impl Heartbeat {
         let index = self.id.shard.index();
         // One round trip. Into the draining set first, so a reader that sees a draining
         // record also finds the shard in the set (pipelined commands run in order).
-        let pipeline = self.client.pipeline();
+        let pipeline = self.registry.client.pipeline();
         let writes = async {
             if draining {
                 pipeline
-                    .sadd::<(), _, _>(self.keys.draining(), index.to_string())
+                    .sadd::<(), _, _>(self.registry.keys.draining(), index.to_string())
                     .await?;
             }
             pipeline
                 .set::<(), _, _>(
-                    self.keys.shard(index),
+                    self.registry.keys.shard(index),
                     hb.encode(),
                     Some(Expiration::PX(ttl_ms)),
                     None,
@@ -122,7 +100,7 @@ impl Heartbeat {
                 .await?;
             pipeline
                 .zadd::<(), _, _>(
-                    self.keys.shards(),
+                    self.registry.keys.shards(),
                     None,
                     None,
                     false,
@@ -132,40 +110,45 @@ impl Heartbeat {
                 .await?;
             pipeline.all::<Value>().await
         };
-        self.call("heartbeat", writes).await?;
-        self.metrics.heartbeats.inc();
-        self.metrics.heartbeat_last_success.set(now as f64 / 1000.0);
+        self.registry.call("heartbeat", writes).await?;
+        self.registry.metrics.heartbeats.inc();
+        self.registry
+            .metrics
+            .heartbeat_last_success
+            .set(now as f64 / 1000.0);
         Ok(())
     }
 
     /// Whether the operator lists this shard in the set's `draining` set.
     pub async fn marked_draining(&self) -> Result<bool, RedisError> {
         let member = self.id.shard.index().to_string();
-        self.call(
-            "heartbeat",
-            self.client
-                .sismember::<bool, _, _>(self.keys.draining(), member),
-        )
-        .await
+        self.registry
+            .call(
+                "heartbeat",
+                self.registry
+                    .client
+                    .sismember::<bool, _, _>(self.registry.keys.draining(), member),
+            )
+            .await
     }
 
     /// Removes the shard from the registry on the way out.
     pub async fn deregister(&self) -> Result<(), RedisError> {
         let index = self.id.shard.index().to_string();
-        let pipeline = self.client.pipeline();
+        let pipeline = self.registry.client.pipeline();
         let removals = async {
             pipeline
-                .del::<(), _>(self.keys.shard(self.id.shard.index()))
+                .del::<(), _>(self.registry.keys.shard(self.id.shard.index()))
                 .await?;
             pipeline
-                .zrem::<(), _, _>(self.keys.shards(), index.as_str())
+                .zrem::<(), _, _>(self.registry.keys.shards(), index.as_str())
                 .await?;
             pipeline
-                .srem::<(), _, _>(self.keys.draining(), index.as_str())
+                .srem::<(), _, _>(self.registry.keys.draining(), index.as_str())
                 .await?;
             pipeline.all::<Value>().await
         };
-        self.call("deregister", removals).await?;
+        self.registry.call("deregister", removals).await?;
         Ok(())
     }
 }

@@ -25,6 +25,7 @@ mod interest;
 mod metrics;
 pub mod payload;
 mod rate;
+mod registry;
 mod request_head;
 mod room_sync;
 mod seats;

@@ -3,15 +3,12 @@
 //! With Redis it follows docs/REDIS.md ("Join", "Leave", "Close") in one Lua script per
 //! step (`seats/*.lua`); without Redis a process-local table stands in for the registry.
 
-use crate::metrics::Metrics;
-use fred::prelude::Client;
+use crate::registry::Registry;
 use fred::types::Value;
-use roomshard_protocol::Keys;
 use roomshard_protocol::events::codes;
 use roomshard_runtime::lua::LuaScript;
-use roomshard_runtime::redis::within_counted;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::error::Rejection;
@@ -49,11 +46,8 @@ pub enum Seats {
 }
 
 pub struct RedisSeats {
-    client: Client,
-    keys: Keys,
+    registry: Registry,
     shard: u32,
-    timeout: Duration,
-    metrics: Arc<Metrics>,
 }
 
 #[derive(Default)]
@@ -115,25 +109,14 @@ fn seat_from(
 }
 
 impl RedisSeats {
-    pub fn new(
-        client: Client,
-        keys: Keys,
-        shard: u32,
-        timeout: Duration,
-        metrics: Arc<Metrics>,
-    ) -> Self {
-        Self {
-            client,
-            keys,
-            shard,
-            timeout,
-            metrics,
-        }
+    pub fn new(registry: Registry, shard: u32) -> Self {
+        Self { registry, shard }
     }
 
     /// The deadline (ms since the epoch) past which a seat script must not take a seat.
     fn seat_deadline(&self) -> String {
-        let budget = u64::try_from((self.timeout + LATE_SLACK).as_millis()).unwrap_or(u64::MAX);
+        let budget =
+            u64::try_from((self.registry.timeout + LATE_SLACK).as_millis()).unwrap_or(u64::MAX);
         roomshard_protocol::now_ms()
             .saturating_add(budget)
             .to_string()
@@ -145,14 +128,13 @@ impl RedisSeats {
         keys: Vec<String>,
         args: Vec<String>,
     ) -> Result<Value, Rejection> {
-        within_counted(
-            self.timeout,
-            &self.metrics.redis_errors,
-            script.name,
-            script.run(&self.client, || (keys.clone(), args.clone())),
-        )
-        .await
-        .map_err(unavailable)
+        self.registry
+            .call(
+                script.name,
+                script.run(&self.registry.client, || (keys.clone(), args.clone())),
+            )
+            .await
+            .map_err(unavailable)
     }
 }
 
@@ -162,9 +144,9 @@ impl Seats {
         match self {
             Seats::Redis(r) => {
                 let keys = vec![
-                    r.keys.reservation(nonce),
-                    r.keys.room_reservations(room),
-                    r.keys.room(room),
+                    r.registry.keys.reservation(nonce),
+                    r.registry.keys.room_reservations(room),
+                    r.registry.keys.room(room),
                 ];
                 let reply = r
                     .run(
@@ -195,11 +177,11 @@ impl Seats {
             Seats::Redis(r) => {
                 let now = roomshard_protocol::now_ms().to_string();
                 let keys = vec![
-                    r.keys.room(room),
-                    r.keys.rooms(),
-                    r.keys.track_rooms(track),
-                    r.keys.shard_rooms(r.shard),
-                    r.keys.room_reservations(room),
+                    r.registry.keys.room(room),
+                    r.registry.keys.rooms(),
+                    r.registry.keys.track_rooms(track),
+                    r.registry.keys.shard_rooms(r.shard),
+                    r.registry.keys.room_reservations(room),
                 ];
                 let args = vec![
                     room.to_owned(),
@@ -238,7 +220,10 @@ impl Seats {
     pub async fn leave(&self, room: &str) -> Option<u32> {
         match self {
             Seats::Redis(r) => {
-                let reply = r.run(&LEAVE, vec![r.keys.room(room)], vec![]).await.ok()?;
+                let reply = r
+                    .run(&LEAVE, vec![r.registry.keys.room(room)], vec![])
+                    .await
+                    .ok()?;
                 let n = reply.as_i64()?;
                 u32::try_from(n).ok()
             }
@@ -256,11 +241,11 @@ impl Seats {
         match self {
             Seats::Redis(r) => {
                 let keys = vec![
-                    r.keys.room(room),
-                    r.keys.room_reservations(room),
-                    r.keys.rooms(),
-                    r.keys.track_rooms(track),
-                    r.keys.shard_rooms(r.shard),
+                    r.registry.keys.room(room),
+                    r.registry.keys.room_reservations(room),
+                    r.registry.keys.rooms(),
+                    r.registry.keys.track_rooms(track),
+                    r.registry.keys.shard_rooms(r.shard),
                 ];
                 let args = vec![
                     room.to_owned(),

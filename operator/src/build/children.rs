@@ -1,6 +1,6 @@
 //! Every child of a set, built at once, so the controller applies a finished plan.
 
-use super::{Inputs, matchmaker, pdb, service, shard_count, statefulset};
+use super::{Inputs, matchmaker, service, shard_count, statefulset};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -31,7 +31,7 @@ impl Children {
             shard_services: (0..keep)
                 .map(|i| service::shard_service(inputs, i))
                 .collect(),
-            worker_pdb: pdb::worker_pdb(inputs),
+            worker_pdb: statefulset::worker_pdb(inputs),
             shard_count: shard_count::shard_count_config_map(inputs, replicas),
             statefulset: statefulset::worker_statefulset(inputs, replicas),
             matchmaker: matchmaker::matchmaker_deployment(inputs),

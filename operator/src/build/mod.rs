@@ -5,7 +5,6 @@
 
 pub mod children;
 pub mod matchmaker;
-pub mod pdb;
 pub mod secret;
 pub mod service;
 pub mod shard_count;
@@ -179,6 +178,15 @@ pub(crate) mod fixture {
             .iter()
             .find(|e| e["name"] == name)
             .unwrap_or_else(|| panic!("env {name} missing"))
+    }
+
+    /// The `name` of each entry of a JSON list (containers, env variables, columns).
+    pub fn names(list: &serde_json::Value) -> Vec<&str> {
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|e| e["name"].as_str())
+            .collect()
     }
 
     pub fn assert_owned(obj: &serde_json::Value) {

@@ -1,4 +1,5 @@
-//! The worker StatefulSet: pod i runs shard i.
+//! The worker StatefulSet, pod i running shard i, and its PodDisruptionBudget: a voluntary
+//! eviction takes one shard at a time.
 //!
 //! Each pod learns its index from the `apps.kubernetes.io/pod-index` label through the
 //! downward API (`ROOM_SHARD_INDEX`) and the total (`ROOM_SHARD_TOTAL`) from the set's
@@ -16,6 +17,7 @@ use k8s_openapi::api::core::v1::{
     EnvVarSource, HTTPGetAction, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec,
     Probe, SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
 };
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -78,6 +80,23 @@ pub fn worker_statefulset(inputs: &Inputs<'_>, replicas: i32) -> StatefulSet {
                 }),
             },
             ..StatefulSetSpec::default()
+        }),
+        status: None,
+    }
+}
+
+/// The workers' PodDisruptionBudget: at most one worker pod voluntarily unavailable.
+pub fn worker_pdb(inputs: &Inputs<'_>) -> PodDisruptionBudget {
+    let name = &inputs.valid.name;
+    PodDisruptionBudget {
+        metadata: inputs.meta(names::pdb(name), COMPONENT),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(LabelSelector {
+                match_labels: Some(selector_labels(name, COMPONENT)),
+                ..LabelSelector::default()
+            }),
+            ..PodDisruptionBudgetSpec::default()
         }),
         status: None,
     }
@@ -271,7 +290,7 @@ pub fn current_replicas(sts: Option<&StatefulSet>) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{env, owned_json, with};
+    use crate::build::fixture::{env, names, owned_json, with};
     use serde_json::json;
 
     #[test]
@@ -307,38 +326,31 @@ mod tests {
             "metadata.labels['apps.kubernetes.io/pod-index']"
         );
         assert_eq!(
+            env(c, "POD_NAME")["valueFrom"]["fieldRef"]["fieldPath"],
+            "metadata.name"
+        );
+        assert_eq!(
             env(c, "ROOM_SHARD_TOTAL")["valueFrom"]["configMapKeyRef"],
             json!({"name": "game-shards", "key": "total", "optional": false})
         );
         assert_eq!(
-            env(c, "ROOM_SHARD")["value"],
-            "$(ROOM_SHARD_INDEX)/$(ROOM_SHARD_TOTAL)"
-        );
-        assert_eq!(
-            env(c, "POD_NAME")["valueFrom"]["fieldRef"]["fieldPath"],
-            "metadata.name"
-        );
-        assert_eq!(env(c, "REDIS_URL")["value"], "redis://redis:6379");
-        assert_eq!(
             env(c, "ROOMSHARD_TOKEN_SECRET")["valueFrom"]["secretKeyRef"],
             json!({"name": "game-token", "key": "token-secret", "optional": false})
         );
-        assert_eq!(env(c, "ROOMSHARD_SET")["value"], "game");
-        assert_eq!(env(c, "PORT")["value"], "3000");
-        assert_eq!(
-            env(c, "PUBLIC_URL")["value"],
-            "wss://play.example.com/shard/{shard}"
-        );
-        assert_eq!(env(c, "HEARTBEAT_INTERVAL_MS")["value"], "3000");
-        assert_eq!(env(c, "ROOM_CAPACITY")["value"], "8");
-        assert_eq!(env(c, "ROOMS_PER_SHARD")["value"], "10");
+        for (name, value) in [
+            ("ROOM_SHARD", "$(ROOM_SHARD_INDEX)/$(ROOM_SHARD_TOTAL)"),
+            ("REDIS_URL", "redis://redis:6379"),
+            ("ROOMSHARD_SET", "game"),
+            ("PORT", "3000"),
+            ("PUBLIC_URL", "wss://play.example.com/shard/{shard}"),
+            ("HEARTBEAT_INTERVAL_MS", "3000"),
+            ("ROOM_CAPACITY", "8"),
+            ("ROOMS_PER_SHARD", "10"),
+        ] {
+            assert_eq!(env(c, name)["value"], value, "{name}");
+        }
         // ROOM_SHARD refers to ROOM_SHARD_INDEX, so that must come first.
-        let order: Vec<&str> = c["env"]
-            .as_array()
-            .expect("env")
-            .iter()
-            .filter_map(|e| e["name"].as_str())
-            .collect();
+        let order = names(&c["env"]);
         let pos = |n: &str| order.iter().position(|x| *x == n).expect("present");
         assert!(pos("ROOM_SHARD_INDEX") < pos("ROOM_SHARD"));
         assert!(pos("ROOM_SHARD_TOTAL") < pos("ROOM_SHARD"));
@@ -381,6 +393,17 @@ mod tests {
         assert_eq!(
             env(c, "PUBLIC_URL")["value"],
             "ws://game-shard-{shard}.play.svc:3000"
+        );
+    }
+
+    #[test]
+    fn pdb_allows_one_shard_down() {
+        let pdb = owned_json(json!({"shards": 3, "image": "i"}), worker_pdb);
+        assert_eq!(pdb["metadata"]["name"], "game");
+        assert_eq!(pdb["spec"]["maxUnavailable"], 1);
+        assert_eq!(
+            pdb["spec"]["selector"]["matchLabels"],
+            json!({"app.kubernetes.io/component": "worker", "roomshard.dev/set": "game"})
         );
     }
 }
