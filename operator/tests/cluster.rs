@@ -11,7 +11,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use roomshard_operator::controller::{self, Config, Context};
-use roomshard_operator::crd::RoomShardSet;
+use roomshard_operator::crd::{DrainStatus, RoomShardSet};
 use roomshard_operator::metrics::Metrics;
 use roomshard_protocol::Keys;
 use roomshard_testkit::control_plane::ControlPlane;
@@ -88,6 +88,29 @@ async fn sts_replicas(client: &Client, name: &str) -> Option<i32> {
 async fn get_set(client: &Client, name: &str) -> Option<RoomShardSet> {
     let api: Api<RoomShardSet> = Api::namespaced(client.clone(), NS);
     api.get_opt(name).await.ok().flatten()
+}
+
+/// `kubectl scale` the set down to `replicas`, then waits for the drain in its status.
+async fn scale_until_drain(
+    cp: &ControlPlane,
+    client: &Client,
+    name: &str,
+    replicas: i32,
+) -> DrainStatus {
+    let (ok, out) = kubectl(
+        cp,
+        &[
+            "scale",
+            &format!("rss/{name}"),
+            &format!("--replicas={replicas}"),
+        ],
+    );
+    assert!(ok, "{out}");
+    wait_until_async(&format!("{name}'s drain in status"), WAIT, || async {
+        get_set(client, name).await?.status?.drain
+    })
+    .await
+    .expect("drain recorded")
 }
 
 async fn wait_replicas(client: &Client, name: &str, want: i32) {
@@ -397,13 +420,7 @@ async fn operator_against_a_real_api_server() {
     // Drain 4 -> 2: replicas stay at 4 while shards 2 and 3 have players.
     beat(&redis, &keys, 2, 4, 3);
     beat(&redis, &keys, 3, 4, 1);
-    let (ok, out) = kubectl(&cp, &["scale", "rss/game", "--replicas=2"]);
-    assert!(ok, "{out}");
-    let drain = wait_until_async("drain in status", WAIT, || async {
-        get_set(&client, "game").await?.status?.drain
-    })
-    .await
-    .expect("drain recorded");
+    let drain = scale_until_drain(&cp, &client, "game", 2).await;
     assert_eq!((drain.from, drain.to), (4, 2));
     let members = draining_marks(&redis, &keys);
     assert!(
@@ -492,13 +509,7 @@ async fn operator_against_a_real_api_server() {
     assert!(ok, "{out}");
     wait_replicas(&client, "fast", 3).await;
     beat(&redis, &fast, 2, 3, 9);
-    let (ok, out) = kubectl(&cp, &["scale", "rss/fast", "--replicas=2"]);
-    assert!(ok, "{out}");
-    let drain = wait_until_async("fast drain", WAIT, || async {
-        get_set(&client, "fast").await?.status?.drain
-    })
-    .await
-    .expect("drain");
+    let drain = scale_until_drain(&cp, &client, "fast", 2).await;
     assert_eq!(drain.deadline_ms - drain.started_at_ms, 2000);
     wait_replicas(&client, "fast", 2).await;
     let now = i64::try_from(roomshard_protocol::now_ms()).expect("now");

@@ -11,8 +11,6 @@ use roomshard_testkit::metrics::Scrape;
 use roomshard_testkit::process::{Proc, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
 use serde_json::Value;
-use std::io::Write;
-use std::process::Stdio;
 use std::time::Duration;
 
 const NS: &str = "roomshard-system";
@@ -298,19 +296,7 @@ fn chart_crd_is_the_generated_crd() -> Result<()> {
 
 /// `kubectl apply --dry-run=server -f -` with `manifests` on stdin.
 fn server_dry_run(plane: &ControlPlane, manifests: &str) -> Result<String> {
-    let mut child = plane
-        .kubectl()
-        .args(["apply", "--dry-run=server", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    child
-        .stdin
-        .take()
-        .context("kubectl stdin")?
-        .write_all(manifests.as_bytes())?;
-    let out = child.wait_with_output()?;
+    let out = plane.kubectl_with_input(&["apply", "--dry-run=server", "-f", "-"], manifests)?;
     if !out.status.success() {
         bail!(
             "server-side dry run rejected the manifests:\n{}",

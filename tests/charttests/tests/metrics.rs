@@ -23,8 +23,7 @@ use roomshard_testkit::process::{find_program, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const TOKEN_SECRET: &str = "metrics-test-token-secret-0123456789";
@@ -157,19 +156,7 @@ fn reserve(matchmaker_port: u16) -> Result<Answer> {
 }
 
 fn kubectl_stdin(plane: &ControlPlane, args: &[&str], input: &str) -> Result<()> {
-    let mut child = plane
-        .kubectl()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    child
-        .stdin
-        .take()
-        .context("kubectl stdin")?
-        .write_all(input.as_bytes())?;
-    let out = child.wait_with_output()?;
+    let out = plane.kubectl_with_input(args, input)?;
     if !out.status.success() {
         bail!("kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
