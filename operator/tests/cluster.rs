@@ -113,6 +113,20 @@ async fn scale_until_drain(
     .expect("drain recorded")
 }
 
+async fn wait_service_removed(services: &Api<Service>, name: &str) {
+    wait_until_async(&format!("Service {name} removed"), WAIT, || async {
+        services
+            .get_opt(name)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+            .then_some(())
+    })
+    .await
+    .expect("shard service removed");
+}
+
 async fn wait_replicas(client: &Client, name: &str, want: i32) {
     wait_until_async(
         &format!("StatefulSet {name} to have {want} replicas"),
@@ -405,17 +419,7 @@ async fn operator_against_a_real_api_server() {
     assert!(ok, "{out}");
     beat_draining(&redis, &keys, 4, 5, 0);
     wait_replicas(&client, "game", 4).await;
-    wait_until_async("Service game-shard-4 removed", WAIT, || async {
-        services
-            .get_opt("game-shard-4")
-            .await
-            .ok()
-            .flatten()
-            .is_none()
-            .then_some(())
-    })
-    .await
-    .expect("shard service removed");
+    wait_service_removed(&services, "game-shard-4").await;
 
     // Drain 4 -> 2: replicas stay at 4 while shards 2 and 3 have players.
     beat(&redis, &keys, 2, 4, 3);
@@ -477,17 +481,7 @@ async fn operator_against_a_real_api_server() {
         "{members:?}"
     );
     for name in ["game-shard-2", "game-shard-3"] {
-        wait_until_async(&format!("{name} removed"), WAIT, || async {
-            services
-                .get_opt(name)
-                .await
-                .ok()
-                .flatten()
-                .is_none()
-                .then_some(())
-        })
-        .await
-        .expect("removed");
+        wait_service_removed(&services, name).await;
     }
     let (ok, out) = kubectl(&cp, &["scale", "rss/game", "--replicas=3"]);
     assert!(ok, "{out}");

@@ -4,7 +4,10 @@
 mod common;
 
 use anyhow::{Context, Result, bail, ensure};
-use common::{ALL_ON, chart, documents, find, helm, kinds, repo, run_ok, template};
+use common::{
+    ALL_ON, apply_roomshardset_crd, chart, documents, find, helm, kinds, repo, run_ok, template,
+    wait_crd_established,
+};
 use roomshard_testkit::bins::command;
 use roomshard_testkit::control_plane::ControlPlane;
 use roomshard_testkit::metrics::Scrape;
@@ -306,19 +309,6 @@ fn server_dry_run(plane: &ControlPlane, manifests: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn wait_crd_established(plane: &ControlPlane, name: &str) -> Result<()> {
-    run_ok(
-        &format!("kubectl wait for {name}"),
-        plane.kubectl().args([
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            &format!("crd/{name}"),
-        ]),
-    )
-    .map(|_| ())
-}
-
 #[test]
 fn rendered_manifests_pass_server_side_validation() -> Result<()> {
     let plane = ControlPlane::start()?;
@@ -360,14 +350,7 @@ fn rendered_manifests_pass_server_side_validation() -> Result<()> {
     }
 
     // The CRD itself and the example resource against it.
-    run_ok(
-        "apply the CRD",
-        plane
-            .kubectl()
-            .args(["apply", "--server-side", "-f"])
-            .arg(repo().join("crds/roomshardset.yaml")),
-    )?;
-    wait_crd_established(&plane, "roomshardsets.roomshard.dev")?;
+    apply_roomshardset_crd(&plane)?;
     let example = std::fs::read_to_string(repo().join("examples/roomshardset.yaml"))?;
     let out = server_dry_run(&plane, &example)?;
     assert!(

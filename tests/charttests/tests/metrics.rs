@@ -9,7 +9,7 @@
 mod common;
 
 use anyhow::{Context, Result, bail};
-use common::{chart, repo, run_ok};
+use common::{apply_roomshardset_crd, chart, repo};
 use roomshard_charttests::{
     DashboardQuery, METRIC_PREFIX, concrete_query, dashboard_queries, declared_metric_types,
     exposed_metric_names, promql_metric_names, rules, url_encode,
@@ -170,22 +170,7 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
 
     // The operator, on a real API server with the CRD.
     let plane = ControlPlane::start()?;
-    run_ok(
-        "apply the CRD",
-        plane
-            .kubectl()
-            .args(["apply", "--server-side", "-f"])
-            .arg(repo().join("crds/roomshardset.yaml")),
-    )?;
-    run_ok(
-        "wait for the CRD",
-        plane.kubectl().args([
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/roomshardsets.roomshard.dev",
-        ]),
-    )?;
+    apply_roomshardset_crd(&plane)?;
     let operator_port = free_port()?;
     let mut cmd = command("roomshard-operator")?;
     cmd.envs(plane.env())
