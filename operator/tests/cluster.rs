@@ -6,7 +6,7 @@
 //! references rather than cascade deletion.
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
@@ -125,6 +125,16 @@ async fn wait_service_removed(services: &Api<Service>, name: &str) {
     })
     .await
     .expect("shard service removed");
+}
+
+async fn pod_template(statefulsets: &Api<StatefulSet>, name: &str) -> PodTemplateSpec {
+    statefulsets
+        .get(name)
+        .await
+        .expect("sts")
+        .spec
+        .expect("spec")
+        .template
 }
 
 async fn wait_replicas(client: &Client, name: &str, want: i32) {
@@ -343,23 +353,11 @@ async fn operator_against_a_real_api_server() {
     // kubectl scale goes through the scale subresource to spec.shards. The total moves
     // in the shard-count ConfigMap; the pod template, and so the running pods, stay.
     let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
-    let template_before = statefulsets
-        .get("game")
-        .await
-        .expect("sts")
-        .spec
-        .expect("spec")
-        .template;
+    let template_before = pod_template(&statefulsets, "game").await;
     let (ok, out) = kubectl(&cp, &["scale", "rss/game", "--replicas=5"]);
     assert!(ok, "{out}");
     wait_replicas(&client, "game", 5).await;
-    let template_after = statefulsets
-        .get("game")
-        .await
-        .expect("sts")
-        .spec
-        .expect("spec")
-        .template;
+    let template_after = pod_template(&statefulsets, "game").await;
     assert_eq!(
         template_before, template_after,
         "scaling changed the pod template"

@@ -160,6 +160,16 @@ impl Player {
         )
     }
 
+    /// Milliseconds from this player's connection to `answer`, by the times it printed.
+    pub fn ms_since_connected(&self, answer: &Seen) -> Result<u64> {
+        let connected = self
+            .lines()
+            .into_iter()
+            .find(|s| s.line["ev"] == "connected")
+            .with_context(|| format!("{} never connected", self.name))?;
+        Ok(answer.line["at"].as_u64().unwrap_or(0) - connected.line["at"].as_u64().unwrap_or(0))
+    }
+
     /// Starts a player without waiting for anything.
     pub fn spawn(url: &str, room: &str, token: Option<&str>, name: &str) -> Result<Self> {
         let dir = roomshard_testkit::node::ensure_installed()?;

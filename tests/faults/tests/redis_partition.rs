@@ -265,20 +265,18 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
 
     // A join on the isolated worker, with a token reserved before the partition: refused
     // with an error in bounded time, not left hanging.
-    let late = Player::spawn(
-        field(&spare, "url")?,
-        &cut_room,
-        Some(field(&spare, "token")?),
-        "late",
-    )?;
+    // A player on the isolated shard's room, with the seat reserved before the partition.
+    let spare_player = |name: &str| {
+        Player::spawn(
+            field(&spare, "url")?,
+            &cut_room,
+            Some(field(&spare, "token")?),
+            name,
+        )
+    };
+    let late = spare_player("late")?;
     let answer = late.join_answer(Duration::from_secs(15))?;
-    let connected = late
-        .lines()
-        .into_iter()
-        .find(|s| s.line["ev"] == "connected")
-        .context("the late player never connected")?;
-    let join_ms =
-        answer.line["at"].as_u64().unwrap_or(0) - connected.line["at"].as_u64().unwrap_or(0);
+    let join_ms = late.ms_since_connected(&answer)?;
     ensure!(
         answer.line["ok"] == false && answer.line["error"] == "unavailable",
         "a join during the partition: {}",
@@ -379,12 +377,7 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
         },
     )?;
     drop(late);
-    let retry = Player::spawn(
-        field(&spare, "url")?,
-        &cut_room,
-        Some(field(&spare, "token")?),
-        "late-retry",
-    )?;
+    let retry = spare_player("late-retry")?;
     let retried = retry.join_answer(Duration::from_secs(15))?;
     // Seats in the registry match the players really there: the refused join left no seat
     // behind, and its token still holds the seat it reserved.
