@@ -230,6 +230,21 @@ impl Player {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Waits until this player sees `other` join its room (a presence event naming it).
+    pub fn wait_sees_join(&self, other: &Player, deadline: Duration) -> Result<Seen> {
+        let id = other.id()?;
+        self.wait_for(
+            &format!("{} to see {} join", self.name, other.name),
+            deadline,
+            |s| {
+                s.line["ev"] == "presence"
+                    && s.line["joined"]
+                        .as_array()
+                        .is_some_and(|j| j.iter().any(|x| x == id.as_str()))
+            },
+        )
+    }
+
     /// Waits for a reported line matching `pred`.
     pub fn wait_for(
         &self,

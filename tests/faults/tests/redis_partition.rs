@@ -365,17 +365,7 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
     let again = reserve_ok(mm.port, json!({ "room": cut_room }))?;
     ensure!(again["shard"] == 0, "{again}");
     let newcomer = join(&again, "newcomer")?;
-    let newcomer_id = newcomer.id()?;
-    cut_a.wait_for(
-        "cut-a to see the newcomer join",
-        Duration::from_secs(5),
-        |s| {
-            s.line["ev"] == "presence"
-                && s.line["joined"]
-                    .as_array()
-                    .is_some_and(|j| j.iter().any(|x| x == newcomer_id.as_str()))
-        },
-    )?;
+    cut_a.wait_sees_join(&newcomer, Duration::from_secs(5))?;
     drop(late);
     let retry = spare_player("late-retry")?;
     let retried = retry.join_answer(Duration::from_secs(15))?;

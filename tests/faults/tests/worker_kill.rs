@@ -41,6 +41,16 @@ fn str_of<'a>(answer: &'a serde_json::Value, field: &str) -> Result<&'a str> {
         .with_context(|| format!("no {field} in {answer}"))
 }
 
+/// A player joining `room` with the seat `answer` reserved.
+fn join_seat(answer: &serde_json::Value, room: &str, name: &str) -> Result<Player> {
+    Player::join(
+        str_of(answer, "url")?,
+        room,
+        Some(str_of(answer, "token")?),
+        name,
+    )
+}
+
 #[test]
 fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     let redis = RedisServer::start()?;
@@ -68,24 +78,9 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     let survivor_room = str_of(&survivor_a, "room")?.to_owned();
     let doomed_room = str_of(&doomed, "room")?.to_owned();
 
-    let doomed_player = Player::join(
-        str_of(&doomed, "url")?,
-        &doomed_room,
-        Some(str_of(&doomed, "token")?),
-        "doomed",
-    )?;
-    let a = Player::join(
-        str_of(&survivor_a, "url")?,
-        &survivor_room,
-        Some(str_of(&survivor_a, "token")?),
-        "survivor-a",
-    )?;
-    let b = Player::join(
-        str_of(&survivor_b, "url")?,
-        &survivor_room,
-        Some(str_of(&survivor_b, "token")?),
-        "survivor-b",
-    )?;
+    let doomed_player = join_seat(&doomed, &doomed_room, "doomed")?;
+    let a = join_seat(&survivor_a, &survivor_room, "survivor-a")?;
+    let b = join_seat(&survivor_b, &survivor_room, "survivor-b")?;
     let (a_id, b_id) = (a.id()?, b.id()?);
     let started = Instant::now();
     a.wait_sees_move(&b_id, started, Duration::from_secs(10))?;
@@ -179,23 +174,8 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     b.wait_sees_move(&a_id, after, Duration::from_secs(5))?;
     let late = reserve_ok(mm.port, json!({"track": "survivor"}))?;
     assert_eq!(late["room"], survivor_room.as_str());
-    let c = Player::join(
-        str_of(&late, "url")?,
-        &survivor_room,
-        Some(str_of(&late, "token")?),
-        "survivor-c",
-    )?;
-    let c_id = c.id()?;
-    a.wait_for(
-        "survivor-a to see survivor-c join",
-        Duration::from_secs(5),
-        |s| {
-            s.line["ev"] == "presence"
-                && s.line["joined"]
-                    .as_array()
-                    .is_some_and(|j| j.iter().any(|x| x == c_id.as_str()))
-        },
-    )?;
+    let c = join_seat(&late, &survivor_room, "survivor-c")?;
+    a.wait_sees_join(&c, Duration::from_secs(5))?;
 
     println!(
         "FIGURES worker-kill: doomed player disconnected after {} ms; heartbeat gone {} ms \
