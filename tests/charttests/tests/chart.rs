@@ -245,12 +245,7 @@ fn optional_parts_render_when_switched_on() -> Result<()> {
     );
 
     let monitor = find(&docs, "PodMonitor", "rs-roomshard-workloads").context("PodMonitor")?;
-    let ports: Vec<&str> = monitor["spec"]["podMetricsEndpoints"]
-        .as_array()
-        .context("endpoints")?
-        .iter()
-        .filter_map(|e| e["port"].as_str())
-        .collect();
+    let ports = monitored_ports(monitor)?;
     assert_eq!(ports, ["socketio", "http"]);
     Ok(())
 }
@@ -295,6 +290,16 @@ fn chart_crd_is_the_generated_crd() -> Result<()> {
     assert_eq!(crd["kind"], "CustomResourceDefinition");
     assert_eq!(crd["metadata"]["name"], "roomshardsets.roomshard.dev");
     Ok(())
+}
+
+/// The port names a PodMonitor scrapes.
+fn monitored_ports(monitor: &Value) -> Result<Vec<&str>> {
+    Ok(monitor["spec"]["podMetricsEndpoints"]
+        .as_array()
+        .context("endpoints")?
+        .iter()
+        .filter_map(|e| e["port"].as_str())
+        .collect())
 }
 
 /// `kubectl apply --dry-run=server -f -` with `manifests` on stdin.
@@ -482,12 +487,7 @@ fn helm_install_then_the_operator_as_its_service_account_reconciles_the_example(
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    let monitored_ports: Vec<&str> = monitor["spec"]["podMetricsEndpoints"]
-        .as_array()
-        .context("endpoints")?
-        .iter()
-        .filter_map(|e| e["port"].as_str())
-        .collect();
+    let monitored_ports = monitored_ports(monitor)?;
     for (what, component) in [
         ("statefulset/arena", "worker"),
         ("deployment/arena-matchmaker", "matchmaker"),
