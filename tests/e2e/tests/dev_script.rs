@@ -7,9 +7,8 @@
 
 mod common;
 
-use common::healthy_shards;
 use roomshard_testkit::bins::binary;
-use roomshard_testkit::http::send;
+use roomshard_testkit::http::{healthy_shards, send};
 use roomshard_testkit::process::wait_until;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use roomshard_faults::{
     Player, SECRET, keys, ms, reserve, reserve_ok, start_matchmaker, start_ready_workers,
 };
-use roomshard_testkit::http::send;
+use roomshard_testkit::http::{healthy_shards, send};
 use roomshard_testkit::metrics::sum;
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
@@ -16,17 +16,6 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 const HEARTBEAT_MS: u64 = 500;
-
-fn healthy_shards(port: u16) -> Option<usize> {
-    let rooms = send(port, "GET", "/rooms", None).ok()?.json().ok()?;
-    Some(
-        rooms["shards"]
-            .as_array()?
-            .iter()
-            .filter(|s| s["healthy"] == true)
-            .count(),
-    )
-}
 
 fn shard_of(answer: &serde_json::Value) -> Result<u32> {
     answer["shard"]

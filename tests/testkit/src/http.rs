@@ -93,6 +93,18 @@ pub fn is_closed(e: &std::io::Error) -> bool {
     )
 }
 
+/// Shards the matchmaker on `port` reports healthy in `GET /rooms`.
+pub fn healthy_shards(port: u16) -> Option<usize> {
+    let rooms = send(port, "GET", "/rooms", None).ok()?.json().ok()?;
+    Some(
+        rooms["shards"]
+            .as_array()?
+            .iter()
+            .filter(|s| s["healthy"] == true)
+            .count(),
+    )
+}
+
 /// One request to `127.0.0.1:port` with a JSON body when given, bounded by [`BOUND`].
 pub fn send(port: u16, method: &str, path: &str, json_body: Option<&str>) -> Result<Answer> {
     let (content_type, body) = json(json_body);
