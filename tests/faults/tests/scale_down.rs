@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail, ensure};
 use roomshard_faults::{Player, ms, reserve};
 use roomshard_testkit::bins::command;
 use roomshard_testkit::control_plane::ControlPlane;
-use roomshard_testkit::http::send;
+use roomshard_testkit::http::room_shards;
 use roomshard_testkit::process::Proc;
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
@@ -424,9 +424,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
         "the matchmaker to see 3 healthy shards",
         Duration::from_secs(15),
         || {
-            let rooms = send(mm.port, "GET", "/rooms", None).ok()?.json().ok()?;
-            let healthy = rooms["shards"]
-                .as_array()?
+            let healthy = room_shards(mm.port)?
                 .iter()
                 .filter(|s| s["healthy"] == true && s["draining"] == false)
                 .count();
@@ -620,9 +618,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
         "the matchmaker to see shard 2 healthy and open",
         Duration::from_secs(15),
         || {
-            let rooms = send(mm.port, "GET", "/rooms", None).ok()?.json().ok()?;
-            rooms["shards"]
-                .as_array()?
+            room_shards(mm.port)?
                 .iter()
                 .any(|s| s["shard"] == 2 && s["healthy"] == true && s["draining"] == false)
                 .then_some(())

@@ -93,12 +93,16 @@ pub fn is_closed(e: &std::io::Error) -> bool {
     )
 }
 
+/// The shards the matchmaker on `port` lists in `GET /rooms`.
+pub fn room_shards(port: u16) -> Option<Vec<serde_json::Value>> {
+    let rooms = send(port, "GET", "/rooms", None).ok()?.json().ok()?;
+    rooms["shards"].as_array().cloned()
+}
+
 /// Shards the matchmaker on `port` reports healthy in `GET /rooms`.
 pub fn healthy_shards(port: u16) -> Option<usize> {
-    let rooms = send(port, "GET", "/rooms", None).ok()?.json().ok()?;
     Some(
-        rooms["shards"]
-            .as_array()?
+        room_shards(port)?
             .iter()
             .filter(|s| s["healthy"] == true)
             .count(),
