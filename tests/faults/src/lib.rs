@@ -112,6 +112,16 @@ pub fn reserve(port: u16, body: &serde_json::Value) -> Result<Answer> {
     roomshard_testkit::http::send(port, "POST", "/reserve", Some(&body.to_string()))
 }
 
+/// The track the `i`th of a run of reservations asks for: `every_other` for even `i`, a
+/// track of its own otherwise.
+pub fn alternate_track(i: u32, every_other: &str) -> String {
+    if i.is_multiple_of(2) {
+        every_other.to_owned()
+    } else {
+        format!("fresh{i}")
+    }
+}
+
 /// `POST /reserve` that must answer 200; its JSON body.
 pub fn reserve_ok(port: u16, body: serde_json::Value) -> Result<serde_json::Value> {
     let answer = reserve(port, &body)?;

@@ -7,8 +7,8 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use roomshard_faults::{
-    Player, SECRET, SET, WorkerOptions, keys, ms, reserve, reserve_ok, start_matchmaker,
-    start_worker,
+    Player, SECRET, SET, WorkerOptions, alternate_track, keys, ms, reserve, reserve_ok,
+    start_matchmaker, start_worker,
 };
 use roomshard_testkit::http::send;
 use roomshard_testkit::http::{Answer, request_to};
@@ -287,12 +287,7 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
     // No new seat is placed on the isolated shard, and its room is not given out.
     let mut placed = 0;
     for i in 0..20 {
-        let track = if i % 2 == 0 {
-            "cut".to_owned()
-        } else {
-            format!("fresh{i}")
-        };
-        let r = reserve_ok(mm.port, json!({ "track": track }))?;
+        let r = reserve_ok(mm.port, json!({ "track": alternate_track(i, "cut") }))?;
         ensure!(r["shard"] == 1, "a seat on the isolated shard: {r}");
         placed += 1;
     }

@@ -4,7 +4,8 @@
 
 use anyhow::{Context, Result};
 use roomshard_faults::{
-    Player, SECRET, keys, ms, reserve, reserve_ok, start_matchmaker, start_ready_workers,
+    Player, SECRET, alternate_track, keys, ms, reserve, reserve_ok, start_matchmaker,
+    start_ready_workers,
 };
 use roomshard_testkit::http::{healthy_shards, send};
 use roomshard_testkit::metrics::sum;
@@ -104,12 +105,7 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     // the doomed room by name (refused outright).
     let mut placements = 0;
     for i in 0..40 {
-        let track = if i % 2 == 0 {
-            "doomed".to_owned()
-        } else {
-            format!("fresh{i}")
-        };
-        let answer = reserve_ok(mm.port, json!({"track": track}))?;
+        let answer = reserve_ok(mm.port, json!({"track": alternate_track(i, "doomed")}))?;
         assert_ne!(
             shard_of(&answer)?,
             victim,
