@@ -42,6 +42,14 @@ fn metric(port: u16, series: &str) -> Option<f64> {
     value(port, series).ok()
 }
 
+/// Writes `yaml` to `path` and `kubectl apply`s it; the instant the apply began.
+fn write_and_apply(cp: &ControlPlane, path: &Path, yaml: &str) -> Instant {
+    std::fs::write(path, yaml).expect("write");
+    let started = Instant::now();
+    kubectl(cp, &["apply", "-f", path.to_str().expect("path")]);
+    started
+}
+
 fn kubectl(cp: &ControlPlane, args: &[&str]) -> String {
     cp.kubectl_ok(args).expect("kubectl succeeds")
 }
@@ -150,24 +158,14 @@ async fn missing_crd_leader_election_and_throughput() {
     let maps: String = (0..n)
         .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: default\ndata:\n  k: v\n---\n"))
         .collect();
-    std::fs::write(dir.join("maps.yaml"), maps).expect("write");
-    let started = Instant::now();
-    kubectl(
-        &cp,
-        &["apply", "-f", dir.join("maps.yaml").to_str().expect("path")],
-    );
+    let started = write_and_apply(&cp, &dir.join("maps.yaml"), &maps);
     let configmaps = started.elapsed();
 
     let before = metric(standby_port, "roomshard_operator_reconciles_total").unwrap_or(0.0);
     let sets: String = (0..n)
         .map(|i| format!("{}---\n", set_yaml(&format!("bulk-{i}"), 2)))
         .collect();
-    std::fs::write(dir.join("sets.yaml"), sets).expect("write");
-    let started = Instant::now();
-    kubectl(
-        &cp,
-        &["apply", "-f", dir.join("sets.yaml").to_str().expect("path")],
-    );
+    let started = write_and_apply(&cp, &dir.join("sets.yaml"), &sets);
     let rss_api: Api<RoomShardSet> = Api::namespaced(client.clone(), "default");
     wait_until_async("100 sets reconciled", Duration::from_secs(300), || async {
         let sets = rss_api.list(&ListParams::default()).await.ok()?;

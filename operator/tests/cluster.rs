@@ -6,12 +6,12 @@
 //! references rather than cascade deletion.
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use roomshard_operator::controller::{self, Config, Context};
-use roomshard_operator::crd::RoomShardSet;
+use roomshard_operator::crd::{DrainStatus, RoomShardSet};
 use roomshard_operator::metrics::Metrics;
 use roomshard_protocol::Keys;
 use roomshard_testkit::control_plane::ControlPlane;
@@ -88,6 +88,53 @@ async fn sts_replicas(client: &Client, name: &str) -> Option<i32> {
 async fn get_set(client: &Client, name: &str) -> Option<RoomShardSet> {
     let api: Api<RoomShardSet> = Api::namespaced(client.clone(), NS);
     api.get_opt(name).await.ok().flatten()
+}
+
+/// `kubectl scale` the set down to `replicas`, then waits for the drain in its status.
+async fn scale_until_drain(
+    cp: &ControlPlane,
+    client: &Client,
+    name: &str,
+    replicas: i32,
+) -> DrainStatus {
+    let (ok, out) = kubectl(
+        cp,
+        &[
+            "scale",
+            &format!("rss/{name}"),
+            &format!("--replicas={replicas}"),
+        ],
+    );
+    assert!(ok, "{out}");
+    wait_until_async(&format!("{name}'s drain in status"), WAIT, || async {
+        get_set(client, name).await?.status?.drain
+    })
+    .await
+    .expect("drain recorded")
+}
+
+async fn wait_service_removed(services: &Api<Service>, name: &str) {
+    wait_until_async(&format!("Service {name} removed"), WAIT, || async {
+        services
+            .get_opt(name)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+            .then_some(())
+    })
+    .await
+    .expect("shard service removed");
+}
+
+async fn pod_template(statefulsets: &Api<StatefulSet>, name: &str) -> PodTemplateSpec {
+    statefulsets
+        .get(name)
+        .await
+        .expect("sts")
+        .spec
+        .expect("spec")
+        .template
 }
 
 async fn wait_replicas(client: &Client, name: &str, want: i32) {
@@ -306,23 +353,11 @@ async fn operator_against_a_real_api_server() {
     // kubectl scale goes through the scale subresource to spec.shards. The total moves
     // in the shard-count ConfigMap; the pod template, and so the running pods, stay.
     let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
-    let template_before = statefulsets
-        .get("game")
-        .await
-        .expect("sts")
-        .spec
-        .expect("spec")
-        .template;
+    let template_before = pod_template(&statefulsets, "game").await;
     let (ok, out) = kubectl(&cp, &["scale", "rss/game", "--replicas=5"]);
     assert!(ok, "{out}");
     wait_replicas(&client, "game", 5).await;
-    let template_after = statefulsets
-        .get("game")
-        .await
-        .expect("sts")
-        .spec
-        .expect("spec")
-        .template;
+    let template_after = pod_template(&statefulsets, "game").await;
     assert_eq!(
         template_before, template_after,
         "scaling changed the pod template"
@@ -382,28 +417,12 @@ async fn operator_against_a_real_api_server() {
     assert!(ok, "{out}");
     beat_draining(&redis, &keys, 4, 5, 0);
     wait_replicas(&client, "game", 4).await;
-    wait_until_async("Service game-shard-4 removed", WAIT, || async {
-        services
-            .get_opt("game-shard-4")
-            .await
-            .ok()
-            .flatten()
-            .is_none()
-            .then_some(())
-    })
-    .await
-    .expect("shard service removed");
+    wait_service_removed(&services, "game-shard-4").await;
 
     // Drain 4 -> 2: replicas stay at 4 while shards 2 and 3 have players.
     beat(&redis, &keys, 2, 4, 3);
     beat(&redis, &keys, 3, 4, 1);
-    let (ok, out) = kubectl(&cp, &["scale", "rss/game", "--replicas=2"]);
-    assert!(ok, "{out}");
-    let drain = wait_until_async("drain in status", WAIT, || async {
-        get_set(&client, "game").await?.status?.drain
-    })
-    .await
-    .expect("drain recorded");
+    let drain = scale_until_drain(&cp, &client, "game", 2).await;
     assert_eq!((drain.from, drain.to), (4, 2));
     let members = draining_marks(&redis, &keys);
     assert!(
@@ -460,17 +479,7 @@ async fn operator_against_a_real_api_server() {
         "{members:?}"
     );
     for name in ["game-shard-2", "game-shard-3"] {
-        wait_until_async(&format!("{name} removed"), WAIT, || async {
-            services
-                .get_opt(name)
-                .await
-                .ok()
-                .flatten()
-                .is_none()
-                .then_some(())
-        })
-        .await
-        .expect("removed");
+        wait_service_removed(&services, name).await;
     }
     let (ok, out) = kubectl(&cp, &["scale", "rss/game", "--replicas=3"]);
     assert!(ok, "{out}");
@@ -492,13 +501,7 @@ async fn operator_against_a_real_api_server() {
     assert!(ok, "{out}");
     wait_replicas(&client, "fast", 3).await;
     beat(&redis, &fast, 2, 3, 9);
-    let (ok, out) = kubectl(&cp, &["scale", "rss/fast", "--replicas=2"]);
-    assert!(ok, "{out}");
-    let drain = wait_until_async("fast drain", WAIT, || async {
-        get_set(&client, "fast").await?.status?.drain
-    })
-    .await
-    .expect("drain");
+    let drain = scale_until_drain(&cp, &client, "fast", 2).await;
     assert_eq!(drain.deadline_ms - drain.started_at_ms, 2000);
     wait_replicas(&client, "fast", 2).await;
     let now = i64::try_from(roomshard_protocol::now_ms()).expect("now");

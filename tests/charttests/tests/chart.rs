@@ -4,15 +4,16 @@
 mod common;
 
 use anyhow::{Context, Result, bail, ensure};
-use common::{ALL_ON, chart, documents, find, helm, kinds, repo, run_ok, template};
+use common::{
+    ALL_ON, apply_roomshardset_crd, chart, documents, find, helm, kinds, repo, run_ok, template,
+    wait_crd_established,
+};
 use roomshard_testkit::bins::command;
 use roomshard_testkit::control_plane::ControlPlane;
 use roomshard_testkit::metrics::Scrape;
 use roomshard_testkit::process::{Proc, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
 use serde_json::Value;
-use std::io::Write;
-use std::process::Stdio;
 use std::time::Duration;
 
 const NS: &str = "roomshard-system";
@@ -244,12 +245,7 @@ fn optional_parts_render_when_switched_on() -> Result<()> {
     );
 
     let monitor = find(&docs, "PodMonitor", "rs-roomshard-workloads").context("PodMonitor")?;
-    let ports: Vec<&str> = monitor["spec"]["podMetricsEndpoints"]
-        .as_array()
-        .context("endpoints")?
-        .iter()
-        .filter_map(|e| e["port"].as_str())
-        .collect();
+    let ports = monitored_ports(monitor)?;
     assert_eq!(ports, ["socketio", "http"]);
     Ok(())
 }
@@ -296,21 +292,19 @@ fn chart_crd_is_the_generated_crd() -> Result<()> {
     Ok(())
 }
 
+/// The port names a PodMonitor scrapes.
+fn monitored_ports(monitor: &Value) -> Result<Vec<&str>> {
+    Ok(monitor["spec"]["podMetricsEndpoints"]
+        .as_array()
+        .context("endpoints")?
+        .iter()
+        .filter_map(|e| e["port"].as_str())
+        .collect())
+}
+
 /// `kubectl apply --dry-run=server -f -` with `manifests` on stdin.
 fn server_dry_run(plane: &ControlPlane, manifests: &str) -> Result<String> {
-    let mut child = plane
-        .kubectl()
-        .args(["apply", "--dry-run=server", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    child
-        .stdin
-        .take()
-        .context("kubectl stdin")?
-        .write_all(manifests.as_bytes())?;
-    let out = child.wait_with_output()?;
+    let out = plane.kubectl_with_input(&["apply", "--dry-run=server", "-f", "-"], manifests)?;
     if !out.status.success() {
         bail!(
             "server-side dry run rejected the manifests:\n{}",
@@ -318,19 +312,6 @@ fn server_dry_run(plane: &ControlPlane, manifests: &str) -> Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn wait_crd_established(plane: &ControlPlane, name: &str) -> Result<()> {
-    run_ok(
-        &format!("kubectl wait for {name}"),
-        plane.kubectl().args([
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            &format!("crd/{name}"),
-        ]),
-    )
-    .map(|_| ())
 }
 
 #[test]
@@ -374,14 +355,7 @@ fn rendered_manifests_pass_server_side_validation() -> Result<()> {
     }
 
     // The CRD itself and the example resource against it.
-    run_ok(
-        "apply the CRD",
-        plane
-            .kubectl()
-            .args(["apply", "--server-side", "-f"])
-            .arg(repo().join("crds/roomshardset.yaml")),
-    )?;
-    wait_crd_established(&plane, "roomshardsets.roomshard.dev")?;
+    apply_roomshardset_crd(&plane)?;
     let example = std::fs::read_to_string(repo().join("examples/roomshardset.yaml"))?;
     let out = server_dry_run(&plane, &example)?;
     assert!(
@@ -513,12 +487,7 @@ fn helm_install_then_the_operator_as_its_service_account_reconciles_the_example(
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    let monitored_ports: Vec<&str> = monitor["spec"]["podMetricsEndpoints"]
-        .as_array()
-        .context("endpoints")?
-        .iter()
-        .filter_map(|e| e["port"].as_str())
-        .collect();
+    let monitored_ports = monitored_ports(monitor)?;
     for (what, component) in [
         ("statefulset/arena", "worker"),
         ("deployment/arena-matchmaker", "matchmaker"),

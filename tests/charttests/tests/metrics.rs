@@ -9,7 +9,7 @@
 mod common;
 
 use anyhow::{Context, Result, bail};
-use common::{chart, repo, run_ok};
+use common::{apply_roomshardset_crd, chart, repo};
 use roomshard_charttests::{
     DashboardQuery, METRIC_PREFIX, concrete_query, dashboard_queries, declared_metric_types,
     exposed_metric_names, promql_metric_names, rules, url_encode,
@@ -23,8 +23,7 @@ use roomshard_testkit::process::{find_program, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const TOKEN_SECRET: &str = "metrics-test-token-secret-0123456789";
@@ -157,19 +156,7 @@ fn reserve(matchmaker_port: u16) -> Result<Answer> {
 }
 
 fn kubectl_stdin(plane: &ControlPlane, args: &[&str], input: &str) -> Result<()> {
-    let mut child = plane
-        .kubectl()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    child
-        .stdin
-        .take()
-        .context("kubectl stdin")?
-        .write_all(input.as_bytes())?;
-    let out = child.wait_with_output()?;
+    let out = plane.kubectl_with_input(args, input)?;
     if !out.status.success() {
         bail!("kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -183,22 +170,7 @@ fn every_dashboard_and_alert_metric_is_exported_and_prometheus_answers_every_pan
 
     // The operator, on a real API server with the CRD.
     let plane = ControlPlane::start()?;
-    run_ok(
-        "apply the CRD",
-        plane
-            .kubectl()
-            .args(["apply", "--server-side", "-f"])
-            .arg(repo().join("crds/roomshardset.yaml")),
-    )?;
-    run_ok(
-        "wait for the CRD",
-        plane.kubectl().args([
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/roomshardsets.roomshard.dev",
-        ]),
-    )?;
+    apply_roomshardset_crd(&plane)?;
     let operator_port = free_port()?;
     let mut cmd = command("roomshard-operator")?;
     cmd.envs(plane.env())

@@ -7,13 +7,13 @@
 
 mod common;
 
-use common::healthy_shards;
 use roomshard_testkit::bins::binary;
-use roomshard_testkit::http::send;
+use roomshard_testkit::http::{healthy_shards, send};
 use roomshard_testkit::process::wait_until;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -42,26 +42,54 @@ fn listening(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
-#[test]
-fn dev_script_starts_the_set_and_ctrl_c_stops_everything() {
-    let bin_dir = binary("roomshard-worker")
+/// Waits until nothing listens on any of `ports`; panics naming what a survivor outlived.
+fn wait_ports_closed(ports: &[u16], outlived: &str) {
+    for &port in ports {
+        wait_until(
+            &format!("port {port} to close"),
+            Duration::from_secs(5),
+            || (!listening(port)).then_some(()),
+        )
+        .unwrap_or_else(|e| panic!("{e}: a process outlived {outlived}"));
+    }
+}
+
+/// The folder holding the built worker and matchmaker binaries dev.sh runs.
+fn bin_dir() -> PathBuf {
+    let dir = binary("roomshard-worker")
         .expect("roomshard-worker is built")
         .parent()
         .expect("bin dir")
         .to_path_buf();
     binary("roomshard-matchmaker").expect("roomshard-matchmaker is built");
-    assert!(
-        roomshard_testkit::process::find_program("redis-server").is_some(),
-        "redis-server is not installed: run hack/install-deps.sh"
-    );
-    let ports = free_run(5);
-    let (workers, matchmaker, redis) = (ports, ports + 3, ports + 4);
-    let script = roomshard_testkit::repo_root().join("hack").join("dev.sh");
-    let mut child = Command::new("bash")
-        .arg(&script)
-        .env_remove("REDIS_URL")
+    dir
+}
+
+/// Collects the lines dev.sh prints into `printed` until its banner's last line.
+fn wait_for_banner(rx: &mpsc::Receiver<String>, printed: &mut Vec<String>) -> anyhow::Result<()> {
+    wait_until("dev.sh to print its URLs", Duration::from_secs(60), || {
+        while let Ok(line) = rx.try_recv() {
+            printed.push(line);
+        }
+        printed
+            .iter()
+            .any(|l| l.contains("Ctrl-C stops everything"))
+            .then_some(())
+    })
+}
+
+/// `cmd` with dev.sh's environment on its own ports, in a process group of its own, with
+/// no input and its standard output piped.
+fn dev_env<'a>(
+    cmd: &'a mut Command,
+    bin_dir: &Path,
+    workers: u16,
+    matchmaker: u16,
+    redis: u16,
+) -> &'a mut Command {
+    cmd.env_remove("REDIS_URL")
         .env_remove("ROOMSHARD_TOKEN_SECRET")
-        .env("ROOMSHARD_BIN_DIR", &bin_dir)
+        .env("ROOMSHARD_BIN_DIR", bin_dir)
         .env("WORKER_BASE_PORT", workers.to_string())
         .env("MATCHMAKER_PORT", matchmaker.to_string())
         .env("REDIS_PORT", redis.to_string())
@@ -69,9 +97,28 @@ fn dev_script_starts_the_set_and_ctrl_c_stops_everything() {
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("dev.sh starts");
+}
+
+#[test]
+fn dev_script_starts_the_set_and_ctrl_c_stops_everything() {
+    let bin_dir = bin_dir();
+    assert!(
+        roomshard_testkit::process::find_program("redis-server").is_some(),
+        "redis-server is not installed: run hack/install-deps.sh"
+    );
+    let ports = free_run(5);
+    let (workers, matchmaker, redis) = (ports, ports + 3, ports + 4);
+    let script = roomshard_testkit::repo_root().join("hack").join("dev.sh");
+    let mut child = dev_env(
+        Command::new("bash").arg(&script),
+        &bin_dir,
+        workers,
+        matchmaker,
+        redis,
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("dev.sh starts");
     let pgid = child.id();
     let stdout = child.stdout.take().expect("stdout");
     let stderr = child.stderr.take().expect("stderr");
@@ -93,15 +140,7 @@ fn dev_script_starts_the_set_and_ctrl_c_stops_everything() {
 
     // Wait for the banner; keep what was printed.
     let mut printed = Vec::new();
-    let banner = wait_until("dev.sh to print its URLs", Duration::from_secs(60), || {
-        while let Ok(line) = rx.try_recv() {
-            printed.push(line);
-        }
-        printed
-            .iter()
-            .any(|l| l.contains("Ctrl-C stops everything"))
-            .then_some(())
-    });
+    let banner = wait_for_banner(&rx, &mut printed);
     let text = printed.join("\n");
     if banner.is_err() {
         let _ = Command::new("kill")
@@ -160,14 +199,10 @@ fn dev_script_starts_the_set_and_ctrl_c_stops_everything() {
     }
     let errs = err_lines.join().unwrap_or_default().join("\n");
     assert!(exited.is_ok(), "dev.sh did not stop:\n{text}\n{errs}");
-    for port in [workers, workers + 1, workers + 2, matchmaker, redis] {
-        wait_until(
-            &format!("port {port} to close"),
-            Duration::from_secs(5),
-            || (!listening(port)).then_some(()),
-        )
-        .unwrap_or_else(|e| panic!("{e}: a process outlived dev.sh\n{errs}"));
-    }
+    wait_ports_closed(
+        &[workers, workers + 1, workers + 2, matchmaker, redis],
+        &format!("dev.sh\n{errs}"),
+    );
     assert!(
         errs.contains("dev.sh: stopped"),
         "cleanup ran to its end:\n{errs}"
@@ -231,12 +266,7 @@ fn program(pid: u32) -> String {
 
 #[test]
 fn dev_script_stops_everything_when_its_terminal_closes() {
-    let bin_dir = binary("roomshard-worker")
-        .expect("roomshard-worker is built")
-        .parent()
-        .expect("bin dir")
-        .to_path_buf();
-    binary("roomshard-matchmaker").expect("roomshard-matchmaker is built");
+    let bin_dir = bin_dir();
     for program in ["redis-server", "script"] {
         assert!(
             roomshard_testkit::process::find_program(program).is_some(),
@@ -250,25 +280,17 @@ fn dev_script_stops_everything_when_its_terminal_closes() {
     // leads); killing `script` closes it, as closing a terminal window does: the kernel
     // sends SIGHUP to dev.sh and its foreground process group, and writes to the terminal
     // fail from then on.
-    let mut terminal = Command::new("script")
-        .args([
-            "-qefc",
-            &format!("exec bash '{}'", script.display()),
-            "/dev/null",
-        ])
-        .env_remove("REDIS_URL")
-        .env_remove("ROOMSHARD_TOKEN_SECRET")
-        .env("ROOMSHARD_BIN_DIR", &bin_dir)
-        .env("WORKER_BASE_PORT", workers.to_string())
-        .env("MATCHMAKER_PORT", matchmaker.to_string())
-        .env("REDIS_PORT", redis.to_string())
-        .env("RUST_LOG", "warn")
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("script starts dev.sh");
+    let shell = format!("exec bash '{}'", script.display());
+    let mut terminal = dev_env(
+        Command::new("script").args(["-qefc", &shell, "/dev/null"]),
+        &bin_dir,
+        workers,
+        matchmaker,
+        redis,
+    )
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("script starts dev.sh");
     let stdout = terminal.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel::<String>();
     std::thread::spawn(move || {
@@ -277,15 +299,7 @@ fn dev_script_stops_everything_when_its_terminal_closes() {
         }
     });
     let mut printed = Vec::new();
-    let banner = wait_until("dev.sh to print its URLs", Duration::from_secs(60), || {
-        while let Ok(line) = rx.try_recv() {
-            printed.push(line);
-        }
-        printed
-            .iter()
-            .any(|l| l.contains("Ctrl-C stops everything"))
-            .then_some(())
-    });
+    let banner = wait_for_banner(&rx, &mut printed);
     let services = descendants(terminal.id());
     let stop_all = |pids: &[(u32, String)]| {
         for (pid, _) in pids {
@@ -333,12 +347,8 @@ fn dev_script_stops_everything_when_its_terminal_closes() {
         gone.is_ok(),
         "still running after the terminal closed: {left:?}"
     );
-    for port in [workers, workers + 1, workers + 2, matchmaker, redis] {
-        wait_until(
-            &format!("port {port} to close"),
-            Duration::from_secs(5),
-            || (!listening(port)).then_some(()),
-        )
-        .unwrap_or_else(|e| panic!("{e}: a process outlived dev.sh's terminal"));
-    }
+    wait_ports_closed(
+        &[workers, workers + 1, workers + 2, matchmaker, redis],
+        "dev.sh's terminal",
+    );
 }

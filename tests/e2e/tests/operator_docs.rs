@@ -61,6 +61,11 @@ fn table_paths(doc: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The paths of `paths` that `other` lacks.
+fn not_in<'a>(paths: &'a BTreeSet<String>, other: &BTreeSet<String>) -> Vec<&'a String> {
+    paths.iter().filter(|p| !other.contains(*p)).collect()
+}
+
 #[test]
 fn every_crd_field_is_documented() {
     let crd = crd_paths();
@@ -68,8 +73,7 @@ fn every_crd_field_is_documented() {
         crd.contains("spec.shards") && crd.contains("status.conditions[].reason"),
         "the schema walk found the fields: {crd:?}"
     );
-    let rows = table_paths(&operator_md());
-    let missing: Vec<&String> = crd.iter().filter(|p| !rows.contains(*p)).collect();
+    let missing = not_in(&crd, &table_paths(&operator_md()));
     assert!(
         missing.is_empty(),
         "fields of crds/roomshardset.yaml without a row in docs/OPERATOR.md: {missing:#?}"
@@ -81,7 +85,7 @@ fn every_documented_field_is_in_the_crd() {
     let crd = crd_paths();
     let rows = table_paths(&operator_md());
     assert!(rows.len() > 40, "the tables were found: {rows:?}");
-    let unknown: Vec<&String> = rows.iter().filter(|p| !crd.contains(*p)).collect();
+    let unknown = not_in(&rows, &crd);
     assert!(
         unknown.is_empty(),
         "docs/OPERATOR.md documents fields crds/roomshardset.yaml lacks: {unknown:#?}"

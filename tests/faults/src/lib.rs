@@ -112,6 +112,16 @@ pub fn reserve(port: u16, body: &serde_json::Value) -> Result<Answer> {
     roomshard_testkit::http::send(port, "POST", "/reserve", Some(&body.to_string()))
 }
 
+/// The track the `i`th of a run of reservations asks for: `every_other` for even `i`, a
+/// track of its own otherwise.
+pub fn alternate_track(i: u32, every_other: &str) -> String {
+    if i.is_multiple_of(2) {
+        every_other.to_owned()
+    } else {
+        format!("fresh{i}")
+    }
+}
+
 /// `POST /reserve` that must answer 200; its JSON body.
 pub fn reserve_ok(port: u16, body: serde_json::Value) -> Result<serde_json::Value> {
     let answer = reserve(port, &body)?;
@@ -158,6 +168,16 @@ impl Player {
             deadline,
             |s| s.line["ev"] == "join" || s.line["ev"] == "connect_error",
         )
+    }
+
+    /// Milliseconds from this player's connection to `answer`, by the times it printed.
+    pub fn ms_since_connected(&self, answer: &Seen) -> Result<u64> {
+        let connected = self
+            .lines()
+            .into_iter()
+            .find(|s| s.line["ev"] == "connected")
+            .with_context(|| format!("{} never connected", self.name))?;
+        Ok(answer.line["at"].as_u64().unwrap_or(0) - connected.line["at"].as_u64().unwrap_or(0))
     }
 
     /// Starts a player without waiting for anything.
@@ -218,6 +238,21 @@ impl Player {
     /// Everything the player has reported so far.
     pub fn lines(&self) -> Vec<Seen> {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Waits until this player sees `other` join its room (a presence event naming it).
+    pub fn wait_sees_join(&self, other: &Player, deadline: Duration) -> Result<Seen> {
+        let id = other.id()?;
+        self.wait_for(
+            &format!("{} to see {} join", self.name, other.name),
+            deadline,
+            |s| {
+                s.line["ev"] == "presence"
+                    && s.line["joined"]
+                        .as_array()
+                        .is_some_and(|j| j.iter().any(|x| x == id.as_str()))
+            },
+        )
     }
 
     /// Waits for a reported line matching `pred`.

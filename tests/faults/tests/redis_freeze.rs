@@ -72,13 +72,7 @@ fn frozen_redis_never_hangs_a_request() -> Result<()> {
         );
     }
     let join = player.join_answer(Duration::from_secs(10))?;
-    let connected = player
-        .lines()
-        .into_iter()
-        .find(|s| s.line["ev"] == "connected")
-        .context("the player never connected")?;
-    let join_ms =
-        join.line["at"].as_u64().unwrap_or(0) - connected.line["at"].as_u64().unwrap_or(0);
+    let join_ms = player.ms_since_connected(&join)?;
     let within_freeze = frozen_at.elapsed() < FREEZE;
     // The fault lasts two seconds whatever the probes did.
     if let Some(rest) = FREEZE.checked_sub(frozen_at.elapsed()) {

@@ -7,8 +7,8 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use roomshard_faults::{
-    Player, SECRET, SET, WorkerOptions, keys, ms, reserve, reserve_ok, start_matchmaker,
-    start_worker,
+    Player, SECRET, SET, WorkerOptions, alternate_track, keys, ms, reserve, reserve_ok,
+    start_matchmaker, start_worker,
 };
 use roomshard_testkit::http::send;
 use roomshard_testkit::http::{Answer, request_to};
@@ -265,20 +265,18 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
 
     // A join on the isolated worker, with a token reserved before the partition: refused
     // with an error in bounded time, not left hanging.
-    let late = Player::spawn(
-        field(&spare, "url")?,
-        &cut_room,
-        Some(field(&spare, "token")?),
-        "late",
-    )?;
+    // A player on the isolated shard's room, with the seat reserved before the partition.
+    let spare_player = |name: &str| {
+        Player::spawn(
+            field(&spare, "url")?,
+            &cut_room,
+            Some(field(&spare, "token")?),
+            name,
+        )
+    };
+    let late = spare_player("late")?;
     let answer = late.join_answer(Duration::from_secs(15))?;
-    let connected = late
-        .lines()
-        .into_iter()
-        .find(|s| s.line["ev"] == "connected")
-        .context("the late player never connected")?;
-    let join_ms =
-        answer.line["at"].as_u64().unwrap_or(0) - connected.line["at"].as_u64().unwrap_or(0);
+    let join_ms = late.ms_since_connected(&answer)?;
     ensure!(
         answer.line["ok"] == false && answer.line["error"] == "unavailable",
         "a join during the partition: {}",
@@ -289,12 +287,7 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
     // No new seat is placed on the isolated shard, and its room is not given out.
     let mut placed = 0;
     for i in 0..20 {
-        let track = if i % 2 == 0 {
-            "cut".to_owned()
-        } else {
-            format!("fresh{i}")
-        };
-        let r = reserve_ok(mm.port, json!({ "track": track }))?;
+        let r = reserve_ok(mm.port, json!({ "track": alternate_track(i, "cut") }))?;
         ensure!(r["shard"] == 1, "a seat on the isolated shard: {r}");
         placed += 1;
     }
@@ -367,24 +360,9 @@ fn worker_cut_off_from_redis_stops_taking_joins_and_rejoins_cleanly() -> Result<
     let again = reserve_ok(mm.port, json!({ "room": cut_room }))?;
     ensure!(again["shard"] == 0, "{again}");
     let newcomer = join(&again, "newcomer")?;
-    let newcomer_id = newcomer.id()?;
-    cut_a.wait_for(
-        "cut-a to see the newcomer join",
-        Duration::from_secs(5),
-        |s| {
-            s.line["ev"] == "presence"
-                && s.line["joined"]
-                    .as_array()
-                    .is_some_and(|j| j.iter().any(|x| x == newcomer_id.as_str()))
-        },
-    )?;
+    cut_a.wait_sees_join(&newcomer, Duration::from_secs(5))?;
     drop(late);
-    let retry = Player::spawn(
-        field(&spare, "url")?,
-        &cut_room,
-        Some(field(&spare, "token")?),
-        "late-retry",
-    )?;
+    let retry = spare_player("late-retry")?;
     let retried = retry.join_answer(Duration::from_secs(15))?;
     // Seats in the registry match the players really there: the refused join left no seat
     // behind, and its token still holds the seat it reserved.

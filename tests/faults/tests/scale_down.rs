@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail, ensure};
 use roomshard_faults::{Player, ms, reserve};
 use roomshard_testkit::bins::command;
 use roomshard_testkit::control_plane::ControlPlane;
-use roomshard_testkit::http::send;
+use roomshard_testkit::http::room_shards;
 use roomshard_testkit::process::Proc;
 use roomshard_testkit::process::{ChildGuard, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
@@ -296,6 +296,27 @@ fn still_playing(a: &Player, b: &Player) -> Result<()> {
 }
 
 /// The recorded drain in the set's status: (from, to, deadline ms).
+/// Waits until the set's status records a drain: its from, to and deadline.
+fn wait_drain_recorded(cp: &ControlPlane, what: &str) -> Result<(i64, i64, u64)> {
+    wait_until(
+        &format!("{what} to be recorded in status"),
+        Duration::from_secs(15),
+        || drain_status(cp).ok().flatten(),
+    )
+}
+
+/// Waits until each of `players` is told its shard drains.
+fn wait_told_of_drain(players: &[Player]) -> Result<()> {
+    for p in players {
+        p.wait_for(
+            &format!("{} to be told of the drain", p.name),
+            Duration::from_secs(10),
+            |s| s.line["ev"] == "draining",
+        )?;
+    }
+    Ok(())
+}
+
 fn drain_status(cp: &ControlPlane) -> Result<Option<(i64, i64, u64)>> {
     let set = get_json(cp, "roomshardset", SET)?;
     let d = &set["status"]["drain"];
@@ -403,9 +424,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
         "the matchmaker to see 3 healthy shards",
         Duration::from_secs(15),
         || {
-            let rooms = send(mm.port, "GET", "/rooms", None).ok()?.json().ok()?;
-            let healthy = rooms["shards"]
-                .as_array()?
+            let healthy = room_shards(mm.port)?
                 .iter()
                 .filter(|s| s["healthy"] == true && s["draining"] == false)
                 .count();
@@ -447,19 +466,9 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
         Duration::from_secs(15),
         || set_draining(&redis, 2).ok()?.then(Instant::now),
     )?;
-    let (from, to, deadline) = wait_until(
-        "the drain to be recorded in status",
-        Duration::from_secs(15),
-        || drain_status(&cp).ok().flatten(),
-    )?;
+    let (from, to, deadline) = wait_drain_recorded(&cp, "the drain")?;
     ensure!((from, to) == (3, 2), "drain {from} -> {to}");
-    for p in &doomed {
-        p.wait_for(
-            &format!("{} to be told of the drain", p.name),
-            Duration::from_secs(10),
-            |s| s.line["ev"] == "draining",
-        )?;
-    }
+    wait_told_of_drain(&doomed)?;
     let told = Instant::now();
     let avoided = reserves_avoid(
         mm.port,
@@ -609,9 +618,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
         "the matchmaker to see shard 2 healthy and open",
         Duration::from_secs(15),
         || {
-            let rooms = send(mm.port, "GET", "/rooms", None).ok()?.json().ok()?;
-            rooms["shards"]
-                .as_array()?
+            room_shards(mm.port)?
                 .iter()
                 .any(|s| s["shard"] == 2 && s["healthy"] == true && s["draining"] == false)
                 .then_some(())
@@ -627,18 +634,8 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
 
     let scaled2 = Instant::now();
     cp.kubectl_ok(&["scale", &format!("rss/{SET}"), "--replicas=2", "-n", NS])?;
-    let (_, _, deadline2) = wait_until(
-        "the second drain to be recorded in status",
-        Duration::from_secs(15),
-        || drain_status(&cp).ok().flatten(),
-    )?;
-    for p in &leaving {
-        p.wait_for(
-            &format!("{} to be told of the drain", p.name),
-            Duration::from_secs(10),
-            |s| s.line["ev"] == "draining",
-        )?;
-    }
+    let (_, _, deadline2) = wait_drain_recorded(&cp, "the second drain")?;
+    wait_told_of_drain(&leaving)?;
     let left = Instant::now();
     for p in &mut leaving {
         p.leave()?;

@@ -4,9 +4,10 @@
 
 use anyhow::{Context, Result};
 use roomshard_faults::{
-    Player, SECRET, keys, ms, reserve, reserve_ok, start_matchmaker, start_ready_workers,
+    Player, SECRET, alternate_track, keys, ms, reserve, reserve_ok, start_matchmaker,
+    start_ready_workers,
 };
-use roomshard_testkit::http::send;
+use roomshard_testkit::http::{healthy_shards, send};
 use roomshard_testkit::metrics::sum;
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
@@ -16,17 +17,6 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 const HEARTBEAT_MS: u64 = 500;
-
-fn healthy_shards(port: u16) -> Option<usize> {
-    let rooms = send(port, "GET", "/rooms", None).ok()?.json().ok()?;
-    Some(
-        rooms["shards"]
-            .as_array()?
-            .iter()
-            .filter(|s| s["healthy"] == true)
-            .count(),
-    )
-}
 
 fn shard_of(answer: &serde_json::Value) -> Result<u32> {
     answer["shard"]
@@ -39,6 +29,16 @@ fn str_of<'a>(answer: &'a serde_json::Value, field: &str) -> Result<&'a str> {
     answer[field]
         .as_str()
         .with_context(|| format!("no {field} in {answer}"))
+}
+
+/// A player joining `room` with the seat `answer` reserved.
+fn join_seat(answer: &serde_json::Value, room: &str, name: &str) -> Result<Player> {
+    Player::join(
+        str_of(answer, "url")?,
+        room,
+        Some(str_of(answer, "token")?),
+        name,
+    )
 }
 
 #[test]
@@ -68,24 +68,9 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     let survivor_room = str_of(&survivor_a, "room")?.to_owned();
     let doomed_room = str_of(&doomed, "room")?.to_owned();
 
-    let doomed_player = Player::join(
-        str_of(&doomed, "url")?,
-        &doomed_room,
-        Some(str_of(&doomed, "token")?),
-        "doomed",
-    )?;
-    let a = Player::join(
-        str_of(&survivor_a, "url")?,
-        &survivor_room,
-        Some(str_of(&survivor_a, "token")?),
-        "survivor-a",
-    )?;
-    let b = Player::join(
-        str_of(&survivor_b, "url")?,
-        &survivor_room,
-        Some(str_of(&survivor_b, "token")?),
-        "survivor-b",
-    )?;
+    let doomed_player = join_seat(&doomed, &doomed_room, "doomed")?;
+    let a = join_seat(&survivor_a, &survivor_room, "survivor-a")?;
+    let b = join_seat(&survivor_b, &survivor_room, "survivor-b")?;
     let (a_id, b_id) = (a.id()?, b.id()?);
     let started = Instant::now();
     a.wait_sees_move(&b_id, started, Duration::from_secs(10))?;
@@ -120,12 +105,7 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     // the doomed room by name (refused outright).
     let mut placements = 0;
     for i in 0..40 {
-        let track = if i % 2 == 0 {
-            "doomed".to_owned()
-        } else {
-            format!("fresh{i}")
-        };
-        let answer = reserve_ok(mm.port, json!({"track": track}))?;
+        let answer = reserve_ok(mm.port, json!({"track": alternate_track(i, "doomed")}))?;
         assert_ne!(
             shard_of(&answer)?,
             victim,
@@ -179,23 +159,8 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     b.wait_sees_move(&a_id, after, Duration::from_secs(5))?;
     let late = reserve_ok(mm.port, json!({"track": "survivor"}))?;
     assert_eq!(late["room"], survivor_room.as_str());
-    let c = Player::join(
-        str_of(&late, "url")?,
-        &survivor_room,
-        Some(str_of(&late, "token")?),
-        "survivor-c",
-    )?;
-    let c_id = c.id()?;
-    a.wait_for(
-        "survivor-a to see survivor-c join",
-        Duration::from_secs(5),
-        |s| {
-            s.line["ev"] == "presence"
-                && s.line["joined"]
-                    .as_array()
-                    .is_some_and(|j| j.iter().any(|x| x == c_id.as_str()))
-        },
-    )?;
+    let c = join_seat(&late, &survivor_room, "survivor-c")?;
+    a.wait_sees_join(&c, Duration::from_secs(5))?;
 
     println!(
         "FIGURES worker-kill: doomed player disconnected after {} ms; heartbeat gone {} ms \

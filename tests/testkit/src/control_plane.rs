@@ -10,8 +10,9 @@
 
 use crate::process::{ChildGuard, free_port, wait_until};
 use anyhow::{Context, Result, bail};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -279,6 +280,25 @@ impl ControlPlane {
             bail!("kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Runs `kubectl ARGS` against this control plane with `input` on its standard input;
+    /// its whole output, whether it succeeded or not.
+    pub fn kubectl_with_input(&self, args: &[&str], input: &str) -> Result<Output> {
+        let mut child = self
+            .kubectl()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("running kubectl")?;
+        child
+            .stdin
+            .take()
+            .context("kubectl stdin")?
+            .write_all(input.as_bytes())?;
+        Ok(child.wait_with_output()?)
     }
 
     /// Installs the RoomShardSet CRD (`crds/roomshardset.yaml`) and waits until the API

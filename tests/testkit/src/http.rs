@@ -93,6 +93,22 @@ pub fn is_closed(e: &std::io::Error) -> bool {
     )
 }
 
+/// The shards the matchmaker on `port` lists in `GET /rooms`.
+pub fn room_shards(port: u16) -> Option<Vec<serde_json::Value>> {
+    let rooms = send(port, "GET", "/rooms", None).ok()?.json().ok()?;
+    rooms["shards"].as_array().cloned()
+}
+
+/// Shards the matchmaker on `port` reports healthy in `GET /rooms`.
+pub fn healthy_shards(port: u16) -> Option<usize> {
+    Some(
+        room_shards(port)?
+            .iter()
+            .filter(|s| s["healthy"] == true)
+            .count(),
+    )
+}
+
 /// One request to `127.0.0.1:port` with a JSON body when given, bounded by [`BOUND`].
 pub fn send(port: u16, method: &str, path: &str, json_body: Option<&str>) -> Result<Answer> {
     let (content_type, body) = json(json_body);

@@ -2,11 +2,38 @@
 #![allow(dead_code)]
 
 use anyhow::{Context, Result, bail};
+use roomshard_testkit::control_plane::ControlPlane;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
 pub fn repo() -> PathBuf {
     roomshard_testkit::repo_root()
+}
+
+/// `kubectl wait` until the API server has established the CRD `name`.
+pub fn wait_crd_established(plane: &ControlPlane, name: &str) -> Result<()> {
+    run_ok(
+        &format!("kubectl wait for {name}"),
+        plane.kubectl().args([
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            &format!("crd/{name}"),
+        ]),
+    )
+    .map(|_| ())
+}
+
+/// Applies `crds/roomshardset.yaml` server-side and waits until it is established.
+pub fn apply_roomshardset_crd(plane: &ControlPlane) -> Result<()> {
+    run_ok(
+        "apply the CRD",
+        plane
+            .kubectl()
+            .args(["apply", "--server-side", "-f"])
+            .arg(repo().join("crds/roomshardset.yaml")),
+    )?;
+    wait_crd_established(plane, "roomshardsets.roomshard.dev")
 }
 
 pub fn chart() -> PathBuf {

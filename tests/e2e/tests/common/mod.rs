@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result, bail};
 use roomshard_testkit::bins::command;
-use roomshard_testkit::http::send;
+use roomshard_testkit::http::{healthy_shards, send};
 use roomshard_testkit::process::{Proc, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
 use std::path::PathBuf;
@@ -159,16 +159,4 @@ pub fn artifacts_dir(name: &str) -> Result<PathBuf> {
         .join(name);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
-}
-
-/// Shards the matchmaker on `port` reports healthy in `GET /rooms`.
-pub fn healthy_shards(port: u16) -> Option<usize> {
-    let v = send(port, "GET", "/rooms", None).ok()?.json().ok()?;
-    Some(
-        v["shards"]
-            .as_array()?
-            .iter()
-            .filter(|s| s["healthy"] == true)
-            .count(),
-    )
 }
