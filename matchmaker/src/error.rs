@@ -1,8 +1,8 @@
 //! The one error type every handler returns, rendered as `{"error":{"code","message"}}`.
 //!
 //! A failed Redis call becomes an [`AppError`] through `From<RedisError>`; the response
-//! carries the error as an extension, and the router's `record_failures` middleware logs
-//! and counts it there ([`AppError::record`]), the one place either happens.
+//! carries the error as an extension, and the API's request-counting middleware (and the
+//! readiness check) log and count it with [`AppError::record`], the one place either happens.
 
 use crate::metrics::Metrics;
 use crate::store::RedisError;

@@ -33,12 +33,19 @@ pub fn app(state: AppState) -> Router {
                 .unwrap_or("unmatched");
             tracing::info_span!("http", method = %req.method(), route)
         }));
-    // A failed ping answers with the store's error, counted by `record_failures`.
+    // A failed ping answers with the store's error, logged and counted here: the ops routes
+    // sit outside the API's middleware.
     let ready = {
         let state = state.clone();
         move || {
             let state = state.clone();
-            async move { state.store.ping().await.map_err(AppError::from) }
+            async move {
+                state.store.ping().await.map_err(|e| {
+                    let e = AppError::from(e);
+                    e.record(&state.metrics);
+                    e
+                })
+            }
         }
     };
     let metrics = {
@@ -51,10 +58,6 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            record_failures,
-        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -72,12 +75,8 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
         .http_requests
         .with_label_values(&[route.as_str(), method.as_str(), resp.status().as_str()])
         .inc();
-    resp
-}
-
-/// Logs and counts the failure an answer carries (see [`AppError::record`]).
-async fn record_failures(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let resp = next.run(req).await;
+    // The failure an answer carries is logged and counted once, here (see
+    // [`AppError::record`]).
     if let Some(e) = resp.extensions().get::<AppError>() {
         e.record(&state.metrics);
     }
