@@ -35,7 +35,11 @@ fn resume(transport: &str, mode: &str, window_ms: u32) -> Vec<serde_json::Value>
         Duration::from_secs(45),
     )
     .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", worker.logs()));
-    let outcome = if mode == "within" { "ok" } else { "resume_expired" };
+    let outcome = if mode == "within" {
+        "ok"
+    } else {
+        "resume_expired"
+    };
     let counted = value(
         worker.port,
         &format!("roomshard_worker_resumes_total{{outcome=\"{outcome}\"}}"),
@@ -63,7 +67,10 @@ fn within(transport: &str) {
     assert_eq!(missed["consecutive"], true, "{missed}");
     assert_eq!(missed["upToAck"], true, "{missed}");
     assert_eq!(missed["said"], json!(["one", "two", "three"]));
-    assert_eq!(missed["carol"], true, "carol's join and leave were replayed");
+    assert_eq!(
+        missed["carol"], true,
+        "carol's join and leave were replayed"
+    );
     assert_eq!(check(&lines, "view_is_fresh"), true);
     assert_eq!(check(&lines, "live_after_resume"), true);
     assert_eq!(
@@ -99,4 +106,67 @@ fn a_websocket_player_back_after_the_window_is_refused_and_left() {
 #[test]
 fn a_polling_player_back_after_the_window_is_refused_and_left() {
     expired("polling");
+}
+
+#[test]
+fn hostile_resumes_never_take_a_session() {
+    let redis = RedisServer::start().expect("redis");
+    let envs = |shard: &str| {
+        vec![
+            ("REDIS_URL", redis.url()),
+            ("ROOM_SHARD", shard.to_owned()),
+            ("ROOMSHARD_TOKEN_SECRET", SECRET.into()),
+            ("ROOMSHARD_REQUIRE_TOKEN", "false".into()),
+        ]
+    };
+    let a = start_worker("attacks-a", &envs("0/2")).expect("a");
+    let b = start_worker("attacks-b", &envs("1/2")).expect("b");
+    let lines = run_node(
+        "resume-attacks.mjs",
+        &[a.url(), b.url()],
+        Duration::from_secs(45),
+    )
+    .unwrap_or_else(|e| panic!("{e}\nA:\n{}\nB:\n{}", a.logs(), b.logs()));
+    let poll = check(&lines, "sid_poll_get");
+    assert_eq!(poll["status"], 400, "{poll}");
+    assert_eq!(poll["leaks"], false);
+    assert_eq!(check(&lines, "sid_poll_post"), 400);
+    assert_eq!(check(&lines, "sid_ws_upgrade"), 400);
+    assert_eq!(check(&lines, "spoofed_chat_never_spoken"), false);
+    for name in [
+        "forged_random",
+        "tampered_signature",
+        "claims_swapped_for_another_player",
+        "last_seq_never_sent",
+    ] {
+        assert_eq!(check(&lines, name), "resume_invalid", "{name}");
+    }
+    assert_eq!(check(&lines, "reservation_shaped_garbage"), "bad_request");
+    assert_eq!(check(&lines, "another_shard"), "shard_changed");
+    assert_eq!(check(&lines, "victim_still_playing"), true);
+    assert_eq!(
+        *check(&lines, "takeover"),
+        json!({"ok": true, "sameId": true, "oldClosed": true})
+    );
+    assert_eq!(*check(&lines, "race"), json!(["resume_invalid", "resumed"]));
+    assert_eq!(check(&lines, "race_loser_has_no_player"), "not_joined");
+    assert_eq!(check(&lines, "race_winner_plays"), true);
+    assert_eq!(check(&lines, "nobody_saw_a_leave"), 0);
+
+    // The shard restarts: what the credential named is gone with the old process, and
+    // the resume is refused cleanly.
+    let held = check(&lines, "held").clone();
+    drop(a);
+    let restarted = start_worker("attacks-a-again", &envs("0/2")).expect("restarted");
+    let again = run_node(
+        "resume-once.mjs",
+        &[
+            restarted.url(),
+            held["credential"].as_str().expect("credential").to_owned(),
+            held["lastSeq"].to_string(),
+        ],
+        Duration::from_secs(20),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", restarted.logs()));
+    assert_eq!(check(&again, "resume"), "resume_expired");
 }
