@@ -80,6 +80,7 @@ start_roomshard() {
     local port; port=$(free_port)
     env "$@" ROOM_SHARD="$i/$n" PORT="$port" BIND_ADDRESS=127.0.0.1 REDIS_URL="redis://127.0.0.1:$redis_port" \
       ROOMSHARD_REQUIRE_TOKEN=false ROOM_CAPACITY=2000 RATE_LIMIT_PER_SEC=200 RUST_LOG=warn \
+      MAX_CONNECTIONS_PER_IP=0 \
       "${worker_bin:-$bin/roomshard-worker}" >"$scratch/worker-$i.log" 2>&1 &
     pids+=($!); server_pids+=($!)
     wait_http "$port" /readyz
