@@ -337,7 +337,10 @@ export class Game {
   }
 
   onConnect() {
-    if (this.phase === "resuming" && this.credential) void this.resume(this.credential, "reconnect");
+    if (this.phase !== "resuming") return;
+    if (this.credential) void this.resume(this.credential, "reconnect");
+    // A worker that predates resume handed out no credential: the seat is gone.
+    else void this.recover("resume_unsupported", "the worker offers no session resume");
   }
 
   onConnectError() {

@@ -1,0 +1,62 @@
+//! The JavaScript client library (`clients/js`, `@roomshard/client`) under Node's test
+//! runner: its unit tests, and its tests against the real binaries — Redis, two worker
+//! shards with a short resume window and a matchmaker started here — whose players drop
+//! their connections (WebSocket, long polling, half-open) and resume, or come back too late.
+
+mod common;
+
+use common::{Stack, StackOptions};
+use roomshard_testkit::process::wait_until;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Short enough for the "past the window" tests to wait it out, long enough for a resume
+/// on a busy machine.
+const RESUME_WINDOW_MS: u64 = 4000;
+
+#[test]
+fn client_library_resumes_against_the_real_binaries() {
+    let dir = roomshard_testkit::repo_root().join("clients").join("js");
+    assert!(
+        dir.join("node_modules").join("socket.io-client").is_dir(),
+        "Node packages are missing in {}: run `npm ci` there (hack/install-deps.sh does)",
+        dir.display()
+    );
+    let stack = Stack::start(
+        "e2e-client-js",
+        StackOptions {
+            shards: 2,
+            worker_env: vec![("RESUME_WINDOW_MS".into(), RESUME_WINDOW_MS.to_string())],
+            ..StackOptions::default()
+        },
+    )
+    .expect("the set starts");
+    let mut child = Command::new("node")
+        .args(["--test", "--test-reporter=tap", "test/"])
+        .current_dir(&dir)
+        .env("ROOMSHARD_MATCHMAKER_URL", stack.matchmaker_url())
+        .env("ROOMSHARD_RESUME_WINDOW_MS", RESUME_WINDOW_MS.to_string())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node starts");
+    let status = wait_until("node --test", Duration::from_secs(180), || {
+        child.try_wait().ok().flatten()
+    });
+    if status.is_err() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().expect("node output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}\n{}", stack.logs());
+    assert!(status.is_ok(), "node --test hung; {context}");
+    assert!(out.status.success(), "node --test failed; {context}");
+    // The real-binary tests ran rather than skipped.
+    assert!(
+        stdout.contains("\n# fail 0") && stdout.contains("\n# skipped 0"),
+        "tests failed or were skipped; {context}"
+    );
+}
