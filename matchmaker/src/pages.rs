@@ -20,7 +20,10 @@ const CLIENT_MODULES: [(&str, &str); 4] = [
     ("game.js", include_str!("../../clients/js/src/game.js")),
     ("seq.js", include_str!("../../clients/js/src/seq.js")),
     ("policy.js", include_str!("../../clients/js/src/policy.js")),
-    ("reserve.js", include_str!("../../clients/js/src/reserve.js")),
+    (
+        "reserve.js",
+        include_str!("../../clients/js/src/reserve.js"),
+    ),
 ];
 
 /// Inline script and style, and the client's modules from this origin; the demo's

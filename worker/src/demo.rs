@@ -22,7 +22,10 @@ const CLIENT_MODULES: [(&str, &str); 4] = [
     ("game.js", include_str!("../../clients/js/src/game.js")),
     ("seq.js", include_str!("../../clients/js/src/seq.js")),
     ("policy.js", include_str!("../../clients/js/src/policy.js")),
-    ("reserve.js", include_str!("../../clients/js/src/reserve.js")),
+    (
+        "reserve.js",
+        include_str!("../../clients/js/src/reserve.js"),
+    ),
 ];
 
 static DIRECT_DEMO: LazyLock<String> = LazyLock::new(|| {

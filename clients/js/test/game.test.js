@@ -268,3 +268,18 @@ test("view batches are passed on while joined", async () => {
   assert.deepEqual(seen[0].data, batch);
   game.close();
 });
+
+test("a worker without resume (no credential in the answer) means a new seat after a drop", async () => {
+  const w = new FakeWorker();
+  const ack = joinAck();
+  delete ack.resume;
+  const game = await joined(w, ack);
+  const seen = record(game, ["rejoined"]);
+  w.handlers.join = () => joinAck({ self: "p4" });
+  w.last.drop();
+  w.last.accept();
+  await until(() => seen.length > 0, "rejoined");
+  assert.equal(seen[0].data.reason, "resume_unsupported");
+  assert.equal(w.emitted("resume").length, 0);
+  game.close();
+});

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{Stack, StackOptions};
+use roomshard_testkit::http::send;
 use roomshard_testkit::process::wait_until;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -31,6 +32,25 @@ fn client_library_resumes_against_the_real_binaries() {
         },
     )
     .expect("the set starts");
+    // The demo page's imports: the library's modules as they are in the repository.
+    for module in ["game.js", "seq.js", "policy.js", "reserve.js"] {
+        let source = std::fs::read_to_string(dir.join("src").join(module)).expect("module source");
+        for (port, what) in [
+            (stack.matchmaker.port, "the matchmaker"),
+            (stack.workers[0].port, "a worker"),
+        ] {
+            let r = send(port, "GET", &format!("/demo/client/{module}"), None).expect("GET");
+            assert_eq!(r.status, 200, "{what} serves {module}");
+            assert!(
+                r.header("content-type")
+                    .is_some_and(|ct| ct.starts_with("text/javascript")),
+                "{what}: {module} is JavaScript"
+            );
+            assert_eq!(r.body, source, "{what} serves {module} as it is");
+        }
+    }
+    let missing = send(stack.workers[0].port, "GET", "/demo/client/index.js", None).expect("GET");
+    assert_eq!(missing.status, 404, "only the browser modules are served");
     let mut child = Command::new("node")
         .args(["--test", "--test-reporter=tap", "test/"])
         .current_dir(&dir)
