@@ -176,7 +176,9 @@ async function dropAndResume(t, transports, { halfOpen = false } = {}) {
   relay.down();
   relay.cut({ halfOpen });
   await until(() => seenP.disconnected.length > 0, "the player to notice the cut");
-  if (!halfOpen) {
+  // Over WebSocket the worker sees the cut at once; a long-polling session has no
+  // connection of its own to lose, and stays until its ping times out (or the resume).
+  if (!halfOpen && transports.includes("websocket")) {
     await until(
       () => seenW.presence.some((p) => (p.away || []).includes(self)),
       "the witness to see the player away",
