@@ -8,6 +8,8 @@ pub const JOIN: &str = "join";
 pub const MOVE: &str = "move";
 pub const SAY: &str = "say";
 pub const LEAVE: &str = "leave";
+/// Takes a dropped player's seat back on a new connection, within the resume window.
+pub const RESUME: &str = "resume";
 
 /// Server → client.
 pub const VIEW: &str = "view";
@@ -31,6 +33,16 @@ pub mod codes {
     pub const TOO_LARGE: &str = "too_large";
     pub const OUT_OF_BOUNDS: &str = "out_of_bounds";
     pub const UNAVAILABLE: &str = "unavailable";
+    /// The resume window is over (or the worker restarted): reserve again.
+    pub const RESUME_EXPIRED: &str = "resume_expired";
+    /// The room the credential names is closed.
+    pub const ROOM_CLOSED: &str = "room_closed";
+    /// The credential belongs to another shard.
+    pub const SHARD_CHANGED: &str = "shard_changed";
+    /// The room's event buffer no longer reaches the `lastSeq` given.
+    pub const REPLAY_GAP: &str = "replay_gap";
+    /// Forged, tampered, for another set, already used, or with a `lastSeq` never sent.
+    pub const RESUME_INVALID: &str = "resume_invalid";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +53,14 @@ pub struct JoinRequest {
     pub token: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
+}
+
+/// `resume {credential, lastSeq}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResumeRequest {
+    pub credential: String,
+    pub last_seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +114,28 @@ pub struct JoinOk {
     /// were as wide as the radius.
     #[serde(default = "one_cell")]
     pub cells: u32,
+    /// The resume credential: secret to this client, good for one resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
+    /// The room's last event sequence number when the ack was sent; every room event
+    /// after it arrives live.
+    #[serde(default)]
+    pub seq: u64,
+}
+
+/// A room event sent again on resume: the event's name and its payload, `seq` included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissedEvent {
+    pub event: String,
+    pub data: serde_json::Value,
+}
+
+/// The ack of a resume: the join ack's shape plus the room events missed, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResumeOk {
+    #[serde(flatten)]
+    pub join: JoinOk,
+    pub missed: Vec<MissedEvent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,12 +189,23 @@ pub struct Presence {
     pub players: u32,
     pub joined: Vec<String>,
     pub left: Vec<String>,
+    /// Players whose connection dropped and whose seat is held for them to resume.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub away: Vec<String>,
+    /// Players who resumed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub back: Vec<String>,
+    /// The room event's sequence number, per room as the receiving shard numbers them.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Said {
     pub from: String,
     pub text: String,
+    #[serde(default)]
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +233,8 @@ mod tests {
             height: 1000.0,
             radius: 100.0,
             cells: 2,
+            resume: None,
+            seq: 0,
         };
         let v = serde_json::to_value(&ok).expect("json");
         assert_eq!(v["self"], "me");

@@ -57,6 +57,13 @@ pub enum SyncMessage {
     SnapshotRequest { w: String },
     /// Every entity the sender owns in the room.
     Snapshot { w: String, ops: Vec<SyncOp> },
+    /// A room event (chat, presence) for every player of the room: `e` is the Socket.IO
+    /// event, `d` its payload without `seq`, which each receiving worker numbers itself.
+    Event {
+        w: String,
+        e: String,
+        d: serde_json::Value,
+    },
 }
 
 impl SyncMessage {
@@ -65,7 +72,8 @@ impl SyncMessage {
         match self {
             SyncMessage::Delta { w, .. }
             | SyncMessage::SnapshotRequest { w }
-            | SyncMessage::Snapshot { w, .. } => w,
+            | SyncMessage::Snapshot { w, .. }
+            | SyncMessage::Event { w, .. } => w,
         }
     }
 

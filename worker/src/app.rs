@@ -239,6 +239,8 @@ impl<A: Adapter> Worker<A> {
             if let Some(hb) = &heartbeat {
                 worker.beat(hb).await;
             }
+            // Nobody can resume on a worker that is going away.
+            worker.hub.release_away(&worker.io).await;
         };
         drain::on_shutdown(&worker.drain, cfg, &worker.io, &worker.readiness, announce).await;
         if let Some(b) = beats {

@@ -81,6 +81,13 @@ pub struct Cli {
     /// Milliseconds an empty room is kept before it leaves the registry.
     #[arg(long, env = "ROOM_EMPTY_GRACE_MS", default_value_t = 10_000)]
     pub room_empty_grace_ms: u64,
+    /// Milliseconds a dropped player keeps its seat, entity and id for a `resume`; 0
+    /// frees the seat at once.
+    #[arg(long, env = "RESUME_WINDOW_MS", default_value_t = 60_000)]
+    pub resume_window_ms: u64,
+    /// Room events (chat, presence) each hosted room keeps for resumes to replay.
+    #[arg(long, env = "RESUME_BUFFER_EVENTS", default_value_t = 256)]
+    pub resume_buffer_events: usize,
     /// Largest Socket.IO message accepted, in bytes, on WebSocket and on polling.
     #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = 16 * 1024)]
     pub max_message_bytes: u32,
@@ -121,6 +128,11 @@ pub struct Cli {
     pub worker_threads: usize,
 }
 
+/// Longest resume window: an hour. Seats held longer than that are not "a blip".
+const MAX_RESUME_WINDOW_MS: u64 = 3_600_000;
+/// Most room events kept per room for resumes.
+const MAX_RESUME_BUFFER_EVENTS: usize = 65_536;
+
 /// More threads than this is a typo, not a machine.
 const MAX_WORKER_THREADS: usize = 1024;
 
@@ -141,11 +153,20 @@ pub struct Config {
     pub rooms_per_shard: u32,
     pub default_track: String,
     pub room_empty_grace: Duration,
+    pub resume: ResumeConfig,
     pub limits: Limits,
     pub drain_timeout: Duration,
     pub redis_timeout: Duration,
     /// `None`: one per available CPU.
     pub worker_threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ResumeConfig {
+    /// How long a dropped player's seat is held; zero: not at all.
+    pub window: Duration,
+    /// Room events kept per room for replay.
+    pub buffer_events: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -295,6 +316,18 @@ impl Cli {
         if self.room_capacity == 0 {
             return Err("ROOM_CAPACITY must be at least 1".into());
         }
+        if self.resume_window_ms > MAX_RESUME_WINDOW_MS {
+            return Err(format!(
+                "RESUME_WINDOW_MS must be at most {MAX_RESUME_WINDOW_MS}, got {}",
+                self.resume_window_ms
+            ));
+        }
+        if self.resume_buffer_events > MAX_RESUME_BUFFER_EVENTS {
+            return Err(format!(
+                "RESUME_BUFFER_EVENTS must be at most {MAX_RESUME_BUFFER_EVENTS}, got {}",
+                self.resume_buffer_events
+            ));
+        }
         if self.max_message_bytes < 256 {
             return Err("MAX_MESSAGE_BYTES must be at least 256".into());
         }
@@ -333,6 +366,10 @@ impl Cli {
             rooms_per_shard: self.rooms_per_shard,
             default_track: self.default_track,
             room_empty_grace: Duration::from_millis(self.room_empty_grace_ms),
+            resume: ResumeConfig {
+                window: Duration::from_millis(self.resume_window_ms),
+                buffer_events: self.resume_buffer_events,
+            },
             limits: Limits {
                 max_message_bytes: self.max_message_bytes,
                 max_say_chars: self.max_say_chars.max(1),

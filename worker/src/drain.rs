@@ -57,6 +57,11 @@ impl Drain {
         self.shutting_down.load(Ordering::SeqCst) || self.marked.load(Ordering::SeqCst)
     }
 
+    /// This process is shutting down: dropped players are not held for a resume.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
     fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.metrics.draining.set(1);

@@ -14,6 +14,8 @@ pub struct Metrics {
     pub connections: IntGauge,
     pub rooms: IntGauge,
     pub players: IntGauge,
+    pub players_away: IntGauge,
+    pub resumes: IntCounterVec,
     pub events_in: IntCounterVec,
     pub events_out: IntCounterVec,
     pub rejected: IntCounterVec,
@@ -47,6 +49,16 @@ impl Metrics {
             players: r.gauge(
                 "worker_players",
                 "Players joined to a room through this worker",
+            )?,
+            players_away: r.gauge(
+                "worker_players_away",
+                "Players whose connection dropped, held for their resume window",
+            )?,
+            resumes: r.counter_vec(
+                "worker_resumes_total",
+                "Resume attempts by outcome (ok or the refusal code), and windows that ran \
+                 out (expired)",
+                &[LABEL_OUTCOME],
             )?,
             events_in: r.counter_vec(
                 "worker_events_in_total",

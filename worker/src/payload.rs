@@ -1,10 +1,11 @@
-//! The decoders of the client's event payloads (`join`, `move`, `say`): every field
+//! The decoders of the client's event payloads (`join`, `resume`, `move`, `say`): every field
 //! checked against the protocol and the configured limits. Plain logic, fuzzed by
 //! `fuzz/fuzz_targets/worker_payloads.rs`.
 
 use crate::error::Rejection;
 use crate::grid::Grid;
-use roomshard_protocol::events::{JoinRequest, MoveRequest, SayRequest, codes};
+use roomshard_protocol::events::{JoinRequest, MoveRequest, ResumeRequest, SayRequest, codes};
+use roomshard_protocol::token::MAX_TOKEN_BYTES;
 use serde_json::Value;
 
 fn bad(message: impl Into<String>) -> Rejection {
@@ -50,6 +51,22 @@ pub fn parse_join(payload: &Value, max_name: usize) -> Result<JoinRequest, Rejec
     roomshard_protocol::validate_room_id(&req.room).map_err(|e| bad(e.to_string()))?;
     if let Some(name) = &req.name {
         req.name = Some(validate_name(name, max_name)?);
+    }
+    Ok(req)
+}
+
+/// `resume {credential, lastSeq}`: a credential of bounded length and a whole number.
+pub fn parse_resume(payload: &Value) -> Result<ResumeRequest, Rejection> {
+    let payload = object(payload, "resume")?;
+    let req: ResumeRequest = serde_json::from_value(payload.clone()).map_err(|e| {
+        bad(format!(
+            "resume expects {{\"credential\": string, \"lastSeq\": non-negative integer}}: {e}"
+        ))
+    })?;
+    if req.credential.is_empty() || req.credential.len() > MAX_TOKEN_BYTES {
+        return Err(bad(format!(
+            "credential must be 1 to {MAX_TOKEN_BYTES} bytes long"
+        )));
     }
     Ok(req)
 }
@@ -139,6 +156,28 @@ mod tests {
         }
         let e = parse_join(&json!({"room": "r", "name": "n".repeat(33)}), 32).expect_err("long");
         assert_eq!(e.code, codes::TOO_LARGE);
+    }
+
+    #[test]
+    fn resume_payloads() {
+        let ok = parse_resume(&json!({"credential": "a.b", "lastSeq": 7})).expect("valid");
+        assert_eq!((ok.credential.as_str(), ok.last_seq), ("a.b", 7));
+        for bad in [
+            json!({"credential": "a.b"}),
+            json!({"credential": "a.b", "lastSeq": -1}),
+            json!({"credential": "a.b", "lastSeq": 1.5}),
+            json!({"credential": 3, "lastSeq": 0}),
+            json!({"credential": "", "lastSeq": 0}),
+            json!({"credential": "x".repeat(MAX_TOKEN_BYTES + 1), "lastSeq": 0}),
+            json!({"credential": "a.b", "lastSeq": 0, "extra": 1}),
+            json!(["a.b", 0]),
+        ] {
+            assert_eq!(
+                parse_resume(&bad).map_err(|e| e.code),
+                Err(codes::BAD_REQUEST),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

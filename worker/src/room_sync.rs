@@ -104,6 +104,13 @@ impl SyncLink {
         self.publish(room, &SyncMessage::Snapshot { w, ops });
     }
 
+    /// Queues a room event (`data` without its `seq`) for the other workers' players.
+    pub fn publish_event(&self, room: &str, event: &str, data: serde_json::Value) {
+        let w = self.worker.clone();
+        let e = event.to_owned();
+        self.publish(room, &SyncMessage::Event { w, e, d: data });
+    }
+
     /// Asks the other workers hosting `room` for their snapshots.
     pub fn request_snapshots(&self, room: &str) {
         let w = self.worker.clone();

@@ -279,6 +279,7 @@ fn reservation_tokens_are_single_use_and_checked() {
             ("REDIS_URL", redis.url()),
             ("ROOM_SHARD", "0/2".into()),
             ("ROOMSHARD_TOKEN_SECRET", SECRET.into()),
+            ("RESUME_WINDOW_MS", "200".into()),
         ],
     )
     .expect("worker");
@@ -333,7 +334,7 @@ fn reservation_tokens_are_single_use_and_checked() {
     assert_eq!(ok["shard"], 0);
     assert_eq!(ok["players"], 1);
     // The reservation was used: its key and its entry are gone. The join.mjs connection
-    // closed afterwards, so the seat is free again.
+    // closed afterwards, so the seat is free again once the resume window ran out.
     let used = redis
         .query(&["GET", &r.keys.reservation(&nonce)])
         .expect("get");
@@ -360,6 +361,7 @@ fn empty_rooms_leave_the_registry_after_the_grace_period() {
             ("REDIS_URL", redis.url()),
             ("ROOM_SHARD", "0/1".into()),
             ("ROOM_EMPTY_GRACE_MS", "300".into()),
+            ("RESUME_WINDOW_MS", "300".into()),
             ("DEFAULT_TRACK", "duel".into()),
         ],
     )
@@ -414,6 +416,12 @@ fn two_workers_share_a_room() {
     assert_eq!(check(&lines, "b_sees_a_move"), true);
     assert_eq!(check(&lines, "a_loses_far_b"), true);
     assert_eq!(check(&lines, "a_hears_b"), "across workers");
+    assert_eq!(
+        check(&lines, "a_sees_b_away"),
+        2,
+        "a dropped player keeps its seat"
+    );
+    assert_eq!(check(&lines, "b_resumes_and_a_sees_it_back"), true);
     assert_eq!(check(&lines, "a_sees_b_leave"), 1);
 }
 

@@ -24,7 +24,13 @@ await check("join_bad_room_id", async () => (await emitAck(a, "join", { room: "h
 // secret ignores tokens and would seat it).
 await check("join_bad_token", async () => {
   const c = await connect(url, transports);
-  try { const ack = await emitAck(c, "join", { room, token: "eyJ2IjoxfQ.AAAA" }); return ack.ok ? "accepted" : ack.error.code; }
+  try {
+    const ack = await emitAck(c, "join", { room, token: "eyJ2IjoxfQ.AAAA" });
+    // A seated player that only closed its connection would hold its seat for the
+    // resume window; it leaves for good.
+    if (ack.ok) await emitAck(c, "leave", {});
+    return ack.ok ? "accepted" : ack.error.code;
+  }
   finally { c.close(); }
 });
 const ja = await emitAck(a, "join", { room, name: "alice" });

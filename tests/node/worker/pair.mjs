@@ -14,6 +14,8 @@ const ja = await emitAck(a, "join", { room, name: "on-a" });
 await check("join_a", async () => ja.ok);
 const presenceAtA = waitFor(a, "presence", (p) => p.joined.length > 0 && p.joined[0] !== ja.self, 5000);
 const jb = await emitAck(b, "join", { room, name: "on-b" });
+let bLast = jb.seq;
+for (const ev of ["presence", "said"]) b.on(ev, (m) => { bLast = Math.max(bLast, m.seq); });
 await check("join_b", async () => ({ ok: jb.ok, players: jb.players }));
 await check("a_sees_b_join", async () => (await presenceAtA).players);
 
@@ -40,8 +42,18 @@ await check("a_loses_far_b", async () => { await aLosesB; return true; });
 const said = waitFor(a, "said", (m) => m.from === jb.self, 5000);
 await emitAck(b, "say", { text: "across workers" });
 await check("a_hears_b", async () => (await said).text);
-const left = waitFor(a, "presence", (p) => p.left.includes(jb.self), 5000);
+// A dropped connection is held for its resume window: the other worker's players see it
+// away, not gone; a leave is final.
+const away = waitFor(a, "presence", (p) => (p.away ?? []).includes(jb.self), 5000);
 b.close();
+await check("a_sees_b_away", async () => (await away).players);
+const b2 = await connect(urlB);
+const back = waitFor(a, "presence", (p) => (p.back ?? []).includes(jb.self), 5000);
+const resumed = await emitAck(b2, "resume", { credential: jb.resume, lastSeq: bLast });
+await check("b_resumes_and_a_sees_it_back", async () => { await back; return resumed.self === jb.self; });
+const left = waitFor(a, "presence", (p) => p.left.includes(jb.self), 5000);
+await emitAck(b2, "leave", {});
+b2.close();
 await check("a_sees_b_leave", async () => (await left).players);
 a.close();
 out({ done: true });

@@ -1,32 +1,51 @@
-//! Room-wide messages: presence and chat go to the game room's Socket.IO room through the
-//! adapter, so every worker's sockets in the room get them.
+//! Room-wide events: presence and chat. Each goes to the other workers hosting the room
+//! through room sync, and to this worker's players of the room directly. Every worker
+//! numbers the room events it delivers (`seq`, per room) and keeps them in the room's log,
+//! so that a player who resumes on this shard is sent exactly the ones it missed.
 
 use super::Hub;
 use super::room::room_channel;
 use crate::error::Rejection;
 use roomshard_protocol::events::{self, Presence, codes};
 use serde::Serialize;
+use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::{BroadcastError, SocketIo};
 
+/// The room events one worker may relay to another: anything else on a room's channel is
+/// ignored.
+pub(super) const RELAYED: [&str; 2] = [events::PRESENCE, events::SAID];
+
+/// Who came or went in a presence event.
+#[derive(Default)]
+pub struct Change {
+    pub joined: Vec<String>,
+    pub left: Vec<String>,
+    pub away: Vec<String>,
+    pub back: Vec<String>,
+}
+
 impl Hub {
-    /// Room-wide presence: who joined or left, and how many players the room has.
+    /// Room-wide presence: who joined, left, went away or came back, and how many
+    /// players the room has.
     pub async fn presence<A: Adapter>(
         &self,
         io: &SocketIo<A>,
         room: &str,
         players: u32,
-        joined: Vec<String>,
-        left: Vec<String>,
+        change: Change,
     ) {
         let msg = Presence {
             room: room.to_owned(),
             players,
-            joined,
-            left,
+            joined: change.joined,
+            left: change.left,
+            away: change.away,
+            back: change.back,
+            seq: 0,
         };
-        if !self.to_room(io, room, events::PRESENCE, &msg).await {
-            tracing::warn!(room, "presence could not be broadcast");
+        if !self.room_event(io, room, events::PRESENCE, &msg).await {
+            tracing::warn!(room, "presence could not be delivered");
         }
     }
 
@@ -41,8 +60,9 @@ impl Hub {
         let msg = events::Said {
             from: from.to_owned(),
             text,
+            seq: 0,
         };
-        if self.to_room(io, room, events::SAID, &msg).await {
+        if self.room_event(io, room, events::SAID, &msg).await {
             Ok(())
         } else {
             Err(Rejection::new(
@@ -52,23 +72,52 @@ impl Hub {
         }
     }
 
-    /// Emits `event` to everyone in `room`, under the Redis deadline; false (and counted)
-    /// when the broadcast failed. A recipient whose queue is full misses it (a client that
-    /// stopped reading, being dropped); that is not a failed broadcast.
-    async fn to_room<A: Adapter, T: Serialize + ?Sized>(
+    /// Sends a room event to the other workers hosting `room` and delivers it here.
+    async fn room_event<A: Adapter, T: Serialize>(
         &self,
         io: &SocketIo<A>,
         room: &str,
         event: &'static str,
         msg: &T,
     ) -> bool {
+        let Ok(mut data) = serde_json::to_value(msg) else {
+            return false;
+        };
+        // Each receiver numbers the event itself.
+        if let Some(map) = data.as_object_mut() {
+            map.remove("seq");
+        }
+        if let Some(sync) = &self.sync {
+            sync.publish_event(room, event, data.clone());
+        }
+        self.deliver(io, room, event, data).await
+    }
+
+    /// Numbers a room event, keeps it in the room's log and emits it to this worker's
+    /// players of the room, under the room's lock: a resume, which reads the log and joins
+    /// the room under the same lock, gets each event either replayed or live, never both
+    /// and never neither. False (and counted) when the emit failed; a room not hosted here
+    /// has no one to deliver to. A recipient whose queue is full misses it (a client that
+    /// stopped reading, being dropped); that is not a failed delivery.
+    pub(super) async fn deliver<A: Adapter>(
+        &self,
+        io: &SocketIo<A>,
+        room: &str,
+        event: &str,
+        data: Value,
+    ) -> bool {
+        let Some(hosted) = self.hosted(room) else {
+            return true;
+        };
+        let mut state = hosted.state.lock().await;
+        if state.closed {
+            return true;
+        }
+        let data = state.log.push(event, data);
         self.metrics.event_out(event);
-        let sent = tokio::time::timeout(
-            self.cfg.redis_timeout,
-            io.to(room_channel(room)).emit(event, msg),
-        )
-        .await;
-        let delivered = matches!(sent, Ok(Ok(()) | Err(BroadcastError::Socket(_))));
+        let sent = io.local().to(room_channel(room)).emit(event, &*data).await;
+        drop(state);
+        let delivered = matches!(sent, Ok(()) | Err(BroadcastError::Socket(_)));
         if !delivered {
             self.metrics.sync_dropped.inc();
         }

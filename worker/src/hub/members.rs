@@ -3,6 +3,8 @@
 //! steps is the socket layer's (`socket/join.rs`, `socket/leave.rs`).
 
 use super::Hub;
+use super::broadcast::Change;
+use super::players::{Link, Player};
 use super::room::{HostedRoom, cell_channel, room_channel};
 use crate::admission::SeatRequest;
 use crate::error::Rejection;
@@ -26,17 +28,17 @@ impl Hub {
         }
     }
 
-    /// Places the socket, named `name`, in `room_name` at a random position; it observes
-    /// from now on. `seated` is handed the view it starts from, under the room's lock.
+    /// Places the player `id`, named `name`, on `socket` in `room_name` at a random
+    /// position; it observes from now on. `seated` is handed the view it starts from and
+    /// the room's last event number, under the room's lock.
     pub async fn place<A: Adapter>(
         &self,
         socket: &SocketRef<A>,
         room_name: &str,
-        name: &str,
+        (id, name): (&str, &str),
         seat: &Seat,
-        seated: impl FnOnce(&[EntityView]),
+        seated: impl FnOnce(&[EntityView], u64),
     ) -> Arc<HostedRoom> {
-        let id = socket.id.to_string();
         let x = rand::random::<f32>() * self.grid.width() as f32;
         let y = rand::random::<f32>() * self.grid.height() as f32;
         loop {
@@ -48,29 +50,59 @@ impl Hub {
                 tokio::task::yield_now().await;
                 continue;
             }
-            let (cell, view) = state.replica.join_local(&id, x, y, name);
+            let (cell, view) = state.replica.join_local(id, x, y, name);
             socket.join([room_channel(room_name), cell_channel(room_name, cell)]);
             // Answered under the room's lock: the client has its starting view before
-            // any batch that builds on it.
-            seated(&view);
+            // any batch that builds on it, and every room event after the number given.
+            seated(&view, state.log.last_seq());
             drop(state);
             self.metrics.players.inc();
             return room;
         }
     }
 
-    /// Takes the socket `id` out of `room`; the room stops being hosted when it was the
-    /// last local player.
-    pub async fn remove<A: Adapter>(
+    /// The player leaves for good: it is forgotten, taken out of its room and its seat
+    /// given back, and the room told. Only if `still` holds of the player's link (the
+    /// caller's view of where the player is); false, doing nothing, when it does not or
+    /// the player is already gone.
+    pub async fn depart<A: Adapter>(
+        self: &Arc<Self>,
+        io: &SocketIo<A>,
+        player: &Arc<Player>,
+        socket: Option<&SocketRef<A>>,
+        still: impl FnOnce(&Link) -> bool,
+    ) -> bool {
+        let mut link = player.link.lock().await;
+        if link.gone || !still(&link) {
+            return false;
+        }
+        link.gone = true;
+        let was_away = link.socket.is_none();
+        drop(link);
+        self.players.remove(player);
+        if was_away {
+            self.metrics.players_away.dec();
+        }
+        self.remove(socket, &player.id, &player.room).await;
+        self.release_seat(io, &player.id, &player.room.name, &player.track)
+            .await;
+        true
+    }
+
+    /// Takes the player `id` (and its socket, when it has one) out of `room`; the room
+    /// stops being hosted when it was the last local player.
+    async fn remove<A: Adapter>(
         &self,
-        socket: &SocketRef<A>,
+        socket: Option<&SocketRef<A>>,
         id: &str,
         room: &Arc<HostedRoom>,
     ) {
         let mut state = room.state.lock().await;
         if let Some(cell) = state.replica.leave_local(id) {
             self.metrics.players.dec();
-            socket.leave([room_channel(&room.name), cell_channel(&room.name, cell)]);
+            if let Some(socket) = socket {
+                socket.leave([room_channel(&room.name), cell_channel(&room.name, cell)]);
+            }
         }
         room.forget_move(id);
         if state.replica.local_count() == 0 && !state.closed {
@@ -84,7 +116,7 @@ impl Hub {
 
     /// Frees the seat in the registry, tells the room, and closes it after the grace
     /// period when it stays empty.
-    pub async fn release_seat<A: Adapter>(
+    async fn release_seat<A: Adapter>(
         self: &Arc<Self>,
         io: &SocketIo<A>,
         id: &str,
@@ -93,8 +125,12 @@ impl Hub {
     ) {
         let players = self.seats.leave(room).await;
         if let Some(players) = players {
-            self.presence(io, room, players, vec![], vec![id.to_owned()])
-                .await;
+            let left = vec![id.to_owned()];
+            let change = Change {
+                left,
+                ..Change::default()
+            };
+            self.presence(io, room, players, change).await;
             if players == 0 {
                 let hub = self.clone();
                 let (room, track) = (room.to_owned(), track.to_owned());

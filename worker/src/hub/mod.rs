@@ -6,25 +6,35 @@
 //!   back;
 //! - [`tick`]: the tick, which turns queued changes into view batches and room sync;
 //! - [`remote`]: other workers' changes of the same rooms, applied as they arrive;
-//! - [`broadcast`]: room-wide presence and chat.
+//! - [`broadcast`]: room-wide events (presence, chat), numbered per room and kept in the
+//!   room's log ([`crate::room_log`]);
+//! - [`players`]: the players joined here, by public id, and the socket each is on;
+//! - [`away`]: a dropped player held for its resume window, and its resume.
 //!
 //! The hub sends through the [`SocketIo`](socketioxide::SocketIo) it is handed; it holds
 //! no socket itself, so it can exist before the Socket.IO layer that carries it as state.
 
+mod away;
 mod broadcast;
 mod members;
+mod players;
 mod remote;
 mod room;
 mod tick;
 
+pub use away::expired;
+pub use broadcast::Change;
+pub use players::{Player, Players, Seated, new_player_id};
 pub use room::HostedRoom;
 
 use crate::config::Config;
+use crate::credential::Credentials;
 use crate::grid::Grid;
 use crate::metrics::Metrics;
 use crate::room_sync::SyncLink;
 use crate::seats::Seats;
 use room::lock;
+use roomshard_protocol::events::{EntityView, JoinOk};
 use roomshard_protocol::room_sync::SyncOp;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -38,6 +48,8 @@ pub struct Hub {
     seats: Seats,
     sync: Option<SyncLink>,
     rooms: Mutex<HashMap<String, Arc<HostedRoom>>>,
+    players: Players,
+    credentials: Credentials,
 }
 
 impl Hub {
@@ -53,6 +65,8 @@ impl Hub {
             cfg.world.radius,
             cfg.world.reach,
         )?;
+        let credentials =
+            Credentials::new(cfg.token_key.as_ref(), cfg.keys.set(), cfg.shard.index());
         Ok(Arc::new(Self {
             cfg,
             metrics,
@@ -60,6 +74,8 @@ impl Hub {
             seats,
             sync,
             rooms: Mutex::new(HashMap::new()),
+            players: Players::default(),
+            credentials,
         }))
     }
 
@@ -73,6 +89,42 @@ impl Hub {
 
     pub fn grid(&self) -> &Grid {
         &self.grid
+    }
+
+    pub fn players(&self) -> &Players {
+        &self.players
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The ack of a join or a resume: the player's room and id, the view it starts from,
+    /// a resume credential good while the player's record holds `nonce`, and the room's
+    /// last event number.
+    pub fn join_ack(
+        &self,
+        room: &str,
+        id: &str,
+        players: u32,
+        view: Vec<EntityView>,
+        nonce: &str,
+        seq: u64,
+    ) -> JoinOk {
+        JoinOk {
+            ok: true,
+            room: room.to_owned(),
+            shard: self.cfg.shard.index(),
+            self_id: id.to_owned(),
+            players,
+            view,
+            width: self.grid.width(),
+            height: self.grid.height(),
+            radius: self.grid.radius(),
+            cells: self.grid.reach(),
+            resume: Some(self.credentials.issue(room, id, nonce)),
+            seq,
+        }
     }
 
     /// Rooms hosted, local players, and the tracks of the hosted rooms.
@@ -105,7 +157,12 @@ impl Hub {
         if let Some(room) = self.hosted(name) {
             return room;
         }
-        let room = Arc::new(HostedRoom::new(name, track, self.grid));
+        let room = Arc::new(HostedRoom::new(
+            name,
+            track,
+            self.grid,
+            self.cfg.resume.buffer_events,
+        ));
         {
             let mut rooms = lock(&self.rooms);
             let entry = rooms.entry(name.to_owned()).or_insert_with(|| room.clone());

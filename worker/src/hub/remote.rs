@@ -2,6 +2,7 @@
 //! them: applied to the replica as they arrive, and answered with a snapshot when asked.
 
 use super::Hub;
+use super::broadcast::RELAYED;
 use super::room::HostedRoom;
 use super::tick::publish_outgoing;
 use roomshard_protocol::room_sync::{SyncMessage, SyncOp};
@@ -26,6 +27,13 @@ impl Hub {
                     self.apply_remote_now(&io, &hosted, &w, ops).await;
                 }
                 SyncMessage::SnapshotRequest { .. } => hosted.request_snapshot(),
+                SyncMessage::Event { e, d, .. } => {
+                    // Another version, or anyone who can publish to Redis, may send
+                    // anything: only the room events this worker knows, as objects.
+                    if RELAYED.contains(&e.as_str()) && d.is_object() {
+                        self.deliver(&io, &room, &e, d).await;
+                    }
+                }
             }
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::grid::{Cell, Grid};
 use crate::interest::RoomReplica;
+use crate::room_log::RoomLog;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
@@ -43,6 +44,8 @@ pub struct HostedRoom {
 /// What a hosted room's lock guards.
 pub struct RoomState {
     pub replica: RoomReplica,
+    /// The room events delivered here, numbered, for resumes to replay.
+    pub log: RoomLog,
     /// Taken out of the hub: a join that finds this must host the room anew.
     pub closed: bool,
     /// The other workers hosting the room, and when each last published.
@@ -51,12 +54,14 @@ pub struct RoomState {
 }
 
 impl HostedRoom {
-    pub fn new(name: &str, track: &str, grid: Grid) -> Self {
+    /// A room that keeps its last `log_capacity` room events.
+    pub fn new(name: &str, track: &str, grid: Grid, log_capacity: usize) -> Self {
         Self {
             name: name.to_owned(),
             track: track.to_owned(),
             state: tokio::sync::Mutex::new(RoomState {
                 replica: RoomReplica::new(grid),
+                log: RoomLog::new(log_capacity),
                 closed: false,
                 peers: HashMap::new(),
                 last_published: Instant::now(),

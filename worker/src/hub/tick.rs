@@ -98,7 +98,7 @@ impl Hub {
         out: &TickOutput,
     ) {
         for c in &out.crossers {
-            if let Some(s) = socket(io, &c.id) {
+            if let Some(s) = self.socket_of(io, &c.id) {
                 s.leave(cell_channel(room, c.from));
             }
         }
@@ -118,7 +118,7 @@ impl Hub {
             }
         }
         for c in &out.crossers {
-            if let Some(s) = socket(io, &c.id) {
+            if let Some(s) = self.socket_of(io, &c.id) {
                 if !c.batch.is_empty() {
                     self.metrics.view_batches.inc();
                     self.metrics.event_out(events::VIEW);
@@ -148,8 +148,9 @@ fn forget_silent_peers(room: &str, state: &mut RoomState, now: Instant) {
     }
 }
 
-/// The local socket of the player `id`, if it is still connected.
-fn socket<A: Adapter>(io: &SocketIo<A>, id: &str) -> Option<SocketRef<A>> {
-    let sid = id.parse().ok()?;
-    io.get_socket(sid)
+impl Hub {
+    /// The local socket of the player `id`, if it is connected.
+    fn socket_of<A: Adapter>(&self, io: &SocketIo<A>, id: &str) -> Option<SocketRef<A>> {
+        io.get_socket(self.players.socket_of(id)?)
+    }
 }

@@ -123,6 +123,25 @@ impl RoomReplica {
         self.observers.len()
     }
 
+    /// Every entity of the room, local and remote, counting the changes queued for the
+    /// next tick.
+    pub fn entity_count(&self) -> usize {
+        let mut n = self.entities.len();
+        for (id, change) in &self.pending {
+            match (change, self.entities.contains_key(id)) {
+                (Pending::Upsert { .. }, false) => n += 1,
+                (Pending::Despawn, true) => n -= 1,
+                _ => {}
+            }
+        }
+        n
+    }
+
+    /// The cell whose room the local observer `id` is in.
+    pub fn observer_cell(&self, id: &str) -> Option<Cell> {
+        self.observers.get(id).copied()
+    }
+
     fn add_observer(&mut self, id: &str, cell: Cell) {
         self.observers.insert(id.to_owned(), cell);
         *self.observers_per_cell.entry(cell).or_default() += 1;

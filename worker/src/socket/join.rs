@@ -4,13 +4,14 @@
 //! the player placed in the room (answered with its starting view), and the room told.
 
 use super::reply::Reply;
-use super::session::{Membership, Session};
+use super::session::Session;
 use crate::admission::{self, Policy};
 use crate::drain::Drain;
 use crate::error::Rejection;
-use crate::hub::Hub;
+use crate::hub::{Change, Hub, Player, Seated, new_player_id};
 use crate::payload;
-use roomshard_protocol::events::{EntityView, JoinOk, codes};
+use roomshard_protocol::events::{EntityView, codes};
+use roomshard_protocol::token::new_nonce;
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
@@ -62,7 +63,7 @@ async fn seat<A: Adapter>(
     if let Some(m) = membership.as_ref() {
         return Err(Rejection::new(
             codes::ALREADY_JOINED,
-            format!("already in room {:?}; leave it first", m.room.name),
+            format!("already in room {:?}; leave it first", m.player.room.name),
         ));
     }
     let request = admission::seat_request(
@@ -72,36 +73,34 @@ async fn seat<A: Adapter>(
         roomshard_protocol::now_ms(),
     )?;
     let seat = hub.take_seat(&req.room, &request).await?;
-    let id = socket.id.to_string();
+    let id = new_player_id();
     let name = req
         .name
-        .unwrap_or_else(|| format!("player-{}", id.chars().take(6).collect::<String>()));
-    let grid = hub.grid();
-    let seated = |view: &[EntityView]| {
-        let ok = JoinOk {
-            ok: true,
-            room: req.room.clone(),
-            shard: cfg.shard.index(),
-            self_id: id.clone(),
-            players: seat.players,
-            view: view.to_vec(),
-            width: grid.width(),
-            height: grid.height(),
-            radius: grid.radius(),
-            cells: grid.reach(),
-        };
+        .unwrap_or_else(|| format!("player-{}", id.get(1..7).unwrap_or_default()));
+    let nonce = new_nonce();
+    hub.players().set_socket(&id, Some(socket.id));
+    let seated = |view: &[EntityView], seq: u64| {
+        let ok = hub.join_ack(&req.room, &id, seat.players, view.to_vec(), &nonce, seq);
         if let Some(reply) = reply.take() {
             reply.send(&ok);
         }
     };
-    let room = hub.place(socket, &req.room, &name, &seat, seated).await;
-    sess.set_current(Some(room.clone()));
-    *membership = Some(Membership {
-        room,
-        track: seat.track.clone(),
-    });
-    drop(membership);
-    hub.presence(io, &req.room, seat.players, vec![id], vec![])
+    let room = hub
+        .place(socket, &req.room, (&id, &name), &seat, seated)
         .await;
+    let seated = Seated {
+        id: id.clone(),
+        track: seat.track.clone(),
+        room,
+    };
+    let player = Arc::new(Player::new(seated, socket.id, nonce));
+    hub.players().insert(player.clone());
+    sess.carry(&mut membership, player);
+    drop(membership);
+    let joined = Change {
+        joined: vec![id],
+        ..Change::default()
+    };
+    hub.presence(io, &req.room, seat.players, joined).await;
     Ok(())
 }

@@ -1,7 +1,8 @@
-//! `leave`, and a socket's disconnection: the player leaves its room. The whole leave,
-//! step by step: the socket's membership taken, the player taken out of the room's
-//! replica (the room unhosted if it was the last local player), then its seat given back
-//! in the registry and the room told. Shutdown waits for leaves still giving seats back.
+//! `leave`, and a socket's disconnection. A `leave` is final: the player is taken out of
+//! its room (the room unhosted if it was the last local player), its seat given back in
+//! the registry and the room told. A dropped connection instead holds the player for the
+//! resume window ([`crate::hub`]'s `away`), unless the worker is shutting down. Shutdown
+//! waits for leaves still giving seats back.
 
 use super::reply::{self, Reply};
 use super::session::Session;
@@ -19,7 +20,19 @@ pub async fn leave<A: Adapter>(
     State(hub): State<Arc<Hub>>,
     State(drain): State<Arc<Drain>>,
 ) {
-    if leave_room(&hub, &drain, &io, &s).await {
+    let _releasing = drain.begin_release();
+    let player = match Session::of(&s) {
+        Some(sess) => sess.release().await,
+        None => None,
+    };
+    let left = match player {
+        Some(player) => {
+            hub.depart(&io, &player, Some(&s), |l| l.socket == Some(s.id))
+                .await
+        }
+        None => false,
+    };
+    if left {
         reply.ok();
     } else {
         reply.refuse(hub.metrics(), reply::not_joined());
@@ -32,29 +45,13 @@ pub async fn disconnected<A: Adapter>(
     State(hub): State<Arc<Hub>>,
     State(drain): State<Arc<Drain>>,
 ) {
-    leave_room(&hub, &drain, &io, &s).await;
-    hub.metrics().connections.dec();
-}
-
-/// Leaves the socket's room, if any; false when it had none.
-async fn leave_room<A: Adapter>(
-    hub: &Arc<Hub>,
-    drain: &Drain,
-    io: &SocketIo<A>,
-    socket: &SocketRef<A>,
-) -> bool {
-    let Some(sess) = Session::of(socket) else {
-        return false;
-    };
     let _releasing = drain.begin_release();
-    let mut membership = sess.membership.lock().await;
-    let Some(m) = membership.take() else {
-        return false;
-    };
-    sess.set_current(None);
-    drop(membership);
-    let id = socket.id.to_string();
-    hub.remove(socket, &id, &m.room).await;
-    hub.release_seat(io, &id, &m.room.name, &m.track).await;
-    true
+    if let Some(player) = match Session::of(&s) {
+        Some(sess) => sess.release().await,
+        None => None,
+    } {
+        hub.disconnected(&io, player, s.id, !drain.is_shutting_down())
+            .await;
+    }
+    hub.metrics().connections.dec();
 }

@@ -2,7 +2,7 @@
 //! the adapter, so the same code runs alone (local adapter) and clustered (Redis).
 //!
 //! [`register`] is the routing table: one named handler per event, each a file of its own
-//! (`join.rs`, `moves.rs`, `say.rs`, `leave.rs`). Handlers take socketioxide extractors; the
+//! (`join.rs`, `resume.rs`, `moves.rs`, `say.rs`, `leave.rs`). Handlers take socketioxide extractors; the
 //! [`Hub`] and the [`Drain`] are the Socket.IO state ([`builder`]), read with `State`.
 //! Every event first goes through [`admit::Admitted`] (counted, then rate-limited).
 
@@ -11,6 +11,7 @@ mod join;
 mod leave;
 mod moves;
 mod reply;
+mod resume;
 mod say;
 mod session;
 
@@ -90,6 +91,10 @@ async fn register<A: Adapter>(
 ) -> Result<(), Infallible> {
     Session::attach(&s, &hub.cfg().limits);
     s.on(events::JOIN, Admitted::new(events::JOIN, join::join::<A>));
+    s.on(
+        events::RESUME,
+        Admitted::new(events::RESUME, resume::resume::<A>),
+    );
     s.on(events::MOVE, Admitted::new(events::MOVE, moves::moved::<A>));
     s.on(events::SAY, Admitted::new(events::SAY, say::say::<A>));
     s.on(

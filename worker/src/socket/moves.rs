@@ -31,10 +31,10 @@ pub async fn moved<A: Adapter>(
         .and_then(|v| payload::parse_move(&v, hub.grid()))
         .and_then(|(x, y)| {
             let sess = Session::of(&s).ok_or_else(reply::not_joined)?;
-            let room = sess.current().ok_or_else(reply::not_joined)?;
+            let player = sess.current().ok_or_else(reply::not_joined)?;
             // A newer move already queued wins; this one is superseded.
             if sess.is_newest_move(arrival) {
-                room.queue_move(&s.id.to_string(), x, y);
+                player.room.queue_move(&player.id, x, y);
             }
             Ok(())
         });

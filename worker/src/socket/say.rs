@@ -25,7 +25,7 @@ pub async fn say<A: Adapter>(
         .and_then(|v| payload::parse_say(&v, hub.cfg().limits.max_say_chars));
     let result = match parsed {
         Ok(text) => match Session::of(&s).and_then(|sess| sess.current()) {
-            Some(room) => hub.say(&io, &room.name, &s.id.to_string(), text).await,
+            Some(player) => hub.say(&io, &player.room.name, &player.id, text).await,
             None => Err(reply::not_joined()),
         },
         Err(e) => Err(e),

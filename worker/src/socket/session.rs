@@ -3,7 +3,7 @@
 
 use crate::config::Limits;
 use crate::error::Rejection;
-use crate::hub::HostedRoom;
+use crate::hub::Player;
 use crate::rate::RateLimiter;
 use roomshard_protocol::events::codes;
 use socketioxide::adapter::Adapter;
@@ -14,19 +14,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-/// What a socket has joined.
+/// The player a socket carries.
 pub struct Membership {
-    pub room: Arc<HostedRoom>,
-    pub track: String,
+    pub player: Arc<Player>,
 }
 
 /// Per-socket state.
 pub struct Session {
     limiter: Mutex<RateLimiter>,
-    /// The room joined; held across a join or a leave, so the two never interleave.
+    /// The player; held across a join, a resume or a leave, so they never interleave.
     pub membership: tokio::sync::Mutex<Option<Membership>>,
-    /// The room for moves, readable without waiting on a join in progress.
-    current: Mutex<Option<Arc<HostedRoom>>>,
+    /// The player for moves and chat, readable without waiting on a join in progress.
+    current: Mutex<Option<Arc<Player>>>,
     /// Set once the socket is being closed for abuse.
     closing: AtomicBool,
     /// Events extracted so far ([`Arrival`]).
@@ -80,13 +79,26 @@ impl Session {
         !self.closing.swap(true, Ordering::SeqCst)
     }
 
-    /// The room moves and chat go to.
-    pub fn current(&self) -> Option<Arc<HostedRoom>> {
+    /// The player moves and chat are for.
+    pub fn current(&self) -> Option<Arc<Player>> {
         lock(&self.current).clone()
     }
 
-    pub fn set_current(&self, room: Option<Arc<HostedRoom>>) {
-        *lock(&self.current) = room;
+    pub fn set_current(&self, player: Option<Arc<Player>>) {
+        *lock(&self.current) = player;
+    }
+
+    /// The socket carries `player` from now on.
+    pub fn carry(&self, membership: &mut Option<Membership>, player: Arc<Player>) {
+        self.set_current(Some(player.clone()));
+        *membership = Some(Membership { player });
+    }
+
+    /// The socket no longer carries a player; the one it carried, if any.
+    pub async fn release(&self) -> Option<Arc<Player>> {
+        let mut membership = self.membership.lock().await;
+        self.set_current(None);
+        membership.take().map(|m| m.player)
     }
 
     /// True when the move that arrived as `n` is newer than every move queued so far.
