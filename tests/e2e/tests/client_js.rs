@@ -74,6 +74,7 @@ fn client_library_resumes_against_the_real_binaries() {
     let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}\n{}", stack.logs());
     assert!(status.is_ok(), "node --test hung; {context}");
     assert!(out.status.success(), "node --test failed; {context}");
+    println!("{stdout}");
     // The real-binary tests ran rather than skipped.
     assert!(
         stdout.contains("\n# fail 0") && stdout.contains("\n# skipped 0"),
