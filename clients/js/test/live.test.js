@@ -207,6 +207,7 @@ async function dropAndResume(t, transports, { halfOpen = false } = {}) {
     !seenW.presence.some((p) => (p.left || []).includes(self)),
     "the witness never saw the player leave",
   );
+  await until(() => seenW.presence.some((p) => (p.back || []).includes(self)), "the witness to see the player back");
 
   // The session goes on: chat both ways, and the old credential is spent.
   assert.equal((await player.say("back")).ok, true);
