@@ -105,6 +105,7 @@ for (const v of back.values()) outcomes[v.kind] = (outcomes[v.kind] || 0) + 1;
 const resumedGames = [...back.entries()].filter(([, v]) => v.kind === "resumed");
 const sinceCut = resumedGames.map(([, v]) => v.at - cutAt).sort((a, b) => a - b);
 const resumeOnly = resumedGames.filter(([g]) => reconnectedAt.has(g)).map(([g, v]) => v.at - reconnectedAt.get(g));
+const reconnect = [...reconnectedAt.values()].map((at) => at - cutAt);
 const allBack = [...back.values()].map((v) => v.at - cutAt).sort((a, b) => a - b);
 const need = Math.ceil(0.99 * cut);
 const resume = {
@@ -117,6 +118,8 @@ const resume = {
   sinceCutP99: quantile(sinceCut, 0.99),
   p50: quantile(resumeOnly, 0.5),
   p99: quantile(resumeOnly, 0.99),
+  reconnectP50: quantile(reconnect, 0.5),
+  reconnectP99: quantile(reconnect, 0.99),
 };
 
 for (const g of live) g.close();
@@ -126,6 +129,7 @@ console.log(`== resume: ${PLAYERS} players in ${rooms.size} rooms (asked ${ROOMS
 console.log(`fresh reserve-and-join, all at once: ${fresh.joined}/${PLAYERS} joined (${fresh.failures} failed), 99 % in after ${ms(fresh.until99)}, latency p50 ${ms(fresh.p50)} p99 ${ms(fresh.p99)}`);
 console.log(`resume after the cut (first reconnection after ${delay}): ${resume.resumed}/${resume.cut} resumed (${(100 * resume.share).toFixed(1)} %), outcomes ${JSON.stringify(outcomes)}`);
 console.log(`  99 % back after ${ms(resume.until99)} from the cut; cut-to-resumed p50 ${ms(resume.sinceCutP50)} p99 ${ms(resume.sinceCutP99)}`);
+console.log(`  cut to a new connection (socket.io-client's back-off, then the handshake) p50 ${ms(resume.reconnectP50)} p99 ${ms(resume.reconnectP99)}`);
 console.log(`  resume latency (new connection to resumed) p50 ${ms(resume.p50)} p99 ${ms(resume.p99)}`);
 console.log(`ratios resume/fresh: latency p50 ${ratio(resume.p50, fresh.p50)}, p99 ${ratio(resume.p99, fresh.p99)}; time to 99 % (cut included) ${ratio(resume.until99, fresh.until99)}`);
 console.log(JSON.stringify({ players: PLAYERS, rooms: rooms.size, fresh, resume }));
