@@ -91,7 +91,6 @@ export class Game {
     this.droppedAt = null;
     this.draining = false;
     this.pendingMove = null;
-    this.heldViews = [];
     /** @type {Array<{resolve: () => void, reject: (e: Error) => void}>} */
     this.waiters = [];
   }
@@ -157,6 +156,14 @@ export class Game {
   /** Gives up the seat (others see the leave at once) and closes the connection. */
   async leave() {
     let ack = { ok: true };
+    // A seat being resumed is given up once it is back; otherwise it would stay held
+    // until the worker's window ran out.
+    if (this.phase === "resuming" || this.phase === "rejoining") {
+      let timer;
+      const late = new Promise((resolve) => (timer = setTimeout(resolve, this.ackTimeoutMs)));
+      await Promise.race([this.ready().catch(() => {}), late]);
+      clearTimeout(timer);
+    }
     if (this.phase === "joined" && this.socket && this.socket.connected) {
       ack = await this.request("leave", {}).catch((e) => ({ ok: false, error: { code: e.code || "disconnected", message: e.message } }));
     }
@@ -249,7 +256,12 @@ export class Game {
     socket.on("disconnect", mine((reason) => this.onDisconnect(reason)));
     socket.on("connect", mine(() => this.onConnect()));
     socket.on("connect_error", mine((err) => this.onConnectError(err)));
-    socket.on("view", mine((v) => (this.phase === "joined" ? this.notify("view", v) : this.heldViews.push(v))));
+    // A view batch is state, not history: while the seat is not (yet, or again) taken,
+    // there is nothing it could apply to, and the next join or resume answer's `view`
+    // replaces it. The worker sends that answer before any batch that builds on it.
+    socket.on("view", mine((v) => {
+      if (this.phase === "joined") this.notify("view", v);
+    }));
     for (const event of ["said", "presence"]) {
       socket.on(event, mine((data) => this.deliver(this.seq.live(event, data))));
     }
@@ -381,7 +393,6 @@ export class Game {
     this.joined();
     this.notify("resumed", { self: this.self, room: this.room, shard: this.shard, players: this.players, view: this.view, missed, lastSeq: this.seq.lastSeq });
     this.deliver(events);
-    this.flushViews();
     return true;
   }
 
@@ -407,7 +418,6 @@ export class Game {
         try {
           await this.fresh(room);
           this.notify("rejoined", { reason: code, previous, self: this.self, room: this.room, shard: this.shard, players: this.players, view: this.view });
-          this.flushViews();
           return;
         } catch (e) {
           last = e;
@@ -460,10 +470,5 @@ export class Game {
       if (event === "presence" && data && Number.isInteger(data.players)) this.players = data.players;
       this.notify(event, data);
     }
-  }
-
-  flushViews() {
-    const views = this.heldViews.splice(0);
-    for (const v of views) this.notify("view", v);
   }
 }

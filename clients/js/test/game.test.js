@@ -283,3 +283,33 @@ test("a worker without resume (no credential in the answer) means a new seat aft
   assert.equal(w.emitted("resume").length, 0);
   game.close();
 });
+
+test("leave() during a resume waits for the seat, then gives it up", async () => {
+  const w = new FakeWorker();
+  w.handlers.leave = () => ({ ok: true });
+  w.handlers.resume = () => joinAck({ resume: "cred-2", missed: [] });
+  const game = await joined(w);
+  w.last.drop();
+  const left = game.leave();
+  w.last.accept();
+  assert.deepEqual(await left, { ok: true });
+  assert.deepEqual(w.log.map((l) => l.event), ["join", "resume", "leave"]);
+  assert.equal(game.phase, "closed");
+});
+
+test("view batches that arrive while the seat is away are not passed on", async () => {
+  const w = new FakeWorker();
+  const game = await joined(w);
+  const seen = record(game, ["view"]);
+  let answer;
+  w.handlers.resume = () => new Promise((r) => (answer = r));
+  w.last.drop();
+  w.last.accept();
+  await until(() => answer, "the resume");
+  w.last.push("view", { tick: 9, moved: [], entered: [], left: ["gone"] });
+  answer(joinAck({ resume: "cred-2", missed: [] }));
+  await until(() => game.phase === "joined", "the resume");
+  w.last.push("view", { tick: 10, moved: [], entered: [], left: [] });
+  assert.deepEqual(seen.map((s) => s.data.tick), [10]);
+  game.close();
+});
