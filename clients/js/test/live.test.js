@@ -4,6 +4,7 @@
 //
 //   ROOMSHARD_MATCHMAKER_URL   the matchmaker's base URL
 //   ROOMSHARD_RESUME_WINDOW_MS the workers' RESUME_WINDOW_MS
+//   ROOMSHARD_RESUME_BUFFER_EVENTS the workers' RESUME_BUFFER_EVENTS
 //
 // Without them these tests are skipped (the unit tests still run). Every player reaches
 // its worker through a TCP relay the test controls, so a connection can be cut the way a
@@ -313,4 +314,76 @@ test("forged and spent credentials are refused with resume_invalid", { skip }, a
   // None of them took the seat over.
   assert.equal(player.phase, "joined");
   assert.equal((await player.say("still here")).ok, true);
+});
+
+test("two resumes racing for one seat: exactly one takes it", { skip }, async (t) => {
+  const { player, witness } = await pair("resume-race", { socketOptions: { transports: ["websocket"] } });
+  t.after(() => witness.close());
+  const seenW = recorder(witness);
+  const { credential, lastSeq, self } = player.session();
+  const url = player.url;
+  player.close(); // a drop as far as the worker is concerned: the seat is held
+  await until(() => seenW.presence.some((p) => (p.away || []).includes(self)), "the witness to see the player away");
+  const [a, b] = await Promise.all([rawSocket(url), rawSocket(url)]);
+  t.after(() => {
+    a.disconnect();
+    b.disconnect();
+  });
+  const answers = await Promise.all(
+    [a, b].map((s) => s.timeout(5000).emitWithAck("resume", { credential, lastSeq })),
+  );
+  const won = answers.filter((x) => x.ok === true);
+  const refused = answers.filter((x) => x.ok === false);
+  assert.equal(won.length, 1, JSON.stringify(answers));
+  assert.equal(won[0].self, self);
+  assert.equal(refused.length, 1, JSON.stringify(answers));
+  assert.equal(refused[0].error.code, "resume_invalid", JSON.stringify(refused[0]));
+  await until(() => seenW.presence.some((p) => (p.back || []).includes(self)), "the witness to see the player back");
+  assert.equal(seenW.presence.filter((p) => (p.back || []).includes(self)).length, 1, "back once");
+  assert.ok(!seenW.presence.some((p) => (p.left || []).includes(self)));
+});
+
+test("a credential presented to another shard is refused with shard_changed", { skip }, async (t) => {
+  const games = [];
+  t.after(() => games.forEach((g) => g.close()));
+  // New rooms go to the least-loaded shard: a few tracks reach both shards.
+  for (let i = 0; i < 6 && new Set(games.map((g) => g.shard)).size < 2; i++) {
+    games.push(await play(options({ track: `resume-shard-${i}`, socketOptions: { transports: ["websocket"] } })));
+  }
+  const first = games[0];
+  const other = games.find((g) => g.shard !== first.shard);
+  assert.ok(other, `every room landed on shard ${first.shard}`);
+  const raw = await rawSocket(other.url);
+  t.after(() => raw.disconnect());
+  const ack = await raw.timeout(5000).emitWithAck("resume", { credential: first.session().credential, lastSeq: 0 });
+  assert.equal(ack.ok, false, JSON.stringify(ack));
+  assert.equal(ack.error.code, "shard_changed", JSON.stringify(ack));
+  assert.equal((await first.say("mine still")).ok, true, "the seat stayed with its player");
+});
+
+test("a seat whose missed events outran the worker's buffer is refused with replay_gap and taken anew", { skip }, async (t) => {
+  const buffer = Number(process.env.ROOMSHARD_RESUME_BUFFER_EVENTS || 0);
+  assert.ok(buffer > 0, "ROOMSHARD_RESUME_BUFFER_EVENTS is set");
+  const { player, witness } = await pair("resume-gap", { socketOptions: { transports: ["websocket"] } });
+  t.after(() => {
+    player.close();
+    witness.close();
+  });
+  const seenP = recorder(player);
+  const seenW = recorder(witness);
+  const old = player.self;
+  const relay = relayOf(player);
+  relay.down();
+  relay.cut();
+  await until(() => seenW.presence.some((p) => (p.away || []).includes(old)), "the witness to see the player away");
+  for (let i = 0; i < buffer + 5; i++) assert.equal((await witness.say(`gap ${i}`)).ok, true);
+  relay.up();
+  await until(() => seenP.rejoined.length > 0 || seenP.resumed.length > 0 || seenP.lost.length > 0, "the outcome");
+  assert.deepEqual(seenP.resumed, []);
+  assert.equal(seenP.rejoined[0]?.reason, "replay_gap", JSON.stringify(seenP));
+  assert.notEqual(player.self, old);
+  assert.ok(
+    seenW.presence.some((p) => (p.left || []).includes(old)),
+    "the old seat was given up at once, not held until the window ran out",
+  );
 });

@@ -1,7 +1,8 @@
 //! The JavaScript client library (`clients/js`, `@roomshard/client`) under Node's test
 //! runner: its unit tests, and its tests against the real binaries — Redis, two worker
-//! shards with a short resume window and a matchmaker started here — whose players drop
-//! their connections (WebSocket, long polling, half-open) and resume, or come back too late.
+//! shards with a short resume window and a small replay buffer, and a matchmaker, started
+//! here — whose players drop their connections (WebSocket, long polling, half-open) and
+//! resume, come back too late or after too much, or race and forge resumes.
 
 mod common;
 
@@ -14,6 +15,8 @@ use std::time::Duration;
 /// Short enough for the "past the window" tests to wait it out, long enough for a resume
 /// on a busy machine.
 const RESUME_WINDOW_MS: u64 = 4000;
+/// Room events kept for replay: small, so that a test can outrun it (`replay_gap`).
+const RESUME_BUFFER_EVENTS: u64 = 24;
 
 #[test]
 fn client_library_resumes_against_the_real_binaries() {
@@ -27,7 +30,13 @@ fn client_library_resumes_against_the_real_binaries() {
         "e2e-client-js",
         StackOptions {
             shards: 2,
-            worker_env: vec![("RESUME_WINDOW_MS".into(), RESUME_WINDOW_MS.to_string())],
+            worker_env: vec![
+                ("RESUME_WINDOW_MS".into(), RESUME_WINDOW_MS.to_string()),
+                (
+                    "RESUME_BUFFER_EVENTS".into(),
+                    RESUME_BUFFER_EVENTS.to_string(),
+                ),
+            ],
             ..StackOptions::default()
         },
     )
@@ -56,6 +65,10 @@ fn client_library_resumes_against_the_real_binaries() {
         .current_dir(&dir)
         .env("ROOMSHARD_MATCHMAKER_URL", stack.matchmaker_url())
         .env("ROOMSHARD_RESUME_WINDOW_MS", RESUME_WINDOW_MS.to_string())
+        .env(
+            "ROOMSHARD_RESUME_BUFFER_EVENTS",
+            RESUME_BUFFER_EVENTS.to_string(),
+        )
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
