@@ -131,6 +131,10 @@ pub struct RoomShardSetSpec {
     /// How shards are drained on scale-down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainSpec>,
+
+    /// How long a player whose connection dropped keeps its seat to resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ResumeSpec>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
@@ -280,6 +284,20 @@ pub struct DrainSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 86400))]
     pub timeout_seconds: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumeSpec {
+    /// Seconds a dropped player keeps its seat, entity and id for a resume; 0 frees the
+    /// seat at once. Default 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub window_seconds: Option<i32>,
+    /// Room events (chat, presence) each room keeps for resumes to replay. Default 256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65536))]
+    pub buffer_events: Option<i32>,
 }
 
 /// What the operator observed.

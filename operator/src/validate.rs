@@ -69,6 +69,22 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
             "spec.drain.timeoutSeconds must not be negative".into(),
         ));
     }
+    if let Some(r) = spec.resume {
+        if let Some(w) = r.window_seconds
+            && !(0..=3600).contains(&w)
+        {
+            return Err(SpecError(format!(
+                "spec.resume.windowSeconds {w} must be between 0 and 3600"
+            )));
+        }
+        if let Some(b) = r.buffer_events
+            && !(0..=65536).contains(&b)
+        {
+            return Err(SpecError(format!(
+                "spec.resume.bufferEvents {b} must be between 0 and 65536"
+            )));
+        }
+    }
     if let Some(c) = spec.capacity
         && (c.rooms_per_shard < 1 || c.players_per_room < 1)
     {
@@ -185,6 +201,14 @@ mod tests {
             (
                 serde_json::json!({"shards": 1, "image": "i", "heartbeatIntervalSeconds": 0}),
                 "heartbeatIntervalSeconds",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "resume": {"windowSeconds": 7200}}),
+                "spec.resume.windowSeconds",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "resume": {"bufferEvents": -1}}),
+                "spec.resume.bufferEvents",
             ),
         ];
         for (spec, needle) in cases {

@@ -26,16 +26,20 @@ use tokio::net::TcpListener;
 
 /// How long start-up waits for Redis before giving up (the pod then restarts).
 const REDIS_STARTUP: Duration = Duration::from_secs(30);
+/// How soon a failed heartbeat is tried again.
+const BEAT_RETRY: Duration = Duration::from_millis(100);
 
 /// The worker's Redis clients: RESP3 for the Socket.IO adapter, room in fred's channels for
 /// bursts of pub/sub messages, and a command cut off by a reconnection sent once more.
+/// Reconnection attempts back off to one every 500 ms at most, so that a worker registers
+/// again within about a heartbeat of Redis coming back (with 2 s it could take two).
 fn redis_options(timeout: Duration) -> ClientOptions {
     ClientOptions {
         connect_timeout: timeout.max(Duration::from_millis(500)),
         max_command_attempts: 2,
         resp3: true,
         broadcast_capacity: Some(8192),
-        reconnect_delays_ms: (50, 2_000),
+        reconnect_delays_ms: (50, 500),
         ..ClientOptions::new(timeout)
     }
 }
@@ -168,8 +172,9 @@ impl<A: Adapter> Worker<A> {
         }
     }
 
-    /// One heartbeat: follow the operator's drain mark, then report the load.
-    async fn beat(&self, hb: &Heartbeat) {
+    /// One heartbeat: follow the operator's drain mark, then report the load. False when
+    /// the heartbeat could not be written.
+    async fn beat(&self, hb: &Heartbeat) -> bool {
         drain::follow_operator_mark(&self.drain, &self.io, hb).await;
         let (rooms, players, tracks) = self.hub.load();
         let load = Load {
@@ -186,8 +191,12 @@ impl<A: Adapter> Worker<A> {
                 if !self.readiness.registered.swap(true, Ordering::SeqCst) {
                     tracing::info!("registered in redis");
                 }
+                true
             }
-            Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "heartbeat failed");
+                false
+            }
         }
     }
 
@@ -217,7 +226,11 @@ impl<A: Adapter> Worker<A> {
                 every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     every.tick().await;
-                    worker.beat(&hb).await;
+                    // A failed beat (Redis away) is tried again soon, not an interval
+                    // later: the shard is back in the registry as soon as Redis is.
+                    if !worker.beat(&hb).await {
+                        every.reset_after(BEAT_RETRY.min(hb.interval()));
+                    }
                 }
             })
         });
@@ -237,7 +250,7 @@ impl<A: Adapter> Worker<A> {
         tracing::info!("shutdown requested; draining");
         let announce = async {
             if let Some(hb) = &heartbeat {
-                worker.beat(hb).await;
+                let _ = worker.beat(hb).await;
             }
             // Nobody can resume on a worker that is going away.
             worker.hub.release_away(&worker.io).await;

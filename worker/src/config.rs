@@ -85,6 +85,14 @@ pub struct Cli {
     /// frees the seat at once.
     #[arg(long, env = "RESUME_WINDOW_MS", default_value_t = 60_000)]
     pub resume_window_ms: u64,
+    /// Milliseconds between two Engine.IO pings; with PING_TIMEOUT_MS, how soon a
+    /// connection that dropped without closing is noticed (and its player held for its
+    /// resume window).
+    #[arg(long, env = "PING_INTERVAL_MS", default_value_t = 25_000)]
+    pub ping_interval_ms: u64,
+    /// Milliseconds a client has to answer a ping.
+    #[arg(long, env = "PING_TIMEOUT_MS", default_value_t = 20_000)]
+    pub ping_timeout_ms: u64,
     /// Room events (chat, presence) each hosted room keeps for resumes to replay.
     #[arg(long, env = "RESUME_BUFFER_EVENTS", default_value_t = 256)]
     pub resume_buffer_events: usize,
@@ -154,6 +162,8 @@ pub struct Config {
     pub default_track: String,
     pub room_empty_grace: Duration,
     pub resume: ResumeConfig,
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
     pub limits: Limits,
     pub drain_timeout: Duration,
     pub redis_timeout: Duration,
@@ -322,6 +332,14 @@ impl Cli {
                 self.resume_window_ms
             ));
         }
+        for (name, v) in [
+            ("PING_INTERVAL_MS", self.ping_interval_ms),
+            ("PING_TIMEOUT_MS", self.ping_timeout_ms),
+        ] {
+            if !(100..=600_000).contains(&v) {
+                return Err(format!("{name} must be between 100 and 600000, got {v}"));
+            }
+        }
         if self.resume_buffer_events > MAX_RESUME_BUFFER_EVENTS {
             return Err(format!(
                 "RESUME_BUFFER_EVENTS must be at most {MAX_RESUME_BUFFER_EVENTS}, got {}",
@@ -370,6 +388,8 @@ impl Cli {
                 window: Duration::from_millis(self.resume_window_ms),
                 buffer_events: self.resume_buffer_events,
             },
+            ping_interval: Duration::from_millis(self.ping_interval_ms),
+            ping_timeout: Duration::from_millis(self.ping_timeout_ms),
             limits: Limits {
                 max_message_bytes: self.max_message_bytes,
                 max_say_chars: self.max_say_chars.max(1),

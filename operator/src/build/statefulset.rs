@@ -108,7 +108,7 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
         rooms_per_shard: 100,
         players_per_room: 16,
     });
-    vec![
+    let mut env = vec![
         field_env(
             "ROOM_SHARD_INDEX",
             &format!("metadata.labels['{POD_INDEX_LABEL}']"),
@@ -130,7 +130,19 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
         value_env("ROOMS_PER_SHARD", capacity.rooms_per_shard.to_string()),
         redis_env(&inputs.valid.redis),
         token_secret_env(&inputs.valid.name),
-    ]
+    ];
+    // Unset fields leave the worker's own defaults.
+    let resume = spec.resume.unwrap_or_default();
+    if let Some(w) = resume.window_seconds {
+        env.push(value_env(
+            "RESUME_WINDOW_MS",
+            (i64::from(w) * 1000).to_string(),
+        ));
+    }
+    if let Some(b) = resume.buffer_events {
+        env.push(value_env("RESUME_BUFFER_EVENTS", b.to_string()));
+    }
+    env
 }
 
 fn shard_total_env(set: &str) -> EnvVar {
@@ -364,6 +376,20 @@ mod tests {
         assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]));
         assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
         assert_eq!(pod["spec"]["securityContext"]["runAsNonRoot"], true);
+        // No resume settings: the worker's own defaults.
+        assert!(!order.contains(&"RESUME_WINDOW_MS"));
+    }
+
+    #[test]
+    fn the_resume_window_reaches_the_workers() {
+        let sts = owned_json(
+            json!({"shards": 1, "image": "reg/roomshard:1",
+                   "resume": {"windowSeconds": 90, "bufferEvents": 0}}),
+            |i| worker_statefulset(i, 1),
+        );
+        let c = &sts["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(env(c, "RESUME_WINDOW_MS")["value"], "90000");
+        assert_eq!(env(c, "RESUME_BUFFER_EVENTS")["value"], "0");
     }
 
     #[test]

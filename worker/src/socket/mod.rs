@@ -48,6 +48,8 @@ pub fn builder(cfg: &Config, hub: Arc<Hub>, drain: Arc<Drain>) -> SocketIoBuilde
     // bound through the WebSocket config, so one limit holds on both transports. The
     // attachments of one packet, held until the last arrives, share that bound too.
     SocketIo::builder()
+        .ping_interval(cfg.ping_interval)
+        .ping_timeout(cfg.ping_timeout)
         .max_payload(u64::from(max))
         .ws_max_message_size(max as usize)
         .ws_max_frame_size(max as usize)
