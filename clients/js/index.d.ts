@@ -193,6 +193,7 @@ export declare class SeqTracker {
   hold(): void;
   live(event: string, data: unknown): MissedEvent[];
   replay(missed: MissedEvent[], ackSeq?: number): MissedEvent[];
+  discard(): void;
   release(): MissedEvent[];
 }
 export declare const ROOM_EVENTS: readonly ["said", "presence"];

@@ -375,13 +375,13 @@ export class Game {
       ack = await this.request("resume", { credential, lastSeq: this.seq.lastSeq });
     } catch (e) {
       // Events held from a connection that died are asked for again by the next resume.
-      this.seq.held = null;
+      this.seq.discard();
       if (why === "start") throw e;
       if (e.code === "timeout") void this.recover("timeout", "resume got no answer");
       return false;
     }
     if (!ack || ack.ok !== true) {
-      this.seq.held = null;
+      this.seq.discard();
       const err = (ack && ack.error) || {};
       if (why === "start") return false;
       void this.recover(err.code || "resume_invalid", err.message || "resume refused");

@@ -89,7 +89,15 @@ export class SeqTracker {
     return out;
   }
 
-  /** A refused or abandoned resume: the held events are delivered as live ones. */
+  /**
+   * The resume failed: the held events are dropped. They came over a connection that is
+   * gone or a seat that is lost; the next resume asks for them again.
+   */
+  discard() {
+    this.held = null;
+  }
+
+  /** The held events, delivered as live ones after all. */
   release() {
     const held = this.held || [];
     this.held = null;

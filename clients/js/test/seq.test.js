@@ -63,6 +63,17 @@ test("release hands over the held events as live ones", () => {
   assert.deepEqual(t.release().map((m) => m.data.seq), [3], "2 arrived after 3 and is dropped");
 });
 
+test("discard drops the held events, which the next resume asks for again", () => {
+  const t = new SeqTracker(1);
+  t.hold();
+  t.live("said", { seq: 2 });
+  t.discard();
+  assert.equal(t.lastSeq, 1);
+  assert.ok(!t.holding);
+  t.hold();
+  assert.deepEqual(t.replay([said(2)], 2).map((m) => m.data.seq), [2]);
+});
+
 test("reset starts a new seat's history", () => {
   const t = new SeqTracker(40);
   t.hold();
