@@ -15,7 +15,8 @@ pub const STATUS_HTML: &str = include_str!("../../web/status.html");
 pub const DEMO_HTML: &str = include_str!("../../web/demo.html");
 
 /// The browser-loadable modules of `@roomshard/client`: `game.js` and what it imports
-/// (not `index.js`, which imports socket.io-client from `node_modules`).
+/// (not `index.js`, which imports socket.io-client from `node_modules`). The client's
+/// end-to-end test fails when a module of `clients/js/src` is missing here.
 const CLIENT_MODULES: [(&str, &str); 4] = [
     ("game.js", include_str!("../../clients/js/src/game.js")),
     ("seq.js", include_str!("../../clients/js/src/seq.js")),
