@@ -16,6 +16,9 @@ pub const FINALIZER: &str = "roomshard.dev/redis-state";
 
 /// Default worker port.
 pub const DEFAULT_PORT: i32 = 3000;
+/// The port of /healthz, /readyz and /metrics in the worker pods (named `ops`): no Service
+/// the operator makes exposes it; probes and Prometheus reach it on the pod.
+pub const OPS_PORT: i32 = 9090;
 /// Default matchmaker replica count.
 pub const DEFAULT_MATCHMAKER_REPLICAS: i32 = 2;
 /// Default heartbeat interval.

@@ -57,6 +57,11 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
             "spec.port {port} is not a TCP port (1..=65535)"
         )));
     }
+    if port == crate::crd::OPS_PORT {
+        return Err(SpecError(format!(
+            "spec.port {port} is the workers' ops port; choose another"
+        )));
+    }
     if let Some(hb) = spec.heartbeat_interval_seconds
         && !(1..=60).contains(&hb)
     {
@@ -197,6 +202,10 @@ mod tests {
             (
                 serde_json::json!({"shards": 1, "image": "i", "port": 0}),
                 "spec.port",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "port": 9090}),
+                "ops port",
             ),
             (
                 serde_json::json!({"shards": 1, "image": "i", "heartbeatIntervalSeconds": 0}),

@@ -246,7 +246,11 @@ fn optional_parts_render_when_switched_on() -> Result<()> {
 
     let monitor = find(&docs, "PodMonitor", "rs-roomshard-workloads").context("PodMonitor")?;
     let ports = monitored_ports(monitor)?;
-    assert_eq!(ports, ["socketio", "http"]);
+    assert_eq!(
+        ports,
+        ["ops", "http"],
+        "workers are scraped on their ops port"
+    );
     Ok(())
 }
 
