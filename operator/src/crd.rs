@@ -138,6 +138,10 @@ pub struct RoomShardSetSpec {
     /// How long a player whose connection dropped keeps its seat to resume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<ResumeSpec>,
+
+    /// What each worker's client port lets in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<EdgeSpec>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
@@ -301,6 +305,30 @@ pub struct ResumeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 65536))]
     pub buffer_events: Option<i32>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EdgeSpec {
+    /// Client connections one worker holds at once; more are closed as they arrive.
+    /// Default 20000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000000))]
+    pub max_connections: Option<i32>,
+    /// Client connections one peer address may hold on a worker; 0 for no limit (behind a
+    /// proxy that hides client addresses). Default 256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000000))]
+    pub max_connections_per_ip: Option<i32>,
+    /// Seconds a connection may stay without joining or resuming. Default 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub join_timeout_seconds: Option<i32>,
+    /// Origins browsers may open game connections from (`https://play.example.com`);
+    /// empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub allowed_origins: Vec<String>,
 }
 
 /// What the operator observed.

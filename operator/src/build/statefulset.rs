@@ -143,6 +143,25 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
     if let Some(b) = resume.buffer_events {
         env.push(value_env("RESUME_BUFFER_EVENTS", b.to_string()));
     }
+    let edge = spec.edge.clone().unwrap_or_default();
+    for (name, v) in [
+        ("MAX_CONNECTIONS", edge.max_connections.map(i64::from)),
+        (
+            "MAX_CONNECTIONS_PER_IP",
+            edge.max_connections_per_ip.map(i64::from),
+        ),
+        (
+            "JOIN_TIMEOUT_MS",
+            edge.join_timeout_seconds.map(|s| i64::from(s) * 1000),
+        ),
+    ] {
+        if let Some(v) = v {
+            env.push(value_env(name, v.to_string()));
+        }
+    }
+    if !edge.allowed_origins.is_empty() {
+        env.push(value_env("ALLOWED_ORIGINS", edge.allowed_origins.join(",")));
+    }
     env
 }
 
@@ -405,6 +424,25 @@ mod tests {
         let c = &sts["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(env(c, "RESUME_WINDOW_MS")["value"], "90000");
         assert_eq!(env(c, "RESUME_BUFFER_EVENTS")["value"], "0");
+    }
+
+    #[test]
+    fn the_edge_limits_reach_the_workers() {
+        let sts = owned_json(
+            json!({"shards": 1, "image": "reg/roomshard:1",
+                   "edge": {"maxConnections": 5000, "maxConnectionsPerIp": 0,
+                            "joinTimeoutSeconds": 10,
+                            "allowedOrigins": ["https://a.example", "https://b.example"]}}),
+            |i| worker_statefulset(i, 1),
+        );
+        let c = &sts["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(env(c, "MAX_CONNECTIONS")["value"], "5000");
+        assert_eq!(env(c, "MAX_CONNECTIONS_PER_IP")["value"], "0");
+        assert_eq!(env(c, "JOIN_TIMEOUT_MS")["value"], "10000");
+        assert_eq!(
+            env(c, "ALLOWED_ORIGINS")["value"],
+            "https://a.example,https://b.example"
+        );
     }
 
     #[test]
