@@ -48,9 +48,11 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
             "Role",
             "RoleBinding",
             "Service",
-            "ServiceAccount"
+            "ServiceAccount",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding"
         ],
-        "optional parts stay off by default"
+        "optional parts stay off by default; the bounds on RoomShardSets are on"
     );
 
     let deploy =
