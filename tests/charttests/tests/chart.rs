@@ -81,7 +81,7 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
         .filter_map(|e| e["name"].as_str())
         .collect();
     for name in [
-        "METRICS_PORT",
+        "OPS_PORT",
         "LEASE_NAME",
         "POD_NAME",
         "POD_NAMESPACE",
