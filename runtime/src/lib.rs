@@ -9,10 +9,13 @@
 //! - [`metrics`]: an owned registry with the `roomshard_` prefix, and its text rendering.
 //! - [`redis`]: the client builder, the call under a deadline and its one error type.
 //! - [`lua`]: Lua scripts kept in `.lua` files, run with EVALSHA.
+//! - [`pages`]: the demo page and the client library's modules, served by the worker and
+//!   the matchmaker alike.
 
 pub mod lua;
 pub mod metrics;
 pub mod ops;
+pub mod pages;
 pub mod redis;
 pub mod shutdown;
 pub mod telemetry;
