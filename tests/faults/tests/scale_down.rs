@@ -194,14 +194,18 @@ impl Kubelet<'_> {
     }
 
     /// Starts the pod of `index` from the first container of `template`, with the
-    /// container's port mapped to `port` on loopback.
+    /// container's port mapped to `port` on loopback. Pods on one loopback cannot each
+    /// have the ops port of their template, so the ops routes share `port`, as they do in
+    /// a local run.
     fn run(&self, template: &Value, pod: &str, index: u32, port: u16) -> Result<Proc> {
         let container = &template["spec"]["containers"][0];
         let program = container["command"][0]
             .as_str()
             .context("the container has no command")?;
+        let mut env = self.env(container, pod, index)?;
+        env.retain(|(name, _)| name != "OPS_PORT");
         let mut cmd = command(program)?;
-        cmd.envs(self.env(container, pod, index)?)
+        cmd.envs(env)
             .env("PORT", port.to_string())
             .env("BIND", "127.0.0.1")
             .env("BIND_ADDRESS", "127.0.0.1");

@@ -38,5 +38,11 @@ socket.once("connect", async () => {
   }, 100);
 });
 process.stdin.resume();
-// A leave: the socket is closed cleanly, and the player says when.
-process.stdin.on("end", () => { out({ ev: "left" }); socket.close(); process.exit(0); });
+// A leave: the player gives its seat up (a connection that only closed would keep it for
+// the resume window), the socket is closed cleanly, and the player says when.
+process.stdin.on("end", async () => {
+  if (socket.connected) await socket.timeout(2000).emitWithAck("leave", {}).catch(() => {});
+  out({ ev: "left" });
+  socket.close();
+  process.exit(0);
+});
