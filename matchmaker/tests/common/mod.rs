@@ -50,7 +50,13 @@ impl Matchmaker {
             .env("REDIS_URL", redis_url)
             .env("ROOMSHARD_SET", SET)
             .env("ROOMSHARD_TOKEN_SECRET", SECRET)
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", "warn")
+            // The abuse limits are off unless a test turns one on: most tests reserve
+            // many seats quickly from one address.
+            .env("RESERVE_RATE_PER_IP", "0")
+            .env("RESERVE_RATE_PER_PLAYER", "0")
+            .env("MAX_RESERVATIONS_PER_PLAYER", "0")
+            .env("MAX_ROOMS_PER_TRACK", "0");
         for (k, v) in env {
             cmd.env(k, v);
         }
