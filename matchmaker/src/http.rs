@@ -51,10 +51,7 @@ pub fn app(state: AppState) -> Router {
                 .unwrap_or("unmatched");
             tracing::info_span!("http", method = %req.method(), route)
         }));
-    let api = match cors(&state) {
-        Some(layer) => api.layer(layer),
-        None => api,
-    };
+
     // A failed ping answers with the store's error, logged and counted here: the ops routes
     // sit outside the API's middleware.
     let ready = {
@@ -74,14 +71,20 @@ pub fn app(state: AppState) -> Router {
         let state = state.clone();
         move || state.metrics.registry.render()
     };
-    Router::new()
+    let cors = cors(&state);
+    let router = Router::new()
         .merge(ops::router(ready, metrics))
         .merge(api)
         .merge(crate::pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state);
+    // Outermost, so a preflight is answered before any route's method check.
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }
 
 async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
