@@ -4,11 +4,11 @@ use super::statefulset::{
     field_env, pod_security_context, redis_env, served_container, tmp_volume, token_secret_env,
     value_env,
 };
-use crate::crd::{MatchmakerAuthSpec, SecretKeyRef};
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 use super::{Inputs, MATCHMAKER_PORT, names, selector_labels};
+use crate::crd::{MatchmakerAuthSpec, SecretKeyRef};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use roomshard_protocol::DEFAULT_RESERVATION_TTL_MS;
 
@@ -187,7 +187,10 @@ mod tests {
             "https://id.example/jwks.json"
         );
         assert_eq!(env(c, "AUTH_JWT_LEEWAY_SECONDS")["value"], "10");
-        for (var, key) in [("AUTH_JWT_HS256_SECRET", "hs256"), ("AUTH_API_KEYS", "api-keys")] {
+        for (var, key) in [
+            ("AUTH_JWT_HS256_SECRET", "hs256"),
+            ("AUTH_API_KEYS", "api-keys"),
+        ] {
             let e = env(c, var);
             assert!(e.get("value").is_none_or(|v| v.is_null()), "{var}: {e}");
             assert_eq!(e["valueFrom"]["secretKeyRef"]["name"], "mm-auth", "{var}");
