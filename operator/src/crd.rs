@@ -285,11 +285,11 @@ pub struct MatchmakerSpec {
 /// written here; they reach the Pods through `secretKeyRef`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("!self.mode.split(',').exists(m, m == 'jwt') || has(self.hs256Secret) || has(self.jwksUrl)").message("auth mode jwt needs hs256Secret or jwksUrl"))]
-#[x_kube(validation = Rule::new("!self.mode.split(',').exists(m, m == 'api-key') || has(self.apiKeys)").message("auth mode api-key needs apiKeys"))]
+#[x_kube(validation = Rule::new("!self.mode.contains('jwt') || has(self.hs256Secret) || has(self.jwksUrl)").message("auth mode jwt needs hs256Secret or jwksUrl"))]
+#[x_kube(validation = Rule::new("!self.mode.contains('api-key') || has(self.apiKeys)").message("auth mode api-key needs apiKeys"))]
 pub struct MatchmakerAuthSpec {
     /// `jwt`, `api-key` or `none`, or a comma list such as `jwt,api-key`.
-    #[schemars(regex(pattern = r"^(jwt|api-key|none)(,(jwt|api-key|none))*$"))]
+    #[schemars(length(min = 3, max = 64), regex(pattern = r"^(jwt|api-key|none)(,(jwt|api-key|none))*$"))]
     pub mode: String,
     /// The `iss` every bearer token must carry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
