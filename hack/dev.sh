@@ -92,8 +92,11 @@ if [[ -n "${REDIS_URL:-}" ]]; then
       ROOMSHARD_TOKEN_SECRET="$secret" PUBLIC_URL="http://$HOST:$port" POD_NAME="dev-$i" \
       "$bin/roomshard-worker"
   done
+  # A development stack: anyone who reaches the matchmaker may reserve (AUTH_MODE=none,
+  # chosen explicitly; see docs/SECURITY.md for jwt and api-key).
+  auth_mode="${AUTH_MODE:-none}"
   spawn env PORT="$MATCHMAKER_PORT" REDIS_URL="$REDIS_URL" ROOMSHARD_TOKEN_SECRET="$secret" \
-    "$bin/roomshard-matchmaker"
+    AUTH_MODE="$auth_mode" "$bin/roomshard-matchmaker"
   for ((i = 0; i < SHARDS; i++)); do wait_port "$HOST" $((WORKER_BASE_PORT + i)); done
   wait_port "$HOST" "$MATCHMAKER_PORT"
   cat <<MSG
@@ -102,6 +105,7 @@ Roomshard is running ($SHARDS shards on $REDIS_URL):
   status page  http://$HOST:$MATCHMAKER_PORT/      (shards, rooms, players; live)
   demo         http://$HOST:$MATCHMAKER_PORT/demo  (open it in two tabs)
   matchmaker   http://$HOST:$MATCHMAKER_PORT       (POST /reserve, GET /rooms)
+  auth         AUTH_MODE=$auth_mode (development only: with none anyone may reserve)
 MSG
   for ((i = 0; i < SHARDS; i++)); do
     echo "  shard $i/$SHARDS  http://$HOST:$((WORKER_BASE_PORT + i))/   (Socket.IO, /metrics)"

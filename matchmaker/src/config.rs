@@ -1,5 +1,6 @@
 //! Flags, each with an environment fallback.
 
+use crate::auth::args::{AuthArgs, LimitArgs};
 use clap::Parser;
 use roomshard_protocol::UrlTemplate;
 use std::time::Duration;
@@ -67,6 +68,12 @@ pub struct Config {
     /// How long in-flight requests may take to finish after SIGTERM, in milliseconds.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
     pub shutdown_timeout_ms: u64,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 impl Config {
@@ -76,6 +83,11 @@ impl Config {
 
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_millis(self.shutdown_timeout_ms)
+    }
+
+    /// Whether the matchmaker can only be reached from this host.
+    pub fn loopback_only(&self) -> bool {
+        self.bind.is_loopback()
     }
 }
 

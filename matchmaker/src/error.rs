@@ -7,7 +7,8 @@
 use crate::metrics::Metrics;
 use crate::store::RedisError;
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use std::sync::Arc;
@@ -35,6 +36,22 @@ pub enum AppError {
     /// reports), or which failed while waiting.
     #[error("the room registry is unavailable; retry shortly")]
     RedisUnavailable,
+    /// No credentials, or credentials that did not verify; the message says which.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// A bearer token's caller named another player in the body.
+    #[error("the body's player is not the bearer token's subject")]
+    PlayerMismatch,
+    /// A rate limit; the client may retry after this many seconds.
+    #[error("too many reservations from this {0}; retry after the Retry-After header's seconds")]
+    RateLimited(&'static str, u64),
+    /// The player already holds as many unexpired reservations as allowed.
+    #[error("player holds {0} unexpired reservations, the most allowed")]
+    ReservationLimit(u32, u64),
+    #[error("track {0:?} is not on the list of allowed tracks")]
+    TrackNotAllowed(String),
+    #[error("track {0:?} has its {1} rooms, the most allowed, and none has a free seat")]
+    TrackRoomLimit(String, u32),
     #[error("no such route")]
     NotFound,
     #[error("method not allowed on this route")]
@@ -53,6 +70,12 @@ impl AppError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::PlayerMismatch | AppError::TrackNotAllowed(_) => StatusCode::FORBIDDEN,
+            AppError::RateLimited(..) | AppError::ReservationLimit(..) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            AppError::TrackRoomLimit(..) => StatusCode::CONFLICT,
         }
     }
 
@@ -68,6 +91,12 @@ impl AppError {
             AppError::Redis(_) | AppError::RedisUnavailable => "redis_unavailable",
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::PlayerMismatch => "player_mismatch",
+            AppError::RateLimited(..) => "rate_limited",
+            AppError::ReservationLimit(..) => "reservation_limit",
+            AppError::TrackNotAllowed(_) => "track_not_allowed",
+            AppError::TrackRoomLimit(..) => "track_room_limit",
         }
     }
 
@@ -107,6 +136,16 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (self.status(), Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            AppError::RateLimited(_, secs) | AppError::ReservationLimit(_, secs) => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(*secs));
+            }
+            AppError::Unauthorized(_) => {
+                headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
         if matches!(self, AppError::Redis(_)) {
             response.extensions_mut().insert(self);
         }

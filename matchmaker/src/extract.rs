@@ -1,8 +1,10 @@
 //! `ApiJson<T>`: the JSON body extractor whose every rejection is an [`AppError`].
 //!
 //! Order of checks: media type (415), size (413, the body is never read past the limit),
-//! then syntax and shape (400, with serde's description of what was wrong). An empty body
-//! stands for `{}`, with or without a Content-Type, so `curl -X POST /reserve` works.
+//! then syntax and shape (400, with serde's description of what was wrong). A request
+//! without a JSON Content-Type is refused, empty or not, so no cross-site form or
+//! `text/plain` request (which browsers send without a preflight) ever reserves; an empty
+//! body with a JSON Content-Type stands for `{}`.
 
 use crate::error::AppError;
 use axum::body::Bytes;
@@ -58,21 +60,17 @@ where
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        match req.headers().get(CONTENT_TYPE) {
-            Some(value) => {
-                let ok = value.to_str().map(is_json_media_type).unwrap_or(false);
-                if !ok {
-                    return Err(AppError::UnsupportedMediaType);
-                }
-            }
-            // Without a Content-Type only an empty body is acceptable.
-            None if declared_len == Some(0) => return decode_body(b"").map(ApiJson),
-            None => {}
+        let json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_json_media_type);
+        if !json {
+            return Err(AppError::UnsupportedMediaType);
         }
         if declared_len.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(AppError::TooLarge(MAX_BODY_BYTES));
         }
-        let has_content_type = req.headers().contains_key(CONTENT_TYPE);
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::TooLarge(MAX_BODY_BYTES)
@@ -80,9 +78,6 @@ where
                 AppError::BadRequest("the request body could not be read".into())
             }
         })?;
-        if !has_content_type && !bytes.is_empty() {
-            return Err(AppError::UnsupportedMediaType);
-        }
         decode_body(&bytes).map(ApiJson)
     }
 }

@@ -1,20 +1,38 @@
 //! The HTTP surface: `app(state)` builds the router so tests can drive it with `oneshot`.
 
 use crate::error::AppError;
-use crate::extract::{ApiJson, MAX_BODY_BYTES};
-use crate::reserve::{self, ReserveBody};
-use crate::rooms::{self, RoomsQuery};
+use crate::extract::MAX_BODY_BYTES;
+use crate::handlers::{reserve_handler, rooms_handler};
 use crate::state::AppState;
-use axum::Json;
 use axum::Router;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderName, Method};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use roomshard_runtime::ops;
-use std::time::Instant;
+use std::time::Duration;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
+
+/// Browsers on the listed origins may call the API; without a list no answer carries an
+/// `Access-Control-Allow-Origin`, so no other site's script can read one. Credentials
+/// (cookies) are never allowed: callers authenticate with headers.
+fn cors(state: &AppState) -> Option<CorsLayer> {
+    let origins = state.front.cors_origins.clone();
+    (!origins.is_empty()).then(|| {
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                CONTENT_TYPE,
+                AUTHORIZATION,
+                HeaderName::from_static(crate::auth::API_KEY_HEADER),
+            ])
+            .max_age(Duration::from_secs(600))
+    })
+}
 
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
@@ -33,6 +51,7 @@ pub fn app(state: AppState) -> Router {
                 .unwrap_or("unmatched");
             tracing::info_span!("http", method = %req.method(), route)
         }));
+
     // A failed ping answers with the store's error, logged and counted here: the ops routes
     // sit outside the API's middleware.
     let ready = {
@@ -52,14 +71,20 @@ pub fn app(state: AppState) -> Router {
         let state = state.clone();
         move || state.metrics.registry.render()
     };
-    Router::new()
+    let cors = cors(&state);
+    let router = Router::new()
         .merge(ops::router(ready, metrics))
         .merge(api)
         .merge(crate::pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state);
+    // Outermost, so a preflight is answered before any route's method check.
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }
 
 async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -83,43 +108,6 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
     resp
 }
 
-async fn reserve_handler(
-    State(state): State<AppState>,
-    body: Result<ApiJson<ReserveBody>, AppError>,
-) -> Response {
-    let started = Instant::now();
-    let result = match body.and_then(|ApiJson(b)| reserve::validate(b)) {
-        Ok(req) => reserve::reserve(&state, req).await,
-        Err(e) => Err(e),
-    };
-    let (outcome, resp) = match result {
-        Ok(r) => (
-            if r.reused { "reused" } else { "granted" },
-            Json(r.response).into_response(),
-        ),
-        Err(e) => (e.code(), e.into_response()),
-    };
-    state
-        .metrics
-        .reservations
-        .with_label_values(&[outcome])
-        .inc();
-    state
-        .metrics
-        .reserve_seconds
-        .with_label_values(&[outcome])
-        .observe(started.elapsed().as_secs_f64());
-    resp
-}
-
-async fn rooms_handler(
-    State(state): State<AppState>,
-    query: Result<Query<RoomsQuery>, QueryRejection>,
-) -> Result<Json<rooms::RoomsResponse>, AppError> {
-    let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    rooms::list(&state, query).await.map(Json)
-}
-
 async fn not_found() -> AppError {
     AppError::NotFound
 }
@@ -137,7 +125,7 @@ mod tests {
     use axum::http::{Method, StatusCode};
     use clap::Parser;
     use http_body_util::BodyExt;
-    use std::time::Duration;
+    use std::time::Instant;
     use tower::ServiceExt;
 
     /// A state whose Redis is a closed port: enough for everything that never reaches it.
@@ -160,6 +148,8 @@ mod tests {
             "1000",
             "--heartbeat-interval-ms",
             "1000",
+            "--auth-mode",
+            "none",
         ])
         .expect("config");
         AppState::new(&config).expect("state")

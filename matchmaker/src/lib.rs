@@ -5,6 +5,9 @@
 //! side by side without over-filling a room or giving one seat twice.
 //!
 //! - [`config`]: flags and environment.
+//! - [`auth`]: who is calling (bearer JWTs, API keys, or nobody, as configured).
+//! - [`limits`]: rate limits per client IP and per player, the track allowlist, the
+//!   client's address behind trusted proxies.
 //! - [`placement`]: pure decisions — which shards are healthy, where a new room goes, how a
 //!   room id is minted for a shard, what URL a client is sent to.
 //! - [`store`]: the Redis boundary (scripts, deadlines, decoding).
@@ -16,10 +19,13 @@
 //! - [`metrics`]: what it counts; logging, the shutdown signal, the ops routes and the
 //!   Redis client come from `roomshard-runtime`.
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod handlers;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod pages;
 pub mod placement;

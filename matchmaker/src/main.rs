@@ -27,9 +27,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(%addr, set = %config.set, "matchmaker listening");
 
     let watcher = tokio::spawn(state.shards.clone().keep_fresh());
+    let jwks = state.auth.jwks().map(|j| tokio::spawn(j.keep_fresh()));
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
         shutdown::signal().await;
         let _ = stop_tx.send(true);
     });
@@ -42,6 +44,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
         } => tracing::warn!(?grace, "in-flight requests outlived the shutdown timeout"),
     }
     watcher.abort();
+    if let Some(j) = jwks {
+        j.abort();
+    }
     tracing::info!("matchmaker stopped");
     Ok(())
 }

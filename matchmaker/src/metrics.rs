@@ -30,12 +30,19 @@ pub struct Metrics {
     pub lost_rooms: IntCounter,
     /// HTTP requests by matched route, method and status.
     pub http_requests: IntCounterVec,
+    /// Requests refused 401, by reason (missing, expired, signature, issuer, ...).
+    pub auth_failures: IntCounterVec,
 }
 
 impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let r = Registry::new()?;
         Ok(Self {
+            auth_failures: r.counter_vec(
+                "matchmaker_auth_failures_total",
+                "Requests refused as unauthenticated, by reason.",
+                &["reason"],
+            )?,
             reservations: r.counter_vec(
                 "matchmaker_reservations_total",
                 "Reservation requests by outcome.",

@@ -1,6 +1,7 @@
 //! One reservation: validate the request, plan it with the kept shard view, let the script
 //! pick and hold a seat atomically (it re-checks the shard it picks), then sign the token.
 
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::placement;
 use crate::shard_view::ShardView;
@@ -40,6 +41,17 @@ pub struct ValidReserve {
     pub room: Option<String>,
     pub player: String,
     pub idempotency_key: Option<String>,
+    /// The caller's scope of idempotency keys ([`Caller::scope`]).
+    pub scope: String,
+}
+
+/// The caps the reserve script enforces (0: none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// Unexpired reservations one player may hold.
+    pub player: u32,
+    /// Rooms one track may have.
+    pub track_rooms: u32,
 }
 
 /// The 200 answer, exactly as the contract (docs/openapi.yaml) names its fields.
@@ -60,13 +72,25 @@ fn bad(e: impl std::fmt::Display) -> AppError {
 }
 
 /// Checks every field; names and keys end up inside Redis keys, so nothing unchecked does.
-pub fn validate(body: ReserveBody) -> Result<ValidReserve, AppError> {
+/// A bearer token's caller reserves for its `sub`: a body naming another player is refused.
+pub fn validate(body: ReserveBody, caller: &Caller) -> Result<ValidReserve, AppError> {
     let track = body.track.unwrap_or_else(|| DEFAULT_TRACK.to_owned());
     validate_track(&track).map_err(bad)?;
     if let Some(room) = &body.room {
         validate_room_id(room).map_err(bad)?;
     }
-    let player = body.player.unwrap_or_default();
+    let player = match caller {
+        Caller::Player(sub) => {
+            if body.player.as_ref().is_some_and(|p| p != sub) {
+                return Err(AppError::PlayerMismatch);
+            }
+            if sub.is_empty() {
+                return Err(AppError::Unauthorized("the bearer token's sub is empty"));
+            }
+            sub.clone()
+        }
+        Caller::Anonymous | Caller::Backend(_) => body.player.unwrap_or_default(),
+    };
     let player_chars = player.chars().count();
     if player_chars > MAX_PLAYER_CHARS {
         return Err(bad(format_args!(
@@ -94,12 +118,19 @@ pub fn validate(body: ReserveBody) -> Result<ValidReserve, AppError> {
         room: body.room,
         player,
         idempotency_key: body.idempotency_key,
+        scope: caller.scope(),
     })
 }
 
 /// What the script needs to know about the shards, decided from the shard view: the
 /// eligible shards, and a freshly minted room id for each shard a new room may go to.
-pub fn plan(req: &ValidReserve, view: &ShardView, nonce: String, ttl_ms: u64) -> ReserveRequest {
+pub fn plan(
+    req: &ValidReserve,
+    view: &ShardView,
+    nonce: String,
+    ttl_ms: u64,
+    caps: Caps,
+) -> ReserveRequest {
     let new_rooms = if req.room.is_some() {
         Vec::new()
     } else {
@@ -121,11 +152,16 @@ pub fn plan(req: &ValidReserve, view: &ShardView, nonce: String, ttl_ms: u64) ->
         track: req.track.clone(),
         room: req.room.clone(),
         player: req.player.clone(),
-        idempotency_key: req.idempotency_key.clone(),
+        idempotency_key: req
+            .idempotency_key
+            .as_ref()
+            .map(|k| format!("{}:{k}", req.scope)),
         nonce,
         ttl_ms,
         eligible: view.eligible.clone(),
         new_rooms,
+        player_cap: caps.player,
+        track_room_cap: caps.track_rooms,
     }
 }
 
@@ -183,6 +219,16 @@ pub async fn reserve(state: &AppState, req: ValidReserve) -> Result<Reserved, Ap
         Err(Refusal::RoomNotFound) => Err(AppError::RoomNotFound(req.room.unwrap_or_default())),
         Err(Refusal::RoomFull) => Err(AppError::RoomFull(req.room.unwrap_or_default())),
         Err(Refusal::ShardUnavailable | Refusal::NoCapacity) => Err(AppError::NoCapacity),
+        Err(Refusal::TrackRoomLimit) => {
+            Err(AppError::TrackRoomLimit(req.track, state.caps.track_rooms))
+        }
+        Err(Refusal::PlayerLimit { oldest_expires_at }) => {
+            let wait_ms = oldest_expires_at.saturating_sub(roomshard_protocol::now_ms());
+            Err(AppError::ReservationLimit(
+                state.caps.player,
+                wait_ms.div_ceil(1_000).max(1),
+            ))
+        }
     }
 }
 
@@ -192,7 +238,7 @@ async fn place(
     req: &ValidReserve,
     view: &ShardView,
 ) -> Result<Result<Granted, Refusal>, AppError> {
-    let plan = plan(req, view, new_nonce(), state.reservation_ttl_ms);
+    let plan = plan(req, view, new_nonce(), state.reservation_ttl_ms, state.caps);
     Ok(state.store.reserve(&plan).await?)
 }
 
@@ -214,7 +260,7 @@ mod tests {
 
     fn body(json: &str) -> Result<ValidReserve, AppError> {
         let b: ReserveBody = serde_json::from_str(json).map_err(bad)?;
-        validate(b)
+        validate(b, &Caller::Anonymous)
     }
 
     #[test]
@@ -253,6 +299,21 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_token_caller_reserves_for_its_subject_only() {
+        let ann = Caller::Player("ann".into());
+        let b = |json: &str| serde_json::from_str::<ReserveBody>(json).expect("body");
+        let v = validate(b(r#"{"idempotencyKey":"k"}"#), &ann).expect("valid");
+        assert_eq!(v.player, "ann");
+        assert_ne!(v.scope, Caller::Anonymous.scope());
+        assert!(validate(b(r#"{"player":"ann"}"#), &ann).is_ok());
+        let err = validate(b(r#"{"player":"bob"}"#), &ann).expect_err("another player");
+        assert_eq!(err.code(), "player_mismatch");
+        let backend = Caller::Backend("k1".into());
+        let v = validate(b(r#"{"player":"bob"}"#), &backend).expect("valid");
+        assert_eq!(v.player, "bob");
+    }
+
     fn state(shard: u32, eligible: bool, rooms: u32) -> ShardState {
         ShardState::test(shard, 4)
             .healthy(eligible)
@@ -270,7 +331,7 @@ mod tests {
             state(3, true, 10),
         ];
         let view = ShardView::new(shards, Instant::now());
-        let p = plan(&req, &view, "n".into(), 1000);
+        let p = plan(&req, &view, "n".into(), 1000, Caps::default());
         assert_eq!(p.eligible.shards(), &[0, 2, 3]);
         assert_eq!(
             p.new_rooms.iter().map(|n| n.shard).collect::<Vec<_>>(),
@@ -281,6 +342,10 @@ mod tests {
             assert_eq!(n.seats, 8);
         }
         let named = body(r#"{"room":"r1"}"#).expect("valid");
-        assert!(plan(&named, &view, "n".into(), 1000).new_rooms.is_empty());
+        assert!(
+            plan(&named, &view, "n".into(), 1000, Caps::default())
+                .new_rooms
+                .is_empty()
+        );
     }
 }

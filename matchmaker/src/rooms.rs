@@ -6,14 +6,22 @@ use crate::state::AppState;
 use crate::store::RoomRow;
 use serde::{Deserialize, Serialize};
 
-/// Most rooms one listing returns.
+/// Most rooms one page returns (`limit` may ask for fewer).
 pub const MAX_LISTED_ROOMS: usize = 5_000;
+/// Rooms per page when `limit` is not given.
+pub const DEFAULT_LISTED_ROOMS: usize = 1_000;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoomsQuery {
     #[serde(default)]
     pub track: Option<String>,
+    /// Rooms per page, 1 to [`MAX_LISTED_ROOMS`].
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// The `nextCursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,8 +40,11 @@ pub struct RoomView {
 pub struct RoomsResponse {
     pub shards: Vec<ShardState>,
     pub rooms: Vec<RoomView>,
-    /// More rooms exist than one listing returns.
+    /// More rooms exist than this page returns.
     pub truncated: bool,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(rename = "nextCursor", skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Marks rooms lost when their shard is not healthy (missing or stale heartbeat); draining
@@ -66,14 +77,26 @@ pub async fn list(state: &AppState, query: RoomsQuery) -> Result<RoomsResponse, 
         roomshard_protocol::validate_track(track)
             .map_err(|e| AppError::BadRequest(e.to_string()))?;
     }
+    let limit = query.limit.unwrap_or(DEFAULT_LISTED_ROOMS);
+    if !(1..=MAX_LISTED_ROOMS).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be 1 to {MAX_LISTED_ROOMS}"
+        )));
+    }
+    let offset = match &query.cursor {
+        Some(c) => c
+            .parse::<u64>()
+            .ok()
+            .filter(|o| *o <= 100_000_000)
+            .ok_or_else(|| AppError::BadRequest("cursor is not a cursor of /rooms".into()))?,
+        None => 0,
+    };
     let view = state.shards.refresh().await?;
     let shards = view.states.clone();
-    let rows = state
+    let (rows, next) = state
         .store
-        .rooms(query.track.as_deref(), MAX_LISTED_ROOMS + 1)
+        .rooms(query.track.as_deref(), limit, offset)
         .await?;
-    let truncated = rows.len() > MAX_LISTED_ROOMS;
-    let rows: Vec<RoomRow> = rows.into_iter().take(MAX_LISTED_ROOMS).collect();
     let (rooms, newly_lost) = judge_rooms(rows, &shards);
     if !newly_lost.is_empty() {
         tracing::warn!(rooms = ?newly_lost, "rooms lost: their shard stopped beating");
@@ -90,7 +113,8 @@ pub async fn list(state: &AppState, query: RoomsQuery) -> Result<RoomsResponse, 
     Ok(RoomsResponse {
         shards,
         rooms,
-        truncated,
+        truncated: next.is_some(),
+        next_cursor: next.map(|n| n.to_string()),
     })
 }
 

@@ -1,8 +1,11 @@
 //! What every handler shares, built once from the [`Config`].
 
+use crate::auth::Auth;
 use crate::config::Config;
+use crate::limits::FrontDoor;
 use crate::metrics::Metrics;
 use crate::placement::Defaults;
+use crate::reserve::Caps;
 use crate::shard_view::{PublicUrls, ShardViews};
 use crate::store::Store;
 use roomshard_protocol::Keys;
@@ -22,6 +25,12 @@ pub struct AppState {
     pub reservation_ttl_ms: u64,
     /// The shards as last read, and the turn of whoever reads them again.
     pub shards: Arc<ShardViews>,
+    /// Who is calling.
+    pub auth: Arc<Auth>,
+    /// Rate limits, the track allowlist, trusted proxies and CORS origins.
+    pub front: Arc<FrontDoor>,
+    /// The caps the reserve script enforces.
+    pub caps: Caps,
 }
 
 /// Why the configuration cannot start a matchmaker.
@@ -33,6 +42,10 @@ pub enum StartError {
     TokenSecret(String),
     #[error("REDIS_URL: {0}")]
     RedisUrl(#[from] roomshard_runtime::redis::RedisError),
+    #[error("{0}")]
+    Auth(String),
+    #[error("{0}")]
+    Limits(String),
     #[error("registering metrics: {0}")]
     Metrics(#[from] prometheus::Error),
 }
@@ -40,6 +53,9 @@ pub enum StartError {
 impl AppState {
     /// Checks the configuration and starts connecting to Redis in the background.
     pub fn new(config: &Config) -> Result<Self, StartError> {
+        let auth =
+            Auth::from_args(&config.auth, config.loopback_only()).map_err(StartError::Auth)?;
+        let front = FrontDoor::from_args(&config.limits).map_err(StartError::Limits)?;
         let keys = Keys::new(&config.set).map_err(|e| StartError::Set(e.to_string()))?;
         let token_key = TokenKey::new(config.token_secret.as_bytes().to_vec())
             .map_err(|e| StartError::TokenSecret(e.to_string()))?;
@@ -72,6 +88,12 @@ impl AppState {
             token_key: Arc::new(token_key),
             reservation_ttl_ms: config.reservation_ttl_ms,
             shards,
+            auth: Arc::new(auth),
+            front: Arc::new(front),
+            caps: Caps {
+                player: config.limits.max_reservations_per_player,
+                track_rooms: config.limits.max_rooms_per_track,
+            },
         })
     }
 }

@@ -116,7 +116,13 @@ async fn bad_inputs_get_their_documented_4xx() -> anyhow::Result<()> {
             415,
             Some("unsupported_media_type"),
         ),
-        case("empty body is {}", None, "", 200, None),
+        case(
+            "empty body without a content type (a cross-site form's)",
+            None,
+            "",
+            415,
+            Some("unsupported_media_type"),
+        ),
         case("empty JSON body is {}", JSON, "", 200, None),
         case(
             "unicode track (letters)",

@@ -120,7 +120,8 @@ async fn idempotency_key_returns_the_same_reservation() -> anyhow::Result<()> {
     let room = first["room"].as_str().unwrap_or_default();
     let held: u32 = client.zcard(keys().room_reservations(room)).await?;
     assert_eq!(held, 2, "the retry held no second seat");
-    let ttl: i64 = client.pttl(keys().idempotency("retry-1")).await?;
+    // Idempotency keys are scoped to their caller; an anonymous caller's scope is "anon".
+    let ttl: i64 = client.pttl(keys().idempotency("anon:retry-1")).await?;
     assert!(
         ttl > 0 && ttl <= 30_000,
         "idem key expires with the reservation: {ttl}"

@@ -100,6 +100,9 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
             "spec.capacity.roomsPerShard and playersPerRoom must be at least 1".into(),
         ));
     }
+    if let Some(auth) = spec.matchmaker.as_ref().and_then(|m| m.auth.as_ref()) {
+        check_auth(auth)?;
+    }
     let redis = redis_source(spec, default_redis)?;
     let public_url = match &spec.public_url {
         Some(url) => UrlTemplate::parse(url)
@@ -116,6 +119,37 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
         redis,
         public_url,
     })
+}
+
+/// `spec.matchmaker.auth`: a known mode list, and the settings each mode needs.
+fn check_auth(auth: &crate::crd::MatchmakerAuthSpec) -> Result<(), SpecError> {
+    let modes: Vec<&str> = auth.mode.split(',').map(str::trim).collect();
+    if let Some(bad) = modes
+        .iter()
+        .find(|m| !matches!(**m, "jwt" | "api-key" | "none"))
+    {
+        return Err(SpecError(format!(
+            "spec.matchmaker.auth.mode: {bad:?} is not jwt, api-key or none"
+        )));
+    }
+    if modes.contains(&"jwt") && auth.hs256_secret.is_none() && auth.jwks_url.is_none() {
+        return Err(SpecError(
+            "spec.matchmaker.auth: mode jwt needs hs256Secret or jwksUrl".into(),
+        ));
+    }
+    if modes.contains(&"api-key") && auth.api_keys.is_none() {
+        return Err(SpecError(
+            "spec.matchmaker.auth: mode api-key needs apiKeys".into(),
+        ));
+    }
+    if let Some(url) = &auth.jwks_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(SpecError(
+            "spec.matchmaker.auth.jwksUrl must be an http or https URL".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn check_shards(shards: i32) -> Result<u32, SpecError> {
@@ -220,6 +254,33 @@ mod tests {
         assert_eq!(v.redis, RedisSource::Url("redis://r:6379".into()));
         assert_eq!(v.public_url, "ws://game-shard-{shard}.ns.svc:3000");
         assert_eq!(v.keys.shard(1), "roomshard:{game}:shard:1");
+    }
+
+    #[test]
+    fn auth_modes_need_their_settings() {
+        let check = |auth: serde_json::Value| {
+            validate(
+                &set(serde_json::json!({"shards": 1, "image": "i", "matchmaker": {"auth": auth}})),
+                Some("redis://r"),
+            )
+            .map(|_| ())
+            .map_err(|e| e.0)
+        };
+        assert!(check(serde_json::json!({"mode": "none"})).is_ok());
+        let hs = serde_json::json!({"name": "s", "key": "k"});
+        assert!(check(serde_json::json!({"mode": "jwt", "hs256Secret": hs})).is_ok());
+        for (auth, needle) in [
+            (serde_json::json!({"mode": "basic"}), "auth.mode"),
+            (serde_json::json!({"mode": "jwt"}), "hs256Secret or jwksUrl"),
+            (serde_json::json!({"mode": "none,api-key"}), "apiKeys"),
+            (
+                serde_json::json!({"mode": "jwt", "jwksUrl": "file:///k"}),
+                "jwksUrl",
+            ),
+        ] {
+            let err = check(auth.clone()).expect_err("refused");
+            assert!(err.contains(needle), "{auth}: {err}");
+        }
     }
 
     #[test]

@@ -12,9 +12,15 @@
 -- ARGV[8]  E, then E triples: shard index, worker name, url   (eligible shards)
 -- then     C, then C quads:   shard index, new room id, rooms per shard, seats per room
 --                             (where a new room may go, best first)
+-- then     player cap         unexpired reservations one player may hold, 0 for no cap
+-- then     track room cap     rooms the track may have, 0 for no cap
+--
+-- The idempotency key arrives scoped to its caller ("{scope}:{key}").
 --
 -- Returns {'ok', room, track, shard, expires_at, nonce, reused, worker, url, player}
---      or {'err', code} with code room_not_found | room_full | shard_unavailable | no_capacity.
+--      or {'err', code} with code room_not_found | room_full | shard_unavailable | no_capacity
+--                            | track_room_limit
+--      or {'err', 'player_limit', expiry of the player's oldest reservation}.
 
 local prefix = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -57,6 +63,19 @@ for i = 1, c do
                    limit = tonumber(ARGV[pos + 2]), seats = tonumber(ARGV[pos + 3])}
   pos = pos + 4
 end
+local player_cap = tonumber(ARGV[pos]) or 0
+local track_cap = tonumber(ARGV[pos + 1]) or 0
+
+-- A player holds at most player_cap unexpired reservations (player:{player}:resv, scored
+-- by expiry).
+local player_key = prefix .. 'player:' .. player .. ':resv'
+if player ~= '' and player_cap > 0 then
+  redis.call('ZREMRANGEBYSCORE', player_key, '-inf', now)
+  if redis.call('ZCARD', player_key) >= player_cap then
+    local oldest = redis.call('ZRANGE', player_key, 0, 0, 'WITHSCORES')
+    return {'err', 'player_limit', oldest[2] or string.format('%d', now + ttl)}
+  end
+end
 
 -- live: eligible to the caller, still beating and not draining now.
 local status = {}
@@ -95,6 +114,12 @@ local function grant(room, shard, room_track)
   redis.call('SET', prefix .. 'resv:' .. nonce, record, 'PX', ttl)
   if idem ~= '' then
     redis.call('SET', prefix .. 'idem:' .. idem, nonce, 'PX', ttl)
+  end
+  if player ~= '' and player_cap > 0 then
+    redis.call('ZADD', player_key, expires_at, nonce)
+    if redis.call('PTTL', player_key) < ttl then
+      redis.call('PEXPIRE', player_key, ttl)
+    end
   end
   return {'ok', room, room_track, shard, string.format('%d', expires_at), nonce, '0',
           info.worker, info.url, player}
@@ -146,7 +171,11 @@ if best then
   return grant(best, best_shard, track)
 end
 
--- Otherwise a new room on the least-loaded live shard with a free room slot.
+-- Otherwise a new room on the least-loaded live shard with a free room slot, if the track
+-- may have another (the loop above dropped the index entries of closed rooms).
+if track_cap > 0 and redis.call('SCARD', KEYS[1]) >= track_cap then
+  return {'err', 'track_room_limit'}
+end
 local pick, pick_rooms = nil, nil
 for _, cand in ipairs(candidates) do
   if shard_status(cand.shard) == 'live' and cand.seats > 0 then

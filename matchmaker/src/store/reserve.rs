@@ -18,6 +18,10 @@ pub struct ReserveRequest {
     pub eligible: ShardArgs,
     /// Where a new room may go, best first.
     pub new_rooms: Vec<NewRoom>,
+    /// Unexpired reservations one player may hold (0: no cap).
+    pub player_cap: u32,
+    /// Rooms the track may have (0: no cap).
+    pub track_room_cap: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +86,11 @@ pub enum Refusal {
     RoomFull,
     ShardUnavailable,
     NoCapacity,
+    TrackRoomLimit,
+    /// The player holds the most reservations allowed; the oldest expires at this time.
+    PlayerLimit {
+        oldest_expires_at: u64,
+    },
 }
 
 impl Store {
@@ -97,7 +106,7 @@ impl Store {
                 self.draining.clone(),
             ];
             let eligible = &req.eligible.0.values;
-            let mut args = Vec::with_capacity(8 + eligible.len() + 4 * req.new_rooms.len());
+            let mut args = Vec::with_capacity(10 + eligible.len() + 4 * req.new_rooms.len());
             args.extend([
                 Value::String(self.prefix.clone()),
                 Value::Integer(i64::try_from(req.ttl_ms).unwrap_or(i64::MAX)),
@@ -117,6 +126,10 @@ impl Store {
                     Value::Integer(i64::from(n.seats)),
                 ]);
             }
+            args.extend([
+                Value::Integer(i64::from(req.player_cap)),
+                Value::Integer(i64::from(req.track_room_cap)),
+            ]);
             (keys, args)
         };
         let reply: Vec<String> = self
@@ -159,8 +172,14 @@ pub fn parse_reserve(reply: &[String]) -> Result<Result<Granted, Refusal>, Strin
             "room_full" => Ok(Err(Refusal::RoomFull)),
             "shard_unavailable" => Ok(Err(Refusal::ShardUnavailable)),
             "no_capacity" => Ok(Err(Refusal::NoCapacity)),
+            "track_room_limit" => Ok(Err(Refusal::TrackRoomLimit)),
             other => Err(format!("unknown refusal {other:?}")),
         },
+        [status, code, oldest] if status == "err" && code == "player_limit" => {
+            Ok(Err(Refusal::PlayerLimit {
+                oldest_expires_at: num::<f64>(oldest, "expiry")?.max(0.0) as u64,
+            }))
+        }
         other => Err(format!("unexpected reply of {} items", other.len())),
     }
 }

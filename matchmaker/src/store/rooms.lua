@@ -5,23 +5,35 @@
 -- ARGV[1]  key prefix roomshard:{set}:
 -- ARGV[2]  'zset' or 'set' (the type of KEYS[1])
 -- ARGV[3]  at most this many rooms
+-- ARGV[4]  offset: rooms of the index to skip (a page's cursor)
 --
--- Returns a flat list of septets: room, shard, track, capacity, players, reserved, lost.
+-- The rooms of the set come in creation order, those of a track in name order.
+-- Returns the offset of the next page ('' when this is the last), then a flat list of
+-- septets: room, shard, track, capacity, players, reserved, lost.
 
 local prefix = ARGV[1]
 local limit = tonumber(ARGV[3])
+local offset = tonumber(ARGV[4]) or 0
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local names
 if ARGV[2] == 'zset' then
-  names = redis.call('ZRANGE', KEYS[1], 0, limit - 1)
+  names = redis.call('ZRANGE', KEYS[1], offset, offset + limit)
 else
-  names = redis.call('SMEMBERS', KEYS[1])
+  local all = redis.call('SMEMBERS', KEYS[1])
+  table.sort(all)
+  names = {}
+  for i = offset + 1, math.min(#all, offset + limit + 1) do
+    names[#names + 1] = all[i]
+  end
 end
-local out = {}
+local out = {''}
 local count = 0
-for _, room in ipairs(names) do
-  if count >= limit then break end
+for i, room in ipairs(names) do
+  if count >= limit then
+    out[1] = string.format('%d', offset + i - 1)
+    break
+  end
   local f = redis.call('HMGET', prefix .. 'room:' .. room, 'shard', 'track', 'capacity', 'players')
   if f[1] then
     local reserved = redis.call('ZCOUNT', prefix .. 'room:' .. room .. ':resv', '(' .. now, '+inf')

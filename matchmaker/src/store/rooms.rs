@@ -17,12 +17,14 @@ pub struct RoomRow {
 }
 
 impl Store {
-    /// Rooms of one track, or of the whole set, at most `limit`.
+    /// Rooms of one track, or of the whole set, at most `limit` from `offset` on, and the
+    /// offset of the next page if there is one.
     pub async fn rooms(
         &self,
         track: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<RoomRow>, RedisError> {
+        offset: u64,
+    ) -> Result<(Vec<RoomRow>, Option<u64>), RedisError> {
         let (source, kind) = match track {
             Some(t) => (self.keys.track_rooms(t), "set"),
             None => (self.keys.rooms(), "zset"),
@@ -37,14 +39,24 @@ impl Store {
                     Value::String(self.prefix.clone()),
                     Value::from(kind),
                     Value::Integer(limit.max(1) as i64),
+                    Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)),
                 ],
             )
         };
         let flat: Vec<String> = self.call("rooms", ROOMS.run(&self.client, call)).await?;
-        parse_rooms(&flat).map_err(|detail| RedisError::Reply {
+        let reply = |detail| RedisError::Reply {
             op: "rooms",
             detail,
-        })
+        };
+        let (next, rows) = flat
+            .split_first()
+            .ok_or_else(|| reply("an empty reply".to_owned()))?;
+        let next = if next.is_empty() {
+            None
+        } else {
+            Some(num::<u64>(next, "next offset").map_err(reply)?)
+        };
+        Ok((parse_rooms(rows).map_err(reply)?, next))
     }
 
     /// Records rooms whose shard stopped beating (first sighting wins).

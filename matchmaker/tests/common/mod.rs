@@ -50,7 +50,13 @@ impl Matchmaker {
             .env("REDIS_URL", redis_url)
             .env("ROOMSHARD_SET", SET)
             .env("ROOMSHARD_TOKEN_SECRET", SECRET)
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", "warn")
+            // The abuse limits are off unless a test turns one on: most tests reserve
+            // many seats quickly from one address.
+            .env("RESERVE_RATE_PER_IP", "0")
+            .env("RESERVE_RATE_PER_PLAYER", "0")
+            .env("MAX_RESERVATIONS_PER_PLAYER", "0")
+            .env("MAX_ROOMS_PER_TRACK", "0");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -95,6 +101,58 @@ impl Matchmaker {
         body: &[u8],
     ) -> Result<Answer> {
         http::request_async(self.port, method, path, content_type, body, http::BOUND).await
+    }
+}
+
+impl Matchmaker {
+    /// Any request with any headers, answered whole (`Connection: close`).
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Answer> {
+        let port = self.port;
+        let mut head =
+            format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            head += &format!("{k}: {v}\r\n");
+        }
+        if !body.is_empty() || method == "POST" {
+            head += &format!("Content-Length: {}\r\n", body.len());
+        }
+        head += "\r\n";
+        let mut raw = head.into_bytes();
+        raw.extend_from_slice(body);
+        tokio::task::spawn_blocking(move || -> Result<Answer> {
+            use std::io::{Read, Write};
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            let mut s = std::net::TcpStream::connect_timeout(&addr, http::BOUND)?;
+            s.set_read_timeout(Some(http::BOUND))?;
+            s.set_write_timeout(Some(http::BOUND))?;
+            s.write_all(&raw)?;
+            let mut answer = Vec::new();
+            match s.read_to_end(&mut answer) {
+                Ok(_) => {}
+                Err(e) if http::is_closed(&e) && !answer.is_empty() => {}
+                Err(e) => return Err(e.into()),
+            }
+            http::parse_answer(&answer)
+        })
+        .await?
+    }
+
+    /// `POST /reserve` with a JSON body and these headers.
+    pub async fn reserve_with(
+        &self,
+        headers: &[(&str, &str)],
+        body: &serde_json::Value,
+    ) -> Result<Answer> {
+        let mut all = vec![("Content-Type", "application/json")];
+        all.extend_from_slice(headers);
+        self.request("POST", "/reserve", &all, body.to_string().as_bytes())
+            .await
     }
 }
 

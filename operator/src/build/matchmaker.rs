@@ -5,8 +5,10 @@ use super::statefulset::{
     value_env,
 };
 use super::{Inputs, MATCHMAKER_PORT, names, selector_labels};
+use crate::crd::{MatchmakerAuthSpec, SecretKeyRef};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use roomshard_protocol::DEFAULT_RESERVATION_TTL_MS;
 
@@ -23,7 +25,7 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
     let ttl = mm
         .reservation_ttl_ms
         .unwrap_or(i64::try_from(DEFAULT_RESERVATION_TTL_MS).unwrap_or(30_000));
-    let env = vec![
+    let mut env = vec![
         value_env("PORT", MATCHMAKER_PORT.to_string()),
         redis_env(&inputs.valid.redis),
         value_env("ROOMSHARD_SET", name.clone()),
@@ -39,6 +41,9 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
         value_env("ROOMS_PER_SHARD", capacity.rooms_per_shard.to_string()),
         field_env("POD_NAME", "metadata.name"),
     ];
+    if let Some(auth) = &mm.auth {
+        env.extend(auth_env(auth));
+    }
     Deployment {
         metadata: inputs.meta(names::matchmaker(name), COMPONENT),
         spec: Some(DeploymentSpec {
@@ -71,6 +76,47 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
             ..DeploymentSpec::default()
         }),
         status: None,
+    }
+}
+
+/// AUTH_* of `spec.matchmaker.auth`: plain values for what is public, `secretKeyRef` for
+/// the HS256 secret and the API keys.
+fn auth_env(auth: &MatchmakerAuthSpec) -> Vec<EnvVar> {
+    let mut env = vec![value_env("AUTH_MODE", auth.mode.clone())];
+    let plain = [
+        ("AUTH_JWT_ISSUER", &auth.issuer),
+        ("AUTH_JWT_AUDIENCE", &auth.audience),
+        ("AUTH_JWKS_URL", &auth.jwks_url),
+    ];
+    for (name, value) in plain {
+        if let Some(v) = value {
+            env.push(value_env(name, v.clone()));
+        }
+    }
+    if let Some(l) = auth.leeway_seconds {
+        env.push(value_env("AUTH_JWT_LEEWAY_SECONDS", l.to_string()));
+    }
+    if let Some(r) = &auth.hs256_secret {
+        env.push(secret_ref_env("AUTH_JWT_HS256_SECRET", r));
+    }
+    if let Some(r) = &auth.api_keys {
+        env.push(secret_ref_env("AUTH_API_KEYS", r));
+    }
+    env
+}
+
+fn secret_ref_env(name: &str, r: &SecretKeyRef) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: r.name.clone(),
+                key: r.key.clone(),
+                optional: Some(false),
+            }),
+            ..EnvVarSource::default()
+        }),
     }
 }
 
@@ -120,5 +166,46 @@ mod tests {
         assert_eq!(c["image"], "mm:1");
         assert_eq!(c["resources"]["limits"]["cpu"], "1");
         assert_eq!(env(c, "RESERVATION_TTL_MS")["value"], "5000");
+    }
+
+    #[test]
+    fn auth_reaches_the_matchmaker_with_secrets_by_reference() {
+        let d = with(
+            json!({"shards": 1, "image": "w", "matchmaker": {"auth": {
+                "mode": "jwt,api-key", "issuer": "https://id.example", "audience": "game",
+                "jwksUrl": "https://id.example/jwks.json", "leewaySeconds": 10,
+                "hs256Secret": {"name": "mm-auth", "key": "hs256"},
+                "apiKeys": {"name": "mm-auth", "key": "api-keys"}}}}),
+            |i| serde_json::to_value(matchmaker_deployment(i)).expect("json"),
+        );
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(env(c, "AUTH_MODE")["value"], "jwt,api-key");
+        assert_eq!(env(c, "AUTH_JWT_ISSUER")["value"], "https://id.example");
+        assert_eq!(env(c, "AUTH_JWT_AUDIENCE")["value"], "game");
+        assert_eq!(
+            env(c, "AUTH_JWKS_URL")["value"],
+            "https://id.example/jwks.json"
+        );
+        assert_eq!(env(c, "AUTH_JWT_LEEWAY_SECONDS")["value"], "10");
+        for (var, key) in [
+            ("AUTH_JWT_HS256_SECRET", "hs256"),
+            ("AUTH_API_KEYS", "api-keys"),
+        ] {
+            let e = env(c, var);
+            assert!(e.get("value").is_none_or(|v| v.is_null()), "{var}: {e}");
+            assert_eq!(e["valueFrom"]["secretKeyRef"]["name"], "mm-auth", "{var}");
+            assert_eq!(e["valueFrom"]["secretKeyRef"]["key"], key, "{var}");
+        }
+    }
+
+    #[test]
+    fn without_auth_the_matchmaker_gets_no_mode() {
+        let d = owned_json(json!({"shards": 1, "image": "w"}), matchmaker_deployment);
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        let names: Vec<&str> = c["env"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(!names.iter().any(|n| n.starts_with("AUTH_")), "{names:?}");
     }
 }

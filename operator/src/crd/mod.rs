@@ -11,6 +11,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod auth;
+pub use auth::MatchmakerAuthSpec;
+
 /// The finalizer that guards the set's Redis state.
 pub const FINALIZER: &str = "roomshard.dev/redis-state";
 
@@ -208,7 +211,7 @@ pub struct SecretKeyRef {
     /// Secret in the set's namespace.
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
-    /// Key whose value is the Redis URL.
+    /// Key of the Secret whose value is used.
     #[schemars(length(min = 1, max = 253))]
     pub key: String,
 }
@@ -282,6 +285,10 @@ pub struct MatchmakerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1000, max = 600000))]
     pub reservation_ttl_ms: Option<i64>,
+    /// Who may reserve (AUTH_MODE and its settings). Without it the matchmaker refuses to
+    /// start: every set chooses its mode, `none` included, explicitly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<MatchmakerAuthSpec>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, KubeSchema)]
