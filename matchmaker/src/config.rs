@@ -17,6 +17,11 @@ pub struct Config {
     #[arg(long, env = "PORT", default_value_t = 8080)]
     pub port: u16,
 
+    /// Port of /healthz, /readyz, /metrics and the status page, apart from PORT, which
+    /// then serves the API and the demo page alone. Unset: everything on PORT.
+    #[arg(long, env = "OPS_PORT")]
+    pub ops_port: Option<u16>,
+
     /// Redis URL shared with the workers, e.g. redis://redis:6379.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: String,

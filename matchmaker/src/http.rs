@@ -34,7 +34,21 @@ fn cors(state: &AppState) -> Option<CorsLayer> {
     })
 }
 
+/// Everything on one port: the API, the pages and the ops routes (a run without OPS_PORT).
 pub fn app(state: AppState) -> Router {
+    let (client, ops) = parts(&state);
+    finish(client.merge(ops), state)
+}
+
+/// The client port's router (the API and the demo) and the ops port's (health,
+/// readiness, metrics and the status page), for a run with OPS_PORT.
+pub fn split_apps(state: AppState) -> (Router, Router) {
+    let (client, ops) = parts(&state);
+    (finish(client, state.clone()), finish(ops, state))
+}
+
+/// The routes of the client port and of the ops port, without their shared fallbacks.
+fn parts(state: &AppState) -> (Router<AppState>, Router<AppState>) {
     let api = Router::new()
         .route("/reserve", post(reserve_handler))
         .route("/rooms/reserve", post(reserve_handler))
@@ -71,11 +85,17 @@ pub fn app(state: AppState) -> Router {
         let state = state.clone();
         move || state.metrics.registry.render()
     };
-    let cors = cors(&state);
-    let router = Router::new()
+    let client = Router::new().merge(api).merge(crate::pages::demo());
+    let ops = Router::new()
         .merge(ops::router(ready, metrics))
-        .merge(api)
-        .merge(crate::pages::router())
+        .merge(crate::pages::status());
+    (client, ops)
+}
+
+/// The fallbacks, the body limit and the state, then CORS outermost.
+fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    let cors = cors(&state);
+    let router = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -37,5 +37,5 @@ pub mod store;
 
 pub use config::Config;
 pub use error::AppError;
-pub use http::app;
+pub use http::{app, split_apps};
 pub use state::AppState;

@@ -1,5 +1,5 @@
 use clap::Parser;
-use roomshard_matchmaker::{AppState, Config, app};
+use roomshard_matchmaker::{AppState, Config, app, split_apps};
 use roomshard_runtime::{shutdown, telemetry};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -19,6 +19,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    if config.ops_port == Some(config.port) {
+        anyhow::bail!(
+            "OPS_PORT must differ from PORT ({}): the ops routes are kept off the client port",
+            config.port
+        );
+    }
     let state = AppState::new(&config)?;
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -30,7 +36,25 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let jwks = state.auth.jwks().map(|j| tokio::spawn(j.keep_fresh()));
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let client = match config.ops_port {
+        None => app(state),
+        Some(port) => {
+            let ops_addr = SocketAddr::new(config.bind, port);
+            let ops_listener = tokio::net::TcpListener::bind(ops_addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {ops_addr} (OPS_PORT): {e}"))?;
+            tracing::info!(addr = %ops_addr, "ops routes and the status page on their own port");
+            let (client, ops) = split_apps(state);
+            let ops = ops.into_make_service_with_connect_info::<SocketAddr>();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(ops_listener, ops).await {
+                    tracing::warn!(error = %e, "ops server ended");
+                }
+            });
+            client
+        }
+    };
+    let service = client.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service).with_graceful_shutdown(async move {
         shutdown::signal().await;
         let _ = stop_tx.send(true);

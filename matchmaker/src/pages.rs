@@ -16,10 +16,15 @@ pub const STATUS_HTML: &str = include_str!("../../web/status.html");
 const CSP: &str = "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; \
                    connect-src 'self' ws: wss: http: https:; base-uri 'none'; form-action 'none'";
 
-/// `GET /`, `GET /demo` and `GET /demo/client/{file}`.
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+/// `GET /`: the status page, which shows every shard and room (an operator's view; on
+/// the ops port when there is one).
+pub fn status<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/", get(|| async { pages::html(STATUS_HTML, CSP) }))
+}
+
+/// `GET /demo` and `GET /demo/client/{file}`: the demo, a page for players.
+pub fn demo<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route("/", get(|| async { pages::html(STATUS_HTML, CSP) }))
         .route("/demo", get(|| async { pages::html(DEMO_HTML, CSP) }))
         .merge(pages::client_modules())
 }
