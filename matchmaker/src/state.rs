@@ -47,6 +47,7 @@ impl AppState {
             &config.redis_url,
             keys,
             config.redis_timeout(),
+            &config.redis_tls,
         )?);
         let metrics = Arc::new(Metrics::new()?);
         let defaults = Defaults {

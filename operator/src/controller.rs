@@ -50,12 +50,13 @@ impl Context {
                 instance: Some(instance),
             },
         );
+        let redis = RedisPool::new(Duration::from_secs(2)).with_tls(config.redis_tls.clone());
         Self {
             client,
             recorder,
             metrics,
             config,
-            redis: RedisPool::new(Duration::from_secs(2)),
+            redis,
             failures: Mutex::new(HashMap::new()),
         }
     }

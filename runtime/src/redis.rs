@@ -215,6 +215,17 @@ pub async fn init_with_deadline<C: ClientLike>(
         let left = startup.saturating_sub(start.elapsed());
         match tokio::time::timeout(left.max(Duration::from_millis(100)), client.init()).await {
             Ok(Ok(_)) => return Ok(()),
+            // A refused password or certificate does not heal by waiting: say so at once.
+            Ok(Err(source)) if is_refusal(&source) => {
+                tracing::error!(
+                    error = %source,
+                    "redis refused this client (password, user or TLS certificate); not retrying"
+                );
+                return Err(RedisError::Failed {
+                    op: "connect",
+                    source,
+                });
+            }
             Ok(Err(e)) if start.elapsed() < startup => {
                 tracing::warn!(error = %e, "redis not reachable yet; retrying");
                 let _ = client.quit().await;
@@ -234,6 +245,25 @@ pub async fn init_with_deadline<C: ClientLike>(
             }
         }
     }
+}
+
+/// Whether `e` is Redis or its TLS layer turning this client away (a wrong password or
+/// user, a certificate that does not verify) rather than Redis being unreachable.
+pub fn is_refusal(e: &fred::error::Error) -> bool {
+    if matches!(e.kind(), ErrorKind::Auth | ErrorKind::Tls) {
+        return true;
+    }
+    // rustls reports a failed handshake as an I/O error carrying its own.
+    let details = e.details();
+    [
+        "InvalidCertificate",
+        "CertificateRequired",
+        "AlertReceived",
+        "WRONGPASS",
+        "NOAUTH",
+    ]
+    .iter()
+    .any(|marker| details.contains(marker))
 }
 
 #[cfg(test)]

@@ -28,9 +28,13 @@ pub struct Cli {
     /// Address to bind.
     #[arg(long, env = "BIND_ADDRESS", default_value = "0.0.0.0")]
     pub bind_address: std::net::IpAddr,
-    /// Redis URL; without it the worker runs alone on the in-process adapter.
-    #[arg(long, env = "REDIS_URL")]
+    /// Redis URL; without it the worker runs alone on the in-process adapter. Its value is
+    /// never shown: it may carry a password.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// CA and client certificate for a `rediss://` REDIS_URL.
+    #[command(flatten)]
+    pub redis_tls: roomshard_runtime::redis::RedisTls,
     /// Name of the RoomShardSet; every Redis key is scoped by it.
     #[arg(long, env = "ROOMSHARD_SET", default_value = DEFAULT_SET)]
     pub roomshard_set: String,
@@ -150,6 +154,7 @@ pub struct Config {
     pub shard: ShardId,
     pub bind: std::net::SocketAddr,
     pub redis_url: Option<String>,
+    pub redis_tls: roomshard_runtime::redis::RedisTls,
     pub keys: Keys,
     pub public_url: String,
     pub heartbeat_interval: Duration,
@@ -367,6 +372,7 @@ impl Cli {
             shard,
             bind: std::net::SocketAddr::new(self.bind_address, self.port),
             redis_url,
+            redis_tls: self.redis_tls,
             keys,
             public_url,
             heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
