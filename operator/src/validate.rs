@@ -7,13 +7,30 @@
 use crate::crd::{RoomShardSet, RoomShardSetSpec};
 use roomshard_protocol::{Keys, MAX_SHARDS, UrlTemplate};
 
-/// Where a set's Redis URL comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a set's Redis URL comes from. Its `Debug` form hides a URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum RedisSource {
-    /// A literal URL (from the spec or the operator's default).
+    /// A literal URL (from the spec or the operator's default); the pods read it from the
+    /// set's own Secret.
     Url(String),
     /// A key of a Secret in the set's namespace.
     Secret { name: String, key: String },
+}
+
+impl std::fmt::Debug for RedisSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RedisSource::Url(url) => f
+                .debug_tuple("Url")
+                .field(&roomshard_runtime::redact::redact_url(url))
+                .finish(),
+            RedisSource::Secret { name, key } => f
+                .debug_struct("Secret")
+                .field("name", name)
+                .field("key", key)
+                .finish(),
+        }
+    }
 }
 
 /// A set whose spec passed every check, with what was derived from it.
@@ -155,6 +172,14 @@ pub fn default_public_url(name: &str, namespace: &str, port: i32) -> String {
 mod tests {
     use super::*;
     use crate::crd::{RedisSpec, SecretKeyRef};
+
+    #[test]
+    fn a_redis_url_in_debug_output_has_no_password() {
+        let source = RedisSource::Url("redis://app:topsecret@redis:6379".into());
+        let shown = format!("{source:?}");
+        assert!(!shown.contains("topsecret"), "{shown}");
+        assert!(shown.contains("redis:6379"), "{shown}");
+    }
 
     fn set(spec: serde_json::Value) -> RoomShardSet {
         let mut s = RoomShardSet::new(

@@ -1,13 +1,15 @@
 //! Every child of a set, built at once, so the controller applies a finished plan.
 
-use super::{Inputs, matchmaker, service, shard_count, statefulset};
+use super::{Inputs, matchmaker, secret, service, shard_count, statefulset};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 /// The children of a set with `replicas` worker pods, fields in the order they are
 /// applied. The token Secret is not here: it is created once and never rebuilt.
 pub struct Children {
+    /// The set's Redis URL, when it is a literal: applied first, since pods read it.
+    pub redis_secret: Option<Secret>,
     pub headless_service: Service,
     pub client_service: Service,
     /// One per shard kept.
@@ -26,6 +28,7 @@ impl Children {
     pub fn build(inputs: &Inputs<'_>, replicas: i32) -> Self {
         let keep = u32::try_from(replicas).unwrap_or(0);
         Self {
+            redis_secret: secret::redis_secret(inputs),
             headless_service: service::headless_service(inputs),
             client_service: service::client_service(inputs),
             shard_services: (0..keep)

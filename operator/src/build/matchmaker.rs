@@ -1,8 +1,8 @@
 //! The matchmaker Deployment: stateless replicas that hand out seats.
 
 use super::statefulset::{
-    field_env, pod_security_context, redis_env, served_container, tmp_volume, token_secret_env,
-    value_env,
+    field_env, pod_annotations, pod_security_context, redis_env, served_container, tmp_volume,
+    token_secret_env, value_env,
 };
 use super::{Inputs, MATCHMAKER_PORT, names, selector_labels};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
@@ -25,7 +25,7 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
         .unwrap_or(i64::try_from(DEFAULT_RESERVATION_TTL_MS).unwrap_or(30_000));
     let env = vec![
         value_env("PORT", MATCHMAKER_PORT.to_string()),
-        redis_env(&inputs.valid.redis),
+        redis_env(inputs),
         value_env("ROOMSHARD_SET", name.clone()),
         token_secret_env(name),
         value_env("PUBLIC_URL", inputs.valid.public_url.clone()),
@@ -50,6 +50,7 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(super::labels(name, COMPONENT)),
+                    annotations: pod_annotations(inputs, Default::default()),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
@@ -95,7 +96,12 @@ mod tests {
         let c = &d["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(c["image"], "reg/roomshard:2");
         assert_eq!(c["command"], json!(["roomshard-matchmaker"]));
-        assert_eq!(env(c, "REDIS_URL")["value"], "redis://redis:6379");
+        // The operator's default URL reaches the pods through the set's own Secret.
+        assert_eq!(
+            env(c, "REDIS_URL")["valueFrom"]["secretKeyRef"],
+            json!({"name": "game-redis", "key": "redis-url", "optional": false})
+        );
+        assert!(env(c, "REDIS_URL").get("value").is_none());
         assert_eq!(env(c, "ROOMSHARD_SET")["value"], "game");
         assert_eq!(
             env(c, "ROOMSHARD_TOKEN_SECRET")["valueFrom"]["secretKeyRef"]["name"],

@@ -76,6 +76,10 @@ pub mod names {
     pub fn token_secret(set: &str) -> String {
         format!("{set}-token")
     }
+    /// The Secret holding the set's Redis URL when the URL is not already in a Secret.
+    pub fn redis_secret(set: &str) -> String {
+        format!("{set}-redis")
+    }
 }
 
 /// The selector labels of one component; stable for the life of the set (selectors of

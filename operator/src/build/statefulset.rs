@@ -10,7 +10,6 @@
 //! does not roll the pods of the shards that stay.
 
 use super::{Inputs, POD_INDEX_LABEL, TOKEN_SECRET_KEY, names, selector_labels};
-use crate::validate::RedisSource;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
@@ -20,6 +19,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::BTreeMap;
 
 pub const COMPONENT: &str = "worker";
 /// Seconds a worker gets between SIGTERM and SIGKILL to hand its players over.
@@ -52,8 +52,7 @@ pub fn worker_statefulset(inputs: &Inputs<'_>, replicas: i32) -> StatefulSet {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(pod_labels),
-                    annotations: (!overrides.annotations.is_empty())
-                        .then(|| overrides.annotations.clone()),
+                    annotations: pod_annotations(inputs, overrides.annotations.clone()),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
@@ -128,7 +127,7 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
         ),
         value_env("ROOM_CAPACITY", capacity.players_per_room.to_string()),
         value_env("ROOMS_PER_SHARD", capacity.rooms_per_shard.to_string()),
-        redis_env(&inputs.valid.redis),
+        redis_env(inputs),
         token_secret_env(&inputs.valid.name),
     ];
     // Unset fields leave the worker's own defaults.
@@ -182,7 +181,7 @@ pub(super) fn field_env(name: &str, path: &str) -> EnvVar {
     }
 }
 
-fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
+pub(super) fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
     EnvVar {
         name: name.into(),
         value: None,
@@ -197,11 +196,19 @@ fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
     }
 }
 
-pub(super) fn redis_env(source: &RedisSource) -> EnvVar {
-    match source {
-        RedisSource::Url(url) => value_env("REDIS_URL", url.clone()),
-        RedisSource::Secret { name, key } => secret_env("REDIS_URL", name, key),
-    }
+/// REDIS_URL, always through a `secretKeyRef` ([`super::secret::redis_env`]).
+pub(super) fn redis_env(inputs: &Inputs<'_>) -> EnvVar {
+    super::secret::redis_env(&inputs.valid.name, &inputs.valid.redis)
+}
+
+/// Pod-template annotations: the spec's, and the fingerprint of a URL kept in the set's
+/// own Redis Secret (so that a changed URL rolls the pods).
+pub(super) fn pod_annotations(
+    inputs: &Inputs<'_>,
+    mut annotations: BTreeMap<String, String>,
+) -> Option<BTreeMap<String, String>> {
+    annotations.extend(super::secret::redis_url_annotation(&inputs.valid.redis));
+    (!annotations.is_empty()).then_some(annotations)
 }
 
 pub(super) fn token_secret_env(set: &str) -> EnvVar {
@@ -349,9 +356,18 @@ mod tests {
             env(c, "ROOMSHARD_TOKEN_SECRET")["valueFrom"]["secretKeyRef"],
             json!({"name": "game-token", "key": "token-secret", "optional": false})
         );
+        // The operator's default URL reaches the pods through the set's own Secret.
+        assert_eq!(
+            env(c, "REDIS_URL")["valueFrom"]["secretKeyRef"],
+            json!({"name": "game-redis", "key": "redis-url", "optional": false})
+        );
+        assert!(env(c, "REDIS_URL").get("value").is_none());
+        assert!(
+            pod["metadata"]["annotations"]["roomshard.dev/redis-url-sha256"].is_string(),
+            "{pod}"
+        );
         for (name, value) in [
             ("ROOM_SHARD", "$(ROOM_SHARD_INDEX)/$(ROOM_SHARD_TOTAL)"),
-            ("REDIS_URL", "redis://redis:6379"),
             ("ROOMSHARD_SET", "game"),
             ("PORT", "3000"),
             ("PUBLIC_URL", "wss://play.example.com/shard/{shard}"),
