@@ -29,6 +29,11 @@ pub struct Config {
     #[arg(long = "set", env = "ROOMSHARD_SET", default_value = roomshard_protocol::DEFAULT_SET)]
     pub set: String,
 
+    /// Namespace of the RoomShardSet, added to the key scope (`roomshard:{NS/SET}:`);
+    /// unset or empty: `roomshard:{SET}:`. The operator sets it.
+    #[arg(long = "namespace", env = "ROOMSHARD_NAMESPACE")]
+    pub namespace: Option<String>,
+
     /// Lifetime of a reservation, in milliseconds.
     #[arg(long, env = "RESERVATION_TTL_MS", default_value_t = roomshard_protocol::DEFAULT_RESERVATION_TTL_MS,
           value_parser = clap::value_parser!(u64).range(100..=3_600_000))]

@@ -61,8 +61,12 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
         .namespace
         .clone()
         .ok_or_else(|| SpecError("the set has no metadata.namespace".into()))?;
-    let keys = Keys::new(&name)
-        .map_err(|e| SpecError(format!("the set name cannot scope Redis keys: {e}")))?;
+    // Sets of one name in two namespaces never share a key.
+    let keys = Keys::scoped(Some(&namespace), &name).map_err(|e| {
+        SpecError(format!(
+            "the set's name and namespace cannot scope Redis keys: {e}"
+        ))
+    })?;
     let spec = &set.spec;
     let shards = check_shards(spec.shards)?;
     if spec.image.trim().is_empty() {
@@ -200,7 +204,7 @@ mod tests {
         assert_eq!(v.shards, 4);
         assert_eq!(v.redis, RedisSource::Url("redis://r:6379".into()));
         assert_eq!(v.public_url, "ws://game-shard-{shard}.ns.svc:3000");
-        assert_eq!(v.keys.shard(1), "roomshard:{game}:shard:1");
+        assert_eq!(v.keys.shard(1), "roomshard:{ns/game}:shard:1");
     }
 
     #[test]

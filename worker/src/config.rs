@@ -38,6 +38,10 @@ pub struct Cli {
     /// Name of the RoomShardSet; every Redis key is scoped by it.
     #[arg(long, env = "ROOMSHARD_SET", default_value = DEFAULT_SET)]
     pub roomshard_set: String,
+    /// Namespace of the RoomShardSet, added to the key scope (`roomshard:{NS/SET}:`);
+    /// unset or empty: `roomshard:{SET}:`. The operator sets it.
+    #[arg(long, env = "ROOMSHARD_NAMESPACE")]
+    pub roomshard_namespace: Option<String>,
     /// The URL clients use to reach this shard, published in the heartbeat: a template
     /// whose `{shard}` (the index), `{pod}` and `{port}` (the port listened on) are filled
     /// in. The operator hands every pod the set's one template, and the matchmaker gives
@@ -274,8 +278,13 @@ impl Cli {
             self.room_shard_total.as_deref().filter(|s| !s.is_empty()),
             redis_url.is_some(),
         )?;
-        let keys =
-            Keys::new(&self.roomshard_set).map_err(|e| format!("ROOMSHARD_SET is invalid: {e}"))?;
+        let keys = Keys::scoped(
+            self.roomshard_namespace
+                .as_deref()
+                .filter(|n| !n.is_empty()),
+            &self.roomshard_set,
+        )
+        .map_err(|e| format!("ROOMSHARD_SET or ROOMSHARD_NAMESPACE is invalid: {e}"))?;
         let token_key = match self.token_secret.as_deref().filter(|s| !s.is_empty()) {
             Some(secret) => Some(
                 roomshard_protocol::token::TokenKey::new(secret.as_bytes().to_vec())

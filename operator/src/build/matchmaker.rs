@@ -27,6 +27,7 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
         value_env("PORT", MATCHMAKER_PORT.to_string()),
         redis_env(inputs),
         value_env("ROOMSHARD_SET", name.clone()),
+        value_env("ROOMSHARD_NAMESPACE", inputs.valid.namespace.clone()),
         token_secret_env(name),
         value_env("PUBLIC_URL", inputs.valid.public_url.clone()),
         value_env("WORKER_BASE_PORT", spec.port().to_string()),
