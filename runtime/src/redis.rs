@@ -364,6 +364,20 @@ mod tests {
     }
 
     #[test]
+    fn refusals_are_told_from_an_unreachable_server() {
+        assert!(is_refusal(&fred(
+            ErrorKind::Auth,
+            "WRONGPASS invalid password"
+        )));
+        assert!(is_refusal(&fred(
+            ErrorKind::IO,
+            "Custom { kind: InvalidData, error: InvalidCertificate(UnknownIssuer) }"
+        )));
+        assert!(!is_refusal(&fred(ErrorKind::IO, "Connection refused")));
+        assert!(!is_refusal(&fred(ErrorKind::Timeout, "timed out")));
+    }
+
+    #[test]
     fn tls_settings_need_a_tls_url_and_bad_urls_hide_their_password() {
         let options = ClientOptions {
             tls: RedisTls {
