@@ -264,7 +264,7 @@ async fn apply_children(
         .await;
     }
     if let Some(redis_secret) = &children.redis_secret {
-        apply::apply(client, ns, redis_secret).await?;
+        apply::ensure_secret(client, ns, redis_secret).await?;
     }
     apply::apply(client, ns, &children.headless_service).await?;
     apply::apply(client, ns, &children.client_service).await?;

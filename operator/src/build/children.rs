@@ -8,7 +8,8 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 /// The children of a set with `replicas` worker pods, fields in the order they are
 /// applied. The token Secret is not here: it is created once and never rebuilt.
 pub struct Children {
-    /// The set's Redis URL, when it is a literal: applied first, since pods read it.
+    /// The set's Redis URL, when it is a literal: created (never changed) first, since
+    /// pods read it.
     pub redis_secret: Option<Secret>,
     pub headless_service: Service,
     pub client_service: Service,

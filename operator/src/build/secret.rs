@@ -2,9 +2,10 @@
 //! and workers check, and the set's Redis URL when it does not come from a Secret already.
 //!
 //! The token Secret is created once with a random value and never overwritten: rotating
-//! it silently would invalidate every reservation in flight. The Redis Secret is applied
-//! every reconcile, so it follows the spec (or the operator's REDIS_URL). Pods read both
-//! through `secretKeyRef`: a URL, which may carry a password, is never a plain env value.
+//! it silently would invalidate every reservation in flight. The Redis Secret is named
+//! after a fingerprint of the URL it holds and is immutable: a new URL is a new Secret,
+//! and the pods, which name it, roll to it. Pods read both through `secretKeyRef`: a URL,
+//! which may carry a password, is never a plain env value.
 
 use super::statefulset::secret_env;
 use super::{Inputs, TOKEN_SECRET_KEY, names};
@@ -16,10 +17,6 @@ use std::collections::BTreeMap;
 
 /// Key of the URL in the set's Redis Secret.
 pub const REDIS_URL_KEY: &str = "redis-url";
-
-/// Pod-template annotation that changes when the URL in the set's Redis Secret does, so
-/// that the pods restart with it (env from a Secret is read at container start).
-pub const REDIS_URL_HASH_ANNOTATION: &str = "roomshard.dev/redis-url-sha256";
 
 /// Bytes of randomness in a new token secret (hex-encoded, so twice as many characters).
 pub const TOKEN_SECRET_BYTES: usize = 32;
@@ -41,15 +38,26 @@ pub fn token_secret(inputs: &Inputs<'_>, value: String) -> Secret {
     }
 }
 
+/// The first 16 hex digits of the URL's SHA-256: enough to tell URLs apart.
+fn fingerprint(url: &str) -> String {
+    Sha256::digest(url.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The set's Redis Secret, when its URL is a literal (from the spec or the operator's
 /// default); `None` when the spec names a Secret of its own.
 pub fn redis_secret(inputs: &Inputs<'_>) -> Option<Secret> {
     let RedisSource::Url(url) = &inputs.valid.redis else {
         return None;
     };
+    let name = names::redis_secret(&inputs.valid.name, &fingerprint(url));
     Some(Secret {
-        metadata: inputs.meta(names::redis_secret(&inputs.valid.name), "redis"),
+        metadata: inputs.meta(name, "redis"),
         type_: Some("Opaque".into()),
+        immutable: Some(true),
         string_data: Some(BTreeMap::from([(REDIS_URL_KEY.to_owned(), url.clone())])),
         ..Secret::default()
     })
@@ -58,20 +66,13 @@ pub fn redis_secret(inputs: &Inputs<'_>) -> Option<Secret> {
 /// REDIS_URL of a pod of `set`: always from a Secret, the spec's or the set's own.
 pub fn redis_env(set: &str, source: &RedisSource) -> EnvVar {
     match source {
-        RedisSource::Url(_) => secret_env("REDIS_URL", &names::redis_secret(set), REDIS_URL_KEY),
+        RedisSource::Url(url) => secret_env(
+            "REDIS_URL",
+            &names::redis_secret(set, &fingerprint(url)),
+            REDIS_URL_KEY,
+        ),
         RedisSource::Secret { name, key } => secret_env("REDIS_URL", name, key),
     }
-}
-
-/// The [`REDIS_URL_HASH_ANNOTATION`] of a set whose URL is in its own Redis Secret: the
-/// first 16 hex digits of the URL's SHA-256, enough to notice a change.
-pub fn redis_url_annotation(source: &RedisSource) -> Option<(String, String)> {
-    let RedisSource::Url(url) = source else {
-        return None;
-    };
-    let digest = Sha256::digest(url.as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    Some((REDIS_URL_HASH_ANNOTATION.to_owned(), hex))
 }
 
 #[cfg(test)]
@@ -102,29 +103,30 @@ mod tests {
             json!({"shards": 1, "image": "i", "redis": {"url": url}}),
             |i| redis_secret(i).expect("a literal URL gets a Secret"),
         );
-        assert_eq!(s["metadata"]["name"], "game-redis");
+        let name = s["metadata"]["name"].as_str().expect("name").to_owned();
+        assert!(name.starts_with("game-redis-"), "{name}");
+        assert!(!name.contains("pa55word"), "{name}");
         assert_eq!(s["metadata"]["ownerReferences"][0]["kind"], "RoomShardSet");
         assert_eq!(s["stringData"][REDIS_URL_KEY], url);
+        assert_eq!(s["immutable"], true);
 
         let env =
             serde_json::to_value(redis_env("game", &RedisSource::Url(url.into()))).expect("json");
         assert!(env.get("value").is_none(), "{env}");
         assert_eq!(
             env["valueFrom"]["secretKeyRef"],
-            json!({"name": "game-redis", "key": REDIS_URL_KEY, "optional": false})
+            json!({"name": name, "key": REDIS_URL_KEY, "optional": false})
         );
-        let (_, hash) = redis_url_annotation(&RedisSource::Url(url.into())).expect("hash");
-        assert_eq!(hash.len(), 16);
-        assert!(!hash.contains("pa55word"));
-        let (_, other) =
-            redis_url_annotation(&RedisSource::Url("redis://other:6379".into())).expect("hash");
-        assert_ne!(hash, other, "a changed URL changes the pod template");
+        let other = serde_json::to_value(redis_env(
+            "game",
+            &RedisSource::Url("redis://other:6379".into()),
+        ))
+        .expect("json");
+        assert_ne!(
+            other["valueFrom"]["secretKeyRef"]["name"], name,
+            "a changed URL is a new Secret, so the pod template changes"
+        );
 
-        let named = RedisSource::Secret {
-            name: "redis".into(),
-            key: "url".into(),
-        };
-        assert!(redis_url_annotation(&named).is_none());
         let from_spec = crate::build::fixture::with(
             json!({"shards": 1, "image": "i", "redis": {"secretRef": {"name": "redis", "key": "url"}}}),
             |i| serde_json::to_value(redis_secret(i)).expect("json"),
