@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Roomshard against its peers, side by side in one run on this machine, printing ratios.
 #
-#   bench/run.sh [fanout|interest|memory|matchmaker|crossworker ...]   (default: all)
+#   bench/run.sh [fanout|interest|memory|matchmaker|crossworker|resume ...]
+#
+# With no suite named, all but `resume` run. `resume` (bench/resume.mjs) runs when named:
+# RESUME_PLAYERS players (default 1000) in RESUME_ROOMS rooms (default 50) lose every
+# connection at once and resume, against their fresh reserve-and-join in the same run.
 #
 # Everything runs on loopback, bounded in players and seconds. Knobs: DURATION (seconds per
 # load phase, default 15), FANOUT_PLAYERS (default 200), FANOUT_THREADS (WORKER_THREADS of
@@ -21,6 +25,8 @@ FANOUT_PLAYERS="${FANOUT_PLAYERS:-200}"
 INTEREST_PLAYERS="${INTEREST_PLAYERS:-1000}"
 IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-10000}"
 CROSS_PAIRS="${CROSS_PAIRS:-25}"
+RESUME_PLAYERS="${RESUME_PLAYERS:-1000}"
+RESUME_ROOMS="${RESUME_ROOMS:-50}"
 FANOUT_THREADS="${FANOUT_THREADS:-1}"
 BASELINE_BIN="${BASELINE_BIN:-}"
 if [[ -n "$BASELINE_BIN" && ! -x "$BASELINE_BIN/roomshard-worker" ]]; then
@@ -33,6 +39,7 @@ suites=("$@")
 hack/install-deps.sh --no-control-plane
 echo "bench: building release binaries" >&2
 cargo build -q --release -p roomshard-worker -p roomshard-loadtest
+[[ " ${suites[*]} " != *" resume "* ]] || cargo build -q --release -p roomshard-matchmaker
 bin="${CARGO_TARGET_DIR:-target}/release"
 node_dir=tests/node
 mkdir -p bench/results
@@ -80,6 +87,7 @@ start_roomshard() {
     local port; port=$(free_port)
     env "$@" ROOM_SHARD="$i/$n" PORT="$port" BIND_ADDRESS=127.0.0.1 REDIS_URL="redis://127.0.0.1:$redis_port" \
       ROOMSHARD_REQUIRE_TOKEN=false ROOM_CAPACITY=2000 RATE_LIMIT_PER_SEC=200 RUST_LOG=warn \
+      MAX_CONNECTIONS_PER_IP=0 \
       "${worker_bin:-$bin/roomshard-worker}" >"$scratch/worker-$i.log" 2>&1 &
     pids+=($!); server_pids+=($!)
     wait_http "$port" /readyz
@@ -250,10 +258,34 @@ crossworker() {
   say "cross-worker overhead at p50 = $(python3 -c 'import sys; print(f"{float(sys.argv[2])-float(sys.argv[1]):.2f} ms")' "$(field cross-same move_to_view.p50_ms)" "$(field cross-split move_to_view.p50_ms)")"
 }
 
+resume() {
+  # One worker shard behind a matchmaker, with reservations and their tokens, rooms of
+  # RESUME_PLAYERS / RESUME_ROOMS seats (the matchmaker fills rooms in order).
+  local capacity=$(( (RESUME_PLAYERS + RESUME_ROOMS - 1) / RESUME_ROOMS ))
+  local secret=bench-resume-secret-0123456789abcdef
+  start_redis
+  local wport mport
+  wport=$(free_port); mport=$(free_port)
+  ROOM_SHARD=0/1 PORT="$wport" BIND_ADDRESS=127.0.0.1 REDIS_URL="redis://127.0.0.1:$redis_port" \
+    ROOMSHARD_TOKEN_SECRET="$secret" PUBLIC_URL="http://127.0.0.1:$wport" ROOM_CAPACITY="$capacity" \
+    ROOMS_PER_SHARD=$((RESUME_ROOMS * 2)) RUST_LOG=warn "$bin/roomshard-worker" >"$scratch/resume-worker.log" 2>&1 &
+  pids+=($!)
+  wait_http "$wport" /readyz
+  PORT="$mport" BIND=127.0.0.1 REDIS_URL="redis://127.0.0.1:$redis_port" ROOMSHARD_TOKEN_SECRET="$secret" \
+    RUST_LOG=warn "$bin/roomshard-matchmaker" >"$scratch/resume-matchmaker.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 400); do
+    curl -fs "http://127.0.0.1:$mport/rooms" 2>/dev/null | grep -q '"healthy":true' && break
+    sleep 0.05
+  done
+  node bench/resume.mjs "http://127.0.0.1:$mport" "$RESUME_PLAYERS" "$RESUME_ROOMS" | tee -a "$results"
+  stop_all
+}
+
 say "Roomshard benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 for s in "${suites[@]}"; do
   case "$s" in
-    fanout|interest|memory|matchmaker|crossworker) "$s" ;;
+    fanout|interest|memory|matchmaker|crossworker|resume) "$s" ;;
     *) echo "bench: unknown suite '$s'" >&2; exit 2 ;;
   esac
 done

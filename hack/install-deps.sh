@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine and is quick when all of it
 # is already there: Debian packages, the Go-built Kubernetes binaries and cargo-fuzz (cached
-# outside the repository) and the Node tooling under tests/node.
+# outside the repository) and the Node packages under tests/node and clients/js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +36,11 @@ if [[ ! -d tests/node/node_modules/socket.io-client ]] ||
    [[ tests/node/package-lock.json -nt tests/node/node_modules/.package-lock.json ]]; then
   echo "install-deps: npm ci (tests/node)" >&2
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [[ ! -d clients/js/node_modules/socket.io-client ]] ||
+   [[ clients/js/package-lock.json -nt clients/js/node_modules/.package-lock.json ]]; then
+  echo "install-deps: npm ci (clients/js)" >&2
+  (cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # schemathesis (the matchmaker's OpenAPI fuzzing in tests/faults/), pinned, in a virtual

@@ -42,6 +42,11 @@ pub struct Cli {
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "METRICS_ADDRESS", default_value = "0.0.0.0")]
     pub metrics_address: IpAddr,
+    /// Port of /healthz, /readyz and /metrics (the operator serves nothing else). The
+    /// name every Roomshard binary uses; METRICS_PORT is its older name.
+    #[arg(long, env = "OPS_PORT")]
+    pub ops_port: Option<u16>,
+    /// Older name of OPS_PORT, read when OPS_PORT is not set.
     #[arg(long, env = "METRICS_PORT", default_value_t = 8080)]
     pub metrics_port: u16,
     /// Seconds between two status refreshes of a settled set.
@@ -58,7 +63,10 @@ pub struct Cli {
 impl Cli {
     /// Where /healthz, /readyz and /metrics are served.
     pub fn metrics_addr(&self) -> SocketAddr {
-        SocketAddr::new(self.metrics_address, self.metrics_port)
+        SocketAddr::new(
+            self.metrics_address,
+            self.ops_port.unwrap_or(self.metrics_port),
+        )
     }
 
     /// The Lease this replica competes for, held as `identity`.
@@ -160,5 +168,21 @@ mod tests {
         assert_eq!(config.resync, Duration::from_secs(1));
         assert_eq!(config.drain_poll, Duration::from_secs(2));
         assert_eq!(config.cleanup_budget, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn ops_port_wins_over_its_older_name() {
+        let cli =
+            Cli::try_parse_from(["roomshard-operator", "--metrics-port", "7000"]).expect("parses");
+        assert_eq!(cli.metrics_addr().port(), 7000);
+        let cli = Cli::try_parse_from([
+            "roomshard-operator",
+            "--metrics-port",
+            "7000",
+            "--ops-port",
+            "9091",
+        ])
+        .expect("parses");
+        assert_eq!(cli.metrics_addr().port(), 9091);
     }
 }

@@ -78,6 +78,11 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
             "spec.port {port} is not a TCP port (1..=65535)"
         )));
     }
+    if port == crate::crd::OPS_PORT {
+        return Err(SpecError(format!(
+            "spec.port {port} is the workers' ops port; choose another"
+        )));
+    }
     if let Some(hb) = spec.heartbeat_interval_seconds
         && !(1..=60).contains(&hb)
     {
@@ -105,6 +110,9 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
                 "spec.resume.bufferEvents {b} must be between 0 and 65536"
             )));
         }
+    }
+    if let Some(edge) = &spec.edge {
+        check_edge(edge)?;
     }
     if let Some(c) = spec.capacity
         && (c.rooms_per_shard < 1 || c.players_per_room < 1)
@@ -172,6 +180,42 @@ pub fn default_public_url(name: &str, namespace: &str, port: i32) -> String {
     format!("ws://{name}-shard-{{shard}}.{namespace}.svc:{port}")
 }
 
+/// The client-port limits: in range, and origins a browser would send.
+fn check_edge(edge: &crate::crd::EdgeSpec) -> Result<(), SpecError> {
+    let ranges = [
+        ("maxConnections", edge.max_connections, 1..=1_000_000),
+        (
+            "maxConnectionsPerIp",
+            edge.max_connections_per_ip,
+            0..=1_000_000,
+        ),
+        ("joinTimeoutSeconds", edge.join_timeout_seconds, 1..=3600),
+    ];
+    for (name, v, range) in ranges {
+        if let Some(v) = v
+            && !range.contains(&v)
+        {
+            return Err(SpecError(format!(
+                "spec.edge.{name} {v} must be between {} and {}",
+                range.start(),
+                range.end()
+            )));
+        }
+    }
+    for o in &edge.allowed_origins {
+        let rest = o
+            .strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"))
+            .unwrap_or("");
+        if rest.is_empty() || rest.contains(['/', ',', ' ']) {
+            return Err(SpecError(format!(
+                "spec.edge.allowedOrigins entry {o:?} must be scheme://host[:port]"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +270,18 @@ mod tests {
             (
                 serde_json::json!({"shards": 1, "image": "i", "port": 0}),
                 "spec.port",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "port": 9090}),
+                "ops port",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "edge": {"joinTimeoutSeconds": 0}}),
+                "spec.edge.joinTimeoutSeconds",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "edge": {"allowedOrigins": ["evil.example/x"]}}),
+                "spec.edge.allowedOrigins",
             ),
             (
                 serde_json::json!({"shards": 1, "image": "i", "heartbeatIntervalSeconds": 0}),

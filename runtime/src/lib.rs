@@ -11,10 +11,13 @@
 //! - [`tls`]: the CA and client certificate of `rediss://` connections.
 //! - [`redact`]: passwords taken out of URLs before they are logged.
 //! - [`lua`]: Lua scripts kept in `.lua` files, run with EVALSHA.
+//! - [`pages`]: the demo page and the client library's modules, served by the worker and
+//!   the matchmaker alike.
 
 pub mod lua;
 pub mod metrics;
 pub mod ops;
+pub mod pages;
 pub mod redact;
 pub mod redis;
 pub mod shutdown;

@@ -3,11 +3,13 @@
 
 use crate::config::Config;
 use crate::conn;
+use crate::conn_limit::Slots;
 use crate::drain::{self, Drain};
 use crate::heartbeat::{Heartbeat, Identity, Load};
 use crate::http::{self, Readiness};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::origin;
 use crate::registry::Registry;
 use crate::request_head;
 use crate::room_sync::SyncLink;
@@ -155,6 +157,22 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
 }
 
+/// Serves the ops routes (and the demo page) on their own port until aborted.
+async fn serve_ops(
+    addr: std::net::SocketAddr,
+    app: axum::Router,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on the ops port {addr}: {e}"))?;
+    tracing::info!(addr = %addr, "ops routes on their own port");
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "ops server ended");
+        }
+    }))
+}
+
 /// What a running worker is made of, whichever adapter it runs on.
 struct Worker<A: Adapter> {
     hub: Arc<Hub>,
@@ -210,12 +228,24 @@ impl<A: Adapter> Worker<A> {
         listener: TcpListener,
         heartbeat: Option<Arc<Heartbeat>>,
     ) -> anyhow::Result<()> {
-        let app =
-            ops.merge(crate::demo::router())
-                .layer(layer)
-                .layer(axum::middleware::map_request(
-                    |req: axum::extract::Request| async move { request_head::detach(req) },
-                ));
+        let cfg = self.hub.cfg();
+        let origins = Arc::new(cfg.edge.allowed_origins.clone());
+        let socket_io = axum::Router::new()
+            .layer(layer)
+            .layer(axum::middleware::from_fn_with_state(origins, origin::check));
+        // With an ops port the client port serves Socket.IO alone.
+        let ops_app = ops.merge(crate::demo::router());
+        let (app, ops_app) = match cfg.ops_bind {
+            Some(_) => (socket_io, Some(ops_app)),
+            None => (ops_app.merge(socket_io), None),
+        };
+        let app = app.layer(axum::middleware::map_request(
+            |req: axum::extract::Request| async move { request_head::detach(req) },
+        ));
+        let ops_server = match (cfg.ops_bind, ops_app) {
+            (Some(addr), Some(ops_app)) => Some(serve_ops(addr, ops_app).await?),
+            _ => None,
+        };
 
         let ticks = tokio::spawn(self.hub.clone().run_ticks(self.io.clone()));
         let receiver = tokio::spawn(self.hub.clone().run_room_sync(self.io.clone()));
@@ -238,7 +268,10 @@ impl<A: Adapter> Worker<A> {
 
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let cfg = worker.hub.cfg();
-        let listener = conn::Listener::new(listener, cfg.limits.write_stall_timeout);
+        let slots = Slots::new(cfg.edge.max_connections, cfg.edge.max_connections_per_ip);
+        let refused = worker.hub.metrics().connections_refused.clone();
+        let listener =
+            conn::Listener::new(listener, cfg.limits.write_stall_timeout).capped(slots, refused);
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -270,6 +303,9 @@ impl<A: Adapter> Worker<A> {
         }
         ticks.abort();
         receiver.abort();
+        if let Some(ops) = ops_server {
+            ops.abort();
+        }
         let _ = stop_tx.send(());
         match tokio::time::timeout(Duration::from_secs(5), server).await {
             Ok(Ok(Ok(()))) => {}

@@ -10,6 +10,8 @@
 //! [`Guarded`] fails the connection once its writes have been stuck for the stall timeout,
 //! which ends the session and frees everything the connection held.
 
+use crate::conn_limit::{Slot, Slots};
+use prometheus::IntCounterVec;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -40,17 +42,29 @@ pub fn bind(addr: SocketAddr, send_buffer: u32) -> io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
-/// Accepts connections as [`Guarded`] streams.
+/// Accepts connections as [`Guarded`] streams, within the connection caps.
 pub struct Listener {
     inner: TcpListener,
     stall: Option<Duration>,
+    slots: Option<(Slots, IntCounterVec)>,
 }
 
 impl Listener {
     /// `stall`: how long writes may make no progress before the connection fails; None
     /// for no limit.
     pub fn new(inner: TcpListener, stall: Option<Duration>) -> Self {
-        Self { inner, stall }
+        Self {
+            inner,
+            stall,
+            slots: None,
+        }
+    }
+
+    /// Closes connections over the caps of `slots` as they arrive, counting each in
+    /// `refused` by the cap it passed.
+    pub fn capped(mut self, slots: Slots, refused: IntCounterVec) -> Self {
+        self.slots = Some((slots, refused));
+        self
     }
 }
 
@@ -59,13 +73,30 @@ impl axum::serve::Listener for Listener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        // axum's accept loop logs and backs off on accept errors (such as too many files).
-        let (stream, addr) = axum::serve::Listener::accept(&mut self.inner).await;
-        // A view batch goes out at once, not after the client acknowledged the last one.
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        loop {
+            // axum's accept loop logs and backs off on accept errors (such as too many
+            // files).
+            let (stream, addr) = axum::serve::Listener::accept(&mut self.inner).await;
+            let slot = match &self.slots {
+                None => None,
+                Some((slots, refused)) => match slots.take(addr.ip()) {
+                    Ok(slot) => Some(slot),
+                    Err(cap) => {
+                        refused.with_label_values(&[cap.as_str()]).inc();
+                        drop(stream);
+                        continue;
+                    }
+                },
+            };
+            // A view batch goes out at once, not after the client acknowledged the last
+            // one.
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+            let mut io = Guarded::new(stream, self.stall);
+            io.slot = slot;
+            return (io, addr);
         }
-        (Guarded::new(stream, self.stall), addr)
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
@@ -84,6 +115,8 @@ pub struct Guarded {
     dead: bool,
     /// The task waiting to read, woken when the connection dies so that it sees the error.
     reader: Option<Waker>,
+    /// Its place under the connection caps, given back when the stream goes.
+    slot: Option<Slot>,
 }
 
 impl Guarded {
@@ -94,6 +127,7 @@ impl Guarded {
             stalled: None,
             dead: false,
             reader: None,
+            slot: None,
         }
     }
 

@@ -2,13 +2,14 @@
 //! skips the matchmaker and joins a room of this worker on the page's own origin without
 //! a reservation, which is what a solo run (no Redis) allows. A worker that requires
 //! tokens refuses that join, and the page says to open the matchmaker's `/demo` instead.
+//!
+//! `GET /demo/client/{file}`: the modules of the JavaScript client library
+//! (clients/js/src) that the page imports, compiled in like the page itself.
 
 use axum::Router;
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::routing::get;
+use roomshard_runtime::pages::{self, DEMO_HTML};
 use std::sync::LazyLock;
-
-const DEMO_HTML: &str = include_str!("../../web/demo.html");
 
 static DIRECT_DEMO: LazyLock<String> = LazyLock::new(|| {
     DEMO_HTML.replacen(
@@ -18,21 +19,15 @@ static DIRECT_DEMO: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; \
+/// Inline script and style, and the client's modules from this origin.
+const CSP: &str = "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; \
                    connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'";
 
 pub fn router() -> Router {
-    Router::new().route(
-        "/demo",
-        get(|| async {
-            (
-                [
-                    (CONTENT_TYPE, "text/html; charset=utf-8"),
-                    (CACHE_CONTROL, "no-cache"),
-                    (CONTENT_SECURITY_POLICY, CSP),
-                ],
-                DIRECT_DEMO.as_str(),
-            )
-        }),
-    )
+    Router::new()
+        .route(
+            "/demo",
+            get(|| async { pages::html(DIRECT_DEMO.as_str(), CSP) }),
+        )
+        .merge(pages::client_modules())
 }

@@ -12,6 +12,7 @@ pub const LABEL_REASON: &str = "reason";
 pub struct Metrics {
     registry: Registry,
     pub connections: IntGauge,
+    pub connections_refused: IntCounterVec,
     pub rooms: IntGauge,
     pub players: IntGauge,
     pub players_away: IntGauge,
@@ -41,6 +42,12 @@ impl Metrics {
             connections: r.gauge(
                 "worker_connections",
                 "Socket.IO connections open on this worker",
+            )?,
+            connections_refused: r.counter_vec(
+                "worker_connections_refused_total",
+                "Client connections closed as they arrived, by the cap they passed \
+                 (max_connections, max_connections_per_ip)",
+                &[LABEL_REASON],
             )?,
             rooms: r.gauge(
                 "worker_rooms",

@@ -152,7 +152,12 @@ fn event_floods_are_rate_limited_then_disconnected() {
 #[ignore = "measurement; opens 10k connections"]
 fn measure_idle_memory_per_connection() {
     const N: u64 = 10_000;
-    let worker = start_worker("idle", &[]).expect("worker");
+    // Every connection comes from one address and none joins.
+    let envs = [
+        ("MAX_CONNECTIONS_PER_IP", "0".to_owned()),
+        ("JOIN_TIMEOUT_MS", "3600000".to_owned()),
+    ];
+    let worker = start_worker("idle", &envs).expect("worker");
     let before = worker.rss_kib().expect("rss");
     let node = spawn_node("idle.mjs", &[worker.url(), N.to_string()]).expect("node");
     wait_until("10k connections", Duration::from_secs(300), || {

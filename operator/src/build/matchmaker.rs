@@ -64,7 +64,7 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
                         command: Some(vec!["roomshard-matchmaker".into()]),
                         env: Some(env),
                         resources: mm.resources.clone(),
-                        ..served_container("http", MATCHMAKER_PORT)
+                        ..served_container("http", MATCHMAKER_PORT, None)
                     }],
                     ..PodSpec::default()
                 }),

@@ -32,6 +32,7 @@ pub const TOKEN_SECRET_KEY: &str = "token-secret";
 
 /// Port of the matchmaker's HTTP API.
 pub const MATCHMAKER_PORT: i32 = 8080;
+pub use crate::crd::OPS_PORT;
 
 /// What every builder needs: the set, its validated form and the owner reference.
 pub struct Inputs<'a> {

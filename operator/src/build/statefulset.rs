@@ -9,7 +9,7 @@
 //! the pod sees the familiar form. The total stays out of the pod template, so scaling
 //! does not roll the pods of the shards that stay.
 
-use super::{Inputs, POD_INDEX_LABEL, TOKEN_SECRET_KEY, names, selector_labels};
+use super::{Inputs, OPS_PORT, POD_INDEX_LABEL, TOKEN_SECRET_KEY, names, selector_labels};
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
@@ -73,7 +73,7 @@ pub fn worker_statefulset(inputs: &Inputs<'_>, replicas: i32) -> StatefulSet {
                         command: Some(vec!["roomshard-worker".into()]),
                         env: Some(worker_env(inputs)),
                         resources: spec.resources.clone(),
-                        ..served_container("socketio", port)
+                        ..served_container("socketio", port, Some(OPS_PORT))
                     }],
                     ..PodSpec::default()
                 }),
@@ -121,6 +121,7 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
         value_env("ROOMSHARD_SET", inputs.valid.name.clone()),
         value_env("ROOMSHARD_NAMESPACE", inputs.valid.namespace.clone()),
         value_env("PORT", spec.port().to_string()),
+        value_env("OPS_PORT", OPS_PORT.to_string()),
         value_env("PUBLIC_URL", inputs.valid.public_url.clone()),
         value_env(
             "HEARTBEAT_INTERVAL_MS",
@@ -141,6 +142,25 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
     }
     if let Some(b) = resume.buffer_events {
         env.push(value_env("RESUME_BUFFER_EVENTS", b.to_string()));
+    }
+    let edge = spec.edge.clone().unwrap_or_default();
+    for (name, v) in [
+        ("MAX_CONNECTIONS", edge.max_connections.map(i64::from)),
+        (
+            "MAX_CONNECTIONS_PER_IP",
+            edge.max_connections_per_ip.map(i64::from),
+        ),
+        (
+            "JOIN_TIMEOUT_MS",
+            edge.join_timeout_seconds.map(|s| i64::from(s) * 1000),
+        ),
+    ] {
+        if let Some(v) = v {
+            env.push(value_env(name, v.to_string()));
+        }
+    }
+    if !edge.allowed_origins.is_empty() {
+        env.push(value_env("ALLOWED_ORIGINS", edge.allowed_origins.join(",")));
     }
     env
 }
@@ -210,18 +230,23 @@ pub(super) fn token_secret_env(set: &str) -> EnvVar {
     )
 }
 
-/// A container serving HTTP on `port` (named `port_name`): probed on /readyz and /healthz,
+/// A container serving clients on `port` (named `port_name`) and, with `ops`, its ops
+/// routes on a port of their own (named `ops`): probed on /readyz and /healthz there,
 /// hardened, with a writable /tmp. The caller adds what it runs.
-pub(super) fn served_container(port_name: &str, port: i32) -> Container {
+pub(super) fn served_container(port_name: &str, port: i32, ops: Option<i32>) -> Container {
+    let tcp = |name: &str, container_port: i32| ContainerPort {
+        name: Some(name.into()),
+        container_port,
+        protocol: Some("TCP".into()),
+        ..ContainerPort::default()
+    };
+    let mut ports = vec![tcp(port_name, port)];
+    ports.extend(ops.map(|o| tcp("ops", o)));
+    let probed = ops.unwrap_or(port);
     Container {
-        ports: Some(vec![ContainerPort {
-            name: Some(port_name.into()),
-            container_port: port,
-            protocol: Some("TCP".into()),
-            ..ContainerPort::default()
-        }]),
-        readiness_probe: Some(http_probe("/readyz", port, 2, 3)),
-        liveness_probe: Some(http_probe("/healthz", port, 10, 3)),
+        ports: Some(ports),
+        readiness_probe: Some(http_probe("/readyz", probed, 2, 3)),
+        liveness_probe: Some(http_probe("/healthz", probed, 10, 3)),
         security_context: Some(container_security_context()),
         volume_mounts: Some(vec![tmp_mount()]),
         ..Container::default()
@@ -375,7 +400,16 @@ mod tests {
         assert!(pos("ROOM_SHARD_TOTAL") < pos("ROOM_SHARD"));
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
         assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
-        assert_eq!(c["readinessProbe"]["httpGet"]["port"], 3000);
+        assert_eq!(
+            c["readinessProbe"]["httpGet"]["port"], 9090,
+            "probed on the ops port"
+        );
+        assert_eq!(
+            c["ports"],
+            json!([{"name": "socketio", "containerPort": 3000, "protocol": "TCP"},
+                   {"name": "ops", "containerPort": 9090, "protocol": "TCP"}])
+        );
+        assert_eq!(env(c, "OPS_PORT")["value"], "9090");
         let sc = &c["securityContext"];
         assert_eq!(sc["runAsNonRoot"], true);
         assert_eq!(sc["readOnlyRootFilesystem"], true);
@@ -397,6 +431,25 @@ mod tests {
         let c = &sts["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(env(c, "RESUME_WINDOW_MS")["value"], "90000");
         assert_eq!(env(c, "RESUME_BUFFER_EVENTS")["value"], "0");
+    }
+
+    #[test]
+    fn the_edge_limits_reach_the_workers() {
+        let sts = owned_json(
+            json!({"shards": 1, "image": "reg/roomshard:1",
+                   "edge": {"maxConnections": 5000, "maxConnectionsPerIp": 0,
+                            "joinTimeoutSeconds": 10,
+                            "allowedOrigins": ["https://a.example", "https://b.example"]}}),
+            |i| worker_statefulset(i, 1),
+        );
+        let c = &sts["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(env(c, "MAX_CONNECTIONS")["value"], "5000");
+        assert_eq!(env(c, "MAX_CONNECTIONS_PER_IP")["value"], "0");
+        assert_eq!(env(c, "JOIN_TIMEOUT_MS")["value"], "10000");
+        assert_eq!(
+            env(c, "ALLOWED_ORIGINS")["value"],
+            "https://a.example,https://b.example"
+        );
     }
 
     #[test]

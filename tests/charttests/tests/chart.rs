@@ -48,9 +48,11 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
             "Role",
             "RoleBinding",
             "Service",
-            "ServiceAccount"
+            "ServiceAccount",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding"
         ],
-        "optional parts stay off by default"
+        "optional parts stay off by default; the bounds on RoomShardSets are on"
     );
 
     let deploy =
@@ -79,7 +81,7 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
         .filter_map(|e| e["name"].as_str())
         .collect();
     for name in [
-        "METRICS_PORT",
+        "OPS_PORT",
         "LEASE_NAME",
         "POD_NAME",
         "POD_NAMESPACE",
@@ -113,24 +115,9 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
     }
 
     // Least privilege: no wildcards, no access to Pods, Secrets only by name-free
-    // create/get/patch, and leases only in the release namespace.
+    // create/get, nothing cluster-scoped, and leases only in the release namespace.
     let role = find(&docs, "ClusterRole", "rs-roomshard-operator").context("ClusterRole")?;
-    let rules = role["rules"].as_array().context("rules")?;
-    let mut grants = Vec::new();
-    for rule in rules {
-        for group in rule["apiGroups"].as_array().context("apiGroups")? {
-            for resource in rule["resources"].as_array().context("resources")? {
-                for verb in rule["verbs"].as_array().context("verbs")? {
-                    grants.push(format!(
-                        "{}/{}:{}",
-                        group.as_str().unwrap_or("?"),
-                        resource.as_str().unwrap_or("?"),
-                        verb.as_str().unwrap_or("?")
-                    ));
-                }
-            }
-        }
-    }
+    let grants = grants(role)?;
     assert!(!grants.iter().any(|g| g.contains('*')), "{grants:?}");
     for needed in [
         "roomshard.dev/roomshardsets:watch",
@@ -148,7 +135,6 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
         "/configmaps:patch",
         "/configmaps:create",
         "events.k8s.io/events:create",
-        "apiextensions.k8s.io/customresourcedefinitions:get",
     ] {
         assert!(
             grants.iter().any(|g| g == needed),
@@ -162,6 +148,8 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
         "/secrets:delete",
         "/configmaps:list",
         "/configmaps:delete",
+        "/secrets:patch",
+        "apiextensions.k8s.io/customresourcedefinitions:get",
     ] {
         assert!(
             !grants.iter().any(|g| g == forbidden),
@@ -187,6 +175,54 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
         serde_json::from_str::<serde_json::Value>(json)?,
         serde_json::from_str::<serde_json::Value>(&file)?,
         "the ConfigMap carries files/dashboard.json"
+    );
+    Ok(())
+}
+
+/// Every `group/resource:verb` a Role or ClusterRole grants.
+fn grants(role: &Value) -> Result<Vec<String>> {
+    let mut grants = Vec::new();
+    for rule in role["rules"].as_array().context("rules")? {
+        for group in rule["apiGroups"].as_array().context("apiGroups")? {
+            for resource in rule["resources"].as_array().context("resources")? {
+                for verb in rule["verbs"].as_array().context("verbs")? {
+                    grants.push(format!(
+                        "{}/{}:{}",
+                        group.as_str().unwrap_or("?"),
+                        resource.as_str().unwrap_or("?"),
+                        verb.as_str().unwrap_or("?")
+                    ));
+                }
+            }
+        }
+    }
+    Ok(grants)
+}
+
+#[test]
+fn a_namespace_bound_operator_gets_namespaced_rights_only() -> Result<()> {
+    let docs = documents(&template(NS, &["--set", "operator.watchNamespace=games"])?)?;
+    let kinds = kinds(&docs);
+    assert!(
+        !kinds.iter().any(|k| k.starts_with("Cluster")),
+        "no cluster-wide rights: {kinds:?}"
+    );
+    let role = find(&docs, "Role", "rs-roomshard-operator").context("the operator's Role")?;
+    assert_eq!(role["metadata"]["namespace"], "games");
+    assert!(grants(role)?.contains(&"apps/statefulsets:patch".to_owned()));
+    let binding = find(&docs, "RoleBinding", "rs-roomshard-operator").context("RoleBinding")?;
+    assert_eq!(binding["metadata"]["namespace"], "games");
+    assert_eq!(binding["roleRef"]["kind"], "Role");
+    assert_eq!(binding["subjects"][0]["namespace"], NS);
+    let policy = find(
+        &docs,
+        "ValidatingAdmissionPolicyBinding",
+        "rs-roomshard-roomshardset-bounds",
+    )
+    .context("policy binding")?;
+    assert_eq!(
+        policy["spec"]["matchResources"]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        "games"
     );
     Ok(())
 }
@@ -246,7 +282,11 @@ fn optional_parts_render_when_switched_on() -> Result<()> {
 
     let monitor = find(&docs, "PodMonitor", "rs-roomshard-workloads").context("PodMonitor")?;
     let ports = monitored_ports(monitor)?;
-    assert_eq!(ports, ["socketio", "http"]);
+    assert_eq!(
+        ports,
+        ["ops", "http"],
+        "workers are scraped on their ops port"
+    );
     Ok(())
 }
 

@@ -1,8 +1,9 @@
 //! The demo page as a person uses it, in Debian's headless Chromium driven by
 //! playwright-core (tests/node/e2e/demo.mjs), against Redis, a matchmaker and three
 //! worker shards: two tabs reserve seats and join, one player moves (click, then arrow
-//! keys) and the other tab must see it; the live counters and the status page must show
-//! the room. Screenshots land in tests/artifacts/demo/.
+//! keys) and the other tab must see it; a reload of one tab within the resume window takes
+//! the same seat back; the live counters and the status page must show the room.
+//! Screenshots land in tests/artifacts/demo/.
 
 mod common;
 
@@ -69,6 +70,8 @@ fn two_browser_tabs_see_each_other_move() {
         "alice sees bob",
         "bob sees alice walk with the arrow keys",
         "counters",
+        "alice resumes after a reload",
+        "bob never saw alice leave",
         "status page",
         "no page errors",
     ] {

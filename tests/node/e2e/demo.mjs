@@ -1,6 +1,6 @@
 // Drives the demo page in Debian's headless Chromium: two tabs reserve seats through the
-// matchmaker, join their worker, and each must see the other move. Also loads the status
-// page. Prints one JSON line per check ({"check", "ok", "value"}) and saves screenshots.
+// matchmaker, join their worker, and each must see the other move; a reload of one tab
+// within the resume window must take the same seat back. Also loads the status page. Prints one JSON line per check ({"check", "ok", "value"}) and saves screenshots.
 //
 //   node e2e/demo.mjs MATCHMAKER_URL ARTIFACTS_DIR USER_DATA_DIR
 
@@ -107,6 +107,22 @@ try {
 
   await alice.page.screenshot({ path: path.join(artifacts, "demo-alice.png") });
   await bob.page.screenshot({ path: path.join(artifacts, "demo-bob.png") });
+
+  // A reload within the resume window takes the same seat back (the page keeps the
+  // session in sessionStorage), and the other tab never sees the player leave.
+  await alice.page.reload();
+  await alice.page.waitForFunction(
+    () => window.roomshard && ["joined", "failed", "closed"].includes(window.roomshard.state.phase),
+    null, { timeout: TIMEOUT });
+  const again = await alice.page.evaluate(() => {
+    const s = window.roomshard.state;
+    return { phase: s.phase, how: s.how, self: s.self, room: s.room, shard: s.shard, error: s.error };
+  });
+  report("alice resumes after a reload",
+    again.phase === "joined" && again.how === "resumed" && again.self === alice.st.self && again.room === alice.st.room,
+    { before: alice.st.self, after: again });
+  const bobSawLeave = await bob.page.evaluate((id) => window.roomshard.state.leftIds.includes(id), alice.st.self);
+  report("bob never saw alice leave", !bobSawLeave, { leftIds: await bob.page.evaluate(() => window.roomshard.state.leftIds) });
 
   // The status page lists the shards and the demo room with its two players.
   const status = await context.newPage();

@@ -64,17 +64,25 @@ pub fn builder(cfg: &Config, hub: Arc<Hub>, drain: Arc<Drain>) -> SocketIoBuilde
         .with_state(drain)
 }
 
+/// What the connect handler extracts.
+type ConnectArgs<A> = (
+    SocketRef<A>,
+    SocketIo<A>,
+    State<Arc<Hub>>,
+    State<Arc<Drain>>,
+);
+
 /// The namespace's connect handler. The event handlers are registered by a middleware
 /// ([`register`]), which runs before the client is told it is connected.
-pub fn connect_handler<A: Adapter>()
--> impl ConnectHandler<A, (SocketRef<A>, State<Arc<Hub>>, State<Arc<Drain>>)> {
+pub fn connect_handler<A: Adapter>() -> impl ConnectHandler<A, ConnectArgs<A>> {
     connected::<A>.with(register::<A>)
 }
 
-/// Counts a socket that has connected to the namespace, and tells it when this worker is
-/// draining.
+/// Counts a socket that has connected to the namespace, tells it when this worker is
+/// draining, and closes it at the join deadline if it has not joined (or resumed) by then.
 async fn connected<A: Adapter>(
     s: SocketRef<A>,
+    io: SocketIo<A>,
     State(hub): State<Arc<Hub>>,
     State(drain): State<Arc<Drain>>,
 ) {
@@ -82,6 +90,20 @@ async fn connected<A: Adapter>(
     if drain.is_draining() {
         let _ = s.emit(events::DRAINING, &drain.shutdown_notice());
     }
+    let (sid, deadline) = (s.id, hub.cfg().edge.join_timeout);
+    let metrics = hub.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(deadline).await;
+        let Some(s) = io.get_socket(sid) else { return };
+        if Session::of(&s).is_some_and(|sess| !sess.has_carried()) {
+            metrics
+                .metrics()
+                .disconnects
+                .with_label_values(&["join_timeout"])
+                .inc();
+            let _ = s.disconnect();
+        }
+    });
 }
 
 /// Gives a connecting socket its session and its event handlers. Runs before the client

@@ -28,6 +28,9 @@ pub struct Session {
     current: Mutex<Option<Arc<Player>>>,
     /// Set once the socket is being closed for abuse.
     closing: AtomicBool,
+    /// Set by the first join or resume: a socket that never had a player is closed at
+    /// the join deadline.
+    carried: AtomicBool,
     /// Events extracted so far ([`Arrival`]).
     arrivals: AtomicU64,
     /// The arrival number of the newest move queued; an older one handled later is stale.
@@ -54,6 +57,7 @@ impl Session {
             membership: tokio::sync::Mutex::new(None),
             current: Mutex::new(None),
             closing: AtomicBool::new(false),
+            carried: AtomicBool::new(false),
             arrivals: AtomicU64::new(0),
             newest_move: AtomicU64::new(0),
         })));
@@ -90,8 +94,14 @@ impl Session {
 
     /// The socket carries `player` from now on.
     pub fn carry(&self, membership: &mut Option<Membership>, player: Arc<Player>) {
+        self.carried.store(true, Ordering::SeqCst);
         self.set_current(Some(player.clone()));
         *membership = Some(Membership { player });
+    }
+
+    /// Whether the socket ever carried a player.
+    pub fn has_carried(&self) -> bool {
+        self.carried.load(Ordering::SeqCst)
     }
 
     /// The socket no longer carries a player; the one it carried, if any.

@@ -25,6 +25,8 @@ pub struct StackOptions {
     /// to know them before the set starts; free ports otherwise.
     pub worker_ports: Option<Vec<u16>>,
     pub matchmaker_port: Option<u16>,
+    /// More environment for every worker (`RESUME_WINDOW_MS`, ...).
+    pub worker_env: Vec<(String, String)>,
 }
 
 impl Default for StackOptions {
@@ -35,6 +37,7 @@ impl Default for StackOptions {
             require_token: None,
             worker_ports: None,
             matchmaker_port: None,
+            worker_env: Vec::new(),
         }
     }
 }
@@ -74,6 +77,7 @@ impl Stack {
                 .env("POD_NAME", format!("{label}-{i}"))
                 .env("HEARTBEAT_INTERVAL_MS", "500")
                 .env("DRAIN_TIMEOUT_MS", "500");
+            cmd.envs(opts.worker_env.iter().map(|(k, v)| (k, v)));
             if let Some(required) = opts.require_token {
                 cmd.env("ROOMSHARD_REQUIRE_TOKEN", required.to_string());
             }

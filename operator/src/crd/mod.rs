@@ -16,6 +16,9 @@ pub const FINALIZER: &str = "roomshard.dev/redis-state";
 
 /// Default worker port.
 pub const DEFAULT_PORT: i32 = 3000;
+/// The port of /healthz, /readyz and /metrics in the worker pods (named `ops`): no Service
+/// the operator makes exposes it; probes and Prometheus reach it on the pod.
+pub const OPS_PORT: i32 = 9090;
 /// Default matchmaker replica count.
 pub const DEFAULT_MATCHMAKER_REPLICAS: i32 = 2;
 /// Default heartbeat interval.
@@ -135,6 +138,10 @@ pub struct RoomShardSetSpec {
     /// How long a player whose connection dropped keeps its seat to resume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<ResumeSpec>,
+
+    /// What each worker's client port lets in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<EdgeSpec>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
@@ -300,6 +307,30 @@ pub struct ResumeSpec {
     pub buffer_events: Option<i32>,
 }
 
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EdgeSpec {
+    /// Client connections one worker holds at once; more are closed as they arrive.
+    /// Default 20000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000000))]
+    pub max_connections: Option<i32>,
+    /// Client connections one peer address may hold on a worker; 0 for no limit (behind a
+    /// proxy that hides client addresses). Default 256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000000))]
+    pub max_connections_per_ip: Option<i32>,
+    /// Seconds a connection may stay without joining or resuming. Default 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub join_timeout_seconds: Option<i32>,
+    /// Origins browsers may open game connections from (`https://play.example.com`);
+    /// empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub allowed_origins: Vec<String>,
+}
+
 /// What the operator observed.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
@@ -403,74 +434,4 @@ impl RoomShardSetSpec {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::build::fixture::names;
-    use kube::CustomResourceExt;
-
-    #[test]
-    fn crd_names_and_subresources() {
-        let crd = serde_json::to_value(RoomShardSet::crd()).expect("crd serializes");
-        assert_eq!(crd["metadata"]["name"], "roomshardsets.roomshard.dev");
-        assert_eq!(crd["spec"]["names"]["shortNames"][0], "rss");
-        assert_eq!(crd["spec"]["scope"], "Namespaced");
-        let v = &crd["spec"]["versions"][0];
-        assert_eq!(v["name"], "v1alpha1");
-        assert_eq!(
-            v["subresources"]["scale"]["specReplicasPath"],
-            ".spec.shards"
-        );
-        assert_eq!(
-            v["subresources"]["scale"]["statusReplicasPath"],
-            ".status.replicas"
-        );
-        assert_eq!(
-            v["subresources"]["scale"]["labelSelectorPath"],
-            ".status.selector"
-        );
-        assert!(v["subresources"]["status"].is_object());
-        assert_eq!(
-            names(&v["additionalPrinterColumns"]),
-            ["Shards", "Ready", "Rooms", "Players", "Age"]
-        );
-    }
-
-    #[test]
-    fn schema_requires_shards_and_image_and_has_cel_rules() {
-        let crd = serde_json::to_value(RoomShardSet::crd()).expect("crd serializes");
-        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
-        let required: Vec<&str> = spec["required"]
-            .as_array()
-            .expect("required")
-            .iter()
-            .filter_map(|r| r.as_str())
-            .collect();
-        assert!(required.contains(&"shards") && required.contains(&"image"));
-        assert_eq!(spec["properties"]["shards"]["minimum"].as_f64(), Some(1.0));
-        assert_eq!(
-            spec["properties"]["shards"]["maximum"].as_f64(),
-            Some(1024.0)
-        );
-        let text = spec.to_string();
-        assert!(text.contains("self.contains('{shard}')"), "{text}");
-        let types = &spec["properties"]["service"]["properties"]["type"]["enum"];
-        for t in ["ClusterIP", "NodePort", "LoadBalancer"] {
-            assert!(
-                types.as_array().is_some_and(|a| a.iter().any(|v| v == t)),
-                "{types}"
-            );
-        }
-    }
-
-    #[test]
-    fn defaults_apply_when_fields_are_absent() {
-        let spec: RoomShardSetSpec =
-            serde_json::from_value(serde_json::json!({"shards": 3, "image": "img"}))
-                .expect("minimal spec");
-        assert_eq!(spec.port(), 3000);
-        assert_eq!(spec.heartbeat_interval_ms(), 2000);
-        assert_eq!(spec.drain_timeout_seconds(), 300);
-        assert_eq!(spec.matchmaker_replicas(), 2);
-        assert_eq!(spec.matchmaker_image(), "img");
-    }
-}
+mod tests;

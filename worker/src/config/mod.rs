@@ -22,9 +22,33 @@ pub struct Cli {
     /// Alternative to ROOM_SHARD: the shard count.
     #[arg(long, env = "ROOM_SHARD_TOTAL")]
     pub room_shard_total: Option<String>,
-    /// TCP port for Socket.IO and the HTTP endpoints.
+    /// TCP port for Socket.IO (and, without OPS_PORT, the ops routes and the demo page).
     #[arg(long, env = "PORT", default_value_t = 3000)]
     pub port: u16,
+    /// TCP port for /healthz, /readyz, /metrics and the demo page, apart from the client
+    /// port, which then serves Socket.IO alone. Unset: everything on PORT (a local run).
+    #[arg(long, env = "OPS_PORT")]
+    pub ops_port: Option<u16>,
+    /// Client connections open at once, at most; more are closed as they arrive.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: u32,
+    /// Client connections one IP address may hold open at once (0: no limit).
+    #[arg(long, env = "MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: u32,
+    /// Milliseconds a Socket.IO connection may stay without joining (or resuming) before
+    /// it is closed.
+    #[arg(long, env = "JOIN_TIMEOUT_MS", default_value_t = 30_000)]
+    pub join_timeout_ms: u64,
+    /// Origins browsers may open Socket.IO connections from, comma-separated (such as
+    /// `https://play.example.com`). Empty: any. A request without an Origin header (not
+    /// a browser) is not checked.
+    #[arg(
+        long,
+        env = "ALLOWED_ORIGINS",
+        default_value = "",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
     /// Address to bind.
     #[arg(long, env = "BIND_ADDRESS", default_value = "0.0.0.0")]
     pub bind_address: std::net::IpAddr,
@@ -157,6 +181,9 @@ const MAX_WORKER_THREADS: usize = 1024;
 pub struct Config {
     pub shard: ShardId,
     pub bind: std::net::SocketAddr,
+    /// Where the ops routes are served apart; None: on `bind`.
+    pub ops_bind: Option<std::net::SocketAddr>,
+    pub edge: EdgeConfig,
     pub redis_url: Option<String>,
     pub redis_tls: roomshard_runtime::redis::RedisTls,
     pub keys: Keys,
@@ -178,6 +205,17 @@ pub struct Config {
     pub redis_timeout: Duration,
     /// `None`: one per available CPU.
     pub worker_threads: Option<usize>,
+}
+
+/// What the client port lets in.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    pub max_connections: u32,
+    /// 0: no limit.
+    pub max_connections_per_ip: u32,
+    pub join_timeout: Duration,
+    /// Empty: any origin.
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -340,6 +378,23 @@ impl Cli {
         if self.room_capacity == 0 {
             return Err("ROOM_CAPACITY must be at least 1".into());
         }
+        if self.ops_port == Some(self.port) {
+            return Err(format!(
+                "OPS_PORT must differ from PORT ({}): the ops routes are kept off the client port",
+                self.port
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err("MAX_CONNECTIONS must be at least 1".into());
+        }
+        if !(100..=3_600_000).contains(&self.join_timeout_ms) {
+            return Err(format!(
+                "JOIN_TIMEOUT_MS must be between 100 and 3600000, got {}",
+                self.join_timeout_ms
+            ));
+        }
+        let allowed_origins = crate::origin::parse_allowlist(&self.allowed_origins)
+            .map_err(|e| format!("ALLOWED_ORIGINS is invalid: {e}"))?;
         if self.resume_window_ms > MAX_RESUME_WINDOW_MS {
             return Err(format!(
                 "RESUME_WINDOW_MS must be at most {MAX_RESUME_WINDOW_MS}, got {}",
@@ -380,6 +435,15 @@ impl Cli {
         Ok(Config {
             shard,
             bind: std::net::SocketAddr::new(self.bind_address, self.port),
+            ops_bind: self
+                .ops_port
+                .map(|p| std::net::SocketAddr::new(self.bind_address, p)),
+            edge: EdgeConfig {
+                max_connections: self.max_connections,
+                max_connections_per_ip: self.max_connections_per_ip,
+                join_timeout: Duration::from_millis(self.join_timeout_ms),
+                allowed_origins,
+            },
             redis_url,
             redis_tls: self.redis_tls,
             keys,
@@ -424,134 +488,4 @@ impl Cli {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn room_shard_wins_and_is_strict() {
-        assert_eq!(
-            resolve_shard(Some("1/3"), Some("0"), Some("2"), true).map(|s| s.to_string()),
-            Ok("1/3".into())
-        );
-        for bad in ["3/3", "x/2", "0/0"] {
-            let err = resolve_shard(Some(bad), None, None, true).expect_err(bad);
-            assert!(err.starts_with("ROOM_SHARD is invalid"), "{err}");
-            assert!(err.contains("<index>/<total>"), "{err}");
-        }
-    }
-
-    #[test]
-    fn index_and_total_pair() {
-        assert_eq!(
-            resolve_shard(None, Some("2"), Some("3"), true).map(|s| s.to_string()),
-            Ok("2/3".into())
-        );
-        let err = resolve_shard(None, Some("3"), Some("3"), true).expect_err("out of range");
-        assert!(
-            err.contains("ROOM_SHARD_INDEX") && err.contains("ROOM_SHARD_TOTAL"),
-            "{err}"
-        );
-        let err = resolve_shard(None, Some("1"), None, false).expect_err("half");
-        assert!(err.contains("ROOM_SHARD_TOTAL"), "{err}");
-        let err = resolve_shard(None, None, Some("1"), false).expect_err("half");
-        assert!(err.contains("ROOM_SHARD_INDEX"), "{err}");
-    }
-
-    #[test]
-    fn solo_default_only_without_redis() {
-        assert_eq!(resolve_shard(None, None, None, false), Ok(ShardId::SOLO));
-        let err = resolve_shard(None, None, None, true).expect_err("required");
-        assert!(err.contains("ROOM_SHARD is required"), "{err}");
-    }
-
-    fn cli(args: &[&str]) -> Cli {
-        let mut all = vec!["roomshard-worker"];
-        all.extend_from_slice(args);
-        Cli::try_parse_from(all).expect("parses")
-    }
-
-    #[test]
-    fn token_requirement_defaults() {
-        let c = cli(&[]).into_config().expect("solo");
-        assert!(!c.require_token);
-        let c = cli(&[
-            "--redis-url",
-            "redis://127.0.0.1:1",
-            "--room-shard",
-            "0/1",
-            "--token-secret",
-            "0123456789abcdef0123",
-        ])
-        .into_config()
-        .expect("cluster");
-        assert!(c.require_token);
-        let err = cli(&["--require-token", "true"])
-            .into_config()
-            .expect_err("no secret");
-        assert!(err.contains("ROOMSHARD_TOKEN_SECRET"), "{err}");
-    }
-
-    #[test]
-    fn public_url_placeholders_are_filled_in() {
-        let c = cli(&[
-            "--redis-url",
-            "redis://127.0.0.1:1",
-            "--room-shard",
-            "2/3",
-            "--pod-name",
-            "game-2",
-            "--port",
-            "3002",
-            "--public-url",
-            "wss://play.example.com/shard/{shard}?pod={pod}&port={port}",
-        ])
-        .into_config()
-        .expect("valid");
-        assert_eq!(
-            c.public_url,
-            "wss://play.example.com/shard/2?pod=game-2&port=3002"
-        );
-        let c = cli(&["--public-url", "http://127.0.0.1:3000"])
-            .into_config()
-            .expect("valid");
-        assert_eq!(c.public_url, "http://127.0.0.1:3000");
-    }
-
-    #[test]
-    fn world_must_be_sane() {
-        assert!(cli(&["--aoi-radius", "0"]).into_config().is_err());
-        assert!(cli(&["--world-width", "NaN"]).into_config().is_err());
-        let wide = cli(&["--world-width", "1e39", "--aoi-radius", "1e36"]).into_config();
-        assert!(wide.is_err_and(|e| e.contains("WORLD_WIDTH must be at most")));
-        assert!(cli(&["--tick-hz", "0"]).into_config().is_err());
-        assert!(cli(&["--aoi-cells", "0"]).into_config().is_err());
-        assert!(cli(&["--aoi-cells", "5"]).into_config().is_err());
-        let fine = cli(&[
-            "--world-width",
-            "10000",
-            "--aoi-radius",
-            "1",
-            "--aoi-cells",
-            "3",
-        ]);
-        assert!(fine.into_config().is_err_and(|e| e.contains("20000 cells")));
-        assert_eq!(cli(&[]).into_config().map(|c| c.world.reach).ok(), Some(2));
-    }
-
-    #[test]
-    fn worker_threads_are_bounded() {
-        assert!(cli(&["--worker-threads", "5000"]).into_config().is_err());
-        assert!(Cli::try_parse_from(["roomshard-worker", "--worker-threads", "-1"]).is_err());
-        assert_eq!(
-            cli(&[]).into_config().map(|c| c.worker_threads).ok(),
-            Some(None)
-        );
-        assert_eq!(
-            cli(&["--worker-threads", "1"])
-                .into_config()
-                .map(|c| c.worker_threads)
-                .ok(),
-            Some(Some(1))
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,205 @@
+// Types of @roomshard/client (hand-written; the package ships plain JavaScript).
+
+/** An entity in a player's area of interest. */
+export interface Entity {
+  id: string;
+  x: number;
+  y: number;
+  name: string;
+}
+
+/** `view`: what changed in the area of interest during one tick. Carries no `seq`: it is state. */
+export interface ViewBatch {
+  tick: number;
+  moved: Array<{ id: string; x: number; y: number }>;
+  entered: Entity[];
+  left: string[];
+}
+
+/** `said`: room chat. */
+export interface Said {
+  from: string;
+  text: string;
+  /** The room's event number; absent from workers without session resume. */
+  seq?: number;
+}
+
+/** `presence`: who joined, left, dropped (`away`) or came back (`back`). */
+export interface Presence {
+  room: string;
+  players: number;
+  joined: string[];
+  left: string[];
+  /** Players whose connection dropped and who are inside their resume window. */
+  away?: string[];
+  /** Players who resumed. */
+  back?: string[];
+  seq?: number;
+}
+
+export interface Draining {
+  reason: string;
+  closesInMs: number;
+}
+
+export interface ServerError {
+  code: string;
+  message: string;
+}
+
+/** A seat's identity. */
+export interface Seat {
+  self: string;
+  room: string;
+  shard: number;
+}
+
+export interface Resumed extends Seat {
+  players: number;
+  /** A fresh view of the area of interest: replace what was shown. */
+  view: Entity[];
+  /** How many room events the worker replayed (delivered right after this event). */
+  missed: number;
+  lastSeq: number;
+}
+
+export interface Rejoined extends Seat {
+  /** Why the old seat could not be resumed: a refusal code, `draining`, `unreachable` or `timeout`. */
+  reason: string;
+  previous: Partial<Seat>;
+  players: number;
+  view: Entity[];
+}
+
+export interface Lost {
+  code: string;
+  message: string;
+}
+
+export interface GameEvents {
+  view: ViewBatch;
+  said: Said;
+  presence: Presence;
+  resumed: Resumed;
+  rejoined: Rejoined;
+  lost: Lost;
+  draining: Draining;
+  error: ServerError;
+  /** The connection dropped; a resume follows when it comes back. */
+  disconnected: { reason: string };
+}
+
+/** What `game.session()` returns and `resumeFrom` takes (for example through `sessionStorage`). */
+export interface StoredSession {
+  url: string;
+  room: string | null;
+  self: string | null;
+  credential: string;
+  lastSeq: number;
+}
+
+/** socket.io-client's `io` (or a compatible function). */
+export type IoFunction = (url: string, opts?: Record<string, unknown>) => unknown;
+
+interface CommonOptions {
+  name?: string;
+  /** Reserve a new seat after a refused resume (default true); else the session is `lost`. */
+  rejoin?: boolean;
+  /** Resume this earlier session first; a fresh seat when it is refused. */
+  resumeFrom?: StoredSession | null;
+  /** socket.io-client's `io`; the official client by default. */
+  io?: IoFunction;
+  /** Options passed to `io` (for example `{ transports: ["websocket"] }`); keep `reconnection` on. */
+  socketOptions?: Record<string, unknown>;
+  /** How long an ack'ed event may wait for its answer (default 10000 ms). */
+  ackTimeoutMs?: number;
+  /** How long the worker keeps a dropped seat (the worker's `RESUME_WINDOW_MS`, default 60000). */
+  resumeWindowMs?: number;
+}
+
+export interface PlayOptions extends CommonOptions {
+  /** The matchmaker's base URL. */
+  matchmaker: string;
+  track?: string;
+  room?: string;
+  player?: string;
+  idempotencyKey?: string;
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface DirectOptions extends CommonOptions {
+  /** The worker's URL (`http://127.0.0.1:3000`, `wss://play.example.com/shard/2`). */
+  url: string;
+  room: string;
+  token?: string;
+}
+
+export type Phase = "connecting" | "joined" | "resuming" | "rejoining" | "closed" | "lost";
+
+export type Ack = { ok: true } | { ok: false; error: ServerError };
+
+export declare class Game {
+  readonly mode: "reserve" | "direct";
+  readonly phase: Phase;
+  readonly self: string;
+  readonly room: string;
+  readonly shard: number;
+  /** Players in the room, from the last answer or `presence`. */
+  readonly players: number;
+  /** The area of interest in the last join or resume answer. */
+  readonly view: Entity[];
+  readonly world: { width: number; height: number; radius: number; cells: number };
+  readonly url: string;
+  /** The highest room event `seq` delivered. */
+  readonly lastSeq: number;
+  on<K extends keyof GameEvents>(event: K, fn: (data: GameEvents[K]) => void): () => void;
+  off<K extends keyof GameEvents>(event: K, fn: (data: GameEvents[K]) => void): void;
+  move(x: number, y: number): void;
+  say(text: string): Promise<Ack>;
+  /** Gives up the seat and closes the connection. */
+  leave(): Promise<Ack>;
+  /** Closes the connection without leaving: the seat stays resumable for the worker's window. */
+  close(): void;
+  /** Resolves when the session is joined (again). */
+  ready(): Promise<void>;
+  session(): StoredSession | null;
+}
+
+export declare class RoomshardError extends Error {
+  readonly code: string;
+  readonly detail: string;
+}
+
+export declare function play(opts: PlayOptions): Promise<Game>;
+export declare function connectDirect(opts: DirectOptions): Promise<Game>;
+export declare function reserve(
+  matchmaker: string,
+  body: { track?: string; room?: string; player?: string; idempotencyKey?: string },
+  fetch: typeof globalThis.fetch,
+): Promise<{ room: string; track: string; shard: number; worker: string; url: string; token: string; expiresAt: number | string }>;
+export declare function socketTarget(url: string): { origin: string; path: string };
+
+export interface MissedEvent {
+  event: "said" | "presence";
+  data: Said | Presence;
+}
+
+export declare class SeqTracker {
+  constructor(lastSeq?: number);
+  lastSeq: number;
+  readonly holding: boolean;
+  reset(lastSeq: number): void;
+  accept(seq: unknown): boolean;
+  hold(): void;
+  live(event: string, data: unknown): MissedEvent[];
+  replay(missed: MissedEvent[], ackSeq?: number): MissedEvent[];
+  discard(): void;
+  release(): MissedEvent[];
+}
+export declare const ROOM_EVENTS: readonly ["said", "presence"];
+export declare const RESUME_REFUSALS: readonly string[];
+export declare function afterRefusal(
+  code: string,
+  opts: { rejoin: boolean; canRejoin: boolean; room?: string | null; requestedRoom?: string | null },
+): { action: "lost" } | { action: "rejoin"; rooms: Array<string | undefined> };
+export declare function shouldResume(reason: string): boolean;

@@ -1,0 +1,474 @@
+// The Roomshard game client: reserve → connect → join, and a session that survives
+// dropped connections. After any disconnect the application did not ask for, the client
+// connects again (socket.io-client does so by itself) and emits `resume` with the
+// credential of its seat and the last room event it saw; the worker answers with the same
+// seat, a fresh view and the room events missed meanwhile, which reach the application as
+// ordinary `said`/`presence` events, in order and exactly once. A refused resume costs the
+// seat: the client reserves a new one (`rejoined`) or reports the session `lost`.
+//
+// This module takes socket.io-client's `io` as an option and imports nothing but its
+// siblings, so a browser page can load it as is; `index.js` fills in the official client.
+
+import { SeqTracker } from "./seq.js";
+import { afterRefusal, shouldResume } from "./policy.js";
+import { reserve, RoomshardError } from "./reserve.js";
+
+export { RoomshardError };
+
+const ACK_TIMEOUT_MS = 10_000;
+const RESUME_WINDOW_MS = 60_000;
+const REJOIN_ATTEMPTS = 5;
+
+/**
+ * Reserves a seat through the matchmaker, connects to the worker it names and joins.
+ * @param {import("../index.d.ts").PlayOptions} opts
+ * @returns {Promise<Game>}
+ */
+export async function play(opts) {
+  if (!opts || typeof opts.matchmaker !== "string") throw new TypeError("play needs { matchmaker }");
+  const game = new Game("reserve", opts);
+  await game.start();
+  return game;
+}
+
+/**
+ * Joins `room` on the worker at `url` without a matchmaker (a development worker that
+ * seats players without a reservation, or with a `token` obtained elsewhere).
+ * @param {import("../index.d.ts").DirectOptions} opts
+ * @returns {Promise<Game>}
+ */
+export async function connectDirect(opts) {
+  if (!opts || typeof opts.url !== "string" || typeof opts.room !== "string") {
+    throw new TypeError("connectDirect needs { url, room }");
+  }
+  const game = new Game("direct", opts);
+  await game.start();
+  return game;
+}
+
+/**
+ * socket.io-client reads a path in the URL as a namespace; Roomshard serves namespace `/`
+ * at `<url>/socket.io/`, so the path goes into the `path` option.
+ * @param {string} url
+ */
+export function socketTarget(url) {
+  const u = new URL(url);
+  if (u.protocol === "ws:") u.protocol = "http:";
+  if (u.protocol === "wss:") u.protocol = "https:";
+  return { origin: u.origin, path: u.pathname.replace(/\/+$/, "") + "/socket.io/" };
+}
+
+export class Game {
+  /**
+   * @param {"reserve" | "direct"} mode
+   * @param {any} opts
+   */
+  constructor(mode, opts) {
+    if (typeof opts.io !== "function") throw new TypeError("the socket.io-client `io` function is required");
+    this.mode = mode;
+    this.opts = opts;
+    this.io = opts.io;
+    this.fetch = opts.fetch || globalThis.fetch;
+    this.ackTimeoutMs = opts.ackTimeoutMs ?? ACK_TIMEOUT_MS;
+    this.resumeWindowMs = opts.resumeWindowMs ?? RESUME_WINDOW_MS;
+    /** @type {Map<string, Set<Function>>} */
+    this.listeners = new Map();
+    this.seq = new SeqTracker();
+    /** @type {Set<{reject: (e: Error) => void}>} */
+    this.pending = new Set();
+    this.socket = null;
+    /** @type {null | ((err: Error) => void)} */
+    this.opening = null;
+    this.url = null;
+    this.phase = "connecting";
+    this.self = null;
+    this.room = null;
+    this.shard = null;
+    this.players = 0;
+    this.view = [];
+    this.world = { width: 1000, height: 1000, radius: 100, cells: 1 };
+    this.credential = null;
+    this.droppedAt = null;
+    this.draining = false;
+    this.pendingMove = null;
+    /** @type {Array<{resolve: () => void, reject: (e: Error) => void}>} */
+    this.waiters = [];
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on(event, fn) {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event).add(fn);
+    return () => this.off(event, fn);
+  }
+
+  off(event, fn) {
+    const set = this.listeners.get(event);
+    if (set) set.delete(fn);
+  }
+
+  /** Calls the listeners of `event`. */
+  notify(event, data) {
+    for (const fn of [...(this.listeners.get(event) || [])]) {
+      try {
+        fn(data);
+      } catch (e) {
+        // A listener's failure is the application's, not the session's: report it the
+        // way an uncaught error would be, and keep the session going.
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+  }
+
+  /** The highest room event sequence number delivered so far. */
+  get lastSeq() {
+    return this.seq.lastSeq;
+  }
+
+  /** What a later page load needs to resume this seat (`resumeFrom`). */
+  session() {
+    if (!this.credential || !this.url) return null;
+    return { url: this.url, room: this.room, self: this.self, credential: this.credential, lastSeq: this.seq.lastSeq };
+  }
+
+  /** Sends the player's position; while the connection is down, the newest one waits. */
+  move(x, y) {
+    if (this.phase === "joined" && this.socket && this.socket.connected) {
+      this.socket.emit("move", { x, y });
+      this.pendingMove = null;
+    } else if (this.phase !== "closed" && this.phase !== "lost") {
+      this.pendingMove = { x, y };
+    }
+  }
+
+  /**
+   * Room chat; resolves with the worker's ack (`{ok: true}` or `{ok: false, error}`).
+   * While the session is resuming it waits for it first. Rejects when the connection
+   * drops before the ack (the text may or may not have been delivered) or the session ends.
+   */
+  async say(text) {
+    await this.ready();
+    return this.request("say", { text });
+  }
+
+  /** Gives up the seat (others see the leave at once) and closes the connection. */
+  async leave() {
+    let ack = { ok: true };
+    // A seat being resumed is given up once it is back; otherwise it would stay held
+    // until the worker's window ran out.
+    if (this.phase === "resuming" || this.phase === "rejoining") {
+      let timer;
+      const late = new Promise((resolve) => (timer = setTimeout(resolve, this.ackTimeoutMs)));
+      await Promise.race([this.ready().catch(() => {}), late]);
+      clearTimeout(timer);
+    }
+    if (this.phase === "joined" && this.socket && this.socket.connected) {
+      ack = await this.request("leave", {}).catch((e) => ({ ok: false, error: { code: e.code || "disconnected", message: e.message } }));
+    }
+    this.end("closed");
+    return ack;
+  }
+
+  /**
+   * Closes the connection without leaving: the worker keeps the seat for its resume window,
+   * so a later page load can still `resumeFrom` this session's `session()`.
+   */
+  close() {
+    this.end("closed");
+  }
+
+  /** Resolves once the session is joined (at once when it is). */
+  ready() {
+    if (this.phase === "joined") return Promise.resolve();
+    if (this.phase === "closed" || this.phase === "lost") {
+      return Promise.reject(new RoomshardError(this.phase, "the session has ended"));
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  async start() {
+    const from = this.opts.resumeFrom;
+    if (from && typeof from.credential === "string" && typeof from.url === "string") {
+      try {
+        await this.open(from.url);
+        this.seq.reset(Number.isInteger(from.lastSeq) ? from.lastSeq : 0);
+        this.self = from.self || null;
+        this.room = from.room || null;
+        if (await this.resume(from.credential, "start")) return;
+      } catch {
+        // An unreachable worker or a refused resume: a fresh seat below.
+      }
+      this.seq.reset(0);
+      this.phase = "connecting";
+    }
+    try {
+      await this.fresh(this.opts.room);
+    } catch (e) {
+      this.end("lost");
+      throw e;
+    }
+  }
+
+  /** A new seat: a reservation (or a direct join) and a join on its worker. */
+  async fresh(room) {
+    let url, join;
+    if (this.mode === "reserve") {
+      const seat = await reserve(
+        this.opts.matchmaker,
+        { track: this.opts.track, room, player: this.opts.player, idempotencyKey: this.opts.idempotencyKey },
+        this.fetch,
+      );
+      url = seat.url;
+      join = { room: seat.room, token: seat.token };
+    } else {
+      url = this.opts.url;
+      join = { room: room || this.opts.room };
+      if (this.opts.token) join.token = this.opts.token;
+    }
+    if (this.opts.name) join.name = this.opts.name;
+    if (url !== this.url || !this.socket || !this.socket.connected || this.draining) await this.open(url);
+    const ack = await this.request("join", join);
+    if (!ack || ack.ok !== true) {
+      const e = (ack && ack.error) || {};
+      throw new RoomshardError(e.code || "join_refused", e.message || "join refused");
+    }
+    this.seq.reset(ack.seq);
+    this.adopt(ack);
+    this.joined();
+    return ack;
+  }
+
+  /** Connects a new socket to `url` (dropping the old one) and waits for its connect. */
+  open(url) {
+    this.detach();
+    this.url = url;
+    this.draining = false;
+    const { origin, path } = socketTarget(url);
+    // forceNew: one Engine.IO connection per game, never one shared with another game
+    // on the same worker (socket.io-client would otherwise multiplex them).
+    const socket = this.io(origin, { path, ...(this.opts.socketOptions || {}), forceNew: true });
+    this.socket = socket;
+    const mine = (fn) => (...args) => {
+      if (this.socket === socket) fn(...args);
+    };
+    socket.on("disconnect", mine((reason) => this.onDisconnect(reason)));
+    socket.on("connect", mine(() => this.onConnect()));
+    socket.on("connect_error", mine((err) => this.onConnectError(err)));
+    // A view batch is state, not history: while the seat is not (yet, or again) taken,
+    // there is nothing it could apply to, and the next join or resume answer's `view`
+    // replaces it. The worker sends that answer before any batch that builds on it.
+    socket.on("view", mine((v) => {
+      if (this.phase === "joined") this.notify("view", v);
+    }));
+    for (const event of ["said", "presence"]) {
+      socket.on(event, mine((data) => this.deliver(this.seq.live(event, data))));
+    }
+    socket.on("draining", mine((d) => {
+      this.draining = true;
+      this.notify("draining", d);
+    }));
+    socket.on("error", mine((e) => this.notify("error", e)));
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        socket.off("connect", ok);
+        socket.off("connect_error", fail);
+        this.opening = null;
+      };
+      const ok = () => {
+        done();
+        resolve();
+      };
+      const fail = (err) => {
+        done();
+        if (this.socket === socket) this.detach();
+        reject(new RoomshardError("unreachable", `cannot connect to ${url}: ${(err && err.message) || err}`));
+      };
+      this.opening = fail;
+      socket.once("connect", ok);
+      socket.once("connect_error", fail);
+    });
+  }
+
+  /** Drops the current socket; its events are ignored from now on. */
+  detach() {
+    const old = this.socket;
+    this.socket = null;
+    if (this.opening) this.opening(new Error("closed"));
+    this.failPending("disconnected");
+    if (old) old.disconnect();
+  }
+
+  /** An ack'ed emit on the current socket, bounded by `ackTimeoutMs`. */
+  request(event, data) {
+    return new Promise((resolve, reject) => {
+      const socket = this.socket;
+      if (!socket || !socket.connected) {
+        reject(new RoomshardError("disconnected", `${event}: not connected`));
+        return;
+      }
+      const entry = {
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        if (this.pending.delete(entry)) reject(new RoomshardError("timeout", `${event} got no answer`));
+      }, this.ackTimeoutMs);
+      this.pending.add(entry);
+      socket.emit(event, data, (ack) => {
+        if (!this.pending.delete(entry)) return;
+        clearTimeout(timer);
+        resolve(ack);
+      });
+    });
+  }
+
+  failPending(code) {
+    const pending = [...this.pending];
+    this.pending.clear();
+    for (const p of pending) p.reject(new RoomshardError(code, "the connection closed before the answer"));
+  }
+
+  onDisconnect(reason) {
+    this.failPending("disconnected");
+    if (!shouldResume(reason) || this.phase === "closed" || this.phase === "lost") return;
+    const wasJoined = this.phase === "joined";
+    if (wasJoined) this.phase = "resuming";
+    if (this.droppedAt === null) this.droppedAt = Date.now();
+    this.notify("disconnected", { reason });
+    if (!wasJoined && this.phase !== "resuming") return; // a join or rejoin in flight fails by itself
+    if (this.draining) {
+      void this.recover("draining", "the worker is draining");
+      return;
+    }
+    // The server closed the connection: socket.io-client waits for the application.
+    if (reason === "io server disconnect" && this.socket) this.socket.connect();
+  }
+
+  onConnect() {
+    if (this.phase !== "resuming") return;
+    if (this.credential) void this.resume(this.credential, "reconnect");
+    // A worker that predates resume handed out no credential: the seat is gone.
+    else void this.recover("resume_unsupported", "the worker offers no session resume");
+  }
+
+  onConnectError() {
+    if (this.phase !== "resuming" || this.droppedAt === null) return;
+    // Past the worker's window the seat is gone whether or not it comes back.
+    if (Date.now() - this.droppedAt >= this.resumeWindowMs) {
+      void this.recover("unreachable", "the worker could not be reached within the resume window");
+    }
+  }
+
+  /**
+   * Emits `resume` on the connected socket and applies the answer. True when resumed;
+   * on a refusal at start false, later the refusal is handled (`rejoined` or `lost`).
+   */
+  async resume(credential, why) {
+    this.phase = "resuming";
+    this.seq.hold();
+    let ack;
+    try {
+      ack = await this.request("resume", { credential, lastSeq: this.seq.lastSeq });
+    } catch (e) {
+      // Events held from a connection that died are asked for again by the next resume.
+      this.seq.discard();
+      if (why === "start") throw e;
+      if (e.code === "timeout") void this.recover("timeout", "resume got no answer");
+      return false;
+    }
+    if (!ack || ack.ok !== true) {
+      this.seq.discard();
+      const err = (ack && ack.error) || {};
+      if (why === "start") return false;
+      void this.recover(err.code || "resume_invalid", err.message || "resume refused");
+      return false;
+    }
+    this.adopt(ack);
+    const events = this.seq.replay(ack.missed, ack.seq);
+    const missed = Array.isArray(ack.missed) ? ack.missed.length : 0;
+    this.joined();
+    this.notify("resumed", { self: this.self, room: this.room, shard: this.shard, players: this.players, view: this.view, missed, lastSeq: this.seq.lastSeq });
+    this.deliver(events);
+    return true;
+  }
+
+  /** The seat could not be taken back: a new one, or the end of the session. */
+  async recover(code, message) {
+    if (this.phase === "rejoining" || this.phase === "closed" || this.phase === "lost") return;
+    const plan = afterRefusal(code, {
+      rejoin: this.opts.rejoin !== false,
+      canRejoin: true,
+      room: this.room,
+      requestedRoom: this.opts.room,
+    });
+    if (plan.action === "lost") {
+      this.lose(code, message);
+      return;
+    }
+    this.phase = "rejoining";
+    const previous = { self: this.self, room: this.room, shard: this.shard };
+    let last = null;
+    for (let attempt = 0; attempt < REJOIN_ATTEMPTS; attempt++) {
+      for (const room of plan.rooms) {
+        if (this.phase !== "rejoining") return; // closed meanwhile
+        try {
+          await this.fresh(room);
+          this.notify("rejoined", { reason: code, previous, self: this.self, room: this.room, shard: this.shard, players: this.players, view: this.view });
+          return;
+        } catch (e) {
+          last = e;
+        }
+      }
+      await new Promise((r) => setTimeout(r, Math.min(8000, 250 * 2 ** attempt)));
+    }
+    this.lose(code, `${message}; no new seat: ${(last && last.message) || "unknown"}`);
+  }
+
+  lose(code, message) {
+    this.end("lost");
+    this.notify("lost", { code, message });
+  }
+
+  end(phase) {
+    if (this.phase === "closed" || this.phase === "lost") return;
+    this.phase = phase;
+    this.detach();
+    const waiters = this.waiters.splice(0);
+    for (const w of waiters) w.reject(new RoomshardError(phase, "the session has ended"));
+  }
+
+  /** Takes the seat's state from a join or resume answer. */
+  adopt(ack) {
+    this.self = ack.self;
+    this.room = ack.room;
+    this.shard = ack.shard;
+    this.players = ack.players;
+    this.view = Array.isArray(ack.view) ? ack.view : [];
+    this.world = {
+      width: ack.width ?? this.world.width,
+      height: ack.height ?? this.world.height,
+      radius: ack.radius ?? this.world.radius,
+      cells: ack.cells ?? 1,
+    };
+    if (typeof ack.resume === "string") this.credential = ack.resume;
+  }
+
+  joined() {
+    this.phase = "joined";
+    this.droppedAt = null;
+    const waiters = this.waiters.splice(0);
+    for (const w of waiters) w.resolve();
+    if (this.pendingMove) this.move(this.pendingMove.x, this.pendingMove.y);
+  }
+
+  deliver(events) {
+    for (const { event, data } of events) {
+      if (event === "presence" && data && Number.isInteger(data.players)) this.players = data.players;
+      this.notify(event, data);
+    }
+  }
+}
