@@ -201,7 +201,10 @@ impl Kubelet<'_> {
             .as_str()
             .context("the container has no command")?;
         let mut cmd = command(program)?;
+        // The pods share one loopback here, so the template's fixed OPS_PORT would clash:
+        // each pod serves its ops routes on its own PORT instead.
         cmd.envs(self.env(container, pod, index)?)
+            .env_remove("OPS_PORT")
             .env("PORT", port.to_string())
             .env("BIND", "127.0.0.1")
             .env("BIND_ADDRESS", "127.0.0.1");
