@@ -48,7 +48,7 @@ impl Children {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture;
+    use crate::build::fixture::{self, env};
     use serde_json::json;
 
     #[test]
@@ -70,6 +70,43 @@ mod tests {
                 );
                 assert!(Children::build(inputs, -1).shard_services.is_empty());
             },
+        );
+    }
+
+    #[test]
+    fn sets_of_one_name_in_two_namespaces_get_their_own_key_scope() {
+        let env_of = |namespace: &str| {
+            let mut set = crate::build::fixture::set(json!({"shards": 1, "image": "i"}));
+            set.metadata.namespace = Some(namespace.into());
+            let valid = crate::build::fixture::valid(&set);
+            let inputs = Inputs {
+                set: &set,
+                valid: &valid,
+                owner: crate::build::fixture::owner(),
+            };
+            let children = Children::build(&inputs, 1);
+            let sts = serde_json::to_value(&children.statefulset).expect("json");
+            let mm = serde_json::to_value(&children.matchmaker).expect("json");
+            let value = |obj: &serde_json::Value, name: &str| {
+                env(&obj["spec"]["template"]["spec"]["containers"][0], name)["value"].clone()
+            };
+            assert_eq!(
+                value(&sts, "ROOMSHARD_NAMESPACE"),
+                value(&mm, "ROOMSHARD_NAMESPACE")
+            );
+            (
+                value(&sts, "ROOMSHARD_NAMESPACE"),
+                valid.keys.prefix().to_owned(),
+            )
+        };
+        let (a_env, a_prefix) = env_of("team-a");
+        let (b_env, b_prefix) = env_of("team-b");
+        assert_eq!(a_env, "team-a");
+        assert_eq!(b_env, "team-b");
+        assert_eq!(a_prefix, "roomshard:{team-a/game}:");
+        assert_ne!(
+            a_prefix, b_prefix,
+            "the operator's own view is scoped as its pods are"
         );
     }
 }
