@@ -22,13 +22,23 @@ pub struct Config {
     #[arg(long, env = "OPS_PORT")]
     pub ops_port: Option<u16>,
 
-    /// Redis URL shared with the workers, e.g. redis://redis:6379.
-    #[arg(long, env = "REDIS_URL")]
+    /// Redis URL shared with the workers, e.g. redis://redis:6379 or
+    /// rediss://user:password@redis:6380 (its value is never shown: it may carry a password).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: String,
+
+    /// CA and client certificate for a `rediss://` REDIS_URL.
+    #[command(flatten)]
+    pub redis_tls: roomshard_runtime::redis::RedisTls,
 
     /// Name of the RoomShardSet whose shards this matchmaker serves.
     #[arg(long = "set", env = "ROOMSHARD_SET", default_value = roomshard_protocol::DEFAULT_SET)]
     pub set: String,
+
+    /// Namespace of the RoomShardSet, added to the key scope (`roomshard:{NS/SET}:`);
+    /// unset or empty: `roomshard:{SET}:`. The operator sets it.
+    #[arg(long = "namespace", env = "ROOMSHARD_NAMESPACE")]
+    pub namespace: Option<String>,
 
     /// Lifetime of a reservation, in milliseconds.
     #[arg(long, env = "RESERVATION_TTL_MS", default_value_t = roomshard_protocol::DEFAULT_RESERVATION_TTL_MS,

@@ -36,7 +36,7 @@ pub struct AppState {
 /// Why the configuration cannot start a matchmaker.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("ROOMSHARD_SET is invalid: {0}")]
+    #[error("ROOMSHARD_SET or ROOMSHARD_NAMESPACE is invalid: {0}")]
     Set(String),
     #[error("ROOMSHARD_TOKEN_SECRET is invalid: {0}")]
     TokenSecret(String),
@@ -56,13 +56,16 @@ impl AppState {
         let auth =
             Auth::from_args(&config.auth, config.loopback_only()).map_err(StartError::Auth)?;
         let front = FrontDoor::from_args(&config.limits).map_err(StartError::Limits)?;
-        let keys = Keys::new(&config.set).map_err(|e| StartError::Set(e.to_string()))?;
+        let namespace = config.namespace.as_deref().filter(|n| !n.is_empty());
+        let keys =
+            Keys::scoped(namespace, &config.set).map_err(|e| StartError::Set(e.to_string()))?;
         let token_key = TokenKey::new(config.token_secret.as_bytes().to_vec())
             .map_err(|e| StartError::TokenSecret(e.to_string()))?;
         let store = Arc::new(Store::connect(
             &config.redis_url,
             keys,
             config.redis_timeout(),
+            &config.redis_tls,
         )?);
         let metrics = Arc::new(Metrics::new()?);
         let defaults = Defaults {

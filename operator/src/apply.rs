@@ -73,6 +73,30 @@ pub async fn ensure_token_secret(client: &Client, inputs: &Inputs<'_>) -> Result
     }
 }
 
+/// Creates `secret` unless a Secret of its name exists (an immutable Secret whose name
+/// says what it holds, such as the set's Redis Secret). Returns whether it was created.
+pub async fn ensure_secret(client: &Client, namespace: &str, secret: &Secret) -> Result<bool> {
+    let name = secret
+        .metadata
+        .name
+        .clone()
+        .ok_or(Error::MissingObjectKey("metadata.name of a Secret"))?;
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let failed = |source| Error::Apply {
+        kind: "Secret",
+        name: name.clone(),
+        source,
+    };
+    if api.get_metadata_opt(&name).await.map_err(failed)?.is_some() {
+        return Ok(false);
+    }
+    match api.create(&PostParams::default(), secret).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+        Err(e) => Err(failed(e)),
+    }
+}
+
 /// Deletes the set's per-shard Services with an index of `keep` or more.
 pub async fn delete_shard_services_from(
     client: &Client,

@@ -11,9 +11,13 @@ use std::time::Duration;
     about = "Reconciles RoomShardSets into sharded Roomshard workers"
 )]
 pub struct Cli {
-    /// Redis for sets whose spec names none.
-    #[arg(long, env = "REDIS_URL")]
+    /// Redis for sets whose spec names none (it may carry a password, so its value is
+    /// never shown).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// CA and client certificate for `rediss://` URLs (the operator's own connections).
+    #[command(flatten)]
+    pub redis_tls: roomshard_runtime::redis::RedisTls,
     /// Namespace to watch; all namespaces when unset.
     #[arg(long, env = "WATCH_NAMESPACE")]
     pub watch_namespace: Option<String>,
@@ -87,6 +91,7 @@ impl Cli {
     pub fn controller(&self) -> Config {
         Config {
             default_redis_url: self.redis_url.clone(),
+            redis_tls: self.redis_tls.clone(),
             namespace: self.watch_namespace.clone(),
             cleanup_budget: Duration::from_secs(self.cleanup_timeout_seconds),
             resync: Duration::from_secs(self.resync_seconds.max(1)),
@@ -111,6 +116,8 @@ pub struct LeaseConfig {
 pub struct Config {
     /// Redis for sets that name none.
     pub default_redis_url: Option<String>,
+    /// TLS settings of the operator's Redis clients.
+    pub redis_tls: roomshard_runtime::redis::RedisTls,
     /// Namespace to watch; all when `None`.
     pub namespace: Option<String>,
     /// How long the finalizer tries to clean Redis before letting deletion proceed.
@@ -125,6 +132,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             default_redis_url: None,
+            redis_tls: roomshard_runtime::redis::RedisTls::default(),
             namespace: None,
             cleanup_budget: Duration::from_secs(10),
             resync: Duration::from_secs(30),

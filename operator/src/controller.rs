@@ -50,12 +50,13 @@ impl Context {
                 instance: Some(instance),
             },
         );
+        let redis = RedisPool::new(Duration::from_secs(2)).with_tls(config.redis_tls.clone());
         Self {
             client,
             recorder,
             metrics,
             config,
-            redis: RedisPool::new(Duration::from_secs(2)),
+            redis,
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -261,6 +262,9 @@ async fn apply_children(
             format!("created Secret {}", names::token_secret(&inputs.valid.name)),
         )
         .await;
+    }
+    if let Some(redis_secret) = &children.redis_secret {
+        apply::ensure_secret(client, ns, redis_secret).await?;
     }
     apply::apply(client, ns, &children.headless_service).await?;
     apply::apply(client, ns, &children.client_service).await?;

@@ -6,7 +6,7 @@ use fred::prelude::{Client, ClientLike, KeysInterface, SetsInterface, SortedSets
 use roomshard_protocol::Keys;
 use roomshard_protocol::records::ShardHeartbeat;
 pub use roomshard_runtime::redis::RedisError;
-use roomshard_runtime::redis::{ClientOptions, within};
+use roomshard_runtime::redis::{ClientOptions, RedisTls, within};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -26,6 +26,7 @@ pub struct RedisView {
 pub struct RedisPool {
     clients: Mutex<HashMap<String, Client>>,
     deadline: Duration,
+    tls: RedisTls,
 }
 
 impl RedisPool {
@@ -33,7 +34,14 @@ impl RedisPool {
         Self {
             clients: Mutex::new(HashMap::new()),
             deadline,
+            tls: RedisTls::default(),
         }
+    }
+
+    /// The CA and client certificate of `rediss://` URLs.
+    pub fn with_tls(mut self, tls: RedisTls) -> Self {
+        self.tls = tls;
+        self
     }
 
     pub fn deadline(&self) -> Duration {
@@ -54,6 +62,7 @@ impl RedisPool {
         let client = ClientOptions {
             unresponsive_after: Some(deadline.saturating_mul(2)),
             reconnect_delays_ms: (100, 2_000),
+            tls: self.tls.clone(),
             ..ClientOptions::new(deadline)
         }
         .connect_in_background(url)?;

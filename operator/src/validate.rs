@@ -7,13 +7,30 @@
 use crate::crd::{RoomShardSet, RoomShardSetSpec};
 use roomshard_protocol::{Keys, MAX_SHARDS, UrlTemplate};
 
-/// Where a set's Redis URL comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a set's Redis URL comes from. Its `Debug` form hides a URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum RedisSource {
-    /// A literal URL (from the spec or the operator's default).
+    /// A literal URL (from the spec or the operator's default); the pods read it from the
+    /// set's own Secret.
     Url(String),
     /// A key of a Secret in the set's namespace.
     Secret { name: String, key: String },
+}
+
+impl std::fmt::Debug for RedisSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RedisSource::Url(url) => f
+                .debug_tuple("Url")
+                .field(&roomshard_runtime::redact::redact_url(url))
+                .finish(),
+            RedisSource::Secret { name, key } => f
+                .debug_struct("Secret")
+                .field("name", name)
+                .field("key", key)
+                .finish(),
+        }
+    }
 }
 
 /// A set whose spec passed every check, with what was derived from it.
@@ -44,8 +61,12 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
         .namespace
         .clone()
         .ok_or_else(|| SpecError("the set has no metadata.namespace".into()))?;
-    let keys = Keys::new(&name)
-        .map_err(|e| SpecError(format!("the set name cannot scope Redis keys: {e}")))?;
+    // Sets of one name in two namespaces never share a key.
+    let keys = Keys::scoped(Some(&namespace), &name).map_err(|e| {
+        SpecError(format!(
+            "the set's name and namespace cannot scope Redis keys: {e}"
+        ))
+    })?;
     let spec = &set.spec;
     let shards = check_shards(spec.shards)?;
     if spec.image.trim().is_empty() {
@@ -234,6 +255,14 @@ mod tests {
     use super::*;
     use crate::crd::{RedisSpec, SecretKeyRef};
 
+    #[test]
+    fn a_redis_url_in_debug_output_has_no_password() {
+        let source = RedisSource::Url("redis://app:topsecret@redis:6379".into());
+        let shown = format!("{source:?}");
+        assert!(!shown.contains("topsecret"), "{shown}");
+        assert!(shown.contains("redis:6379"), "{shown}");
+    }
+
     fn set(spec: serde_json::Value) -> RoomShardSet {
         let mut s = RoomShardSet::new(
             "game",
@@ -253,7 +282,7 @@ mod tests {
         assert_eq!(v.shards, 4);
         assert_eq!(v.redis, RedisSource::Url("redis://r:6379".into()));
         assert_eq!(v.public_url, "ws://game-shard-{shard}.ns.svc:3000");
-        assert_eq!(v.keys.shard(1), "roomshard:{game}:shard:1");
+        assert_eq!(v.keys.shard(1), "roomshard:{ns/game}:shard:1");
     }
 
     #[test]

@@ -210,6 +210,7 @@ async fn operator_against_a_real_api_server() {
         cleanup_budget: Duration::from_secs(2),
         resync: Duration::from_secs(2),
         drain_poll: Duration::from_millis(300),
+        ..Config::default()
     };
     let ctx = Arc::new(Context::new(
         client.clone(),
@@ -395,7 +396,7 @@ async fn operator_against_a_real_api_server() {
     .expect("ready");
 
     // Heartbeats show in status.
-    let keys = Keys::new("game").expect("keys");
+    let keys = Keys::scoped(Some(NS), "game").expect("keys");
     for i in 0..5 {
         beat(&redis, &keys, i, 5, 0);
     }
@@ -491,7 +492,7 @@ async fn operator_against_a_real_api_server() {
     );
 
     // Drain timeout: players never leave, the deadline ends it.
-    let fast = Keys::new("fast").expect("keys");
+    let fast = Keys::scoped(Some(NS), "fast").expect("keys");
     let (ok, out) = apply_yaml(
         &cp,
         &dir,
@@ -545,7 +546,7 @@ async fn operator_against_a_real_api_server() {
     assert!(get_set(&client, "game").await.is_none());
     let left = all_keys(&redis);
     assert!(
-        !left.iter().any(|k| k.contains("{game}")),
+        !left.iter().any(|k| k.starts_with(keys.prefix())),
         "game keys left: {left:?}"
     );
     // No garbage collector runs here; the children still name the deleted owner.

@@ -1,8 +1,11 @@
 //! Redis key names for one RoomShardSet.
 //!
-//! Every key of set `S` starts with `roomshard:{S}:`. The braces are a Redis Cluster hash
-//! tag, so all of one set's keys live in one slot and Lua scripts may touch any of them.
-//! Names that end up inside a key are validated first, so no id can forge another key.
+//! Every key of set `S` in namespace `N` starts with `roomshard:{N/S}:`; without a
+//! namespace (a process started outside Kubernetes, ROOMSHARD_NAMESPACE unset) it starts
+//! with `roomshard:{S}:`. The braces are a Redis Cluster hash tag, so all of one set's
+//! keys live in one slot and Lua scripts may touch any of them; `/` never occurs in a
+//! namespace or a set name, so two scopes never share a prefix. Names that end up inside
+//! a key are validated first, so no id can forge another key.
 
 /// Why a name cannot be used in a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,20 +78,50 @@ pub fn validate_set_name(set: &str) -> Result<(), NameError> {
     )
 }
 
+/// A Kubernetes namespace, as it may appear in a key: lower-case letters, digits and `-`.
+pub fn validate_namespace(namespace: &str) -> Result<(), NameError> {
+    check_name(
+        "namespace",
+        namespace,
+        "lower-case ASCII letters, digits and '-'",
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+    )
+}
+
 /// The key builder of one set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keys {
     prefix: String,
     set: String,
+    namespace: Option<String>,
 }
 
 impl Keys {
+    /// Keys of `set` with no namespace: `roomshard:{S}:`.
     pub fn new(set: &str) -> Result<Self, NameError> {
+        Self::scoped(None, set)
+    }
+
+    /// Keys of `set` in `namespace`: `roomshard:{N/S}:`, or `roomshard:{S}:` for `None`.
+    pub fn scoped(namespace: Option<&str>, set: &str) -> Result<Self, NameError> {
         validate_set_name(set)?;
+        let prefix = match namespace {
+            Some(ns) => {
+                validate_namespace(ns)?;
+                format!("roomshard:{{{ns}/{set}}}:")
+            }
+            None => format!("roomshard:{{{set}}}:"),
+        };
         Ok(Self {
-            prefix: format!("roomshard:{{{set}}}:"),
+            prefix,
             set: set.to_owned(),
+            namespace: namespace.map(str::to_owned),
         })
+    }
+
+    /// The namespace the keys are scoped by, if any.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
     }
 
     pub fn set(&self) -> &str {
@@ -173,6 +206,33 @@ impl Keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sets_of_one_name_in_two_namespaces_share_no_key() {
+        let a = Keys::scoped(Some("team-a"), "game").expect("valid");
+        let b = Keys::scoped(Some("team-b"), "game").expect("valid");
+        let bare = Keys::new("game").expect("valid");
+        assert_eq!(a.prefix(), "roomshard:{team-a/game}:");
+        assert_eq!(bare.prefix(), "roomshard:{game}:");
+        assert_eq!(Keys::scoped(None, "game").expect("valid"), bare);
+        assert_eq!(a.namespace(), Some("team-a"));
+        assert_eq!(bare.namespace(), None);
+        for (x, y) in [(&a, &b), (&a, &bare), (&b, &bare)] {
+            assert!(!x.prefix().starts_with(y.prefix()), "{x:?} {y:?}");
+            assert!(!y.prefix().starts_with(x.prefix()), "{x:?} {y:?}");
+            assert_ne!(x.shard(0), y.shard(0));
+            assert_ne!(x.room("r"), y.room("r"));
+            assert_ne!(x.adapter_prefix(), y.adapter_prefix());
+        }
+        // One hash tag per scope: everything of a set stays in one slot.
+        let tag = |k: &str| k[k.find('{').unwrap_or(0)..=k.find('}').unwrap_or(0)].to_owned();
+        assert_eq!(tag(&a.shard(3)), "{team-a/game}");
+        assert_eq!(tag(&a.reservation("n")), tag(&a.lost_rooms()));
+        // A namespace cannot smuggle in another scope.
+        for bad in ["", "a/b", "a}b", "A", "a.b"] {
+            assert!(Keys::scoped(Some(bad), "game").is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn keys_share_one_hash_tag() {

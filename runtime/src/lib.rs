@@ -8,6 +8,8 @@
 //! - [`ops`]: the `/healthz`, `/readyz` and `/metrics` routes.
 //! - [`metrics`]: an owned registry with the `roomshard_` prefix, and its text rendering.
 //! - [`redis`]: the client builder, the call under a deadline and its one error type.
+//! - [`tls`]: the CA and client certificate of `rediss://` connections.
+//! - [`redact`]: passwords taken out of URLs before they are logged.
 //! - [`lua`]: Lua scripts kept in `.lua` files, run with EVALSHA.
 //! - [`pages`]: the demo page and the client library's modules, served by the worker and
 //!   the matchmaker alike.
@@ -16,6 +18,8 @@ pub mod lua;
 pub mod metrics;
 pub mod ops;
 pub mod pages;
+pub mod redact;
 pub mod redis;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;

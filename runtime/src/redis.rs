@@ -13,6 +13,8 @@ use prometheus::IntCounterVec;
 use std::future::Future;
 use std::time::Duration;
 
+pub use crate::tls::RedisTls;
+
 /// Why a Redis call did not succeed. `op` names the call for logs and metrics.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RedisError {
@@ -104,6 +106,9 @@ pub struct ClientOptions {
     /// Reconnection back-off, doubling from the first delay up to the last (ms); retried
     /// without end.
     pub reconnect_delays_ms: (u32, u32),
+    /// The CA and client certificate of a `rediss://` URL; an error with a `redis://` one,
+    /// since the settings would be ignored.
+    pub tls: RedisTls,
 }
 
 impl ClientOptions {
@@ -117,13 +122,31 @@ impl ClientOptions {
             resp3: false,
             broadcast_capacity: None,
             reconnect_delays_ms: (50, 2_000),
+            tls: RedisTls::default(),
         }
     }
 
     /// A fred builder for `url` with these options.
     pub fn builder(&self, url: &str) -> Result<Builder, RedisError> {
-        let mut config =
-            Config::from_url(url).map_err(|e| RedisError::BadUrl(e.details().to_string()))?;
+        let mut config = Config::from_url(url).map_err(|e| {
+            RedisError::BadUrl(format!(
+                "{} ({})",
+                e.details(),
+                crate::redact::redact_url(url)
+            ))
+        })?;
+        if config.uses_tls() {
+            config.tls = Some(
+                self.tls
+                    .config()
+                    .map_err(|e| RedisError::BadUrl(e.to_string()))?,
+            );
+        } else if self.tls.is_set() {
+            return Err(RedisError::BadUrl(
+                "REDIS_CA_FILE, REDIS_CLIENT_CERT_FILE and REDIS_CLIENT_KEY_FILE need a rediss:// URL"
+                    .into(),
+            ));
+        }
         // fred does not read the protocol from the URL.
         if self.resp3 {
             config.version = RespVersion::RESP3;
@@ -192,6 +215,17 @@ pub async fn init_with_deadline<C: ClientLike>(
         let left = startup.saturating_sub(start.elapsed());
         match tokio::time::timeout(left.max(Duration::from_millis(100)), client.init()).await {
             Ok(Ok(_)) => return Ok(()),
+            // A refused password or certificate does not heal by waiting: say so at once.
+            Ok(Err(source)) if is_refusal(&source) => {
+                tracing::error!(
+                    error = %source,
+                    "redis refused this client (password, user or TLS certificate); not retrying"
+                );
+                return Err(RedisError::Failed {
+                    op: "connect",
+                    source,
+                });
+            }
             Ok(Err(e)) if start.elapsed() < startup => {
                 tracing::warn!(error = %e, "redis not reachable yet; retrying");
                 let _ = client.quit().await;
@@ -211,6 +245,25 @@ pub async fn init_with_deadline<C: ClientLike>(
             }
         }
     }
+}
+
+/// Whether `e` is Redis or its TLS layer turning this client away (a wrong password or
+/// user, a certificate that does not verify) rather than Redis being unreachable.
+pub fn is_refusal(e: &fred::error::Error) -> bool {
+    if matches!(e.kind(), ErrorKind::Auth | ErrorKind::Tls) {
+        return true;
+    }
+    // rustls reports a failed handshake as an I/O error carrying its own.
+    let details = e.details();
+    [
+        "InvalidCertificate",
+        "CertificateRequired",
+        "AlertReceived",
+        "WRONGPASS",
+        "NOAUTH",
+    ]
+    .iter()
+    .any(|marker| details.contains(marker))
 }
 
 #[cfg(test)]
@@ -307,5 +360,44 @@ mod tests {
         assert!(options.client("redis://127.0.0.1:1").is_ok());
         #[cfg(feature = "pubsub")]
         assert!(options.subscriber("redis://127.0.0.1:1").is_ok());
+        assert!(options.client("rediss://127.0.0.1:1").is_ok());
+    }
+
+    #[test]
+    fn refusals_are_told_from_an_unreachable_server() {
+        assert!(is_refusal(&fred(
+            ErrorKind::Auth,
+            "WRONGPASS invalid password"
+        )));
+        assert!(is_refusal(&fred(
+            ErrorKind::IO,
+            "Custom { kind: InvalidData, error: InvalidCertificate(UnknownIssuer) }"
+        )));
+        assert!(!is_refusal(&fred(ErrorKind::IO, "Connection refused")));
+        assert!(!is_refusal(&fred(ErrorKind::Timeout, "timed out")));
+    }
+
+    #[test]
+    fn tls_settings_need_a_tls_url_and_bad_urls_hide_their_password() {
+        let options = ClientOptions {
+            tls: RedisTls {
+                ca_file: Some("ca.pem".into()),
+                ..RedisTls::default()
+            },
+            ..ClientOptions::new(Duration::from_millis(100))
+        };
+        let plain = options
+            .client("redis://127.0.0.1:1")
+            .expect_err("plain URL");
+        assert!(plain.to_string().contains("rediss://"), "{plain}");
+        let missing = options
+            .client("rediss://127.0.0.1:1")
+            .expect_err("no CA file");
+        assert!(missing.to_string().contains("ca.pem"), "{missing}");
+
+        let bad = ClientOptions::new(Duration::from_millis(100))
+            .client("redis://user:topsecret@127.0.0.1:notaport")
+            .expect_err("bad port");
+        assert!(!bad.to_string().contains("topsecret"), "{bad}");
     }
 }

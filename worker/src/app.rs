@@ -35,13 +35,14 @@ const BEAT_RETRY: Duration = Duration::from_millis(100);
 /// bursts of pub/sub messages, and a command cut off by a reconnection sent once more.
 /// Reconnection attempts back off to one every 500 ms at most, so that a worker registers
 /// again within about a heartbeat of Redis coming back (with 2 s it could take two).
-fn redis_options(timeout: Duration) -> ClientOptions {
+fn redis_options(timeout: Duration, tls: &redis::RedisTls) -> ClientOptions {
     ClientOptions {
         connect_timeout: timeout.max(Duration::from_millis(500)),
         max_command_attempts: 2,
         resp3: true,
         broadcast_capacity: Some(8192),
         reconnect_delays_ms: (50, 500),
+        tls: tls.clone(),
         ..ClientOptions::new(timeout)
     }
 }
@@ -76,7 +77,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         }
         Some(url) => {
             let timeout = cfg.redis_timeout;
-            let options = redis_options(timeout);
+            let options = redis_options(timeout, &cfg.redis_tls);
             let client = options.client(&url)?;
             redis::init_with_deadline(&client, REDIS_STARTUP).await?;
             let adapter_client = options.subscriber(&url)?;

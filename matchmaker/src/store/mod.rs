@@ -18,7 +18,7 @@ use fred::types::Key;
 use roomshard_protocol::Keys;
 use roomshard_runtime::lua::LuaScript;
 pub use roomshard_runtime::redis::RedisError;
-use roomshard_runtime::redis::{ClientOptions, within};
+use roomshard_runtime::redis::{ClientOptions, RedisTls, within};
 use std::future::Future;
 use std::time::Duration;
 
@@ -38,7 +38,12 @@ pub struct Store {
 impl Store {
     /// Starts connecting in the background; calls fail with a timeout until Redis answers,
     /// so the process starts (and reports not ready) while Redis is away.
-    pub fn connect(url: &str, keys: Keys, deadline: Duration) -> Result<Self, RedisError> {
+    pub fn connect(
+        url: &str,
+        keys: Keys,
+        deadline: Duration,
+        tls: &RedisTls,
+    ) -> Result<Self, RedisError> {
         let options = ClientOptions {
             connect_timeout: deadline.max(Duration::from_millis(250)),
             // A command is sent once: replaying a reserve after a reconnect could hold a
@@ -49,6 +54,7 @@ impl Store {
             // at once.
             fail_fast: false,
             reconnect_delays_ms: (50, 1_000),
+            tls: tls.clone(),
             ..ClientOptions::new(deadline)
         };
         let client = options.connect_in_background(url)?;

@@ -27,8 +27,9 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
         .unwrap_or(i64::try_from(DEFAULT_RESERVATION_TTL_MS).unwrap_or(30_000));
     let mut env = vec![
         value_env("PORT", MATCHMAKER_PORT.to_string()),
-        redis_env(&inputs.valid.redis),
+        redis_env(inputs),
         value_env("ROOMSHARD_SET", name.clone()),
+        value_env("ROOMSHARD_NAMESPACE", inputs.valid.namespace.clone()),
         token_secret_env(name),
         value_env("PUBLIC_URL", inputs.valid.public_url.clone()),
         value_env("WORKER_BASE_PORT", spec.port().to_string()),
@@ -141,7 +142,16 @@ mod tests {
         let c = &d["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(c["image"], "reg/roomshard:2");
         assert_eq!(c["command"], json!(["roomshard-matchmaker"]));
-        assert_eq!(env(c, "REDIS_URL")["value"], "redis://redis:6379");
+        // The operator's default URL reaches the pods through the set's own Secret.
+        let redis = &env(c, "REDIS_URL")["valueFrom"]["secretKeyRef"];
+        assert!(
+            redis["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("game-redis-")),
+            "{redis}"
+        );
+        assert_eq!(redis["key"], "redis-url");
+        assert!(env(c, "REDIS_URL").get("value").is_none());
         assert_eq!(env(c, "ROOMSHARD_SET")["value"], "game");
         assert_eq!(
             env(c, "ROOMSHARD_TOKEN_SECRET")["valueFrom"]["secretKeyRef"]["name"],

@@ -77,6 +77,11 @@ pub mod names {
     pub fn token_secret(set: &str) -> String {
         format!("{set}-token")
     }
+    /// The Secret holding the set's Redis URL when the URL is not already in a Secret;
+    /// `fingerprint` tells one URL's Secret from another's.
+    pub fn redis_secret(set: &str, fingerprint: &str) -> String {
+        format!("{set}-redis-{fingerprint}")
+    }
 }
 
 /// The selector labels of one component; stable for the life of the set (selectors of

@@ -10,7 +10,6 @@
 //! does not roll the pods of the shards that stay.
 
 use super::{Inputs, OPS_PORT, POD_INDEX_LABEL, TOKEN_SECRET_KEY, names, selector_labels};
-use crate::validate::RedisSource;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
@@ -120,6 +119,7 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
         ),
         field_env("POD_NAME", "metadata.name"),
         value_env("ROOMSHARD_SET", inputs.valid.name.clone()),
+        value_env("ROOMSHARD_NAMESPACE", inputs.valid.namespace.clone()),
         value_env("PORT", spec.port().to_string()),
         value_env("OPS_PORT", OPS_PORT.to_string()),
         value_env("PUBLIC_URL", inputs.valid.public_url.clone()),
@@ -129,7 +129,7 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
         ),
         value_env("ROOM_CAPACITY", capacity.players_per_room.to_string()),
         value_env("ROOMS_PER_SHARD", capacity.rooms_per_shard.to_string()),
-        redis_env(&inputs.valid.redis),
+        redis_env(inputs),
         token_secret_env(&inputs.valid.name),
     ];
     // Unset fields leave the worker's own defaults.
@@ -202,7 +202,7 @@ pub(super) fn field_env(name: &str, path: &str) -> EnvVar {
     }
 }
 
-fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
+pub(super) fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
     EnvVar {
         name: name.into(),
         value: None,
@@ -217,11 +217,9 @@ fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
     }
 }
 
-pub(super) fn redis_env(source: &RedisSource) -> EnvVar {
-    match source {
-        RedisSource::Url(url) => value_env("REDIS_URL", url.clone()),
-        RedisSource::Secret { name, key } => secret_env("REDIS_URL", name, key),
-    }
+/// REDIS_URL, always through a `secretKeyRef` ([`super::secret::redis_env`]).
+pub(super) fn redis_env(inputs: &Inputs<'_>) -> EnvVar {
+    super::secret::redis_env(&inputs.valid.name, &inputs.valid.redis)
 }
 
 pub(super) fn token_secret_env(set: &str) -> EnvVar {
@@ -374,9 +372,18 @@ mod tests {
             env(c, "ROOMSHARD_TOKEN_SECRET")["valueFrom"]["secretKeyRef"],
             json!({"name": "game-token", "key": "token-secret", "optional": false})
         );
+        // The operator's default URL reaches the pods through the set's own Secret.
+        let redis = &env(c, "REDIS_URL")["valueFrom"]["secretKeyRef"];
+        assert!(
+            redis["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("game-redis-")),
+            "{redis}"
+        );
+        assert_eq!(redis["key"], "redis-url");
+        assert!(env(c, "REDIS_URL").get("value").is_none());
         for (name, value) in [
             ("ROOM_SHARD", "$(ROOM_SHARD_INDEX)/$(ROOM_SHARD_TOTAL)"),
-            ("REDIS_URL", "redis://redis:6379"),
             ("ROOMSHARD_SET", "game"),
             ("PORT", "3000"),
             ("PUBLIC_URL", "wss://play.example.com/shard/{shard}"),

@@ -229,7 +229,7 @@ fn operator(cp: &ControlPlane, dir: &Path, redis: &str) -> Result<ChildGuard> {
 }
 
 fn set_draining(redis: &RedisServer, shard: u32) -> Result<bool> {
-    let k = roomshard_protocol::Keys::new(SET)?;
+    let k = roomshard_protocol::Keys::scoped(Some(NS), SET)?;
     Ok(query(
         redis.port(),
         &["SISMEMBER", &k.draining(), &shard.to_string()],
@@ -568,7 +568,7 @@ fn scale_down_waits_for_players_or_the_deadline() -> Result<()> {
             latest_disconnect = latest_disconnect.max(at);
         }
     }
-    let k = roomshard_protocol::Keys::new(SET)?;
+    let k = roomshard_protocol::Keys::scoped(Some(NS), SET)?;
     ensure!(
         query(redis.port(), &["EXISTS", &k.shard(2)])?.as_int() == Some(0),
         "shard 2's heartbeat outlived its worker"

@@ -1,6 +1,8 @@
 //! Real infrastructure for Roomshard's tests, and the one home of what the tests share.
 //!
-//! - [`redis::RedisServer`]: a throwaway `redis-server` on a free loopback port.
+//! - [`redis::RedisServer`]: a throwaway `redis-server` on a free loopback port, plain or
+//!   TLS-only, with or without ACL users.
+//! - [`tls`]: a certificate authority and certificates made at test time with `openssl`.
 //! - [`resp`]: the raw Redis client (RESP commands and replies).
 //! - [`control_plane::ControlPlane`]: etcd and kube-apiserver built from their Go modules
 //!   (see `hack/install-control-plane.sh`), with a kubeconfig for `kube::Client` and
@@ -25,6 +27,7 @@ pub mod node;
 pub mod process;
 pub mod redis;
 pub mod resp;
+pub mod tls;
 
 use std::path::PathBuf;
 

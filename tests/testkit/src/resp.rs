@@ -5,6 +5,8 @@
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::time::Duration;
 
 /// A reply of Redis (RESP2, and the RESP3 null).
@@ -52,16 +54,48 @@ impl Reply {
 
 /// One command to the Redis on `127.0.0.1:port`, bounded by 5 s; an error reply is an error.
 pub fn query(port: u16, args: &[&str]) -> Result<Reply> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))
+    query_auth(port, None, args)
+}
+
+/// [`query`] after `AUTH password` when one is given.
+pub fn query_auth(port: u16, password: Option<&str>, args: &[&str]) -> Result<Reply> {
+    let s = TcpStream::connect(("127.0.0.1", port))
         .with_context(|| format!("connecting to redis on {port}"))?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
     s.set_write_timeout(Some(Duration::from_secs(5)))?;
-    let mut req = format!("*{}\r\n", args.len());
+    exchange(s, password, args)
+}
+
+/// [`query`] through the Unix socket at `path`, after `AUTH password` when one is given
+/// (how the tests administer a server whose TCP port speaks only TLS).
+pub fn query_unix(path: &Path, password: Option<&str>, args: &[&str]) -> Result<Reply> {
+    let s =
+        UnixStream::connect(path).with_context(|| format!("connecting to redis on {path:?}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.set_write_timeout(Some(Duration::from_secs(5)))?;
+    exchange(s, password, args)
+}
+
+fn exchange(
+    mut s: impl std::io::Read + Write,
+    password: Option<&str>,
+    args: &[&str],
+) -> Result<Reply> {
+    let mut req = String::new();
+    if let Some(password) = password {
+        req += &format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{password}\r\n", password.len());
+    }
+    req += &format!("*{}\r\n", args.len());
     for a in args {
         req += &format!("${}\r\n{a}\r\n", a.len());
     }
     s.write_all(req.as_bytes())?;
     let mut reader = BufReader::new(s);
+    if password.is_some()
+        && let Reply::Error(e) = read_reply(&mut reader)?
+    {
+        bail!("redis AUTH: {e}");
+    }
     let reply = read_reply(&mut reader)?;
     if let Reply::Error(e) = &reply {
         bail!("redis {args:?}: {e}");

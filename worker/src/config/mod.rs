@@ -52,12 +52,20 @@ pub struct Cli {
     /// Address to bind.
     #[arg(long, env = "BIND_ADDRESS", default_value = "0.0.0.0")]
     pub bind_address: std::net::IpAddr,
-    /// Redis URL; without it the worker runs alone on the in-process adapter.
-    #[arg(long, env = "REDIS_URL")]
+    /// Redis URL; without it the worker runs alone on the in-process adapter. Its value is
+    /// never shown: it may carry a password.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// CA and client certificate for a `rediss://` REDIS_URL.
+    #[command(flatten)]
+    pub redis_tls: roomshard_runtime::redis::RedisTls,
     /// Name of the RoomShardSet; every Redis key is scoped by it.
     #[arg(long, env = "ROOMSHARD_SET", default_value = DEFAULT_SET)]
     pub roomshard_set: String,
+    /// Namespace of the RoomShardSet, added to the key scope (`roomshard:{NS/SET}:`);
+    /// unset or empty: `roomshard:{SET}:`. The operator sets it.
+    #[arg(long, env = "ROOMSHARD_NAMESPACE")]
+    pub roomshard_namespace: Option<String>,
     /// The URL clients use to reach this shard, published in the heartbeat: a template
     /// whose `{shard}` (the index), `{pod}` and `{port}` (the port listened on) are filled
     /// in. The operator hands every pod the set's one template, and the matchmaker gives
@@ -177,6 +185,7 @@ pub struct Config {
     pub ops_bind: Option<std::net::SocketAddr>,
     pub edge: EdgeConfig,
     pub redis_url: Option<String>,
+    pub redis_tls: roomshard_runtime::redis::RedisTls,
     pub keys: Keys,
     pub public_url: String,
     pub heartbeat_interval: Duration,
@@ -307,8 +316,13 @@ impl Cli {
             self.room_shard_total.as_deref().filter(|s| !s.is_empty()),
             redis_url.is_some(),
         )?;
-        let keys =
-            Keys::new(&self.roomshard_set).map_err(|e| format!("ROOMSHARD_SET is invalid: {e}"))?;
+        let keys = Keys::scoped(
+            self.roomshard_namespace
+                .as_deref()
+                .filter(|n| !n.is_empty()),
+            &self.roomshard_set,
+        )
+        .map_err(|e| format!("ROOMSHARD_SET or ROOMSHARD_NAMESPACE is invalid: {e}"))?;
         let token_key = match self.token_secret.as_deref().filter(|s| !s.is_empty()) {
             Some(secret) => Some(
                 roomshard_protocol::token::TokenKey::new(secret.as_bytes().to_vec())
@@ -431,6 +445,7 @@ impl Cli {
                 allowed_origins,
             },
             redis_url,
+            redis_tls: self.redis_tls,
             keys,
             public_url,
             heartbeat_interval: Duration::from_millis(self.heartbeat_interval_ms),
