@@ -1,14 +1,14 @@
 //! The matchmaker Deployment: stateless replicas that hand out seats.
 
 use super::statefulset::{
-    field_env, pod_security_context, redis_env, served_container, tmp_volume, token_secret_env,
-    value_env,
+    field_env, pod_security_context, redis_env, secret_env, served_container, tmp_volume,
+    token_secret_env, value_env,
 };
-use super::{Inputs, MATCHMAKER_PORT, names, selector_labels};
+use super::{Inputs, MATCHMAKER_PORT, OPS_PORT, names, selector_labels};
 use crate::crd::{MatchmakerAuthSpec, SecretKeyRef};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::EnvVar;
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use roomshard_protocol::DEFAULT_RESERVATION_TTL_MS;
 
@@ -27,6 +27,7 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
         .unwrap_or(i64::try_from(DEFAULT_RESERVATION_TTL_MS).unwrap_or(30_000));
     let mut env = vec![
         value_env("PORT", MATCHMAKER_PORT.to_string()),
+        value_env("OPS_PORT", OPS_PORT.to_string()),
         redis_env(inputs),
         value_env("ROOMSHARD_SET", name.clone()),
         value_env("ROOMSHARD_NAMESPACE", inputs.valid.namespace.clone()),
@@ -69,7 +70,7 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
                         command: Some(vec!["roomshard-matchmaker".into()]),
                         env: Some(env),
                         resources: mm.resources.clone(),
-                        ..served_container("http", MATCHMAKER_PORT, None)
+                        ..served_container("http", MATCHMAKER_PORT, Some(OPS_PORT))
                     }],
                     ..PodSpec::default()
                 }),
@@ -107,18 +108,7 @@ fn auth_env(auth: &MatchmakerAuthSpec) -> Vec<EnvVar> {
 }
 
 fn secret_ref_env(name: &str, r: &SecretKeyRef) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: None,
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: r.name.clone(),
-                key: r.key.clone(),
-                optional: Some(false),
-            }),
-            ..EnvVarSource::default()
-        }),
-    }
+    secret_env(name, &r.name, &r.key)
 }
 
 #[cfg(test)]
@@ -161,6 +151,11 @@ mod tests {
         assert_eq!(env(c, "RESERVATION_TTL_MS")["value"], "30000");
         assert_eq!(env(c, "HEARTBEAT_INTERVAL_MS")["value"], "2000");
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+        assert_eq!(
+            c["readinessProbe"]["httpGet"]["port"], 9090,
+            "probed on the ops port"
+        );
+        assert_eq!(env(c, "OPS_PORT")["value"], "9090");
         assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
     }
 
