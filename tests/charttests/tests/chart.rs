@@ -284,8 +284,8 @@ fn optional_parts_render_when_switched_on() -> Result<()> {
     let ports = monitored_ports(monitor)?;
     assert_eq!(
         ports,
-        ["ops", "http"],
-        "workers are scraped on their ops port"
+        ["ops"],
+        "workers and matchmakers are scraped on their ops port"
     );
     Ok(())
 }
