@@ -2,7 +2,7 @@
 //! create-if-absent for the token Secret, and removal of per-shard Services that the
 //! set no longer has.
 
-use crate::build::{self, Inputs, MANAGER, SET_LABEL, names, service::shard_service_index};
+use crate::build::{self, Inputs, MANAGER, SET_LABEL, service::shard_service_index};
 use crate::{Error, Result};
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::{Secret, Service};
@@ -54,23 +54,9 @@ where
 /// Creates the token Secret unless it exists. An existing Secret is never changed, so
 /// the key in use is never rotated behind anyone's back. Returns whether it was created.
 pub async fn ensure_token_secret(client: &Client, inputs: &Inputs<'_>) -> Result<bool> {
-    let api: Api<Secret> = Api::namespaced(client.clone(), &inputs.valid.namespace);
-    let name = names::token_secret(&inputs.valid.name);
-    let failed = |source| Error::Apply {
-        kind: "Secret",
-        name: name.clone(),
-        source,
-    };
-    if api.get_metadata_opt(&name).await.map_err(failed)?.is_some() {
-        return Ok(false);
-    }
+    // A fresh random key each time; it is only written when no token Secret exists.
     let secret = build::secret::token_secret(inputs, build::secret::random_token_secret());
-    match api.create(&PostParams::default(), &secret).await {
-        Ok(_) => Ok(true),
-        // Another writer (an earlier leader) was first: keep theirs.
-        Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
-        Err(e) => Err(failed(e)),
-    }
+    ensure_secret(client, &inputs.valid.namespace, &secret).await
 }
 
 /// Creates `secret` unless a Secret of its name exists (an immutable Secret whose name
@@ -92,6 +78,7 @@ pub async fn ensure_secret(client: &Client, namespace: &str, secret: &Secret) ->
     }
     match api.create(&PostParams::default(), secret).await {
         Ok(_) => Ok(true),
+        // Another writer (an earlier leader) was first: keep theirs.
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
         Err(e) => Err(failed(e)),
     }
