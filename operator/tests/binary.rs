@@ -122,7 +122,13 @@ async fn missing_crd_leader_election_and_throughput() {
     })
     .await
     .expect("leader reconciled");
-    assert!(metric(leader_port, "roomshard_operator_reconciles_total").unwrap_or(0.0) >= 1.0);
+    // The StatefulSet is written mid-reconcile; the reconcile counts once it has finished.
+    wait_until(
+        "the leader to count its reconcile",
+        Duration::from_secs(30),
+        || (metric(leader_port, "roomshard_operator_reconciles_total")? >= 1.0).then_some(()),
+    )
+    .expect("the leader counted a reconcile");
     assert_eq!(
         metric(standby_port, "roomshard_operator_reconciles_total"),
         Some(0.0),
