@@ -114,7 +114,7 @@ fn secret_ref_env(name: &str, r: &SecretKeyRef) -> EnvVar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{env, owned_json, with};
+    use crate::build::fixture::{assert_redis_from_owned_secret, env, owned_json, with};
     use serde_json::json;
 
     #[test]
@@ -133,15 +133,7 @@ mod tests {
         assert_eq!(c["image"], "reg/roomshard:2");
         assert_eq!(c["command"], json!(["roomshard-matchmaker"]));
         // The operator's default URL reaches the pods through the set's own Secret.
-        let redis = &env(c, "REDIS_URL")["valueFrom"]["secretKeyRef"];
-        assert!(
-            redis["name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("game-redis-")),
-            "{redis}"
-        );
-        assert_eq!(redis["key"], "redis-url");
-        assert!(env(c, "REDIS_URL").get("value").is_none());
+        assert_redis_from_owned_secret(c);
         assert_eq!(env(c, "ROOMSHARD_SET")["value"], "game");
         assert_eq!(
             env(c, "ROOMSHARD_TOKEN_SECRET")["valueFrom"]["secretKeyRef"]["name"],

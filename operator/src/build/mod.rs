@@ -186,6 +186,20 @@ pub(crate) mod fixture {
             .unwrap_or_else(|| panic!("env {name} missing"))
     }
 
+    /// The operator's default Redis URL reaches `container` through the set `game`'s own
+    /// Secret, never as a plain value.
+    pub fn assert_redis_from_owned_secret(container: &serde_json::Value) {
+        let redis = &env(container, "REDIS_URL")["valueFrom"]["secretKeyRef"];
+        assert!(
+            redis["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("game-redis-")),
+            "{redis}"
+        );
+        assert_eq!(redis["key"], "redis-url");
+        assert!(env(container, "REDIS_URL").get("value").is_none());
+    }
+
     /// The `name` of each entry of a JSON list (containers, env variables, columns).
     pub fn names(list: &serde_json::Value) -> Vec<&str> {
         list.as_array()

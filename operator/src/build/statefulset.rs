@@ -325,7 +325,7 @@ pub fn current_replicas(sts: Option<&StatefulSet>) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::fixture::{env, names, owned_json, with};
+    use crate::build::fixture::{assert_redis_from_owned_secret, env, names, owned_json, with};
     use serde_json::json;
 
     #[test]
@@ -373,15 +373,7 @@ mod tests {
             json!({"name": "game-token", "key": "token-secret", "optional": false})
         );
         // The operator's default URL reaches the pods through the set's own Secret.
-        let redis = &env(c, "REDIS_URL")["valueFrom"]["secretKeyRef"];
-        assert!(
-            redis["name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("game-redis-")),
-            "{redis}"
-        );
-        assert_eq!(redis["key"], "redis-url");
-        assert!(env(c, "REDIS_URL").get("value").is_none());
+        assert_redis_from_owned_secret(c);
         for (name, value) in [
             ("ROOM_SHARD", "$(ROOM_SHARD_INDEX)/$(ROOM_SHARD_TOTAL)"),
             ("ROOMSHARD_SET", "game"),
