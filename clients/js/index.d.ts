@@ -124,6 +124,11 @@ export interface PlayOptions extends CommonOptions {
   room?: string;
   player?: string;
   idempotencyKey?: string;
+  /**
+   * The player's bearer JWT (or a function that returns a fresh one), for a matchmaker with
+   * AUTH_MODE jwt: sent to `/reserve` and, as `identity`, with the join of the seat.
+   */
+  bearer?: string | (() => string | Promise<string>);
   fetch?: typeof globalThis.fetch;
 }
 
@@ -176,6 +181,7 @@ export declare function reserve(
   matchmaker: string,
   body: { track?: string; room?: string; player?: string; idempotencyKey?: string },
   fetch: typeof globalThis.fetch,
+  auth?: { bearer?: string; apiKey?: string },
 ): Promise<{ room: string; track: string; shard: number; worker: string; url: string; token: string; expiresAt: number | string }>;
 export declare function socketTarget(url: string): { origin: string; path: string };
 

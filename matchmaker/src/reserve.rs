@@ -43,6 +43,8 @@ pub struct ValidReserve {
     pub idempotency_key: Option<String>,
     /// The caller's scope of idempotency keys ([`Caller::scope`]).
     pub scope: String,
+    /// `player` is a verified JWT's `sub`, so the token is bound to it.
+    pub bound: bool,
 }
 
 /// The caps the reserve script enforces (0: none).
@@ -119,6 +121,7 @@ pub fn validate(body: ReserveBody, caller: &Caller) -> Result<ValidReserve, AppE
         player,
         idempotency_key: body.idempotency_key,
         scope: caller.scope(),
+        bound: matches!(caller, Caller::Player(_)),
     })
 }
 
@@ -167,13 +170,14 @@ pub fn plan(
 
 /// The claims a granted seat is signed with; a replay re-signs the same claims and so
 /// gets the same token (HMAC is deterministic).
-pub fn claims(set: &str, g: &Granted) -> Claims {
+pub fn claims(set: &str, g: &Granted, bound: bool) -> Claims {
     Claims {
         v: TOKEN_VERSION,
         set: set.to_owned(),
         room: g.room.clone(),
         shard: g.shard,
         player: g.player.clone(),
+        bound,
         exp: g.expires_at,
         nonce: g.nonce.clone(),
     }
@@ -202,7 +206,9 @@ pub async fn reserve(state: &AppState, req: ValidReserve) -> Result<Reserved, Ap
     }
     match outcome {
         Ok(g) => {
-            let token = state.token_key.sign(&claims(state.store.keys().set(), &g));
+            let token = state
+                .token_key
+                .sign(&claims(state.store.keys().set(), &g, req.bound));
             Ok(Reserved {
                 reused: g.reused,
                 response: ReserveResponse {

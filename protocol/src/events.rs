@@ -43,6 +43,12 @@ pub mod codes {
     pub const REPLAY_GAP: &str = "replay_gap";
     /// Forged, tampered, for another set, already used, or with a `lastSeq` never sent.
     pub const RESUME_INVALID: &str = "resume_invalid";
+    /// The reservation is bound to a player and the join brought no `identity`.
+    pub const IDENTITY_REQUIRED: &str = "identity_required";
+    /// The join's `identity` did not verify (or this worker cannot check one).
+    pub const IDENTITY_INVALID: &str = "identity_invalid";
+    /// The join's `identity` names another player than the reservation's.
+    pub const IDENTITY_MISMATCH: &str = "identity_mismatch";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,7 +59,13 @@ pub struct JoinRequest {
     pub token: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
+    /// The player's bearer JWT, required when the reservation is bound to its `sub`.
+    #[serde(default)]
+    pub identity: Option<String>,
 }
+
+/// Longest `identity` (a bearer JWT) a join may carry.
+pub const MAX_IDENTITY_BYTES: usize = 8 * 1024;
 
 /// `resume {credential, lastSeq}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,9 @@
 //! Form: `base64url(claims JSON) "." base64url(HMAC-SHA256(secret, claims JSON))`, with no
 //! padding. The claims name the set, room, shard, player, expiry and a random nonce; the
 //! nonce also names the reservation in Redis, which makes a token single-use. The
-//! signature is checked in constant time before the claims are parsed or trusted.
+//! signature is checked in constant time before the claims are parsed or trusted. A token
+//! `bound` to its player is worth nothing to anyone who cannot also present that player's
+//! bearer JWT.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,6 +34,11 @@ pub struct Claims {
     pub shard: u32,
     #[serde(default)]
     pub player: String,
+    /// The matchmaker learned `player` from a verified bearer JWT: the worker seats only a
+    /// client that presents a JWT for the same `sub`. Absent (false) when a game backend
+    /// named the player, or nobody did.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bound: bool,
     /// Expiry, ms since the epoch.
     pub exp: u64,
     pub nonce: String,
@@ -189,6 +196,7 @@ mod tests {
             room: "r1".into(),
             shard: 2,
             player: "alice".into(),
+            bound: false,
             exp: 10_000,
             nonce: new_nonce(),
         }

@@ -9,11 +9,15 @@
 //! - [`metrics`]: an owned registry with the `roomshard_` prefix, and its text rendering.
 //! - [`redis`]: the client builder, the call under a deadline and its one error type.
 //! - [`tls`]: the CA and client certificate of `rediss://` connections.
+//! - [`jwt`] (feature `jwt`): bearer JWTs, checked the same way by the matchmaker and the
+//!   worker.
 //! - [`redact`]: passwords taken out of URLs before they are logged.
 //! - [`lua`]: Lua scripts kept in `.lua` files, run with EVALSHA.
 //! - [`pages`]: the demo page and the client library's modules, served by the worker and
 //!   the matchmaker alike.
 
+#[cfg(feature = "jwt")]
+pub mod jwt;
 pub mod lua;
 pub mod metrics;
 pub mod ops;

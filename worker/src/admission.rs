@@ -36,8 +36,12 @@ impl<'a> Policy<'a> {
 /// How a join may take its seat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SeatRequest {
-    /// The seat the matchmaker reserved under this nonce (single use).
-    Reserved { nonce: String },
+    /// The seat the matchmaker reserved under this nonce (single use). `bound_to`: the
+    /// player whose bearer JWT the join must present first (the token is bound to it).
+    Reserved {
+        nonce: String,
+        bound_to: Option<String>,
+    },
     /// Any free seat, creating the room if it does not exist (runs without a matchmaker).
     Open,
 }
@@ -77,6 +81,7 @@ pub fn seat_request(
             }
             Ok(SeatRequest::Reserved {
                 nonce: claims.nonce,
+                bound_to: claims.bound.then_some(claims.player),
             })
         }
         _ if policy.require_token => Err(Rejection::new(
@@ -114,6 +119,7 @@ mod tests {
             room: room.into(),
             shard,
             player: String::new(),
+            bound: false,
             exp,
             nonce: "n-1".into(),
         })
@@ -130,7 +136,25 @@ mod tests {
         assert_eq!(
             seat_request(policy(Some(&k), true), "r1", Some(&t), NOW),
             Ok(SeatRequest::Reserved {
-                nonce: "n-1".into()
+                nonce: "n-1".into(),
+                bound_to: None,
+            })
+        );
+        let bound = k.sign(&Claims {
+            v: TOKEN_VERSION,
+            set: "arena".into(),
+            room: "r1".into(),
+            shard: 2,
+            player: "ann".into(),
+            bound: true,
+            exp: NOW + 1,
+            nonce: "n-2".into(),
+        });
+        assert_eq!(
+            seat_request(policy(Some(&k), true), "r1", Some(&bound), NOW),
+            Ok(SeatRequest::Reserved {
+                nonce: "n-2".into(),
+                bound_to: Some("ann".into()),
             })
         );
     }

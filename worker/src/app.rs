@@ -62,6 +62,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         "roomshard-worker starting"
     );
 
+    if let Some(keys) = cfg.identity.as_ref().and_then(|v| v.key_set()) {
+        // Kept fresh for as long as the process runs.
+        tokio::spawn(keys.keep_fresh());
+    }
     let drain = Arc::new(Drain::new(metrics.clone(), cfg.drain_timeout));
     let ops = http::router(metrics.clone(), readiness.clone());
 

@@ -153,6 +153,7 @@ mod tests {
             room: "r1".into(),
             shard: 2,
             player: "p1".into(),
+            bound: false,
             exp: u64::MAX,
             nonce: "n1".into(),
         });

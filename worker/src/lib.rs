@@ -23,6 +23,7 @@ pub mod grid;
 mod heartbeat;
 mod http;
 mod hub;
+mod identity;
 mod interest;
 mod metrics;
 mod origin;

@@ -4,7 +4,9 @@
 
 use crate::error::Rejection;
 use crate::grid::Grid;
-use roomshard_protocol::events::{JoinRequest, MoveRequest, ResumeRequest, SayRequest, codes};
+use roomshard_protocol::events::{
+    JoinRequest, MAX_IDENTITY_BYTES, MoveRequest, ResumeRequest, SayRequest, codes,
+};
 use roomshard_protocol::token::MAX_TOKEN_BYTES;
 use serde_json::Value;
 
@@ -45,12 +47,21 @@ pub fn parse_join(payload: &Value, max_name: usize) -> Result<JoinRequest, Rejec
     let payload = object(payload, "join")?;
     let mut req: JoinRequest = serde_json::from_value(payload.clone()).map_err(|e| {
         bad(format!(
-            "join expects {{\"room\": string, \"token\"?: string, \"name\"?: string}}: {e}"
+            "join expects {{\"room\": string, \"token\"?: string, \"name\"?: string, \"identity\"?: string}}: {e}"
         ))
     })?;
     roomshard_protocol::validate_room_id(&req.room).map_err(|e| bad(e.to_string()))?;
     if let Some(name) = &req.name {
         req.name = Some(validate_name(name, max_name)?);
+    }
+    if req
+        .identity
+        .as_ref()
+        .is_some_and(|i| i.is_empty() || i.len() > MAX_IDENTITY_BYTES)
+    {
+        return Err(bad(format!(
+            "identity must be 1 to {MAX_IDENTITY_BYTES} bytes long"
+        )));
     }
     Ok(req)
 }

@@ -242,6 +242,7 @@ impl Reserve<'_> {
             room: room.into(),
             shard,
             player: "p".into(),
+            bound: false,
             exp: token_exp,
             nonce: nonce.clone(),
         };

@@ -215,13 +215,18 @@ export class Game {
   async fresh(room) {
     let url, join;
     if (this.mode === "reserve") {
+      // The same JWT proves the player twice: to the matchmaker, which binds the seat to
+      // its `sub`, and to the worker, which seats no one else on it.
+      const bearer = typeof this.opts.bearer === "function" ? await this.opts.bearer() : this.opts.bearer;
       const seat = await reserve(
         this.opts.matchmaker,
         { track: this.opts.track, room, player: this.opts.player, idempotencyKey: this.opts.idempotencyKey },
         this.fetch,
+        { bearer },
       );
       url = seat.url;
       join = { room: seat.room, token: seat.token };
+      if (bearer) join.identity = bearer;
     } else {
       url = this.opts.url;
       join = { room: room || this.opts.room };

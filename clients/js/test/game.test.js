@@ -195,6 +195,23 @@ test("play reserves a seat, joins with its token, and reserves again in the old 
   game.close();
 });
 
+test("a bearer JWT goes to the matchmaker and, as identity, with the join", async () => {
+  const w = new FakeWorker();
+  const seen = [];
+  const fetch = async (_url, init) => {
+    seen.push(init.headers);
+    return new Response(JSON.stringify({ room: "r1", track: "t", shard: 0, worker: "w", url: "http://w:1", token: "tok", expiresAt: 0 }), { status: 200 });
+  };
+  w.handlers.join = () => joinAck({ self: "p1" });
+  let calls = 0;
+  const bearer = async () => `jwt-${++calls}`;
+  const game = await play({ matchmaker: "http://mm:8", fetch, io: w.io, bearer, ackTimeoutMs: 500 });
+  assert.equal(seen[0].authorization, "Bearer jwt-1");
+  assert.equal(seen[0]["x-api-key"], undefined);
+  assert.deepEqual(w.emitted("join")[0].data, { room: "r1", token: "tok", identity: "jwt-1" });
+  game.close();
+});
+
 test("a failed reservation fails play with the matchmaker's code", async () => {
   const w = new FakeWorker();
   const fetch = async () => new Response(JSON.stringify({ error: { code: "no_capacity", message: "full" } }), { status: 503 });

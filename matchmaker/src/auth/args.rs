@@ -1,6 +1,7 @@
 //! The flags of caller authentication, flattened into [`crate::Config`].
 
 use clap::Args;
+use roomshard_runtime::jwt::JwtArgs;
 use std::path::PathBuf;
 
 /// Who may call `/reserve` and `/rooms`.
@@ -12,41 +13,9 @@ pub struct AuthArgs {
     #[arg(long, env = "AUTH_MODE")]
     pub auth_mode: Option<String>,
 
-    /// Shared secret of HS256 bearer tokens (at least 32 bytes).
-    #[arg(long, env = "AUTH_JWT_HS256_SECRET", hide_env_values = true)]
-    pub auth_jwt_hs256_secret: Option<String>,
-
-    /// JSON Web Key Set file with the RS256 and ES256 public keys of bearer tokens.
-    #[arg(long, env = "AUTH_JWKS_FILE")]
-    pub auth_jwks_file: Option<PathBuf>,
-
-    /// URL (http or https) of the JSON Web Key Set with the RS256 and ES256 public keys.
-    #[arg(long, env = "AUTH_JWKS_URL")]
-    pub auth_jwks_url: Option<String>,
-
-    /// Seconds between two reloads of the key set (it is also reloaded when a token names
-    /// an unknown `kid`, at most once per AUTH_JWKS_MIN_REFRESH_SECONDS).
-    #[arg(long, env = "AUTH_JWKS_REFRESH_SECONDS", default_value_t = 300,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub auth_jwks_refresh_seconds: u64,
-
-    /// Fewest seconds between two reloads of the key set, whatever tokens arrive.
-    #[arg(long, env = "AUTH_JWKS_MIN_REFRESH_SECONDS", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub auth_jwks_min_refresh_seconds: u64,
-
-    /// The `iss` every bearer token must carry.
-    #[arg(long, env = "AUTH_JWT_ISSUER")]
-    pub auth_jwt_issuer: Option<String>,
-
-    /// The `aud` every bearer token must carry.
-    #[arg(long, env = "AUTH_JWT_AUDIENCE")]
-    pub auth_jwt_audience: Option<String>,
-
-    /// Clock skew allowed on `exp` and `nbf`, in seconds.
-    #[arg(long, env = "AUTH_JWT_LEEWAY_SECONDS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(0..=3_600))]
-    pub auth_jwt_leeway_seconds: u64,
+    /// The keys and claims of bearer tokens.
+    #[command(flatten)]
+    pub jwt: JwtArgs,
 
     /// API keys of game backends, comma-separated (sent as `X-Api-Key`).
     #[arg(long, env = "AUTH_API_KEYS", hide_env_values = true)]

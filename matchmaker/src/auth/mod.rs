@@ -2,17 +2,14 @@
 //! names the player in the body), or nobody, in the modes AUTH_MODE allows.
 
 pub mod args;
-pub mod jwks;
-pub mod jwt;
 
 use args::{AuthArgs, comma_list};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use jwks::{Jwks, JwksSource};
-use jwt::{JwtVerifier, MIN_HS256_SECRET_BYTES, Rejection};
+use roomshard_runtime::jwt::jwks::Jwks;
+use roomshard_runtime::jwt::{JwtVerifier, Rejection};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// The header a game backend sends its API key in.
@@ -157,7 +154,9 @@ impl Auth {
             tracing::warn!("AUTH_MODE includes none: callers without credentials may reserve");
         }
         let jwt = if modes.jwt {
-            Some(jwt_verifier(a)?)
+            Some(a.jwt.verifier()?.ok_or(
+                "AUTH_MODE jwt needs AUTH_JWT_HS256_SECRET, AUTH_JWKS_FILE or AUTH_JWKS_URL",
+            )?)
         } else {
             None
         };
@@ -181,7 +180,7 @@ impl Auth {
 
     /// The key set to keep fresh, if bearer tokens are checked against one.
     pub fn jwks(&self) -> Option<Arc<Jwks>> {
-        self.jwt.as_ref().and_then(|j| j.jwks.clone())
+        self.jwt.as_ref().and_then(JwtVerifier::key_set)
     }
 
     /// Who is calling, by the credentials in `headers`. Credentials that are present are
@@ -236,65 +235,6 @@ impl Auth {
             Err(MISSING)
         }
     }
-}
-
-fn jwt_verifier(a: &AuthArgs) -> Result<JwtVerifier, String> {
-    let hs256 = match &a.auth_jwt_hs256_secret {
-        Some(s) if s.len() < MIN_HS256_SECRET_BYTES => {
-            return Err(format!(
-                "AUTH_JWT_HS256_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes"
-            ));
-        }
-        Some(s) => Some(jsonwebtoken::DecodingKey::from_secret(s.as_bytes())),
-        None => None,
-    };
-    let source = match (&a.auth_jwks_file, &a.auth_jwks_url) {
-        (Some(_), Some(_)) => {
-            return Err("set AUTH_JWKS_FILE or AUTH_JWKS_URL, not both".into());
-        }
-        (Some(path), None) => Some(JwksSource::File(path.clone())),
-        (None, Some(url)) => {
-            let uri: hyper::Uri = url
-                .parse()
-                .map_err(|e| format!("AUTH_JWKS_URL is not a URL: {e}"))?;
-            if !matches!(uri.scheme_str(), Some("http" | "https")) {
-                return Err("AUTH_JWKS_URL must be an http or https URL".into());
-            }
-            Some(JwksSource::Url(uri))
-        }
-        (None, None) => None,
-    };
-    let jwks = match source {
-        Some(source) => Some(Arc::new(
-            Jwks::new(
-                source,
-                Duration::from_secs(a.auth_jwks_refresh_seconds),
-                Duration::from_secs(a.auth_jwks_min_refresh_seconds),
-            )
-            .map_err(|e| format!("AUTH_JWKS_FILE: {e}"))?,
-        )),
-        None => None,
-    };
-    if hs256.is_none() && jwks.is_none() {
-        return Err(
-            "AUTH_MODE jwt needs AUTH_JWT_HS256_SECRET, AUTH_JWKS_FILE or \
-                    AUTH_JWKS_URL"
-                .into(),
-        );
-    }
-    if a.auth_jwt_issuer.is_none() || a.auth_jwt_audience.is_none() {
-        tracing::warn!(
-            "AUTH_JWT_ISSUER or AUTH_JWT_AUDIENCE is not set: tokens of any issuer or \
-             audience signed with an accepted key are taken"
-        );
-    }
-    Ok(JwtVerifier {
-        hs256,
-        jwks,
-        issuer: a.auth_jwt_issuer.clone(),
-        audience: a.auth_jwt_audience.clone(),
-        leeway_seconds: a.auth_jwt_leeway_seconds,
-    })
 }
 
 fn api_keys(a: &AuthArgs) -> Result<Vec<String>, String> {

@@ -85,6 +85,17 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
 /// the HS256 secret and the API keys.
 fn auth_env(auth: &MatchmakerAuthSpec) -> Vec<EnvVar> {
     let mut env = vec![value_env("AUTH_MODE", auth.mode.clone())];
+    env.extend(jwt_env(auth));
+    if let Some(r) = &auth.api_keys {
+        env.push(secret_ref_env("AUTH_API_KEYS", r));
+    }
+    env
+}
+
+/// The bearer JWT keys and claims of `spec.matchmaker.auth`, which the workers get too:
+/// they check that a seat reserved by a JWT is taken by a join presenting the same `sub`.
+pub(super) fn jwt_env(auth: &MatchmakerAuthSpec) -> Vec<EnvVar> {
+    let mut env = Vec::new();
     let plain = [
         ("AUTH_JWT_ISSUER", &auth.issuer),
         ("AUTH_JWT_AUDIENCE", &auth.audience),
@@ -100,9 +111,6 @@ fn auth_env(auth: &MatchmakerAuthSpec) -> Vec<EnvVar> {
     }
     if let Some(r) = &auth.hs256_secret {
         env.push(secret_ref_env("AUTH_JWT_HS256_SECRET", r));
-    }
-    if let Some(r) = &auth.api_keys {
-        env.push(secret_ref_env("AUTH_API_KEYS", r));
     }
     env
 }
@@ -193,6 +201,32 @@ mod tests {
             assert_eq!(e["valueFrom"]["secretKeyRef"]["name"], "mm-auth", "{var}");
             assert_eq!(e["valueFrom"]["secretKeyRef"]["key"], key, "{var}");
         }
+    }
+
+    #[test]
+    fn workers_get_the_jwt_keys_and_nothing_else_of_auth() {
+        let sts = with(
+            json!({"shards": 1, "image": "w", "matchmaker": {"auth": {
+                "mode": "jwt,api-key", "issuer": "https://id.example",
+                "hs256Secret": {"name": "mm-auth", "key": "hs256"},
+                "apiKeys": {"name": "mm-auth", "key": "api-keys"}}}}),
+            |i| {
+                serde_json::to_value(crate::build::statefulset::worker_statefulset(i, 1))
+                    .expect("json")
+            },
+        );
+        let c = &sts["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(env(c, "AUTH_JWT_ISSUER")["value"], "https://id.example");
+        let e = env(c, "AUTH_JWT_HS256_SECRET");
+        assert_eq!(e["valueFrom"]["secretKeyRef"]["key"], "hs256");
+        let names: Vec<_> = c["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .filter_map(|e| e["name"].as_str())
+            .collect();
+        assert!(!names.contains(&"AUTH_API_KEYS"), "{names:?}");
+        assert!(!names.contains(&"AUTH_MODE"), "{names:?}");
     }
 
     #[test]

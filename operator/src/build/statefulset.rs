@@ -162,6 +162,10 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
     if !edge.allowed_origins.is_empty() {
         env.push(value_env("ALLOWED_ORIGINS", edge.allowed_origins.join(",")));
     }
+    let auth = spec.matchmaker.as_ref().and_then(|m| m.auth.as_ref());
+    if let Some(auth) = auth.filter(|a| a.mode.contains("jwt")) {
+        env.extend(super::matchmaker::jwt_env(auth));
+    }
     env
 }
 

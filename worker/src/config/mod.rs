@@ -85,6 +85,10 @@ pub struct Cli {
     /// are both set, off otherwise.
     #[arg(long, env = "ROOMSHARD_REQUIRE_TOKEN")]
     pub require_token: Option<bool>,
+    /// The matchmaker's bearer JWT keys: a seat reserved by a JWT is taken only by a join
+    /// whose `identity` is a JWT for the same `sub`.
+    #[command(flatten)]
+    pub jwt: roomshard_runtime::jwt::JwtArgs,
     /// World width; coordinates lie in 0..=width.
     #[arg(long, env = "WORLD_WIDTH", default_value_t = 1000.0)]
     pub world_width: f64,
@@ -192,6 +196,8 @@ pub struct Config {
     pub pod_name: String,
     pub token_key: Option<roomshard_protocol::token::TokenKey>,
     pub require_token: bool,
+    /// Checks the `identity` of joins to bound seats; None: no keys configured.
+    pub identity: Option<std::sync::Arc<roomshard_runtime::jwt::JwtVerifier>>,
     pub world: WorldConfig,
     pub room_capacity: u32,
     pub rooms_per_shard: u32,
@@ -452,6 +458,7 @@ impl Cli {
             pod_name: self.pod_name,
             token_key,
             require_token,
+            identity: self.jwt.verifier()?.map(std::sync::Arc::new),
             world: WorldConfig {
                 width,
                 height,

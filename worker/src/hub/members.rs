@@ -19,7 +19,7 @@ impl Hub {
     /// Takes a seat in `room` in the registry, as admission decided.
     pub async fn take_seat(&self, room: &str, request: &SeatRequest) -> Result<Seat, Rejection> {
         match request {
-            SeatRequest::Reserved { nonce } => self.seats.join_reserved(room, nonce).await,
+            SeatRequest::Reserved { nonce, .. } => self.seats.join_reserved(room, nonce).await,
             SeatRequest::Open => {
                 self.seats
                     .join_open(room, &self.cfg.default_track, self.cfg.room_capacity)

@@ -1,14 +1,16 @@
-//! `join {room, token?, name?}`: a player takes a seat and enters a room. The whole join,
-//! step by step: the payload read, the drain and the socket's membership checked,
-//! admission deciding which seat ([`crate::admission`]), the seat taken in the registry,
+//! `join {room, token?, name?, identity?}`: a player takes a seat and enters a room. The
+//! whole join, step by step: the payload read, the drain and the socket's membership
+//! checked, admission deciding which seat ([`crate::admission`]), the player's identity
+//! checked when the seat is bound to one ([`crate::identity`]), the seat taken in the registry,
 //! the player placed in the room (answered with its starting view), and the room told.
 
 use super::reply::Reply;
 use super::session::Session;
-use crate::admission::{self, Policy};
+use crate::admission::{self, Policy, SeatRequest};
 use crate::drain::Drain;
 use crate::error::Rejection;
 use crate::hub::{Change, Hub, Player, Seated, new_player_id};
+use crate::identity;
 use crate::payload;
 use roomshard_protocol::events::{EntityView, codes};
 use roomshard_protocol::token::new_nonce;
@@ -72,6 +74,14 @@ async fn seat<A: Adapter>(
         req.token.as_deref(),
         roomshard_protocol::now_ms(),
     )?;
+    if let SeatRequest::Reserved { bound_to, .. } = &request {
+        identity::check(
+            cfg.identity.as_deref(),
+            bound_to.as_deref(),
+            req.identity.as_deref(),
+        )
+        .await?;
+    }
     let seat = hub.take_seat(&req.room, &request).await?;
     let id = new_player_id();
     let name = req

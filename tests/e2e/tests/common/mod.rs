@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result, bail};
 use roomshard_testkit::bins::command;
-use roomshard_testkit::http::{healthy_shards, send};
+use roomshard_testkit::http::send;
 use roomshard_testkit::process::{Proc, free_port, wait_until};
 use roomshard_testkit::redis::RedisServer;
 use std::path::PathBuf;
@@ -27,6 +27,8 @@ pub struct StackOptions {
     pub matchmaker_port: Option<u16>,
     /// More environment for every worker (`RESUME_WINDOW_MS`, ...).
     pub worker_env: Vec<(String, String)>,
+    /// More environment for the matchmaker (`AUTH_MODE`, ...).
+    pub matchmaker_env: Vec<(String, String)>,
 }
 
 impl Default for StackOptions {
@@ -38,6 +40,7 @@ impl Default for StackOptions {
             worker_ports: None,
             matchmaker_port: None,
             worker_env: Vec::new(),
+            matchmaker_env: Vec::new(),
         }
     }
 }
@@ -95,6 +98,7 @@ impl Stack {
             .env("ROOMSHARD_SET", SET)
             .env("ROOMSHARD_TOKEN_SECRET", SECRET)
             .env("HEARTBEAT_INTERVAL_MS", "500");
+        cmd.envs(opts.matchmaker_env.iter().map(|(k, v)| (k, v)));
         let mut stack = Self {
             matchmaker: Proc::spawn("matchmaker", cmd, port, &dir, "matchmaker")?,
             workers,
@@ -120,7 +124,11 @@ impl Stack {
                 if let Some(status) = mm.child.try_status() {
                     return Some(Err(anyhow::anyhow!("the matchmaker exited with {status}")));
                 }
-                (healthy_shards(port)? == shards as usize).then_some(Ok(()))
+                // The shard gauge, not `GET /rooms`, which is private when auth is on.
+                let healthy =
+                    roomshard_testkit::metrics::value(port, "roomshard_matchmaker_healthy_shards")
+                        .ok()?;
+                (healthy as u32 == shards).then_some(Ok(()))
             },
         )?
     }

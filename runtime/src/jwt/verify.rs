@@ -10,12 +10,26 @@ use std::sync::Arc;
 /// Shortest HS256 secret accepted, in bytes.
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
 
+/// Checks bearer tokens against the configured keys and claims.
 pub struct JwtVerifier {
     pub hs256: Option<DecodingKey>,
     pub jwks: Option<Arc<Jwks>>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub leeway_seconds: u64,
+}
+
+impl std::fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Which keys, never the keys.
+        f.debug_struct("JwtVerifier")
+            .field("hs256", &self.hs256.is_some())
+            .field("jwks", &self.jwks.is_some())
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway_seconds", &self.leeway_seconds)
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]
@@ -56,7 +70,7 @@ impl Rejection {
         match self {
             Rejection::Malformed => "the bearer token is not a well-formed JWT",
             Rejection::Algorithm => "the bearer token's algorithm is not accepted",
-            Rejection::UnknownKey => "the bearer token names no key this matchmaker knows",
+            Rejection::UnknownKey => "the bearer token names no key known here",
             Rejection::Signature => "the bearer token's signature does not verify",
             Rejection::Expired => "the bearer token has expired",
             Rejection::NotYetValid => "the bearer token is not valid yet",
