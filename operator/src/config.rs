@@ -1,6 +1,9 @@
 //! The operator's flags, each with an environment fallback, and the settings they make.
 
+use crate::build::Defaults;
+use crate::crd::MatchmakerAuthSpec;
 use clap::Parser;
+use k8s_openapi::api::core::v1::ResourceRequirements;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -55,9 +58,35 @@ pub struct Cli {
     /// Seconds between two checks of a running drain.
     #[arg(long, env = "DRAIN_POLL_SECONDS", default_value_t = 2)]
     pub drain_poll_seconds: u64,
+    /// Resources (a ResourceRequirements as JSON, such as
+    /// `{"requests":{"cpu":"100m","memory":"128Mi"},"limits":{"memory":"512Mi"}}`) of every
+    /// worker and matchmaker container whose set names none.
+    #[arg(long, env = "DEFAULT_RESOURCES", value_parser = parse_resources)]
+    pub default_resources: Option<ResourceRequirements>,
+    /// Caller authentication (a `spec.matchmaker.auth` as JSON, such as
+    /// `{"mode":"jwt","jwksUrl":"https://id.example/jwks.json"}`) of every matchmaker whose
+    /// set names none. Secrets it names must exist in each set's namespace.
+    #[arg(long, env = "DEFAULT_MATCHMAKER_AUTH", value_parser = parse_auth)]
+    pub default_matchmaker_auth: Option<MatchmakerAuthSpec>,
     /// Seconds the finalizer spends on Redis clean-up before letting deletion proceed.
     #[arg(long, env = "CLEANUP_TIMEOUT_SECONDS", default_value_t = 10)]
     pub cleanup_timeout_seconds: u64,
+}
+
+/// DEFAULT_RESOURCES: a ResourceRequirements object, or empty for none.
+fn parse_resources(s: &str) -> Result<ResourceRequirements, String> {
+    serde_json::from_str(s).map_err(|e| {
+        format!("DEFAULT_RESOURCES must be a JSON object with requests and limits: {e}")
+    })
+}
+
+/// DEFAULT_MATCHMAKER_AUTH: a `spec.matchmaker.auth`, held to the same checks.
+fn parse_auth(s: &str) -> Result<MatchmakerAuthSpec, String> {
+    let auth: MatchmakerAuthSpec = serde_json::from_str(s).map_err(|e| {
+        format!("DEFAULT_MATCHMAKER_AUTH must be a spec.matchmaker.auth object: {e}")
+    })?;
+    crate::validate::check_auth(&auth).map_err(|e| format!("DEFAULT_MATCHMAKER_AUTH: {e}"))?;
+    Ok(auth)
 }
 
 impl Cli {
@@ -91,6 +120,10 @@ impl Cli {
     pub fn controller(&self) -> Config {
         Config {
             default_redis_url: self.redis_url.clone(),
+            defaults: Defaults {
+                resources: self.default_resources.clone(),
+                matchmaker_auth: self.default_matchmaker_auth.clone(),
+            },
             redis_tls: self.redis_tls.clone(),
             namespace: self.watch_namespace.clone(),
             cleanup_budget: Duration::from_secs(self.cleanup_timeout_seconds),
@@ -116,6 +149,8 @@ pub struct LeaseConfig {
 pub struct Config {
     /// Redis for sets that name none.
     pub default_redis_url: Option<String>,
+    /// What sets that leave a part out get.
+    pub defaults: Defaults,
     /// TLS settings of the operator's Redis clients.
     pub redis_tls: roomshard_runtime::redis::RedisTls,
     /// Namespace to watch; all when `None`.
@@ -132,6 +167,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             default_redis_url: None,
+            defaults: Defaults::default(),
             redis_tls: roomshard_runtime::redis::RedisTls::default(),
             namespace: None,
             cleanup_budget: Duration::from_secs(10),
@@ -168,6 +204,36 @@ mod tests {
         assert_eq!(config.resync, Duration::from_secs(1));
         assert_eq!(config.drain_poll, Duration::from_secs(2));
         assert_eq!(config.cleanup_budget, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn default_resources_are_json_or_refused() {
+        let cli = Cli::try_parse_from([
+            "roomshard-operator",
+            "--default-resources",
+            r#"{"requests":{"cpu":"100m"},"limits":{"memory":"512Mi"}}"#,
+        ])
+        .expect("parses");
+        let r = cli.controller().defaults.resources.expect("set");
+        assert!(r.requests.is_some_and(|q| q.contains_key("cpu")));
+        let bad = Cli::try_parse_from(["roomshard-operator", "--default-resources", "cpu=1"]);
+        let msg = bad.expect_err("not JSON").to_string();
+        assert!(
+            msg.contains("DEFAULT_RESOURCES must be a JSON object"),
+            "{msg}"
+        );
+        let auth = |json: &str| {
+            Cli::try_parse_from(["roomshard-operator", "--default-matchmaker-auth", json])
+                .map(|c| c.controller().defaults.matchmaker_auth)
+                .map_err(|e| e.to_string())
+        };
+        let jwt = auth(r#"{"mode":"jwt","jwksUrl":"https://id.example/jwks.json"}"#);
+        assert_eq!(jwt.expect("valid").expect("set").mode, "jwt");
+        let keyless = auth(r#"{"mode":"jwt"}"#).expect_err("no key");
+        assert!(
+            keyless.contains("needs hs256Secret or jwksUrl"),
+            "{keyless}"
+        );
     }
 
     #[test]

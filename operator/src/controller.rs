@@ -123,6 +123,7 @@ async fn reconcile_set(
         owner: set
             .controller_owner_ref(&())
             .ok_or(Error::MissingObjectKey("metadata.uid"))?,
+        defaults: &ctx.config.defaults,
     };
     let mut observed = observe(set, &valid, ctx).await?;
     let plan = plan_drain(set, &valid, &mut observed, ctx).await;

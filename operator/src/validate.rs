@@ -143,7 +143,7 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
 }
 
 /// `spec.matchmaker.auth`: a known mode list, and the settings each mode needs.
-fn check_auth(auth: &crate::crd::MatchmakerAuthSpec) -> Result<(), SpecError> {
+pub(crate) fn check_auth(auth: &crate::crd::MatchmakerAuthSpec) -> Result<(), SpecError> {
     let modes: Vec<&str> = auth.mode.split(',').map(str::trim).collect();
     if let Some(bad) = modes
         .iter()
@@ -369,6 +369,7 @@ mod tests {
         let err = validate(&s, None).expect_err("no redis anywhere");
         assert!(err.0.contains("REDIS_URL"), "{err}");
         s.spec.redis = Some(RedisSpec {
+            tls: None,
             url: None,
             secret_ref: Some(SecretKeyRef {
                 name: "r".into(),
@@ -383,6 +384,7 @@ mod tests {
             }
         );
         s.spec.redis = Some(RedisSpec {
+            tls: None,
             url: Some("redis://own".into()),
             secret_ref: Some(SecretKeyRef {
                 name: "r".into(),

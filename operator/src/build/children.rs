@@ -83,6 +83,7 @@ mod tests {
                 set: &set,
                 valid: &valid,
                 owner: crate::build::fixture::owner(),
+                defaults: &crate::build::Defaults::default(),
             };
             let children = Children::build(&inputs, 1);
             let sts = serde_json::to_value(&children.statefulset).expect("json");

@@ -1,8 +1,8 @@
 //! The matchmaker Deployment: stateless replicas that hand out seats.
 
 use super::statefulset::{
-    field_env, pod_security_context, redis_env, secret_env, served_container, tmp_volume,
-    token_secret_env, value_env,
+    field_env, pod_security_context, redis_env, secret_env, served_container, token_secret_env,
+    value_env,
 };
 use super::{Inputs, MATCHMAKER_PORT, OPS_PORT, names, selector_labels};
 use crate::crd::{MatchmakerAuthSpec, SecretKeyRef};
@@ -43,9 +43,10 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
         value_env("ROOMS_PER_SHARD", capacity.rooms_per_shard.to_string()),
         field_env("POD_NAME", "metadata.name"),
     ];
-    if let Some(auth) = &mm.auth {
+    if let Some(auth) = inputs.matchmaker_auth() {
         env.extend(auth_env(auth));
     }
+    env.extend(super::redis_tls::env(inputs));
     Deployment {
         metadata: inputs.meta(names::matchmaker(name), COMPONENT),
         spec: Some(DeploymentSpec {
@@ -62,14 +63,15 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
                 spec: Some(PodSpec {
                     automount_service_account_token: Some(false),
                     security_context: Some(pod_security_context()),
-                    volumes: Some(vec![tmp_volume()]),
+                    volumes: Some(super::redis_tls::volumes(inputs)),
                     containers: vec![Container {
                         name: COMPONENT.into(),
                         image: Some(spec.matchmaker_image().to_owned()),
                         image_pull_policy: spec.image_pull_policy.map(|p| p.as_str().to_owned()),
                         command: Some(vec!["roomshard-matchmaker".into()]),
                         env: Some(env),
-                        resources: mm.resources.clone(),
+                        resources: inputs.resources(mm.resources.as_ref()),
+                        volume_mounts: Some(super::redis_tls::mounts(inputs)),
                         ..served_container("http", MATCHMAKER_PORT, Some(OPS_PORT))
                     }],
                     ..PodSpec::default()
@@ -123,6 +125,7 @@ fn secret_ref_env(name: &str, r: &SecretKeyRef) -> EnvVar {
 mod tests {
     use super::*;
     use crate::build::fixture::{assert_redis_from_owned_secret, env, owned_json, with};
+    use k8s_openapi::api::core::v1::ResourceRequirements;
     use serde_json::json;
 
     #[test]
@@ -201,6 +204,75 @@ mod tests {
             assert_eq!(e["valueFrom"]["secretKeyRef"]["name"], "mm-auth", "{var}");
             assert_eq!(e["valueFrom"]["secretKeyRef"]["key"], key, "{var}");
         }
+    }
+
+    #[test]
+    fn containers_without_resources_get_the_operator_default() {
+        let default: ResourceRequirements = serde_json::from_value(json!({
+            "requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}))
+        .expect("resources");
+        let build = |spec: serde_json::Value| {
+            let s = crate::build::fixture::set(spec);
+            let v = crate::build::fixture::valid(&s);
+            let defaults = crate::build::Defaults {
+                resources: Some(default.clone()),
+                matchmaker_auth: None,
+            };
+            let inputs = Inputs {
+                set: &s,
+                valid: &v,
+                owner: crate::build::fixture::owner(),
+                defaults: &defaults,
+            };
+            let sts = crate::build::statefulset::worker_statefulset(&inputs, 1);
+            let mm = matchmaker_deployment(&inputs);
+            let first = |v: serde_json::Value, path: &str| {
+                v.pointer(path).cloned().unwrap_or(serde_json::Value::Null)
+            };
+            let path = "/spec/template/spec/containers/0/resources";
+            (
+                first(serde_json::to_value(sts).expect("json"), path),
+                first(serde_json::to_value(mm).expect("json"), path),
+            )
+        };
+        let (worker, matchmaker) = build(json!({"shards": 1, "image": "w"}));
+        assert_eq!(worker["requests"]["cpu"], "100m");
+        assert_eq!(matchmaker["limits"]["memory"], "512Mi");
+        let (worker, matchmaker) = build(json!({"shards": 1, "image": "w",
+            "resources": {"limits": {"cpu": "2"}},
+            "matchmaker": {"resources": {"limits": {"cpu": "1"}}}}));
+        assert_eq!(
+            worker,
+            json!({"limits": {"cpu": "2"}}),
+            "the spec wins whole"
+        );
+        assert_eq!(matchmaker, json!({"limits": {"cpu": "1"}}));
+    }
+
+    #[test]
+    fn a_set_without_auth_gets_the_operator_default_and_its_own_wins() {
+        let defaults = crate::build::Defaults {
+            resources: None,
+            matchmaker_auth: serde_json::from_value(json!({"mode": "jwt",
+                "hs256Secret": {"name": "studio-auth", "key": "hs256"}}))
+            .expect("auth"),
+        };
+        let mode = |spec: serde_json::Value| {
+            let s = crate::build::fixture::set(spec);
+            let v = crate::build::fixture::valid(&s);
+            let inputs = Inputs {
+                set: &s,
+                valid: &v,
+                owner: crate::build::fixture::owner(),
+                defaults: &defaults,
+            };
+            let d = serde_json::to_value(matchmaker_deployment(&inputs)).expect("json");
+            let c = &d["spec"]["template"]["spec"]["containers"][0];
+            env(c, "AUTH_MODE")["value"].clone()
+        };
+        assert_eq!(mode(json!({"shards": 1, "image": "w"})), "jwt");
+        let own = json!({"shards": 1, "image": "w", "matchmaker": {"auth": {"mode": "none"}}});
+        assert_eq!(mode(own), "none");
     }
 
     #[test]

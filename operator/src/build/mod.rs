@@ -5,13 +5,15 @@
 
 pub mod children;
 pub mod matchmaker;
+pub mod redis_tls;
 pub mod secret;
 pub mod service;
 pub mod shard_count;
 pub mod statefulset;
 
-use crate::crd::RoomShardSet;
+use crate::crd::{MatchmakerAuthSpec, RoomShardSet};
 use crate::validate::ValidSet;
+use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use std::collections::BTreeMap;
 
@@ -34,11 +36,37 @@ pub const TOKEN_SECRET_KEY: &str = "token-secret";
 pub const MATCHMAKER_PORT: i32 = 8080;
 pub use crate::crd::OPS_PORT;
 
-/// What every builder needs: the set, its validated form and the owner reference.
+/// What the operator gives a set whose spec leaves a part out (DEFAULT_RESOURCES,
+/// DEFAULT_MATCHMAKER_AUTH).
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    /// Of every worker and matchmaker container without resources of its own.
+    pub resources: Option<ResourceRequirements>,
+    /// Of every matchmaker without `spec.matchmaker.auth`.
+    pub matchmaker_auth: Option<MatchmakerAuthSpec>,
+}
+
+/// What every builder needs: the set, its validated form, the owner reference, and the
+/// operator's defaults.
 pub struct Inputs<'a> {
     pub set: &'a RoomShardSet,
     pub valid: &'a ValidSet,
     pub owner: OwnerReference,
+    pub defaults: &'a Defaults,
+}
+
+impl Inputs<'_> {
+    /// `given` when the spec sets it, else the operator's default.
+    pub fn resources(&self, given: Option<&ResourceRequirements>) -> Option<ResourceRequirements> {
+        given.or(self.defaults.resources.as_ref()).cloned()
+    }
+
+    /// The matchmaker's caller authentication: the spec's, else the operator's default.
+    pub fn matchmaker_auth(&self) -> Option<&MatchmakerAuthSpec> {
+        let spec = self.set.spec.matchmaker.as_ref();
+        spec.and_then(|m| m.auth.as_ref())
+            .or(self.defaults.matchmaker_auth.as_ref())
+    }
 }
 
 /// Deterministic child names of set `name`.
@@ -163,6 +191,7 @@ pub(crate) mod fixture {
             set: &s,
             valid: &v,
             owner: owner(),
+            defaults: &super::Defaults::default(),
         })
     }
 

@@ -65,14 +65,15 @@ pub fn worker_statefulset(inputs: &Inputs<'_>, replicas: i32) -> StatefulSet {
                     affinity: overrides.affinity.clone(),
                     priority_class_name: overrides.priority_class_name.clone(),
                     security_context: Some(pod_security_context()),
-                    volumes: Some(vec![tmp_volume()]),
+                    volumes: Some(super::redis_tls::volumes(inputs)),
                     containers: vec![Container {
                         name: COMPONENT.into(),
                         image: Some(spec.image.clone()),
                         image_pull_policy: spec.image_pull_policy.map(|p| p.as_str().to_owned()),
                         command: Some(vec!["roomshard-worker".into()]),
                         env: Some(worker_env(inputs)),
-                        resources: spec.resources.clone(),
+                        resources: inputs.resources(spec.resources.as_ref()),
+                        volume_mounts: Some(super::redis_tls::mounts(inputs)),
                         ..served_container("socketio", port, Some(OPS_PORT))
                     }],
                     ..PodSpec::default()
@@ -162,8 +163,8 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
     if !edge.allowed_origins.is_empty() {
         env.push(value_env("ALLOWED_ORIGINS", edge.allowed_origins.join(",")));
     }
-    let auth = spec.matchmaker.as_ref().and_then(|m| m.auth.as_ref());
-    if let Some(auth) = auth.filter(|a| a.mode.contains("jwt")) {
+    env.extend(super::redis_tls::env(inputs));
+    if let Some(auth) = inputs.matchmaker_auth().filter(|a| a.mode.contains("jwt")) {
         env.extend(super::matchmaker::jwt_env(auth));
     }
     env

@@ -1,4 +1,5 @@
-//! `spec.matchmaker.auth`: who may reserve at the set's matchmaker.
+//! `spec.matchmaker.auth`: who may reserve at the set's matchmaker; `spec.redis.tls`: how
+//! the set's pods know their Redis.
 
 use super::SecretKeyRef;
 use kube::KubeSchema;
@@ -39,4 +40,21 @@ pub struct MatchmakerAuthSpec {
     /// Secret key holding the API keys of game backends, comma-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_keys: Option<SecretKeyRef>,
+}
+
+/// A Secret in the set's namespace holding the CA bundle that signs the Redis server's
+/// certificate and, for mutual TLS, a client certificate as `tls.crt` and `tls.key` (the
+/// shape of a `kubernetes.io/tls` Secret, such as cert-manager writes).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RedisTlsSpec {
+    #[schemars(length(min = 1, max = 253))]
+    pub secret_name: String,
+    /// Key of the CA bundle in the Secret. Default `ca.crt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub ca_key: Option<String>,
+    /// Also present the Secret's `tls.crt` and `tls.key` to Redis (mutual TLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<bool>,
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod auth;
-pub use auth::MatchmakerAuthSpec;
+pub use auth::{MatchmakerAuthSpec, RedisTlsSpec};
 
 /// The finalizer that guards the set's Redis state.
 pub const FINALIZER: &str = "roomshard.dev/redis-state";
@@ -203,6 +203,10 @@ pub struct RedisSpec {
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<SecretKeyRef>,
+    /// The CA (and for mutual TLS the client certificate) of a `rediss://` Redis, mounted
+    /// into the worker and matchmaker pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RedisTlsSpec>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]

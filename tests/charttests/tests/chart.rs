@@ -93,6 +93,17 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
         !env.contains(&"REDIS_URL"),
         "no default Redis unless configured"
     );
+    // Sets that name no resources still run bounded.
+    let defaults = container["env"]
+        .as_array()
+        .context("env")?
+        .iter()
+        .find(|e| e["name"] == "DEFAULT_RESOURCES")
+        .context("DEFAULT_RESOURCES")?;
+    let defaults: Value =
+        serde_json::from_str(defaults["value"].as_str().context("a plain value")?)?;
+    assert_eq!(defaults["requests"]["cpu"], "100m");
+    assert_eq!(defaults["limits"]["memory"], "512Mi");
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
 
@@ -279,6 +290,15 @@ fn optional_parts_render_when_switched_on() -> Result<()> {
         redis_url,
         "redis://rs-roomshard-redis.roomshard-system.svc:6379"
     );
+    let auth = operator["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .context("env")?
+        .iter()
+        .find(|e| e["name"] == "DEFAULT_MATCHMAKER_AUTH")
+        .and_then(|e| e["value"].as_str())
+        .context("DEFAULT_MATCHMAKER_AUTH")?;
+    let auth: Value = serde_json::from_str(auth)?;
+    assert_eq!(auth["mode"], "jwt");
 
     let monitor = find(&docs, "PodMonitor", "rs-roomshard-workloads").context("PodMonitor")?;
     let ports = monitored_ports(monitor)?;

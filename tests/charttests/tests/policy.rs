@@ -90,6 +90,10 @@ fn a_set_outside_the_charts_bounds_is_refused_naming_the_field() -> Result<()> {
             "spec.resources.requests.memory must be at most 8Gi",
         ),
         (
+            json!({"matchmaker": {"resources": {"limits": {"memory": "32Gi"}}}}),
+            "spec.matchmaker.resources.limits.memory must be at most 8Gi",
+        ),
+        (
             json!({"service": {"type": "LoadBalancer"}}),
             "spec.service.type LoadBalancer",
         ),

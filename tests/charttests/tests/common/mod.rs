@@ -50,6 +50,8 @@ pub const ALL_ON: &[&str] = &[
     "prometheusRule.enabled=true",
     "--set",
     "networkPolicy.enabled=true",
+    "--set-json",
+    r#"operator.defaultMatchmakerAuth={"mode":"jwt","jwksUrl":"https://id.example/jwks.json"}"#,
 ];
 
 /// `helm` from the control-plane assets, with its state in a scratch folder; for commands
