@@ -39,6 +39,16 @@ const INHERITED_VARS: &[&str] = &[
     "METRICS_ADDRESS",
     "KUBECONFIG",
     "MAX_MESSAGE_BYTES",
+    "AUTH_MODE",
+    "AUTH_JWT_HS256_SECRET",
+    "AUTH_JWKS_FILE",
+    "AUTH_JWKS_URL",
+    "AUTH_JWT_ISSUER",
+    "AUTH_JWT_AUDIENCE",
+    "AUTH_API_KEYS",
+    "AUTH_API_KEYS_FILE",
+    "DEFAULT_RESOURCES",
+    "DEFAULT_MATCHMAKER_AUTH",
 ];
 
 /// A binary of the workspace: next to the running test's executable (`target/<profile>/NAME`;

@@ -1,16 +1,17 @@
-//! A measurement, not a test: `/reserve` latency of well-behaved clients with and without
+//! A benchmark, not a test: `/reserve` latency of well-behaved clients with and without
 //! one abusive client flooding the same matchmaker from one address. The abusive client is
 //! refused 429 by the per-IP limit; what it costs the others is the ratio of their p50 and
 //! p99 with the flood to without. `bench/reserve-flood.sh` runs it; docs/LOADTEST.md has
 //! the numbers.
 //!
-//! Run with `cargo test --release -p roomshard-matchmaker --test flood -- --ignored
-//! --nocapture`. Settings (environment):
+//! Run with `cargo bench -p roomshard-matchmaker --bench flood` (after building the
+//! matchmaker with `--release`). Settings (environment):
 //! - `FLOOD_BENCH_SECS`: seconds per phase (default 5).
 //! - `FLOOD_BENCH_CLIENTS`: well-behaved clients, each from its own address (default 8).
 //! - `FLOOD_BENCH_RATE`: reservations per second of each well-behaved client (default 5).
 //! - `FLOOD_BENCH_FLOODERS`: concurrent connections of the abusive client (default 32).
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use common::{Matchmaker, beat_all};
@@ -125,8 +126,14 @@ async fn phase(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "measurement; run on demand"]
+fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()?
+        .block_on(measure_reserve_latency_under_a_flood())
+}
+
 async fn measure_reserve_latency_under_a_flood() -> anyhow::Result<()> {
     let secs: f64 = env_or("FLOOD_BENCH_SECS", 5.0);
     let clients: usize = env_or("FLOOD_BENCH_CLIENTS", 8);
