@@ -279,25 +279,19 @@ fn optional_parts_render_when_switched_on() -> Result<()> {
     );
 
     let operator = find(&docs, "Deployment", "rs-roomshard-operator").context("operator")?;
-    let redis_url = operator["spec"]["template"]["spec"]["containers"][0]["env"]
-        .as_array()
-        .context("env")?
-        .iter()
-        .find(|e| e["name"] == "REDIS_URL")
-        .and_then(|e| e["value"].as_str())
-        .context("REDIS_URL")?;
+    let operator_env = |name: &str| {
+        operator["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .and_then(|env| env.iter().find(|e| e["name"] == name))
+            .and_then(|e| e["value"].as_str())
+            .with_context(|| format!("operator env {name}"))
+    };
+    let redis_url = operator_env("REDIS_URL")?;
     assert_eq!(
         redis_url,
         "redis://rs-roomshard-redis.roomshard-system.svc:6379"
     );
-    let auth = operator["spec"]["template"]["spec"]["containers"][0]["env"]
-        .as_array()
-        .context("env")?
-        .iter()
-        .find(|e| e["name"] == "DEFAULT_MATCHMAKER_AUTH")
-        .and_then(|e| e["value"].as_str())
-        .context("DEFAULT_MATCHMAKER_AUTH")?;
-    let auth: Value = serde_json::from_str(auth)?;
+    let auth: Value = serde_json::from_str(operator_env("DEFAULT_MATCHMAKER_AUTH")?)?;
     assert_eq!(auth["mode"], "jwt");
 
     let monitor = find(&docs, "PodMonitor", "rs-roomshard-workloads").context("PodMonitor")?;
