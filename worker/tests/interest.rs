@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{run_node, spawn_node, start_worker};
+use common::{run_node, start_worker};
 use roomshard_testkit::metrics::{sum, value};
-use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
 use std::time::Duration;
 
@@ -143,42 +142,4 @@ fn event_floods_are_rate_limited_then_disconnected() {
     assert_eq!(s["bystanderSay"], true, "{s}");
     let forced = sum(worker.port, "roomshard_worker_forced_disconnects_total").ok();
     assert_eq!(forced, Some(1.0));
-}
-
-/// Idle memory per connection: RSS delta over 10k WebSocket connections. A measurement,
-/// not an assertion; run with `cargo test -p roomshard-worker --release --test interest
-/// -- --ignored --nocapture`.
-#[test]
-#[ignore = "measurement; opens 10k connections"]
-fn measure_idle_memory_per_connection() {
-    const N: u64 = 10_000;
-    // Every connection comes from one address and none joins.
-    let envs = [
-        ("MAX_CONNECTIONS_PER_IP", "0".to_owned()),
-        ("JOIN_TIMEOUT_MS", "3600000".to_owned()),
-    ];
-    let worker = start_worker("idle", &envs).expect("worker");
-    let before = worker.rss_kib().expect("rss");
-    let node = spawn_node("idle.mjs", &[worker.url(), N.to_string()]).expect("node");
-    wait_until("10k connections", Duration::from_secs(300), || {
-        value(worker.port, "roomshard_worker_connections")
-            .ok()
-            .filter(|c| *c >= N as f64)
-    })
-    .expect("connected");
-    // Let the handshakes settle: wait until RSS stops growing (bounded).
-    let mut last = worker.rss_kib().expect("rss");
-    let settled = wait_until("RSS to settle", Duration::from_secs(30), || {
-        std::thread::sleep(Duration::from_millis(500));
-        let now = worker.rss_kib().ok()?;
-        let done = now <= last + 256;
-        last = now;
-        done.then_some(now)
-    })
-    .unwrap_or(last);
-    let per_conn = (settled.saturating_sub(before) * 1024) / N;
-    println!(
-        "idle memory: RSS {before} KiB -> {settled} KiB with {N} connections: {per_conn} bytes per connection"
-    );
-    drop(node);
 }
