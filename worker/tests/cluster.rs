@@ -231,7 +231,7 @@ impl Reserve<'_> {
         let cmds: [&[&str]; 3] = [
             &["ZADD", &k.rooms(), &now_s, room],
             &["ZADD", &k.room_reservations(room), &expires, &nonce],
-            &["SET", &k.reservation(&nonce), &record, "PX", &ttl],
+            &["SET", &k.reservation(room, &nonce), &record, "PX", &ttl],
         ];
         for c in cmds {
             self.redis.query(c).unwrap_or_else(|e| panic!("{c:?}: {e}"));
@@ -294,7 +294,7 @@ fn reservation_tokens_are_single_use_and_checked() {
     let (other_shard, _) = r.seat("elsewhere", 1, 30_000, later);
     let (gone_resv, gone_nonce) = r.seat("arena", 0, 30_000, later);
     redis
-        .query(&["DEL", &r.keys.reservation(&gone_nonce)])
+        .query(&["DEL", &r.keys.reservation("arena", &gone_nonce)])
         .expect("del");
     let (payload, sig) = good.split_once('.').expect("token");
     let mut sig_bytes: Vec<char> = sig.chars().collect();
@@ -336,7 +336,7 @@ fn reservation_tokens_are_single_use_and_checked() {
     // The reservation was used: its key and its entry are gone. The join.mjs connection
     // closed afterwards, so the seat is free again once the resume window ran out.
     let used = redis
-        .query(&["GET", &r.keys.reservation(&nonce)])
+        .query(&["GET", &r.keys.reservation("arena", &nonce)])
         .expect("get");
     assert!(used.is_nil(), "{used:?}");
     let score = redis
@@ -436,11 +436,28 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
             ("ROOM_SHARD", "1/2".into()),
             ("ROOMSHARD_REQUIRE_TOKEN", "false".into()),
             ("HEARTBEAT_INTERVAL_MS", "300".into()),
+            ("DEFAULT_TRACK", "ctf".into()),
+            // The room joined before the drain stays open for the whole test.
+            ("ROOM_EMPTY_GRACE_MS", "600000".into()),
         ],
     )
     .expect("worker");
     let acks = join_acks(&worker.url(), serde_json::json!([{"room": "before"}]));
     assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["ok"]);
+    let index = keys.track_index("ctf");
+    let free_seats = || {
+        redis
+            .query(&["ZSCORE", &index.free, "before"])
+            .ok()?
+            .as_text()
+            .and_then(|t| t.parse::<u32>().ok())
+    };
+    wait_until(
+        "the room's free seats in its track's index",
+        Duration::from_secs(5),
+        || free_seats().filter(|f| *f > 0),
+    )
+    .expect("indexed");
 
     // What the operator does on scale-down.
     redis.query(&["SADD", &keys.draining(), "1"]).expect("sadd");
@@ -452,6 +469,12 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     .expect("draining heartbeat");
     let acks = join_acks(&worker.url(), serde_json::json!([{"room": "during"}]));
     assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["draining"]);
+    // Its rooms are marked too, so no matchmaker places a seat there, whatever its view.
+    let marked = redis
+        .query(&["HGET", &keys.room("before"), "draining"])
+        .expect("hget");
+    assert_eq!(marked.as_text(), Some("1"), "{marked:?}");
+    assert_eq!(free_seats(), Some(0), "a draining room offers no seat");
     assert_eq!(
         value(worker.port, "roomshard_worker_draining").ok(),
         Some(1.0)
@@ -467,4 +490,10 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     .expect("healthy heartbeat");
     let acks = join_acks(&worker.url(), serde_json::json!([{"room": "after"}]));
     assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["ok"]);
+    wait_until(
+        "the room to offer seats again",
+        Duration::from_secs(5),
+        || free_seats().filter(|f| *f > 0),
+    )
+    .expect("unmarked");
 }
