@@ -55,8 +55,10 @@ pub enum Seats {
 pub struct RedisSeats {
     registry: Registry,
     shard: u32,
-    /// Whether this shard's rooms are marked draining, as last done.
-    marked: std::sync::atomic::AtomicBool,
+    /// How this shard's rooms were last marked: [`upkeep::UNMARKED`] until the first
+    /// heartbeat (a process that starts follows the drain state into the rooms whatever an
+    /// earlier process of the shard left there), then draining or not.
+    marked: std::sync::atomic::AtomicU8,
     /// Heartbeats counted, for the sweep of the placement indices.
     beats: std::sync::atomic::AtomicU32,
     sweeping: std::sync::atomic::AtomicBool,
@@ -135,7 +137,7 @@ impl RedisSeats {
         Self {
             registry,
             shard,
-            marked: std::sync::atomic::AtomicBool::new(false),
+            marked: std::sync::atomic::AtomicU8::new(upkeep::UNMARKED),
             beats: std::sync::atomic::AtomicU32::new(0),
             sweeping: std::sync::atomic::AtomicBool::new(false),
         }

@@ -3,7 +3,7 @@
 //! index or the set's room lists, so what it did is posted afterwards, each a call of its
 //! own. A post lost to a failure or a crash is made good by the sweep: every
 //! [`SWEEP_EVERY_BEATS`] heartbeats, and at the first one after a start, every room the
-//! shard owns is read again and posted.
+//! shard owns is read again (and marked as the shard's drain state says) and posted.
 
 use super::{RedisSeats, texts};
 use fred::interfaces::{SetsInterface, SortedSetsInterface};
@@ -14,6 +14,11 @@ use roomshard_runtime::seat_index;
 use std::sync::atomic::Ordering;
 
 static MARK: LuaScript = LuaScript::with_prelude("mark", LEDGER_LUA, include_str!("mark.lua"));
+
+/// [`RedisSeats::mark_rooms`] has not run yet.
+pub(super) const UNMARKED: u8 = 0;
+const MARKED_OPEN: u8 = 1;
+const MARKED_DRAINING: u8 = 2;
 
 /// Heartbeats between two sweeps (a minute at the default interval).
 const SWEEP_EVERY_BEATS: u32 = 30;
@@ -105,29 +110,57 @@ impl RedisSeats {
 
     /// Marks every room of the shard draining (or no longer): a draining room takes no
     /// reservation, whatever a matchmaker's view of the shard says. Done before clients
-    /// are told, so a client told to go elsewhere is never sent back here.
+    /// are told, so a client told to go elsewhere is never sent back here. A process that
+    /// starts open leaves it to its first sweep, which marks every room as it reads it.
     pub async fn mark_rooms(&self, draining: bool) {
-        if self.marked.swap(draining, Ordering::SeqCst) == draining {
+        let state = if draining {
+            MARKED_DRAINING
+        } else {
+            MARKED_OPEN
+        };
+        let was = self.marked.swap(state, Ordering::SeqCst);
+        if was == state || (was == UNMARKED && state == MARKED_OPEN) {
             return;
         }
-        let flag = if draining { "1" } else { "0" };
-        let shard = self.shard.to_string();
         for room in self.owned().await {
-            let r = &self.registry;
-            let keys = vec![r.keys.room(&room), r.keys.room_reservations(&room)];
-            let args = vec![flag.to_owned(), shard.clone()];
-            let reply = r
-                .call(
-                    "mark",
-                    MARK.run::<Value, _, _>(&r.client, || (keys.clone(), args.clone())),
-                )
-                .await;
-            let parsed = reply.ok().and_then(texts).map(|t| parse_truth(&t));
-            if let Some(Ok(Some((track, seats)))) = parsed {
-                self.post(&room, &track, &seats).await;
+            if let Err(e) = self.mark_and_post(&room, draining).await {
+                tracing::warn!(room, error = %e, "marking a room failed; the sweep will");
             }
         }
         tracing::info!(draining, "rooms of this shard marked");
+    }
+
+    /// Marks `room` as the shard's drain state says and posts its seats; false when the
+    /// room is gone.
+    async fn mark_and_post(
+        &self,
+        room: &str,
+        draining: bool,
+    ) -> Result<bool, roomshard_runtime::redis::RedisError> {
+        let r = &self.registry;
+        let keys = vec![r.keys.room(room), r.keys.room_reservations(room)];
+        let args = vec![
+            if draining { "1" } else { "0" }.to_owned(),
+            self.shard.to_string(),
+        ];
+        let reply = r
+            .call(
+                "mark",
+                MARK.run::<Value, _, _>(&r.client, || (keys.clone(), args.clone())),
+            )
+            .await?;
+        let parsed = texts(reply).map(|t| parse_truth(&t));
+        match parsed {
+            Some(Ok(Some((track, seats)))) => {
+                self.post(room, &track, &seats).await;
+                Ok(true)
+            }
+            Some(Ok(None)) => Ok(false),
+            _ => Err(roomshard_runtime::redis::RedisError::Reply {
+                op: "mark",
+                detail: "a malformed reply".into(),
+            }),
+        }
     }
 
     /// Counts a heartbeat; true when a sweep is due (and none runs).
@@ -149,10 +182,11 @@ impl RedisSeats {
     async fn sweep_rooms(&self) {
         let r = &self.registry;
         let now = roomshard_protocol::now_ms();
+        let draining = self.marked.load(Ordering::SeqCst) == MARKED_DRAINING;
         for room in self.owned().await {
-            let refreshed = seat_index::refresh(&r.client, &r.keys, r.timeout, &room, None).await;
-            match refreshed {
-                Ok(seat_index::Refreshed::Gone) => {
+            match self.mark_and_post(&room, draining).await {
+                Ok(true) => {}
+                Ok(false) => {
                     let opened: Option<f64> = r
                         .call("sweep", r.client.zscore(r.keys.rooms(), room.as_str()))
                         .await
@@ -163,9 +197,7 @@ impl RedisSeats {
                         self.unregister(&room).await;
                     }
                 }
-                Ok(_) => {}
                 Err(e) => {
-                    r.metrics.redis_errors.with_label_values(&[e.op()]).inc();
                     tracing::debug!(room, error = %e, "sweep stopped; the next one goes on");
                     return;
                 }
