@@ -497,3 +497,49 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     )
     .expect("unmarked");
 }
+
+/// A report to a track's placement index lost to a crash (the index says the room is
+/// full) is made good by the worker's sweep of its rooms.
+#[test]
+fn the_sweep_heals_a_placement_index_left_stale() {
+    let redis = RedisServer::start().expect("redis");
+    let keys = Keys::new("default").expect("keys");
+    let worker = start_worker(
+        "sweep",
+        &[
+            ("REDIS_URL", redis.url()),
+            ("ROOM_SHARD", "0/1".into()),
+            ("ROOMSHARD_REQUIRE_TOKEN", "false".into()),
+            ("HEARTBEAT_INTERVAL_MS", "100".into()),
+            ("DEFAULT_TRACK", "ctf".into()),
+            ("ROOM_EMPTY_GRACE_MS", "600000".into()),
+        ],
+    )
+    .expect("worker");
+    let acks = join_acks(&worker.url(), serde_json::json!([{"room": "kept"}]));
+    assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["ok"]);
+    let index = keys.track_index("ctf");
+    let free_seats = || {
+        redis
+            .query(&["ZSCORE", &index.free, "kept"])
+            .ok()?
+            .as_text()
+            .and_then(|t| t.parse::<u32>().ok())
+    };
+    wait_until("the room in its index", Duration::from_secs(5), || {
+        free_seats().filter(|f| *f > 0)
+    })
+    .expect("indexed");
+    for cmd in [
+        &["ZADD", &index.free, "0", "kept"][..],
+        &["HDEL", &index.version, "kept"],
+    ] {
+        redis.query(cmd).expect("stale index");
+    }
+    wait_until(
+        "the sweep to post the room again",
+        Duration::from_secs(15),
+        || free_seats().filter(|f| *f > 0),
+    )
+    .expect("healed");
+}
