@@ -1,15 +1,16 @@
 //! Reservation behaviour against a real Redis and the real binary: expiry, idempotency,
-//! draining and stale shards, named rooms, lost rooms, tokens.
+//! draining and stale shards, named rooms, lost rooms, tokens. Every test runs twice: on one
+//! `redis-server` (`…::single`) and on a Redis Cluster of three primaries and three
+//! replicas (`…::cluster`), where the set's keys spread over many slots.
 
 mod common;
 
-use common::{Matchmaker, beat, beat_all, heartbeat, keys, redis, token_key};
+use common::{Backend, Matchmaker, beat, beat_all, heartbeat, keys, redis, token_key};
 use fred::prelude::*;
 use roomshard_protocol::records::{Capacity, Reservation};
 use roomshard_protocol::token::TOKEN_VERSION;
 use roomshard_protocol::{now_ms, shard_for_room};
 use roomshard_testkit::process::wait_until_async;
-use roomshard_testkit::redis::RedisServer;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -44,6 +45,37 @@ async fn join(client: &Client, room: &str, nonce: &str) -> anyhow::Result<i64> {
         .await?)
 }
 
+/// Each test of this file, on one server and on a cluster.
+macro_rules! on_single_server_and_cluster {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use roomshard_testkit::redis::RedisServer;
+                use roomshard_testkit::redis_cluster::RedisCluster;
+
+                #[tokio::test]
+                async fn single() -> anyhow::Result<()> {
+                    super::$name(RedisServer::start()?).await
+                }
+
+                #[tokio::test]
+                async fn cluster() -> anyhow::Result<()> {
+                    super::$name(RedisCluster::start()?).await
+                }
+            }
+        )*
+    };
+}
+
+on_single_server_and_cluster!(
+    expiry_frees_seats_and_joins_keep_them,
+    idempotency_key_returns_the_same_reservation,
+    draining_and_stale_shards_get_nothing,
+    named_rooms_and_lost_rooms,
+    tokens_verify_and_match_the_response_and_the_record,
+    a_kept_shard_view_never_outlives_the_shards_it_names,
+);
+
 fn nonce_of(body: &Value) -> String {
     token_key()
         .verify(body["token"].as_str().unwrap_or_default(), now_ms())
@@ -51,9 +83,7 @@ fn nonce_of(body: &Value) -> String {
         .nonce
 }
 
-#[tokio::test]
-async fn expiry_frees_seats_and_joins_keep_them() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+async fn expiry_frees_seats_and_joins_keep_them(server: impl Backend) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     beat_all(server.port(), 1, cap(1, 2))?;
     let mm = Matchmaker::start(&server.url(), &[("RESERVATION_TTL_MS", "400")]).await?;
@@ -98,9 +128,7 @@ async fn expiry_frees_seats_and_joins_keep_them() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn idempotency_key_returns_the_same_reservation() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+async fn idempotency_key_returns_the_same_reservation(server: impl Backend) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     beat_all(server.port(), 2, cap(10, 4))?;
     let mm = Matchmaker::start(&server.url(), &[]).await?;
@@ -132,9 +160,7 @@ async fn idempotency_key_returns_the_same_reservation() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn draining_and_stale_shards_get_nothing() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+async fn draining_and_stale_shards_get_nothing(server: impl Backend) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     let k = keys();
     let c = cap(10, 4);
@@ -195,9 +221,7 @@ async fn draining_and_stale_shards_get_nothing() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn named_rooms_and_lost_rooms() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+async fn named_rooms_and_lost_rooms(server: impl Backend) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     let k = keys();
     beat_all(server.port(), 2, cap(1, 2))?;
@@ -251,9 +275,9 @@ async fn named_rooms_and_lost_rooms() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn tokens_verify_and_match_the_response_and_the_record() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+async fn tokens_verify_and_match_the_response_and_the_record(
+    server: impl Backend,
+) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     let mut own_url = heartbeat(0, 2, cap(1, 4));
     own_url.url = "wss://shard0.example/io".into();
@@ -345,9 +369,9 @@ async fn drain_room_as_its_worker_does(client: &Client, room: &str) -> anyhow::R
 /// gets no seat. A new room never goes to a shard that stopped or drains (the claim of its
 /// slot reads both where they live), a room its draining worker marked takes no seat, and
 /// a shard that starts after the view was read is used at once.
-#[tokio::test]
-async fn a_kept_shard_view_never_outlives_the_shards_it_names() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+async fn a_kept_shard_view_never_outlives_the_shards_it_names(
+    server: impl Backend,
+) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     let k = keys();
     let c = cap(10, 2);
@@ -390,5 +414,25 @@ async fn a_kept_shard_view_never_outlives_the_shards_it_names() -> anyhow::Resul
         assert_eq!(s, 200, "{body}");
         assert_eq!(body["shard"], 2, "{body}");
     }
+    Ok(())
+}
+
+/// On a cluster, one set's reservations spread over the primaries: each room, track and
+/// the shards' group have a hash tag of their own.
+#[tokio::test]
+async fn a_set_spreads_over_a_clusters_primaries() -> anyhow::Result<()> {
+    let cluster = roomshard_testkit::redis_cluster::RedisCluster::start()?;
+    beat_all(cluster.port(), 4, cap(100, 2))?;
+    let mm = Matchmaker::start(&cluster.url(), &[]).await?;
+    for i in 0..40 {
+        let (s, body) = reserve(&mm, json!({"track": format!("t{}", i % 8)})).await;
+        assert_eq!(s, 200, "{body}");
+    }
+    let counts = cluster.keys_per_primary()?;
+    assert_eq!(counts.len(), 3, "{counts:?}");
+    assert!(
+        counts.iter().all(|n| *n > 0),
+        "keys on every primary: {counts:?}"
+    );
     Ok(())
 }

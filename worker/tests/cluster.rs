@@ -389,14 +389,29 @@ fn empty_rooms_leave_the_registry_after_the_grace_period() {
 #[test]
 fn two_workers_share_a_room() {
     let redis = RedisServer::start().expect("redis");
+    share_a_room(redis.url());
+}
+
+/// The same on a Redis Cluster: the seats in the room's slot, the Socket.IO adapter and
+/// the room sync over the cluster's pub/sub.
+#[test]
+fn two_workers_share_a_room_on_a_cluster() {
+    let cluster = roomshard_testkit::redis_cluster::RedisCluster::start().expect("cluster");
+    share_a_room(cluster.url());
+}
+
+fn share_a_room(redis_url: String) {
     let a = start_worker(
         "pair-a",
-        &[("REDIS_URL", redis.url()), ("ROOM_SHARD", "0/2".into())],
+        &[
+            ("REDIS_URL", redis_url.clone()),
+            ("ROOM_SHARD", "0/2".into()),
+        ],
     )
     .expect("a");
     let b = start_worker(
         "pair-b",
-        &[("REDIS_URL", redis.url()), ("ROOM_SHARD", "1/2".into())],
+        &[("REDIS_URL", redis_url), ("ROOM_SHARD", "1/2".into())],
     )
     .expect("b");
     let lines = run_node(
