@@ -22,8 +22,9 @@ pub struct Config {
     #[arg(long, env = "OPS_PORT")]
     pub ops_port: Option<u16>,
 
-    /// Redis URL shared with the workers, e.g. redis://redis:6379 or
-    /// rediss://user:password@redis:6380 (its value is never shown: it may carry a password).
+    /// Redis URL shared with the workers, e.g. redis://redis:6379,
+    /// rediss://user:password@redis:6380, or redis-cluster://redis-0:6379?node=redis-1:6379
+    /// for a Redis Cluster (its value is never shown: it may carry a password).
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: String,
 

@@ -21,6 +21,8 @@ pub struct ShardReport {
     pub heartbeat: Option<ShardHeartbeat>,
     /// Last heartbeat time from the `shards` index (ms), 0 if unknown.
     pub last_seen_ms: u64,
+    /// How long the heartbeat record had left when it was read (ms); `None` without one.
+    pub heartbeat_ttl_ms: Option<u64>,
     /// Rooms registered to the shard (`SCARD shard:{i}:rooms`).
     pub rooms: u32,
     /// Whether the `draining` set names the shard.
@@ -52,6 +54,10 @@ pub struct ShardState {
     pub tracks: Vec<String>,
     /// When the shard last beat (ms since the epoch), 0 if never seen.
     pub last_heartbeat_ms: u64,
+    /// How long its heartbeat record had left when read (ms): past that, unless a newer
+    /// read says otherwise, the shard is gone.
+    #[serde(skip)]
+    pub heartbeat_ttl_ms: Option<u64>,
 }
 
 impl ShardState {
@@ -87,6 +93,7 @@ impl ShardState {
             },
             tracks: vec![],
             last_heartbeat_ms: 0,
+            heartbeat_ttl_ms: Some(60_000),
         }
     }
 
@@ -170,6 +177,7 @@ pub fn assess(
                 capacity: effective_capacity(hb.capacity, defaults),
                 tracks: hb.tracks.clone(),
                 last_heartbeat_ms: hb.sent_at.max(r.last_seen_ms),
+                heartbeat_ttl_ms: r.heartbeat_ttl_ms,
             },
             _ => ShardState {
                 shard: r.index,
@@ -183,6 +191,7 @@ pub fn assess(
                 capacity: defaults.capacity,
                 tracks: Vec::new(),
                 last_heartbeat_ms: r.last_seen_ms,
+                heartbeat_ttl_ms: None,
             },
         })
         .collect();
@@ -279,6 +288,7 @@ mod tests {
             index,
             heartbeat,
             last_seen_ms: 0,
+            heartbeat_ttl_ms: Some(1_000),
             rooms,
             in_draining_set: draining,
         }

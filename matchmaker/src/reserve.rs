@@ -1,5 +1,5 @@
-//! One reservation: validate the request, plan it with the kept shard view, let the script
-//! pick and hold a seat atomically (it re-checks the shard it picks), then sign the token.
+//! One reservation: validate the request, plan it with the kept shard view, let the store
+//! pick and grant a seat (the room's own slot grants it atomically), then sign the token.
 
 use crate::auth::Caller;
 use crate::error::AppError;
@@ -125,11 +125,12 @@ pub fn validate(body: ReserveBody, caller: &Caller) -> Result<ValidReserve, AppE
     })
 }
 
-/// What the script needs to know about the shards, decided from the shard view: the
-/// eligible shards, and a freshly minted room id for each shard a new room may go to.
+/// What the scripts need to know about the shards, decided from the shard view at `now`:
+/// the eligible shards, and a freshly minted room id for each shard a new room may go to.
 pub fn plan(
     req: &ValidReserve,
     view: &ShardView,
+    now: Instant,
     nonce: String,
     ttl_ms: u64,
     caps: Caps,
@@ -161,7 +162,7 @@ pub fn plan(
             .map(|k| format!("{}:{k}", req.scope)),
         nonce,
         ttl_ms,
-        eligible: view.eligible.clone(),
+        eligible: view.eligible_at(now),
         new_rooms,
         player_cap: caps.player,
         track_room_cap: caps.track_rooms,
@@ -244,7 +245,14 @@ async fn place(
     req: &ValidReserve,
     view: &ShardView,
 ) -> Result<Result<Granted, Refusal>, AppError> {
-    let plan = plan(req, view, new_nonce(), state.reservation_ttl_ms, state.caps);
+    let plan = plan(
+        req,
+        view,
+        Instant::now(),
+        new_nonce(),
+        state.reservation_ttl_ms,
+        state.caps,
+    );
     Ok(state.store.reserve(&plan).await?)
 }
 
@@ -337,8 +345,15 @@ mod tests {
             state(3, true, 10),
         ];
         let view = ShardView::new(shards, Instant::now());
-        let p = plan(&req, &view, "n".into(), 1000, Caps::default());
-        assert_eq!(p.eligible.shards(), &[0, 2, 3]);
+        let p = plan(
+            &req,
+            &view,
+            Instant::now(),
+            "n".into(),
+            1000,
+            Caps::default(),
+        );
+        assert_eq!(p.eligible.shards(), vec![0, 2, 3]);
         assert_eq!(
             p.new_rooms.iter().map(|n| n.shard).collect::<Vec<_>>(),
             vec![2, 0]
@@ -349,9 +364,16 @@ mod tests {
         }
         let named = body(r#"{"room":"r1"}"#).expect("valid");
         assert!(
-            plan(&named, &view, "n".into(), 1000, Caps::default())
-                .new_rooms
-                .is_empty()
+            plan(
+                &named,
+                &view,
+                Instant::now(),
+                "n".into(),
+                1000,
+                Caps::default()
+            )
+            .new_rooms
+            .is_empty()
         );
     }
 }

@@ -10,8 +10,13 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// Every registered shard as placement judged it at `fetched_at`, with what every
-/// reservation planned with it shares: the eligible shards as the script receives them, and
+/// reservation planned with it shares: the eligible shards as the scripts receive them, and
 /// where new rooms may go.
+///
+/// The scripts that grant seats cannot read a shard's heartbeat (it lives in another
+/// slot), so they take the view's word for it: the view says a shard is gone from the
+/// moment its heartbeat record, as read, would have expired ([`ShardView::eligible_at`]),
+/// which is when Redis drops it unless the shard beats again.
 #[derive(Debug)]
 pub struct ShardView {
     pub states: Vec<ShardState>,
@@ -20,6 +25,8 @@ pub struct ShardView {
     pub eligible: ShardArgs,
     /// Shards that may take a new room, best first (indices into `states`).
     pub new_room_shards: Vec<usize>,
+    /// When each eligible shard's heartbeat record runs out, as read.
+    expires: Vec<(u32, Instant)>,
 }
 
 impl ShardView {
@@ -34,12 +41,30 @@ impl ShardView {
             .into_iter()
             .filter_map(|c| states.iter().position(|s| s.shard == c.shard))
             .collect();
+        let expires = states
+            .iter()
+            .filter(|s| s.eligible())
+            .map(|s| {
+                let left = Duration::from_millis(s.heartbeat_ttl_ms.unwrap_or(0));
+                (s.shard, fetched_at.checked_add(left).unwrap_or(fetched_at))
+            })
+            .collect();
         Self {
             states,
             fetched_at,
             eligible,
             new_room_shards,
+            expires,
         }
+    }
+
+    /// The eligible shards whose heartbeat record has not run out by `now`.
+    pub fn eligible_at(&self, now: Instant) -> ShardArgs {
+        self.eligible.filtered(|shard| {
+            self.expires
+                .iter()
+                .any(|(s, until)| *s == shard && *until > now)
+        })
     }
 
     /// Whether a reservation could be planned differently with `other`: another set of
@@ -228,7 +253,7 @@ mod tests {
     fn views_plan_differently_only_when_placement_could_change() {
         let now = Instant::now();
         let base = ShardView::new(vec![shard(0, true), shard(1, false)], now);
-        assert_eq!(base.eligible.shards(), &[0]);
+        assert_eq!(base.eligible.shards(), vec![0]);
         assert_eq!(base.new_room_shards, vec![0]);
 
         // Load and beat times move every interval; they change no plan.
@@ -249,5 +274,21 @@ mod tests {
         let full = ShardView::new(full, now);
         assert!(base.plans_differently(&full));
         assert!(full.new_room_shards.is_empty());
+    }
+
+    #[test]
+    fn a_kept_view_drops_a_shard_when_its_heartbeat_would_have_expired() {
+        let read = Instant::now();
+        let mut short = shard(1, true);
+        short.heartbeat_ttl_ms = Some(500);
+        let view = ShardView::new(vec![shard(0, true), short, shard(2, false)], read);
+        assert_eq!(view.eligible_at(read).shards(), vec![0, 1]);
+        let later = read + Duration::from_millis(500);
+        assert_eq!(view.eligible_at(later).shards(), vec![0]);
+        assert!(
+            view.eligible_at(read + Duration::from_secs(61))
+                .shards()
+                .is_empty()
+        );
     }
 }

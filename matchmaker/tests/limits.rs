@@ -147,9 +147,7 @@ async fn a_flood_for_one_player_is_limited_and_a_player_holds_few_seats() -> any
         }
     }
     assert_eq!(granted, 3, "the cap is atomic");
-    let held: u32 = client
-        .zcard(format!("{}player:hoarder:resv", keys().prefix()))
-        .await?;
+    let held: u32 = client.zcard(keys().player_reservations("hoarder")).await?;
     assert_eq!(held, 3);
     let a = capped
         .reserve_with(&[], &json!({"player": "hoarder"}))

@@ -1,15 +1,16 @@
 //! Reservation behaviour against a real Redis and the real binary: expiry, idempotency,
-//! draining and stale shards, named rooms, lost rooms, tokens.
+//! draining and stale shards, named rooms, lost rooms, tokens. Every test runs twice: on one
+//! `redis-server` (`…::single`) and on a Redis Cluster of three primaries and three
+//! replicas (`…::cluster`), where the set's keys spread over many slots.
 
 mod common;
 
-use common::{Matchmaker, beat, beat_all, heartbeat, keys, redis, token_key};
+use common::{Backend, Matchmaker, beat, beat_all, heartbeat, keys, redis, token_key};
 use fred::prelude::*;
 use roomshard_protocol::records::{Capacity, Reservation};
 use roomshard_protocol::token::TOKEN_VERSION;
 use roomshard_protocol::{now_ms, shard_for_room};
 use roomshard_testkit::process::wait_until_async;
-use roomshard_testkit::redis::RedisServer;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ async fn join(client: &Client, room: &str, nonce: &str) -> anyhow::Result<i64> {
         .eval(
             script,
             vec![
-                k.reservation(nonce),
+                k.reservation(room, nonce),
                 k.room_reservations(room),
                 k.room(room),
             ],
@@ -44,6 +45,37 @@ async fn join(client: &Client, room: &str, nonce: &str) -> anyhow::Result<i64> {
         .await?)
 }
 
+/// Each test of this file, on one server and on a cluster.
+macro_rules! on_single_server_and_cluster {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use roomshard_testkit::redis::RedisServer;
+                use roomshard_testkit::redis_cluster::RedisCluster;
+
+                #[tokio::test]
+                async fn single() -> anyhow::Result<()> {
+                    super::$name(RedisServer::start()?).await
+                }
+
+                #[tokio::test]
+                async fn cluster() -> anyhow::Result<()> {
+                    super::$name(RedisCluster::start()?).await
+                }
+            }
+        )*
+    };
+}
+
+on_single_server_and_cluster!(
+    expiry_frees_seats_and_joins_keep_them,
+    idempotency_key_returns_the_same_reservation,
+    draining_and_stale_shards_get_nothing,
+    named_rooms_and_lost_rooms,
+    tokens_verify_and_match_the_response_and_the_record,
+    a_kept_shard_view_never_outlives_the_shards_it_names,
+);
+
 fn nonce_of(body: &Value) -> String {
     token_key()
         .verify(body["token"].as_str().unwrap_or_default(), now_ms())
@@ -51,9 +83,7 @@ fn nonce_of(body: &Value) -> String {
         .nonce
 }
 
-#[tokio::test]
-async fn expiry_frees_seats_and_joins_keep_them() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+async fn expiry_frees_seats_and_joins_keep_them(server: impl Backend) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     beat_all(server.port(), 1, cap(1, 2))?;
     let mm = Matchmaker::start(&server.url(), &[("RESERVATION_TTL_MS", "400")]).await?;
@@ -90,14 +120,15 @@ async fn expiry_frees_seats_and_joins_keep_them() -> anyhow::Result<()> {
     assert_eq!(again["room"], a["room"]);
     let (s, full) = reserve(&mm, json!({})).await;
     assert_eq!(s, 503, "player + live reservation fill the room: {full}");
-    let expired: bool = client.exists(keys().reservation(&b_nonce)).await?;
-    assert!(!expired, "resv:{{nonce}} expires with the reservation");
+    let expired: bool = client.exists(keys().reservation(&room, &b_nonce)).await?;
+    assert!(
+        !expired,
+        "the reservation record expires with the reservation"
+    );
     Ok(())
 }
 
-#[tokio::test]
-async fn idempotency_key_returns_the_same_reservation() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+async fn idempotency_key_returns_the_same_reservation(server: impl Backend) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     beat_all(server.port(), 2, cap(10, 4))?;
     let mm = Matchmaker::start(&server.url(), &[]).await?;
@@ -129,9 +160,7 @@ async fn idempotency_key_returns_the_same_reservation() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn draining_and_stale_shards_get_nothing() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+async fn draining_and_stale_shards_get_nothing(server: impl Backend) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     let k = keys();
     let c = cap(10, 4);
@@ -180,8 +209,11 @@ async fn draining_and_stale_shards_get_nothing() -> anyhow::Result<()> {
     assert_eq!(body["shard"], 2);
     let room = body["room"].as_str().unwrap_or_default().to_owned();
 
-    // Once shard 2 drains, its room takes no seat either, named or not.
+    // Once shard 2 drains, its room takes no seat either, named or not: the operator's mark
+    // refuses new rooms there, and the worker marks its rooms (docs/REDIS.md, "Draining"),
+    // which this test does in its place.
     let _: () = client.sadd(k.draining(), "2").await?;
+    drain_room_as_its_worker_does(&client, &room).await?;
     let (s, body) = reserve(&mm, json!({})).await;
     assert_eq!(s, 503, "{body}");
     let (s, body) = reserve(&mm, json!({"room": room})).await;
@@ -189,9 +221,7 @@ async fn draining_and_stale_shards_get_nothing() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn named_rooms_and_lost_rooms() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+async fn named_rooms_and_lost_rooms(server: impl Backend) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     let k = keys();
     beat_all(server.port(), 2, cap(1, 2))?;
@@ -245,9 +275,9 @@ async fn named_rooms_and_lost_rooms() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn tokens_verify_and_match_the_response_and_the_record() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+async fn tokens_verify_and_match_the_response_and_the_record(
+    server: impl Backend,
+) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     let mut own_url = heartbeat(0, 2, cap(1, 4));
     own_url.url = "wss://shard0.example/io".into();
@@ -298,7 +328,9 @@ async fn tokens_verify_and_match_the_response_and_the_record() -> anyhow::Result
                 .is_err()
         );
 
-        let raw: String = client.get(keys().reservation(&claims.nonce)).await?;
+        let raw: String = client
+            .get(keys().reservation(&claims.room, &claims.nonce))
+            .await?;
         let record = Reservation::decode(raw.as_bytes())?;
         assert_eq!(record.room, claims.room);
         assert_eq!(record.shard, claims.shard);
@@ -323,30 +355,57 @@ async fn tokens_verify_and_match_the_response_and_the_record() -> anyhow::Result
     Ok(())
 }
 
-/// Reservations plan with a shard view kept between heartbeats; the script still checks
-/// the shard it picks, so a shard that stops or drains after the view was read gets no
-/// seat, and one that starts is used at once instead of waiting for the next read.
-#[tokio::test]
-async fn a_kept_shard_view_never_outlives_the_shards_it_names() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+/// What a draining worker does to each of its rooms (worker/src/seats/mark.lua, without
+/// the report to the track's index, which the refused grant makes).
+async fn drain_room_as_its_worker_does(client: &Client, room: &str) -> anyhow::Result<()> {
+    let _: () = client.hset(keys().room(room), ("draining", "1")).await?;
+    let _: i64 = client.hincrby(keys().room(room), "version", 1).await?;
+    Ok(())
+}
+
+/// Reservations plan with a shard view kept between heartbeats. The scripts that grant a
+/// seat in a room cannot read the shards' heartbeats (they live in another slot), so the
+/// view judges a shard when it is used: one whose heartbeat record, as read, has run out
+/// gets no seat. A new room never goes to a shard that stopped or drains (the claim of its
+/// slot reads both where they live), a room its draining worker marked takes no seat, and
+/// a shard that starts after the view was read is used at once.
+async fn a_kept_shard_view_never_outlives_the_shards_it_names(
+    server: impl Backend,
+) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     let k = keys();
     let c = cap(10, 2);
-    beat(server.port(), &heartbeat(0, 3, c), 60_000)?;
+    // Shard 0's record runs out in a few seconds, as after three missed beats.
+    beat(server.port(), &heartbeat(0, 3, c), 4_000)?;
     beat(server.port(), &heartbeat(1, 3, c), 60_000)?;
     // A long interval: the view is read once at start and kept for the whole test.
     let mm = Matchmaker::start(&server.url(), &[("HEARTBEAT_INTERVAL_MS", "600000")]).await?;
-    let (s, first) = reserve(&mm, json!({})).await;
-    assert_eq!(s, 200, "{first}");
+    let (s, first) = reserve(&mm, json!({"track": "zero"})).await;
+    assert_eq!((s, first["shard"].as_u64()), (200, Some(0)), "{first}");
+    let (s, second) = reserve(&mm, json!({"track": "one"})).await;
+    assert_eq!((s, second["shard"].as_u64()), (200, Some(1)), "{second}");
 
-    // Shard 0's heartbeat expires and shard 1 drains: the kept view still names both.
-    let _: () = client.del(k.shard(0)).await?;
+    // Shard 0 stops beating and its record expires; shard 1 drains. The kept view still
+    // names both, and both rooms still have a seat.
+    wait_until_async(
+        "shard 0's heartbeat to expire",
+        Duration::from_secs(10),
+        || async { (!client.exists::<bool, _>(k.shard(0)).await.ok()?).then_some(()) },
+    )
+    .await?;
     let _: () = client.sadd(k.draining(), "1").await?;
-    let (s, body) = reserve(&mm, json!({})).await;
-    assert_eq!(s, 503, "{body}");
-    assert_eq!(body["error"]["code"], "no_capacity");
-    let (s, body) = reserve(&mm, json!({"room": first["room"]})).await;
-    assert_eq!(s, 503, "{body}");
+    drain_room_as_its_worker_does(&client, second["room"].as_str().unwrap_or_default()).await?;
+    for body in [
+        json!({"track": "zero"}),
+        json!({"track": "one"}),
+        json!({"track": "new"}),
+        json!({"room": first["room"]}),
+        json!({"room": second["room"]}),
+    ] {
+        let (s, answer) = reserve(&mm, body.clone()).await;
+        assert_eq!(s, 503, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], "no_capacity", "{body}: {answer}");
+    }
 
     // Shard 2 starts after the view was read: it takes the next seats straight away.
     beat(server.port(), &heartbeat(2, 3, c), 60_000)?;
@@ -355,5 +414,25 @@ async fn a_kept_shard_view_never_outlives_the_shards_it_names() -> anyhow::Resul
         assert_eq!(s, 200, "{body}");
         assert_eq!(body["shard"], 2, "{body}");
     }
+    Ok(())
+}
+
+/// On a cluster, one set's reservations spread over the primaries: each room, track and
+/// the shards' group have a hash tag of their own.
+#[tokio::test]
+async fn a_set_spreads_over_a_clusters_primaries() -> anyhow::Result<()> {
+    let cluster = roomshard_testkit::redis_cluster::RedisCluster::start()?;
+    beat_all(cluster.port(), 4, cap(100, 2))?;
+    let mm = Matchmaker::start(&cluster.url(), &[]).await?;
+    for i in 0..40 {
+        let (s, body) = reserve(&mm, json!({"track": format!("t{}", i % 8)})).await;
+        assert_eq!(s, 200, "{body}");
+    }
+    let counts = cluster.keys_per_primary()?;
+    assert_eq!(counts.len(), 3, "{counts:?}");
+    assert!(
+        counts.iter().all(|n| *n > 0),
+        "keys on every primary: {counts:?}"
+    );
     Ok(())
 }

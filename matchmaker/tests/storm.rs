@@ -1,13 +1,15 @@
 //! Three matchmakers, one Redis, 2,000 reservations with 256 in flight: never an over-full room,
-//! never a seat given twice, every answer 200, 409 or 503.
+//! never a seat given twice, every answer 200, 409 or 503. Once on one `redis-server`, once
+//! on a Redis Cluster.
 
 mod common;
 
-use common::{Matchmaker, beat_all, keys, post_json, redis, token_key};
+use common::{Backend, Matchmaker, beat_all, keys, post_json, redis, token_key};
 use fred::prelude::*;
 use roomshard_protocol::records::Capacity;
 use roomshard_protocol::{now_ms, shard_for_room};
 use roomshard_testkit::redis::RedisServer;
+use roomshard_testkit::redis_cluster::RedisCluster;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,7 +25,15 @@ const IN_FLIGHT: usize = 256;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reservation_storm_never_overfills() -> anyhow::Result<()> {
-    let server = RedisServer::start()?;
+    storm(RedisServer::start()?).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reservation_storm_never_overfills_a_cluster() -> anyhow::Result<()> {
+    storm(RedisCluster::start()?).await
+}
+
+async fn storm(server: impl Backend) -> anyhow::Result<()> {
     let client = redis(&server.url()).await?;
     let capacity = Capacity {
         rooms_per_shard: ROOMS_PER_SHARD,

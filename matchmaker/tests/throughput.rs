@@ -1,31 +1,26 @@
-//! Measurements, not assertions: how many reservations one matchmaker answers per second,
-//! against the limit of the design, which is Redis running `reserve.lua` itself.
+//! Measurements, not assertions: how many reservations one matchmaker answers per second
+//! as a track holds more rooms, against the limit of the design, Redis running the
+//! placement script itself.
 //!
 //! Run with `cargo test --release -p roomshard-matchmaker --test throughput -- --ignored
-//! --nocapture` (`bench/run.sh matchmaker` does). It prints:
+//! --nocapture` (`bench/run.sh matchmaker` does). It prints, in one run:
 //!
 //! - the load generator's own ceiling (`GET /healthz`, closed loop), so a generator that
 //!   cannot keep up is seen rather than mistaken for a slow matchmaker;
-//! - rounds of `redis-benchmark` running `EVALSHA reserve.lua` with the very keys and
-//!   arguments the matchmaker sends, side by side with `POST /reserve` in a closed loop at the
-//!   same concurrency, with the CPU each process spent per reservation, and the ratio;
-//! - reserve latency at fixed offered loads (open loop, measured from the moment each
-//!   request was due, so a queue in front of the matchmaker counts).
-//!
-//! Every request joins the one existing room of the track: the common, steady path. A last
-//! line gives the raw script's rate as the track holds more rooms.
+//! - for each size of track (rooms, all full but one): `redis-benchmark` running `EVALSHA
+//!   place.lua` with the very keys and arguments the matchmaker sends, `POST /reserve` in a
+//!   closed loop at the same concurrency, and reserve latency at a fixed offered load (open
+//!   loop, measured from the moment each request was due, so a queue in front of the
+//!   matchmaker counts);
+//! - the rate of `grant.lua`, the other script of a reservation, which does not depend on
+//!   the size of the track;
+//! - the rates at the largest tracks over the rate at one room.
 //!
 //! Knobs:
-//! - `MATCHMAKER_BENCH_SECS`: seconds per phase (default 2).
-//! - `MATCHMAKER_BENCH_ROUNDS`: rounds (default 5). The order of the phases rotates from
-//!   round to round and the summary takes medians, because other work on the machine moves
-//!   single rounds a lot.
-//! - `MATCHMAKER_BENCH_RATES`: offered loads per second (default `1000,2000,4000,8000`).
-//! - `MATCHMAKER_BENCH_BASELINE`: the path of another `roomshard-matchmaker` build, measured
-//!   side by side with this one in the same rounds (e.g. the build before a change), and
-//!   `MATCHMAKER_BENCH_BASELINE_LUA`: that build's `reserve.lua`, run raw as well so its
-//!   ratio is taken against its own script.
-//! - `MATCHMAKER_BENCH_RUST_LOG`: the matchmakers' log filter (default `warn`; `info`, the
+//! - `MATCHMAKER_BENCH_SECS`: seconds per phase (default 3).
+//! - `MATCHMAKER_BENCH_ROOMS`: track sizes (default `1,1000,10000,100000`).
+//! - `MATCHMAKER_BENCH_RATE`: the offered load of the open loop (default 1000 per second).
+//! - `MATCHMAKER_BENCH_RUST_LOG`: the matchmaker's log filter (default `warn`; `info`, the
 //!   production default, adds a span per request).
 
 mod common;
@@ -50,9 +45,7 @@ const CONNECTIONS: usize = 32;
 /// wait counts in their latency).
 const OPEN_LOOP_MAX_CONNECTIONS: usize = 256;
 const SHARDS: u32 = 4;
-const TRACK: &str = "bench";
 const TTL_MS: &str = "600000";
-const RESERVE_BODY: &[u8] = br#"{"track":"bench"}"#;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -71,14 +64,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 // ---- CPU accounting ---------------------------------------------------------------------
@@ -164,12 +149,12 @@ async fn connect(port: u16) -> Result<Conn> {
 }
 
 /// One request on a kept-alive connection; the status, the body read and dropped.
-async fn call(conn: &mut Conn, what: Call) -> Result<u16> {
+async fn call(conn: &mut Conn, what: Call, body: &Bytes) -> Result<u16> {
     let req = match what {
         Call::Reserve => hyper::Request::post("/reserve")
             .header("host", "127.0.0.1")
             .header("content-type", "application/json")
-            .body(Full::new(Bytes::from_static(RESERVE_BODY)))?,
+            .body(Full::new(body.clone()))?,
         Call::Healthz => hyper::Request::get("/healthz")
             .header("host", "127.0.0.1")
             .body(Full::new(Bytes::new()))?,
@@ -193,8 +178,16 @@ impl Closed {
     }
 }
 
-/// `connections` clients, each sending its next request as soon as the last is answered.
-async fn closed_loop(port: u16, what: Call, connections: usize, secs: f64) -> Result<Closed> {
+/// `connections` clients, each sending its next request (`body` for a reserve) as soon as
+/// the last is answered.
+async fn closed_loop(
+    port: u16,
+    what: Call,
+    connections: usize,
+    secs: f64,
+    body: &str,
+) -> Result<Closed> {
+    let body = Bytes::from(body.to_owned());
     let mut conns = Vec::with_capacity(connections);
     for _ in 0..connections {
         conns.push(connect(port).await?);
@@ -205,10 +198,10 @@ async fn closed_loop(port: u16, what: Call, connections: usize, secs: f64) -> Re
     let stop_at = started + Duration::from_secs_f64(secs);
     let mut tasks = Vec::with_capacity(connections);
     for mut conn in conns {
-        let (ok, failed) = (ok.clone(), failed.clone());
+        let (ok, failed, body) = (ok.clone(), failed.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             while Instant::now() < stop_at {
-                match call(&mut conn, what).await {
+                match call(&mut conn, what, &body).await {
                     Ok(200) => ok.fetch_add(1, Ordering::Relaxed),
                     Ok(_) => failed.fetch_add(1, Ordering::Relaxed),
                     Err(_) => {
@@ -239,24 +232,27 @@ struct Open {
     elapsed: Duration,
 }
 
-/// Requests sent at `rate` per second whatever the earlier ones do, each timed from the
-/// moment it was due.
-async fn open_loop(port: u16, rate: u64, secs: f64) -> Result<Open> {
+/// Reserves (with `body`) sent at `rate` per second whatever the earlier ones do, each
+/// timed from the moment it was due. A thread of its own sends each request at its due
+/// time (a thread's sleep is precise to tens of microseconds, the runtime's timer to a
+/// millisecond, which would add up to two to every figure).
+async fn open_loop(port: u16, rate: u64, secs: f64, body: &str) -> Result<Open> {
+    let body = Bytes::from(body.to_owned());
     let idle: Arc<Mutex<Vec<Conn>>> = Arc::new(Mutex::new(Vec::new()));
     let slots = Arc::new(tokio::sync::Semaphore::new(OPEN_LOOP_MAX_CONNECTIONS));
     let total = (rate as f64 * secs).round() as u64;
     let interval = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    let runtime = tokio::runtime::Handle::current();
     let started = Instant::now();
-    let mut tasks = Vec::with_capacity(total as usize);
-    let mut sent = 0u64;
-    while sent < total {
-        tick.tick().await;
-        let due = ((started.elapsed().as_secs_f64() * rate as f64) as u64).min(total);
-        while sent < due {
+    let pacer = tokio::task::spawn_blocking(move || {
+        let mut tasks = Vec::with_capacity(total as usize);
+        for sent in 0..total {
             let at = started + interval.mul_f64(sent as f64);
-            let (idle, slots) = (idle.clone(), slots.clone());
-            tasks.push(tokio::spawn(async move {
+            if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let (idle, slots, body) = (idle.clone(), slots.clone(), body.clone());
+            tasks.push(runtime.spawn(async move {
                 let Ok(_slot) = slots.acquire().await else {
                     return (at.elapsed(), false);
                 };
@@ -268,7 +264,7 @@ async fn open_loop(port: u16, rate: u64, secs: f64) -> Result<Open> {
                         Err(_) => return (at.elapsed(), false),
                     },
                 };
-                let status = call(&mut conn, Call::Reserve).await;
+                let status = call(&mut conn, Call::Reserve, &body).await;
                 let took = at.elapsed();
                 if status.is_ok()
                     && let Ok(mut v) = idle.lock()
@@ -277,9 +273,10 @@ async fn open_loop(port: u16, rate: u64, secs: f64) -> Result<Open> {
                 }
                 (took, matches!(status, Ok(200)))
             }));
-            sent += 1;
         }
-    }
+        tasks
+    });
+    let tasks = pacer.await?;
     let mut latencies = Vec::with_capacity(tasks.len());
     let mut failed = 0;
     for t in tasks {
@@ -298,64 +295,88 @@ async fn open_loop(port: u16, rate: u64, secs: f64) -> Result<Open> {
     })
 }
 
-/// Rooms per track for the scan-cost line.
-const SCAN_ROOMS: [u32; 4] = [1, 10, 100, 1000];
-
-/// `rooms` rooms of `track`, registered as the matchmaker registers them: all full of
-/// players but the last, which has seats to spare. The steady state of a busy track.
-async fn seed_track(client: &Client, track: &str, rooms: u32) -> Result<()> {
+/// `rooms` rooms of `track`, registered as a matchmaker and its workers leave them: all
+/// full of players but the last, which has seats to spare. The steady state of a busy
+/// track: every placement looks past nothing, and fills the one room with a seat.
+async fn seed_track(client: &Client, track: &str, rooms: u32) -> Result<String> {
     let k = keys();
-    let now = roomshard_protocol::now_ms().to_string();
-    let pipeline = client.pipeline();
-    for i in 0..rooms {
-        let room = format!("{track}-{i}");
-        let (capacity, players) = if i + 1 == rooms {
-            ("1000000", "3")
-        } else {
-            ("16", "16")
-        };
-        let _: () = pipeline
-            .hset(
-                k.room(&room),
-                [
-                    ("schema", "1"),
-                    ("shard", &(i % SHARDS).to_string()),
-                    ("track", track),
-                    ("capacity", capacity),
-                    ("players", players),
-                    ("created_at", &now),
-                ],
-            )
-            .await?;
-        let _: () = pipeline.sadd(k.track_rooms(track), room.as_str()).await?;
-        let _: () = pipeline
-            .sadd(k.shard_rooms(i % SHARDS), room.as_str())
-            .await?;
+    let index = k.track_index(track);
+    let now = roomshard_protocol::now_ms();
+    let version = (now * 1000).to_string();
+    let now = now.to_string();
+    let mut open = String::new();
+    for batch in (0..rooms).collect::<Vec<_>>().chunks(5_000) {
+        let pipeline = client.pipeline();
+        for &i in batch {
+            let room = format!("{track}-{i}");
+            let shard = (i % SHARDS).to_string();
+            let (capacity, players, free) = if i + 1 == rooms {
+                open = room.clone();
+                ("1000000000", "3", "999999997")
+            } else {
+                ("16", "16", "0")
+            };
+            let _: () = pipeline
+                .hset(
+                    k.room(&room),
+                    [
+                        ("schema", "2"),
+                        ("shard", shard.as_str()),
+                        ("track", track),
+                        ("capacity", capacity),
+                        ("players", players),
+                        ("created_at", now.as_str()),
+                        ("version", version.as_str()),
+                    ],
+                )
+                .await?;
+            let _: () = pipeline
+                .zadd(
+                    &index.free,
+                    None,
+                    None,
+                    false,
+                    false,
+                    (free.parse::<f64>()?, room.as_str()),
+                )
+                .await?;
+            let _: () = pipeline
+                .hset(&index.shard, (room.as_str(), shard.as_str()))
+                .await?;
+            let _: () = pipeline
+                .hset(&index.version, (room.as_str(), version.as_str()))
+                .await?;
+            let _: () = pipeline.sadd(&index.rooms, room.as_str()).await?;
+            let _: () = pipeline
+                .sadd(k.shard_rooms(i % SHARDS), room.as_str())
+                .await?;
+            let _: () = pipeline
+                .zadd(k.rooms(), None, None, false, false, (0.0, room.as_str()))
+                .await?;
+        }
+        let _: Vec<Value> = pipeline.all().await?;
     }
-    let _: Vec<Value> = pipeline.all().await?;
-    Ok(())
+    Ok(open)
 }
 
-// ---- The raw script -----------------------------------------------------------------------
+// ---- The raw scripts ----------------------------------------------------------------------
 
 struct Raw {
     rate: f64,
     p50_ms: f64,
     p99_ms: f64,
-    requests: u64,
 }
 
-/// `redis-benchmark` calling `EVALSHA reserve.lua` with the keys and arguments the
-/// matchmaker sends for `{"track":"bench"}` (a fresh nonce each call), at `CONNECTIONS`.
+/// `redis-benchmark` calling `EVALSHA sha` with `keys` and `args` at `CONNECTIONS`.
 async fn redis_benchmark(
     bench: &std::path::Path,
     port: u16,
     sha: &str,
-    track: &str,
+    keys: &[String],
+    args: &[String],
     n: u64,
 ) -> Result<Raw> {
-    let k = keys();
-    let mut args: Vec<String> = [
+    let mut argv: Vec<String> = [
         "-h",
         "127.0.0.1",
         "-p",
@@ -369,41 +390,15 @@ async fn redis_benchmark(
         "--csv",
         "evalsha",
         sha,
-        "2",
-        &k.track_rooms(track),
-        &k.draining(),
-        k.prefix(),
-        TTL_MS,
-        // A nonce as long as the matchmaker's (22 characters), fresh on every call.
-        "bench-__rand_int__xxxx",
-        track,
-        "",
-        "",
-        "",
-        &SHARDS.to_string(),
+        &keys.len().to_string(),
     ]
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    for i in 0..SHARDS {
-        args.extend([
-            i.to_string(),
-            format!("game-{i}"),
-            format!("ws://127.0.0.1:{}", 3000 + i),
-        ]);
-    }
-    // New-room candidates, as the matchmaker sends them (never used: the room has seats).
-    args.push(SHARDS.to_string());
-    for i in 0..SHARDS {
-        args.extend([
-            i.to_string(),
-            format!("r-{:016x}", 0x1000 + u64::from(i)),
-            "1000".to_owned(),
-            "1000000".to_owned(),
-        ]);
-    }
+    argv.extend(keys.iter().cloned());
+    argv.extend(args.iter().cloned());
     let out = tokio::process::Command::new(bench)
-        .args(&args)
+        .args(&argv)
         .output()
         .await?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -425,68 +420,85 @@ async fn redis_benchmark(
         rate: f[6],
         p50_ms: f[3],
         p99_ms: f[1],
-        requests: n,
     })
 }
 
-/// One matchmaker under test: this build, or another one named by
-/// `MATCHMAKER_BENCH_BASELINE` (measured side by side, e.g. before and after a change).
-struct Side {
-    label: &'static str,
-    mm: Matchmaker,
-    pid: String,
-    /// The script its ratio is taken against (index into the scripts).
-    script: usize,
-    rates: Vec<f64>,
-    ratios: Vec<f64>,
+/// What the matchmaker sends place.lua for `{"track": track}` with all four shards
+/// eligible: the track's index keys, then ttl, lease, due batch, room cap and the shards.
+fn place_call(track: &str) -> (Vec<String>, Vec<String>) {
+    let keys = keys().track_index(track).all().map(str::to_owned).to_vec();
+    let mut args: Vec<String> = [TTL_MS, "15000", "2", "0"].map(str::to_owned).to_vec();
+    args.push(SHARDS.to_string());
+    args.extend((0..SHARDS).map(|i| i.to_string()));
+    (keys, args)
 }
 
-/// A reserve script run raw by `redis-benchmark`.
-struct Script {
-    label: &'static str,
-    sha: String,
-    rates: Vec<f64>,
-    /// Requests per run: about one phase's worth at the last rate seen.
-    n: u64,
+/// What the matchmaker sends grant.lua for a seat of `room`, a fresh nonce each call.
+fn grant_call(room: &str) -> (Vec<String>, Vec<String>) {
+    let k = keys();
+    // A nonce as long as the matchmaker's (22 characters), fresh on every call.
+    let nonce = "bench-__rand_int__xxxx";
+    let keys = vec![
+        k.room(room),
+        k.room_reservations(room),
+        k.reservation(room, nonce),
+    ];
+    let mut args: Vec<String> = [room, nonce, TTL_MS, "", "0", "", "", ""]
+        .map(str::to_owned)
+        .to_vec();
+    args.push(SHARDS.to_string());
+    for i in 0..SHARDS {
+        args.extend([
+            i.to_string(),
+            format!("game-{i}"),
+            format!("ws://127.0.0.1:{}", 3000 + i),
+        ]);
+    }
+    (keys, args)
 }
 
-/// One measurement of a round.
-#[derive(Clone, Copy)]
-enum Phase {
-    Raw(usize),
-    Http(usize),
+/// One track size's figures.
+struct Size {
+    rooms: u32,
+    raw: Raw,
+    http: f64,
+    open_p50_ms: f64,
+    open_p99_ms: f64,
+    open_rate: f64,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement; run on demand"]
 async fn measure_reserve_throughput() -> Result<()> {
-    let secs: f64 = env_or("MATCHMAKER_BENCH_SECS", 2.0);
-    let rounds: usize = env_or("MATCHMAKER_BENCH_ROUNDS", 5).max(1);
-    let rates: Vec<u64> = std::env::var("MATCHMAKER_BENCH_RATES")
-        .unwrap_or_else(|_| "1000,2000,4000,8000".to_owned())
+    let secs: f64 = env_or("MATCHMAKER_BENCH_SECS", 3.0);
+    let sizes: Vec<u32> = std::env::var("MATCHMAKER_BENCH_ROOMS")
+        .unwrap_or_else(|_| "1,1000,10000,100000".to_owned())
         .split(',')
         .filter_map(|r| r.trim().parse().ok())
+        .filter(|r| *r > 0)
         .collect();
+    let rate: u64 = env_or("MATCHMAKER_BENCH_RATE", 1_000);
 
     let server = RedisServer::start()?;
     let client = redis(&server.url()).await?;
-    // Seats enough that every request joins one existing room. The shards keep beating for
-    // as long as the measurement runs (a heartbeat record lives a minute).
+    // Every shard may hold every seeded room; heartbeats stay fresh for as long as the
+    // measurement runs (a heartbeat record lives a minute).
     let capacity = Capacity {
-        rooms_per_shard: 1_000,
+        rooms_per_shard: 1_000_000,
         players_per_room: 1_000_000_000,
     };
     beat_all(server.port(), SHARDS, capacity)?;
     let beating = {
         let port = server.port();
         tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
             loop {
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                every.tick().await;
                 let _ = tokio::task::spawn_blocking(move || beat_all(port, SHARDS, capacity)).await;
             }
         })
     };
-    let result = measure(&server, &client, secs, rounds, &rates).await;
+    let result = measure(&server, &client, secs, &sizes, rate).await;
     beating.abort();
     result
 }
@@ -495,213 +507,137 @@ async fn measure(
     server: &RedisServer,
     client: &Client,
     secs: f64,
-    rounds: usize,
-    rates: &[u64],
+    sizes: &[u32],
+    rate: u64,
 ) -> Result<()> {
+    let bench = find_program("redis-benchmark")
+        .context("redis-benchmark is not installed (Debian redis-tools; hack/install-deps.sh)")?;
     let log = std::env::var("MATCHMAKER_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".to_owned());
     let env = [("RESERVATION_TTL_MS", TTL_MS), ("RUST_LOG", log.as_str())];
-    let mut sides = Vec::new();
     let mut mm = Matchmaker::start(&server.url(), &env).await?;
-    sides.push(Side {
-        label: "this build",
-        pid: mm.child().pid().to_string(),
-        mm,
-        script: 0,
-        rates: Vec::new(),
-        ratios: Vec::new(),
-    });
-    if let Ok(path) = std::env::var("MATCHMAKER_BENCH_BASELINE") {
-        let mut mm = Matchmaker::start_binary(std::path::Path::new(&path), &server.url(), &env)
-            .await
-            .context("starting the baseline build named by MATCHMAKER_BENCH_BASELINE")?;
-        sides.push(Side {
-            label: "baseline build",
-            pid: mm.child().pid().to_string(),
-            mm,
-            script: 0,
-            rates: Vec::new(),
-            ratios: Vec::new(),
-        });
-    }
+    let pid = mm.child().pid().to_string();
     let pids = Pids {
         redis: server.pid().to_string(),
         ticks: clock_ticks(),
     };
-
-    // The room every later request joins.
-    let mut conn = connect(sides[0].mm.port).await?;
-    if call(&mut conn, Call::Reserve).await? != 200 {
-        bail!("the first reservation failed");
-    }
-    let rooms: Vec<String> = client.smembers(keys().track_rooms(TRACK)).await?;
-    let [room] = rooms.as_slice() else {
-        bail!("expected one room in the track, found {rooms:?}");
-    };
-    let held_key = keys().room_reservations(room);
+    let place_sha: String = client
+        .script_load(include_str!("../src/store/place.lua"))
+        .await?;
+    let grant_source = format!(
+        "{}\n{}",
+        roomshard_protocol::seats::LEDGER_LUA,
+        include_str!("../src/store/grant.lua")
+    );
+    let grant_sha: String = client.script_load(grant_source).await?;
 
     println!(
-        "matchmaker throughput: {} on one Redis, {SHARDS} shards, one room of {TRACK:?} joined by every \
-         request, {CONNECTIONS} connections, {secs} s per phase, {rounds} rounds",
-        sides
-            .iter()
-            .map(|s| s.label)
-            .collect::<Vec<_>>()
-            .join(" and ")
+        "matchmaker throughput: one matchmaker on one Redis, {SHARDS} shards, tracks of {sizes:?} \
+         rooms all full but one, {CONNECTIONS} connections, {secs} s per phase, open loop at {rate}/s"
     );
-    for side in &sides {
-        closed_loop(side.mm.port, Call::Reserve, CONNECTIONS, 1.0).await?; // warm-up
-        let a = pids.sample(&side.pid);
-        let ceiling = closed_loop(side.mm.port, Call::Healthz, CONNECTIONS, secs).await?;
-        let b = pids.sample(&side.pid);
-        let c = per_op(a, b, ceiling.ok);
-        println!(
-            "{}: load generator ceiling, GET /healthz closed loop: {:.0}/s (CPU per request: matchmaker {:.1} µs, generator {:.1} µs)",
-            side.label,
-            ceiling.rate(),
-            c.matchmaker,
-            c.generator
-        );
-    }
+    closed_loop(mm.port, Call::Healthz, CONNECTIONS, 1.0, "").await?; // warm-up
+    let a = pids.sample(&pid);
+    let ceiling = closed_loop(mm.port, Call::Healthz, CONNECTIONS, secs, "").await?;
+    let b = pids.sample(&pid);
+    let c = per_op(a, b, ceiling.ok);
+    println!(
+        "load generator ceiling, GET /healthz closed loop: {:.0}/s (CPU per request: matchmaker {:.1} µs, generator {:.1} µs)",
+        ceiling.rate(),
+        c.matchmaker,
+        c.generator
+    );
 
-    let Some(bench) = find_program("redis-benchmark") else {
-        println!("redis-benchmark is not installed (Debian redis-tools); skipping the raw rate");
-        return Ok(());
-    };
-    // The script of this build, and the baseline build's own when it is given: each side's
-    // ratio is taken against the script it runs.
-    let mut scripts = vec![Script {
-        label: "reserve.lua",
-        sha: client
-            .script_load(include_str!("../src/store/reserve.lua"))
-            .await?,
-        rates: Vec::new(),
-        n: 20_000,
-    }];
-    if sides.len() > 1
-        && let Ok(path) = std::env::var("MATCHMAKER_BENCH_BASELINE_LUA")
-    {
-        let source = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading MATCHMAKER_BENCH_BASELINE_LUA ({path})"))?;
-        scripts.push(Script {
-            label: "baseline reserve.lua",
-            sha: client.script_load(source).await?,
-            rates: Vec::new(),
-            n: 20_000,
-        });
-        sides[1].script = 1;
-    }
-    for round in 1..=rounds {
-        // Rotate who goes first, so no side always follows another.
-        let mut parts = Vec::new();
-        let mut order: Vec<Phase> = (0..scripts.len())
-            .map(Phase::Raw)
-            .chain((0..sides.len()).map(Phase::Http))
-            .collect();
-        let first = round % order.len();
-        order.rotate_left(first);
-        let mut raw_rates = vec![0.0; scripts.len()];
-        let mut http_rates = vec![0.0; sides.len()];
-        for phase in order {
-            match phase {
-                Phase::Raw(i) => {
-                    let script = &mut scripts[i];
-                    let a = pids.sample("self");
-                    let raw = redis_benchmark(&bench, server.port(), &script.sha, TRACK, script.n)
-                        .await?;
-                    let b = pids.sample("self");
-                    let rc = per_op(a, b, raw.requests);
-                    script.n = ((raw.rate * secs) as u64).max(5_000);
-                    raw_rates[i] = raw.rate;
-                    parts.push(format!(
-                        "redis-benchmark EVALSHA {} {:.0}/s (p50 {:.2} ms, p99 {:.2} ms; Redis {:.1} µs CPU each)",
-                        script.label, raw.rate, raw.p50_ms, raw.p99_ms, rc.redis
-                    ));
-                }
-                Phase::Http(i) => {
-                    let side = &sides[i];
-                    let held_before: u64 = client.zcard(&held_key).await?;
-                    let a = pids.sample(&side.pid);
-                    let http = closed_loop(side.mm.port, Call::Reserve, CONNECTIONS, secs).await?;
-                    let b = pids.sample(&side.pid);
-                    let held_after: u64 = client.zcard(&held_key).await?;
-                    let held = held_after.saturating_sub(held_before);
-                    if held != http.ok {
-                        bail!("{} reservations answered but {held} seats held", http.ok);
-                    }
-                    let c = per_op(a, b, http.ok);
-                    http_rates[i] = http.rate();
-                    parts.push(format!(
-                        "{}: POST /reserve {:.0}/s, {} failed (Redis {:.1} µs, matchmaker {:.1} µs, generator {:.1} µs CPU each)",
-                        side.label,
-                        http.rate(),
-                        http.failed,
-                        c.redis,
-                        c.matchmaker,
-                        c.generator
-                    ));
-                }
-            }
-        }
-        for (script, rate) in scripts.iter_mut().zip(&raw_rates) {
-            script.rates.push(*rate);
-        }
-        for (side, rate) in sides.iter_mut().zip(http_rates) {
-            let ratio = rate / raw_rates[side.script];
-            side.rates.push(rate);
-            side.ratios.push(ratio);
-            parts.push(format!("{} ratio {ratio:.2}", side.label));
-        }
-        println!("round {round}: {}", parts.join(" | "));
-    }
-    for side in &sides {
-        let (lo, hi) = side
-            .ratios
-            .iter()
-            .fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
-        let script = &scripts[side.script];
-        println!(
-            "{}: closed-loop max POST /reserve {:.0}/s; raw {} {:.0}/s; ratio {:.2} (median of {rounds} rounds, range {lo:.2}–{hi:.2}; target at least 0.50)",
-            side.label,
-            median(side.rates.clone()),
-            script.label,
-            median(script.rates.clone()),
-            median(side.ratios.clone()),
-        );
-    }
-    let sha = scripts[0].sha.clone();
-
-    // What placing a seat costs as a track holds more rooms: the script looks at every room
-    // of the track to fill the fullest one that has a seat.
-    let mut scan = Vec::new();
-    for rooms in SCAN_ROOMS {
+    let mut figures = Vec::new();
+    let mut open_room = String::new();
+    for &rooms in sizes {
         let track = format!("scan-{rooms}");
-        seed_track(client, &track, rooms).await?;
-        let raw = redis_benchmark(&bench, server.port(), &sha, &track, 3_000).await?;
-        scan.push(format!("{rooms} rooms {:.0}/s", raw.rate));
-    }
-    println!(
-        "redis-benchmark EVALSHA reserve.lua by rooms in the track (all full but one): {}",
-        scan.join(", ")
-    );
+        let seeding = Instant::now();
+        let open = seed_track(client, &track, rooms).await?;
+        let seeded = seeding.elapsed();
+        let body = format!(r#"{{"track":"{track}"}}"#);
+        // Warm-up, which also reads the index's hash tables in.
+        closed_loop(mm.port, Call::Reserve, CONNECTIONS, 0.5, &body).await?;
+        let (keys, args) = place_call(&track);
+        let a = pids.sample("self");
+        let n = ((RAW_GUESS_PER_SEC * secs) as u64).max(5_000);
+        let raw = redis_benchmark(&bench, server.port(), &place_sha, &keys, &args, n).await?;
+        let b = pids.sample("self");
+        let raw_cpu = per_op(a, b, n).redis;
 
-    for &rate in rates {
-        for side in &sides {
-            let a = pids.sample(&side.pid);
-            let open = open_loop(side.mm.port, rate, secs).await?;
-            let b = pids.sample(&side.pid);
-            let n = open.latencies.len() as u64;
-            let c = per_op(a, b, n);
-            println!(
-                "{}: offered {rate}/s: achieved {:.0}/s, {} failed, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (matchmaker {:.1} µs CPU each)",
-                side.label,
-                n.saturating_sub(open.failed) as f64 / open.elapsed.as_secs_f64(),
-                open.failed,
-                ms(percentile(&open.latencies, 0.50)),
-                ms(percentile(&open.latencies, 0.99)),
-                ms(percentile(&open.latencies, 1.0)),
-                c.matchmaker,
+        let held_key = keys_of_room(&open);
+        let held_before: u64 = client.zcard(&held_key).await?;
+        let a = pids.sample(&pid);
+        let http = closed_loop(mm.port, Call::Reserve, CONNECTIONS, secs, &body).await?;
+        let b = pids.sample(&pid);
+        let held_after: u64 = client.zcard(&held_key).await?;
+        let held = held_after.saturating_sub(held_before);
+        if held != http.ok {
+            bail!(
+                "{} reservations answered but {held} seats held in {open}",
+                http.ok
             );
         }
+        let c = per_op(a, b, http.ok);
+
+        let offered = open_loop(mm.port, rate, secs, &body).await?;
+        let n = offered.latencies.len() as u64;
+        let size = Size {
+            rooms,
+            raw,
+            http: http.rate(),
+            open_p50_ms: ms(percentile(&offered.latencies, 0.50)),
+            open_p99_ms: ms(percentile(&offered.latencies, 0.99)),
+            open_rate: n.saturating_sub(offered.failed) as f64 / offered.elapsed.as_secs_f64(),
+        };
+        println!(
+            "{rooms} rooms (seeded in {seeded:.1?}): redis-benchmark EVALSHA place.lua {:.0}/s (p50 {:.2} ms, p99 {:.2} ms; Redis {raw_cpu:.1} µs CPU each) | \
+             POST /reserve closed loop {:.0}/s, {} failed (Redis {:.1} µs, matchmaker {:.1} µs CPU each) | \
+             offered {rate}/s: achieved {:.0}/s, {} failed, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            size.raw.rate,
+            size.raw.p50_ms,
+            size.raw.p99_ms,
+            size.http,
+            http.failed,
+            c.redis,
+            c.matchmaker,
+            size.open_rate,
+            offered.failed,
+            size.open_p50_ms,
+            size.open_p99_ms,
+            ms(percentile(&offered.latencies, 1.0)),
+        );
+        figures.push(size);
+        open_room = open;
     }
+
+    // The other script of a reservation: the seat granted in the room's own slot.
+    let (keys, args) = grant_call(&open_room);
+    let grant = redis_benchmark(&bench, server.port(), &grant_sha, &keys, &args, 20_000).await?;
+    println!(
+        "redis-benchmark EVALSHA grant.lua (any track size): {:.0}/s (p50 {:.2} ms, p99 {:.2} ms)",
+        grant.rate, grant.p50_ms, grant.p99_ms
+    );
+
+    let Some(one) = figures.iter().find(|f| f.rooms == 1) else {
+        return Ok(());
+    };
+    for f in figures.iter().filter(|f| f.rooms > 1) {
+        println!(
+            "{} rooms over 1 room: raw place.lua {:.2}, POST /reserve {:.2} (goal at 10000 rooms: at least 0.50)",
+            f.rooms,
+            f.raw.rate / one.raw.rate,
+            f.http / one.http,
+        );
+    }
+    let worst = figures.iter().map(|f| f.open_p99_ms).fold(0.0f64, f64::max);
+    println!(
+        "worst p99 at {rate}/s offered over all track sizes: {worst:.2} ms (goal: under 5 ms)"
+    );
     Ok(())
+}
+
+/// Expected order of the raw rate, to size the `redis-benchmark` run to a phase.
+const RAW_GUESS_PER_SEC: f64 = 20_000.0;
+
+fn keys_of_room(room: &str) -> String {
+    keys().room_reservations(room)
 }

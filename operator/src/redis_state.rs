@@ -156,8 +156,9 @@ impl SetRedis {
 
     /// Deletes every key of the set, giving up once `budget` is spent. Returns the number
     /// of keys deleted. The shards and rooms sets name most keys; a SCAN over the set's
-    /// prefix (acceptable here: deletion is rare and off every hot path) catches the rest
-    /// (reservations, idempotency keys, track sets).
+    /// scope, every group's hash tag included (acceptable here: deletion is rare and off
+    /// every hot path), catches the rest (reservations, idempotency keys, track indices,
+    /// and the keys of a release with another layout).
     pub async fn delete_set_state(&self, keys: &Keys, budget: Duration) -> Result<u64, RedisError> {
         let started = Instant::now();
         let over = |op| {
@@ -199,7 +200,7 @@ impl SetRedis {
             }
             deleted += within::<u64>(self.deadline, "DEL", self.client.del(chunk.to_vec())).await?;
         }
-        let pattern = format!("{}*", escape_glob(keys.prefix()));
+        let pattern = keys.scan_pattern();
         let mut cursor = "0".to_owned();
         loop {
             if let Some(e) = over("SCAN") {
@@ -221,28 +222,5 @@ impl SetRedis {
             cursor = next;
         }
         Ok(deleted)
-    }
-}
-
-/// Escapes Redis glob metacharacters so a prefix matches only itself.
-fn escape_glob(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape_glob;
-
-    #[test]
-    fn glob_escape_keeps_hash_tag_literal() {
-        assert_eq!(escape_glob("roomshard:{a.b}:"), "roomshard:{a.b}:");
-        assert_eq!(escape_glob("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
     }
 }

@@ -546,7 +546,7 @@ async fn operator_against_a_real_api_server() {
     assert!(get_set(&client, "game").await.is_none());
     let left = all_keys(&redis);
     assert!(
-        !left.iter().any(|k| k.starts_with(keys.prefix())),
+        !left.iter().any(|k| keys.owns(k)),
         "game keys left: {left:?}"
     );
     // No garbage collector runs here; the children still name the deleted owner.

@@ -1,11 +1,22 @@
 //! Redis key names for one RoomShardSet.
 //!
-//! Every key of set `S` in namespace `N` starts with `roomshard:{N/S}:`; without a
-//! namespace (a process started outside Kubernetes, ROOMSHARD_NAMESPACE unset) it starts
-//! with `roomshard:{S}:`. The braces are a Redis Cluster hash tag, so all of one set's
-//! keys live in one slot and Lua scripts may touch any of them; `/` never occurs in a
-//! namespace or a set name, so two scopes never share a prefix. Names that end up inside
-//! a key are validated first, so no id can forge another key.
+//! Every key of set `S` in namespace `N` starts with `roomshard:{N/S` (without a namespace,
+//! a process started outside Kubernetes, `roomshard:{S`). The braces are a Redis Cluster
+//! hash tag, and each group of keys that one script touches has a tag of its own, so a set
+//! spreads over many slots while every script still runs in one:
+//!
+//! - `roomshard:{N/S}:…` shard liveness and the set-wide registries (heartbeats, the
+//!   draining set, every room of the set, the rooms of each shard);
+//! - `roomshard:{N/S:track:T}:…` the placement index of track `T`;
+//! - `roomshard:{N/S:room:R}:…` the seats and reservations of room `R`;
+//! - `roomshard:{N/S:player:P}:…` and `roomshard:{N/S:idem:K}` one player's reservations
+//!   and one idempotency key.
+//!
+//! `/` never occurs in a namespace or a set name, and neither `:` nor `}` in either, so two
+//! scopes never share a tag or a prefix. Room ids and track names are validated before they
+//! end up inside a key, so no id can forge another key. Player ids and idempotency keys
+//! may hold any printable character; a `}` in one only ends its tag early, and the key as a
+//! whole still names that one player or key.
 
 /// Why a name cannot be used in a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,9 +102,41 @@ pub fn validate_namespace(namespace: &str) -> Result<(), NameError> {
 /// The key builder of one set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keys {
+    /// `N/S`, or `S` without a namespace: what every hash tag of the set starts with.
+    scope: String,
     prefix: String,
     set: String,
     namespace: Option<String>,
+}
+
+/// The keys of one track's placement index, all in the track's slot, in the order the
+/// scripts that keep the index take them as KEYS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackIndexKeys {
+    /// Sorted set: room -> free seats as last known. "Fill the fullest room that still has
+    /// a seat" is the lowest score of at least 1.
+    pub free: String,
+    /// Hash: room -> the shard that owns it (never changes while the room lives).
+    pub shard: String,
+    /// Hash: room -> the version of the room's seats that the score reflects.
+    pub version: String,
+    /// Sorted set: room -> when its score must be read again from the room (ms): the
+    /// first expiry of a reservation it counts, or a placement that may not have finished.
+    pub due: String,
+    /// Set of every room of the track.
+    pub rooms: String,
+}
+
+impl TrackIndexKeys {
+    pub fn all(&self) -> [&str; 5] {
+        [
+            &self.free,
+            &self.shard,
+            &self.version,
+            &self.due,
+            &self.rooms,
+        ]
+    }
 }
 
 impl Keys {
@@ -105,15 +148,16 @@ impl Keys {
     /// Keys of `set` in `namespace`: `roomshard:{N/S}:`, or `roomshard:{S}:` for `None`.
     pub fn scoped(namespace: Option<&str>, set: &str) -> Result<Self, NameError> {
         validate_set_name(set)?;
-        let prefix = match namespace {
+        let scope = match namespace {
             Some(ns) => {
                 validate_namespace(ns)?;
-                format!("roomshard:{{{ns}/{set}}}:")
+                format!("{ns}/{set}")
             }
-            None => format!("roomshard:{{{set}}}:"),
+            None => set.to_owned(),
         };
         Ok(Self {
-            prefix,
+            prefix: format!("roomshard:{{{scope}}}:"),
+            scope,
             set: set.to_owned(),
             namespace: namespace.map(str::to_owned),
         })
@@ -128,13 +172,31 @@ impl Keys {
         &self.set
     }
 
-    /// `roomshard:{S}:` — every key of the set starts with this.
+    /// `roomshard:{S}:` — the keys of shard liveness and the set-wide registries start
+    /// with this; the other groups start with `roomshard:{S:`.
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
 
+    /// Whether `key` is one of this set's keys, of any group.
+    pub fn owns(&self, key: &str) -> bool {
+        key.strip_prefix("roomshard:{")
+            .and_then(|k| k.strip_prefix(self.scope.as_str()))
+            .is_some_and(|rest| rest.starts_with('}') || rest.starts_with(':'))
+    }
+
+    /// A `SCAN MATCH` pattern for every key of the set (and nothing of another set).
+    pub fn scan_pattern(&self) -> String {
+        format!("roomshard:{{{}[}}:]*", self.scope)
+    }
+
     fn key(&self, rest: std::fmt::Arguments<'_>) -> String {
         format!("{}{}", self.prefix, rest)
+    }
+
+    /// `roomshard:{S:group:name}`: the tag of one group of keys.
+    fn tagged(&self, group: &str, name: &str) -> String {
+        format!("roomshard:{{{}:{group}:{name}}}", self.scope)
     }
 
     /// Shard heartbeat record (JSON string, expires after three intervals).
@@ -152,39 +214,19 @@ impl Keys {
         self.key(format_args!("draining"))
     }
 
-    /// Room record (hash: shard, track, capacity, players, created_at, schema).
-    pub fn room(&self, room: &str) -> String {
-        self.key(format_args!("room:{room}"))
-    }
-
-    /// Sorted set of a room's live reservation nonces, scored by expiry (ms).
-    pub fn room_reservations(&self, room: &str) -> String {
-        self.key(format_args!("room:{room}:resv"))
-    }
-
     /// Sorted set of every room of the set, scored by creation time (ms).
     pub fn rooms(&self) -> String {
-        self.key(format_args!("rooms"))
-    }
-
-    /// Set of the rooms of one track.
-    pub fn track_rooms(&self, track: &str) -> String {
-        self.key(format_args!("track:{track}"))
+        self.key(format_args!("all-rooms"))
     }
 
     /// Set of the rooms a shard owns.
     pub fn shard_rooms(&self, index: u32) -> String {
-        self.key(format_args!("shard:{index}:rooms"))
+        self.key(format_args!("owned:{index}"))
     }
 
-    /// One reservation (JSON string, expires with the reservation).
-    pub fn reservation(&self, nonce: &str) -> String {
-        self.key(format_args!("resv:{nonce}"))
-    }
-
-    /// The reservation an idempotency key produced (JSON string, expires with it).
-    pub fn idempotency(&self, idempotency_key: &str) -> String {
-        self.key(format_args!("idem:{idempotency_key}"))
+    /// Sorted set of rooms whose shard stopped beating, scored by when that was seen (ms).
+    pub fn lost_rooms(&self) -> String {
+        self.key(format_args!("lost-rooms"))
     }
 
     /// Channel prefix of the Socket.IO Redis adapter, so sets never hear each other.
@@ -197,10 +239,62 @@ impl Keys {
         self.key(format_args!("room-sync:{room}"))
     }
 
-    /// Sorted set of rooms whose shard stopped beating, scored by when that was seen (ms).
-    pub fn lost_rooms(&self) -> String {
-        self.key(format_args!("lost-rooms"))
+    /// A room's seats (hash: schema, shard, track, capacity, players, created_at, version,
+    /// draining), in the room's own slot.
+    pub fn room(&self, room: &str) -> String {
+        format!("{}:seats", self.tagged("room", room))
     }
+
+    /// Sorted set of a room's live reservation nonces, scored by expiry (ms).
+    pub fn room_reservations(&self, room: &str) -> String {
+        format!("{}:resv", self.tagged("room", room))
+    }
+
+    /// One reservation of `room` (JSON string, expires with the reservation).
+    pub fn reservation(&self, room: &str, nonce: &str) -> String {
+        format!("{}:resv:{nonce}", self.tagged("room", room))
+    }
+
+    /// The placement index of one track.
+    pub fn track_index(&self, track: &str) -> TrackIndexKeys {
+        let tag = self.tagged("track", track);
+        TrackIndexKeys {
+            free: format!("{tag}:free"),
+            shard: format!("{tag}:shard"),
+            version: format!("{tag}:version"),
+            due: format!("{tag}:due"),
+            rooms: format!("{tag}:rooms"),
+        }
+    }
+
+    /// Set of the rooms of one track.
+    pub fn track_rooms(&self, track: &str) -> String {
+        format!("{}:rooms", self.tagged("track", track))
+    }
+
+    /// Sorted set of a player's unexpired reservation nonces, scored by expiry (ms).
+    pub fn player_reservations(&self, player: &str) -> String {
+        format!("{}:resv", self.tagged("player", player))
+    }
+
+    /// What an idempotency key (scoped to its caller, `{scope}:{key}`) stands for: the
+    /// reservation it produced, or one being made.
+    pub fn idempotency(&self, idempotency_key: &str) -> String {
+        self.tagged("idem", idempotency_key)
+    }
+}
+
+/// The hash tag Redis Cluster places `key` by: what lies between the first `{` and the
+/// first `}` after it, when that is not empty; the whole key otherwise.
+pub fn hash_tag(key: &str) -> &str {
+    key.find('{')
+        .and_then(|open| {
+            let rest = &key[open + 1..];
+            rest.find('}')
+                .filter(|&close| close > 0)
+                .map(|close| &rest[..close])
+        })
+        .unwrap_or(key)
 }
 
 #[cfg(test)]
@@ -212,51 +306,87 @@ mod tests {
         let a = Keys::scoped(Some("team-a"), "game").expect("valid");
         let b = Keys::scoped(Some("team-b"), "game").expect("valid");
         let bare = Keys::new("game").expect("valid");
+        let longer = Keys::scoped(Some("team-a"), "game2").expect("valid");
         assert_eq!(a.prefix(), "roomshard:{team-a/game}:");
         assert_eq!(bare.prefix(), "roomshard:{game}:");
         assert_eq!(Keys::scoped(None, "game").expect("valid"), bare);
         assert_eq!(a.namespace(), Some("team-a"));
         assert_eq!(bare.namespace(), None);
-        for (x, y) in [(&a, &b), (&a, &bare), (&b, &bare)] {
-            assert!(!x.prefix().starts_with(y.prefix()), "{x:?} {y:?}");
-            assert!(!y.prefix().starts_with(x.prefix()), "{x:?} {y:?}");
-            assert_ne!(x.shard(0), y.shard(0));
-            assert_ne!(x.room("r"), y.room("r"));
+        for (x, y) in [(&a, &b), (&a, &bare), (&b, &bare), (&a, &longer)] {
+            for key in every_key(x) {
+                assert!(x.owns(&key), "{key}");
+                assert!(!y.owns(&key), "{y:?} owns {key}");
+                assert_ne!(hash_tag(&key), hash_tag(&y.shard(0)), "{key}");
+            }
             assert_ne!(x.adapter_prefix(), y.adapter_prefix());
         }
-        // One hash tag per scope: everything of a set stays in one slot.
-        let tag = |k: &str| k[k.find('{').unwrap_or(0)..=k.find('}').unwrap_or(0)].to_owned();
-        assert_eq!(tag(&a.shard(3)), "{team-a/game}");
-        assert_eq!(tag(&a.reservation("n")), tag(&a.lost_rooms()));
+        assert_eq!(hash_tag(&a.shard(3)), "team-a/game");
+        assert_eq!(hash_tag(&a.room("r")), "team-a/game:room:r");
+        assert_eq!(a.scan_pattern(), "roomshard:{team-a/game[}:]*");
         // A namespace cannot smuggle in another scope.
-        for bad in ["", "a/b", "a}b", "A", "a.b"] {
+        for bad in ["", "a/b", "a}b", "A", "a.b", "a:b"] {
             assert!(Keys::scoped(Some(bad), "game").is_err(), "{bad:?}");
         }
     }
 
+    fn every_key(k: &Keys) -> Vec<String> {
+        let mut keys = vec![
+            k.shard(3),
+            k.shards(),
+            k.draining(),
+            k.rooms(),
+            k.shard_rooms(0),
+            k.lost_rooms(),
+            k.adapter_prefix(),
+            k.room_sync("r1"),
+            k.room("r1"),
+            k.room_reservations("r1"),
+            k.reservation("r1", "n"),
+            k.track_rooms("ctf"),
+            k.player_reservations("ann"),
+            k.idempotency("anon:i"),
+        ];
+        keys.extend(k.track_index("ctf").all().map(str::to_owned));
+        keys
+    }
+
     #[test]
-    fn keys_share_one_hash_tag() {
+    fn each_group_of_keys_has_its_own_hash_tag() {
         let k = Keys::new("game-eu").expect("valid set");
         for key in [
             k.shard(3),
             k.shards(),
             k.draining(),
+            k.rooms(),
+            k.shard_rooms(0),
+            k.lost_rooms(),
+        ] {
+            assert_eq!(hash_tag(&key), "game-eu", "{key}");
+        }
+        for key in [
             k.room("r1"),
             k.room_reservations("r1"),
-            k.rooms(),
-            k.track_rooms("ctf"),
-            k.shard_rooms(0),
-            k.reservation("n"),
-            k.idempotency("i"),
-            k.adapter_prefix(),
-            k.lost_rooms(),
-            k.room_sync("r1"),
+            k.reservation("r1", "n"),
         ] {
-            assert!(key.starts_with("roomshard:{game-eu}:"), "{key}");
+            assert_eq!(hash_tag(&key), "game-eu:room:r1", "{key}");
         }
+        let index = k.track_index("ctf");
+        for key in index.all() {
+            assert_eq!(hash_tag(key), "game-eu:track:ctf", "{key}");
+        }
+        assert_eq!(index.rooms, k.track_rooms("ctf"));
+        assert_eq!(hash_tag(&k.player_reservations("a}b")), "game-eu:player:a");
+        assert_ne!(k.player_reservations("a}b"), k.player_reservations("a"));
         assert_eq!(k.shard(3), "roomshard:{game-eu}:shard:3");
-        assert_eq!(k.room("r1"), "roomshard:{game-eu}:room:r1");
+        assert_eq!(k.room("r1"), "roomshard:{game-eu:room:r1}:seats");
         assert_eq!(k.room_sync("r1"), "roomshard:{game-eu}:room-sync:r1");
+        for key in every_key(&k) {
+            assert!(k.owns(&key), "{key}");
+        }
+        assert!(!k.owns("roomshard:{game-eu2}:shards"));
+        assert!(!k.owns("other:{game-eu}:shards"));
+        assert_eq!(hash_tag("plain"), "plain");
+        assert_eq!(hash_tag("a{}b"), "a{}b");
     }
 
     #[test]

@@ -3,22 +3,26 @@
 //!
 //! Nothing here performs I/O: it defines who a shard is ([`ShardId`]), which shard owns a
 //! room ([`shard_for_room`]), where state lives in Redis ([`Keys`]), the records stored
-//! there ([`records`]), the reservation token a matchmaker hands out and a worker checks
-//! ([`token`]), the Socket.IO payloads ([`events`]), the messages workers hosting the
-//! same room exchange ([`room_sync`]), and the public URL a client is sent to for a shard
-//! ([`UrlTemplate`]).
+//! there ([`records`]), the seats of a room and the placement index of a track as the
+//! scripts that keep them share them ([`seats`]), the reservation token a matchmaker hands
+//! out and a worker checks ([`token`]), the Socket.IO payloads ([`events`]), the messages
+//! workers hosting the same room exchange ([`room_sync`]), and the public URL a client is
+//! sent to for a shard ([`UrlTemplate`]).
 
 pub mod events;
 mod hash;
 pub mod keys;
 pub mod records;
 pub mod room_sync;
+pub mod seats;
 mod shard;
 pub mod token;
 mod url_template;
 
 pub use hash::{fnv1a64, jump_consistent_hash, room_hash, shard_for_room};
-pub use keys::{Keys, NameError, validate_room_id, validate_set_name, validate_track};
+pub use keys::{
+    Keys, NameError, TrackIndexKeys, hash_tag, validate_room_id, validate_set_name, validate_track,
+};
 pub use shard::{MAX_SHARDS, ShardId, ShardIdError};
 pub use url_template::{UrlTemplate, UrlTemplateError};
 

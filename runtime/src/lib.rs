@@ -13,6 +13,8 @@
 //!   worker.
 //! - [`redact`]: passwords taken out of URLs before they are logged.
 //! - [`lua`]: Lua scripts kept in `.lua` files, run with EVALSHA.
+//! - [`seat_index`]: a track's placement index, posted to by every process that changes a
+//!   room's seats.
 //! - [`pages`]: the demo page and the client library's modules, served by the worker and
 //!   the matchmaker alike.
 
@@ -24,6 +26,7 @@ pub mod ops;
 pub mod pages;
 pub mod redact;
 pub mod redis;
+pub mod seat_index;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;

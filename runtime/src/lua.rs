@@ -1,8 +1,11 @@
 //! Lua scripts, each kept in a `.lua` file next to the code that runs it and compiled in with
 //! `include_str!`. A script runs with EVALSHA: its hash is loaded on first use, and the
 //! source is sent again with EVAL when the server has forgotten it (after a restart or
-//! SCRIPT FLUSH). The worker's seat scripts and the matchmaker's reserve, view and rooms
-//! scripts run through it against a real Redis in their crates' tests.
+//! SCRIPT FLUSH, or on a cluster node that has not seen it yet). A script may start with a
+//! prelude of helpers it shares with others (the seat helpers of
+//! `roomshard_protocol::seats`); Lua has no includes, so the two are joined once. The
+//! worker's seat scripts and the matchmaker's placement scripts run through it against a
+//! real Redis in their crates' tests.
 
 use fred::bytes_utils::Str;
 use fred::clients::Client;
@@ -13,18 +16,40 @@ use std::sync::OnceLock;
 
 pub struct LuaScript {
     pub name: &'static str,
-    pub source: &'static str,
+    prelude: &'static str,
+    body: &'static str,
+    joined: OnceLock<String>,
     sha: OnceLock<Str>,
 }
 
 impl LuaScript {
     /// `static SEAT: LuaScript = LuaScript::new("seat", include_str!("seat.lua"));`
     pub const fn new(name: &'static str, source: &'static str) -> Self {
+        Self::with_prelude(name, "", source)
+    }
+
+    /// A script whose `body` uses the helpers of `prelude`.
+    pub const fn with_prelude(
+        name: &'static str,
+        prelude: &'static str,
+        body: &'static str,
+    ) -> Self {
         Self {
             name,
-            source,
+            prelude,
+            body,
+            joined: OnceLock::new(),
             sha: OnceLock::new(),
         }
+    }
+
+    /// The text Redis runs: the prelude, then the body.
+    pub fn source(&self) -> &str {
+        if self.prelude.is_empty() {
+            return self.body;
+        }
+        self.joined
+            .get_or_init(|| format!("{}\n{}", self.prelude, self.body))
     }
 
     /// Runs the script. `call` builds its keys and arguments; it is called again only when
@@ -40,7 +65,7 @@ impl LuaScript {
         let sha = match self.sha.get() {
             Some(sha) => sha.clone(),
             None => {
-                let sha: Str = client.script_load(self.source).await?;
+                let sha: Str = client.script_load(self.source()).await?;
                 // Another task may have won the race; the hash is the same either way.
                 let _ = self.sha.set(sha.clone());
                 sha
@@ -50,9 +75,30 @@ impl LuaScript {
         match client.evalsha(sha, keys, args).await {
             Err(e) if e.details().starts_with("NOSCRIPT") => {
                 let (keys, args) = call();
-                client.eval(self.source, keys, args).await
+                client.eval(self.source(), keys, args).await
             }
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static PLAIN: LuaScript = LuaScript::new("plain", "return 1");
+    static JOINED: LuaScript = LuaScript::with_prelude(
+        "joined",
+        "local function one() return 1 end",
+        "return one()",
+    );
+
+    #[test]
+    fn a_prelude_comes_before_the_body() {
+        assert_eq!(PLAIN.source(), "return 1");
+        assert_eq!(
+            JOINED.source(),
+            "local function one() return 1 end\nreturn one()"
+        );
     }
 }

@@ -2,6 +2,13 @@
 //! [`RedisError`]. Every binary builds its clients here; what differs between them (how
 //! often a command may be sent, how long a silent server is trusted) is a field of
 //! [`ClientOptions`], chosen by the caller and explained there.
+//!
+//! `REDIS_URL` names one server (`redis://`, `rediss://` with TLS) or a Redis Cluster:
+//! `redis-cluster://[user:password@]host:port[?node=host:port&node=…]`
+//! (`rediss-cluster://` with TLS), any of its nodes as seeds. A cluster client learns which
+//! node holds which slot from the seeds, sends each command to the node of its keys and
+//! follows `MOVED` and `ASK` when slots move. Every script of Roomshard touches one slot
+//! (docs/REDIS.md, "Key layout"), so the same code runs on either.
 
 use fred::clients::Client;
 #[cfg(feature = "pubsub")]
@@ -361,6 +368,28 @@ mod tests {
         #[cfg(feature = "pubsub")]
         assert!(options.subscriber("redis://127.0.0.1:1").is_ok());
         assert!(options.client("rediss://127.0.0.1:1").is_ok());
+    }
+
+    #[test]
+    fn cluster_urls_build_cluster_clients() {
+        let options = ClientOptions::new(Duration::from_millis(100));
+        let url = "redis-cluster://127.0.0.1:7000?node=127.0.0.1:7001&node=127.0.0.1:7002";
+        let client = options.client(url).expect("a cluster client");
+        assert!(client.is_clustered());
+        assert!(
+            options
+                .client("rediss-cluster://127.0.0.1:7000")
+                .expect("a TLS cluster client")
+                .is_clustered()
+        );
+        assert!(
+            !options
+                .client("redis://127.0.0.1:1")
+                .expect("plain")
+                .is_clustered()
+        );
+        #[cfg(feature = "pubsub")]
+        assert!(options.subscriber(url).is_ok());
     }
 
     #[test]

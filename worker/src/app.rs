@@ -195,10 +195,15 @@ impl<A: Adapter> Worker<A> {
         }
     }
 
-    /// One heartbeat: follow the operator's drain mark, then report the load. False when
-    /// the heartbeat could not be written.
+    /// One heartbeat: follow the operator's drain mark (into the rooms, too), keep the
+    /// placement indices of this shard's rooms, then report the load. False when the
+    /// heartbeat could not be written.
     async fn beat(&self, hb: &Heartbeat) -> bool {
-        drain::follow_operator_mark(&self.drain, &self.io, hb).await;
+        drain::follow_operator_mark(&self.drain, &self.io, hb, |draining| {
+            self.hub.mark_rooms(draining)
+        })
+        .await;
+        self.hub.seat_upkeep(self.drain.is_draining()).await;
         let (rooms, players, tracks) = self.hub.load();
         let load = Load {
             rooms,

@@ -106,11 +106,24 @@ fn operator_notice() -> events::Draining {
 }
 
 /// Reads the operator's mark (with each heartbeat) and, when the shard has just been
-/// marked, stops taking joins and tells the clients.
-pub async fn follow_operator_mark<A: Adapter>(drain: &Drain, io: &SocketIo<A>, hb: &Heartbeat) {
+/// marked, stops taking joins and tells the clients. `mark_rooms` is handed whether the
+/// worker drains (for either reason) before any client is told, so the rooms take no
+/// reservation by then.
+pub async fn follow_operator_mark<A, F, Fut>(
+    drain: &Drain,
+    io: &SocketIo<A>,
+    hb: &Heartbeat,
+    mark_rooms: F,
+) where
+    A: Adapter,
+    F: FnOnce(bool) -> Fut,
+    Fut: Future<Output = ()>,
+{
     match hb.marked_draining().await {
         Ok(marked) => {
-            if drain.follow_mark(marked) {
+            let newly = drain.follow_mark(marked);
+            mark_rooms(drain.is_draining()).await;
+            if newly {
                 tracing::info!("marked draining by the operator; refusing new joins");
                 drain.metrics.event_out(events::DRAINING);
                 let _ = io.local().emit(events::DRAINING, &operator_notice()).await;

@@ -1,11 +1,16 @@
 //! Seat accounting: turning a reservation (or, in a dev run, a plain request) into a
 //! player of a room, a leave back into a free seat, and closing rooms left empty.
 //! With Redis it follows docs/REDIS.md ("Join", "Leave", "Close") in one Lua script per
-//! step (`seats/*.lua`); without Redis a process-local table stands in for the registry.
+//! step (`seats/*.lua`), each in the room's own slot; what a step did to the room's free
+//! seats is then posted to its track's placement index ([`upkeep`]). Without Redis a
+//! process-local table stands in for the registry.
+
+mod upkeep;
 
 use crate::registry::Registry;
 use fred::types::Value;
 use roomshard_protocol::events::codes;
+use roomshard_protocol::seats::{LEDGER_LUA, RoomSeats};
 use roomshard_runtime::lua::LuaScript;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,8 +26,10 @@ const LATE_SLACK: Duration = Duration::from_secs(2);
 
 static JOIN_RESERVED: LuaScript =
     LuaScript::new("join_reserved", include_str!("seats/join_reserved.lua"));
-static JOIN_OPEN: LuaScript = LuaScript::new("join_open", include_str!("seats/join_open.lua"));
-static LEAVE: LuaScript = LuaScript::new("leave", include_str!("seats/leave.lua"));
+static JOIN_OPEN: LuaScript =
+    LuaScript::with_prelude("join_open", LEDGER_LUA, include_str!("seats/join_open.lua"));
+static LEAVE: LuaScript =
+    LuaScript::with_prelude("leave", LEDGER_LUA, include_str!("seats/leave.lua"));
 static CLOSE: LuaScript = LuaScript::new("close", include_str!("seats/close.lua"));
 
 /// A seat taken: the room's player count after the join, and its track.
@@ -48,6 +55,13 @@ pub enum Seats {
 pub struct RedisSeats {
     registry: Registry,
     shard: u32,
+    /// How this shard's rooms were last marked: [`upkeep::UNMARKED`] until the first
+    /// heartbeat (a process that starts follows the drain state into the rooms whatever an
+    /// earlier process of the shard left there), then draining or not.
+    marked: std::sync::atomic::AtomicU8,
+    /// Heartbeats counted, for the sweep of the placement indices.
+    beats: std::sync::atomic::AtomicU32,
+    sweeping: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -64,14 +78,24 @@ fn unavailable(e: impl std::fmt::Display) -> Rejection {
 }
 
 fn parse_reply(v: Value) -> Option<(i64, i64, String)> {
+    let items = texts(v)?;
+    let code = items.first()?.parse().ok()?;
+    let players = items.get(1)?.parse().ok()?;
+    Some((code, players, items.get(2).cloned().unwrap_or_default()))
+}
+
+/// A script's reply as text, item by item.
+fn texts(v: Value) -> Option<Vec<String>> {
     let Value::Array(items) = v else {
         return None;
     };
-    let mut it = items.into_iter();
-    let code = it.next()?.as_i64()?;
-    let players = it.next()?.as_i64()?;
-    let track = it.next().and_then(|t| t.as_string()).unwrap_or_default();
-    Some((code, players, track))
+    items
+        .into_iter()
+        .map(|i| match i {
+            Value::Null => Some(String::new()),
+            other => other.as_string(),
+        })
+        .collect()
 }
 
 fn seat_from(
@@ -110,7 +134,13 @@ fn seat_from(
 
 impl RedisSeats {
     pub fn new(registry: Registry, shard: u32) -> Self {
-        Self { registry, shard }
+        Self {
+            registry,
+            shard,
+            marked: std::sync::atomic::AtomicU8::new(upkeep::UNMARKED),
+            beats: std::sync::atomic::AtomicU32::new(0),
+            sweeping: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// The deadline (ms since the epoch) past which a seat script must not take a seat.
@@ -144,7 +174,7 @@ impl Seats {
         match self {
             Seats::Redis(r) => {
                 let keys = vec![
-                    r.registry.keys.reservation(nonce),
+                    r.registry.keys.reservation(room, nonce),
                     r.registry.keys.room_reservations(room),
                     r.registry.keys.room(room),
                 ];
@@ -175,12 +205,9 @@ impl Seats {
     ) -> Result<Seat, Rejection> {
         match self {
             Seats::Redis(r) => {
-                let now = roomshard_protocol::now_ms().to_string();
+                let now = roomshard_protocol::now_ms();
                 let keys = vec![
                     r.registry.keys.room(room),
-                    r.registry.keys.rooms(),
-                    r.registry.keys.track_rooms(track),
-                    r.registry.keys.shard_rooms(r.shard),
                     r.registry.keys.room_reservations(room),
                 ];
                 let args = vec![
@@ -188,13 +215,21 @@ impl Seats {
                     r.shard.to_string(),
                     track.to_owned(),
                     capacity.to_string(),
-                    now,
+                    now.to_string(),
                     r.seat_deadline(),
                 ];
-                let reply = r.run(&JOIN_OPEN, keys, args).await?;
-                let (code, players, track) =
-                    parse_reply(reply).ok_or_else(|| unavailable("malformed join reply"))?;
-                seat_from(code, players, track, &format!(" ({capacity} seats)"))
+                let reply = texts(r.run(&JOIN_OPEN, keys, args).await?)
+                    .ok_or_else(|| unavailable("malformed join reply"))?;
+                let code = reply.first().and_then(|c| c.parse().ok()).unwrap_or(0);
+                let players = reply.get(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+                let seat_track = reply.get(2).cloned().unwrap_or_default();
+                if let [_, _, _, opened, tail @ ..] = reply.as_slice()
+                    && let Ok(seats) = RoomSeats::parse(&r.shard.to_string(), tail)
+                {
+                    r.opened_or_changed(room, &seat_track, &seats, opened == "1", now)
+                        .await;
+                }
+                seat_from(code, players, seat_track, &format!(" ({capacity} seats)"))
             }
             Seats::Memory(m) => {
                 let mut rooms = m.rooms.lock().unwrap_or_else(|p| p.into_inner());
@@ -220,12 +255,18 @@ impl Seats {
     pub async fn leave(&self, room: &str) -> Option<u32> {
         match self {
             Seats::Redis(r) => {
-                let reply = r
-                    .run(&LEAVE, vec![r.registry.keys.room(room)], vec![])
-                    .await
-                    .ok()?;
-                let n = reply.as_i64()?;
-                u32::try_from(n).ok()
+                let keys = vec![
+                    r.registry.keys.room(room),
+                    r.registry.keys.room_reservations(room),
+                ];
+                let reply = texts(r.run(&LEAVE, keys, vec![]).await.ok()?)?;
+                let players: i64 = reply.first()?.parse().ok()?;
+                if let [_, track, shard, tail @ ..] = reply.as_slice()
+                    && let Ok(seats) = RoomSeats::parse(shard, tail)
+                {
+                    r.post(room, track, &seats).await;
+                }
+                u32::try_from(players).ok()
             }
             Seats::Memory(m) => {
                 let mut rooms = m.rooms.lock().unwrap_or_else(|p| p.into_inner());
@@ -243,9 +284,6 @@ impl Seats {
                 let keys = vec![
                     r.registry.keys.room(room),
                     r.registry.keys.room_reservations(room),
-                    r.registry.keys.rooms(),
-                    r.registry.keys.track_rooms(track),
-                    r.registry.keys.shard_rooms(r.shard),
                 ];
                 let args = vec![
                     room.to_owned(),
@@ -253,14 +291,13 @@ impl Seats {
                     r.shard.to_string(),
                     track.to_owned(),
                 ];
-                match r
-                    .run(&CLOSE, keys, args)
-                    .await
-                    .ok()
-                    .and_then(|v| v.as_i64())
-                {
-                    Some(1) => CloseOutcome::Closed,
-                    Some(0) => CloseOutcome::Gone,
+                let reply = r.run(&CLOSE, keys, args).await.ok().and_then(texts);
+                match reply.as_deref() {
+                    Some([closed, version]) if closed == "1" => {
+                        r.closed(room, track, version.parse().ok()).await;
+                        CloseOutcome::Closed
+                    }
+                    Some([gone]) if gone == "0" => CloseOutcome::Gone,
                     _ => CloseOutcome::StillInUse,
                 }
             }

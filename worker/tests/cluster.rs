@@ -231,7 +231,7 @@ impl Reserve<'_> {
         let cmds: [&[&str]; 3] = [
             &["ZADD", &k.rooms(), &now_s, room],
             &["ZADD", &k.room_reservations(room), &expires, &nonce],
-            &["SET", &k.reservation(&nonce), &record, "PX", &ttl],
+            &["SET", &k.reservation(room, &nonce), &record, "PX", &ttl],
         ];
         for c in cmds {
             self.redis.query(c).unwrap_or_else(|e| panic!("{c:?}: {e}"));
@@ -295,7 +295,7 @@ fn reservation_tokens_are_single_use_and_checked() {
     let (other_shard, _) = r.seat("elsewhere", 1, 30_000, later);
     let (gone_resv, gone_nonce) = r.seat("arena", 0, 30_000, later);
     redis
-        .query(&["DEL", &r.keys.reservation(&gone_nonce)])
+        .query(&["DEL", &r.keys.reservation("arena", &gone_nonce)])
         .expect("del");
     let (payload, sig) = good.split_once('.').expect("token");
     let mut sig_bytes: Vec<char> = sig.chars().collect();
@@ -337,7 +337,7 @@ fn reservation_tokens_are_single_use_and_checked() {
     // The reservation was used: its key and its entry are gone. The join.mjs connection
     // closed afterwards, so the seat is free again once the resume window ran out.
     let used = redis
-        .query(&["GET", &r.keys.reservation(&nonce)])
+        .query(&["GET", &r.keys.reservation("arena", &nonce)])
         .expect("get");
     assert!(used.is_nil(), "{used:?}");
     let score = redis
@@ -390,14 +390,29 @@ fn empty_rooms_leave_the_registry_after_the_grace_period() {
 #[test]
 fn two_workers_share_a_room() {
     let redis = RedisServer::start().expect("redis");
+    share_a_room(redis.url());
+}
+
+/// The same on a Redis Cluster: the seats in the room's slot, the Socket.IO adapter and
+/// the room sync over the cluster's pub/sub.
+#[test]
+fn two_workers_share_a_room_on_a_cluster() {
+    let cluster = roomshard_testkit::redis_cluster::RedisCluster::start().expect("cluster");
+    share_a_room(cluster.url());
+}
+
+fn share_a_room(redis_url: String) {
     let a = start_worker(
         "pair-a",
-        &[("REDIS_URL", redis.url()), ("ROOM_SHARD", "0/2".into())],
+        &[
+            ("REDIS_URL", redis_url.clone()),
+            ("ROOM_SHARD", "0/2".into()),
+        ],
     )
     .expect("a");
     let b = start_worker(
         "pair-b",
-        &[("REDIS_URL", redis.url()), ("ROOM_SHARD", "1/2".into())],
+        &[("REDIS_URL", redis_url), ("ROOM_SHARD", "1/2".into())],
     )
     .expect("b");
     let lines = run_node(
@@ -437,11 +452,28 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
             ("ROOM_SHARD", "1/2".into()),
             ("ROOMSHARD_REQUIRE_TOKEN", "false".into()),
             ("HEARTBEAT_INTERVAL_MS", "300".into()),
+            ("DEFAULT_TRACK", "ctf".into()),
+            // The room joined before the drain stays open for the whole test.
+            ("ROOM_EMPTY_GRACE_MS", "600000".into()),
         ],
     )
     .expect("worker");
     let acks = join_acks(&worker.url(), serde_json::json!([{"room": "before"}]));
     assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["ok"]);
+    let index = keys.track_index("ctf");
+    let free_seats = || {
+        redis
+            .query(&["ZSCORE", &index.free, "before"])
+            .ok()?
+            .as_text()
+            .and_then(|t| t.parse::<u32>().ok())
+    };
+    wait_until(
+        "the room's free seats in its track's index",
+        Duration::from_secs(5),
+        || free_seats().filter(|f| *f > 0),
+    )
+    .expect("indexed");
 
     // What the operator does on scale-down.
     redis.query(&["SADD", &keys.draining(), "1"]).expect("sadd");
@@ -453,6 +485,12 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     .expect("draining heartbeat");
     let acks = join_acks(&worker.url(), serde_json::json!([{"room": "during"}]));
     assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["draining"]);
+    // Its rooms are marked too, so no matchmaker places a seat there, whatever its view.
+    let marked = redis
+        .query(&["HGET", &keys.room("before"), "draining"])
+        .expect("hget");
+    assert_eq!(marked.as_text(), Some("1"), "{marked:?}");
+    assert_eq!(free_seats(), Some(0), "a draining room offers no seat");
     assert_eq!(
         value(worker.port, "roomshard_worker_draining").ok(),
         Some(1.0)
@@ -468,4 +506,56 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     .expect("healthy heartbeat");
     let acks = join_acks(&worker.url(), serde_json::json!([{"room": "after"}]));
     assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["ok"]);
+    wait_until(
+        "the room to offer seats again",
+        Duration::from_secs(5),
+        || free_seats().filter(|f| *f > 0),
+    )
+    .expect("unmarked");
+}
+
+/// A report to a track's placement index lost to a crash (the index says the room is
+/// full) is made good by the worker's sweep of its rooms.
+#[test]
+fn the_sweep_heals_a_placement_index_left_stale() {
+    let redis = RedisServer::start().expect("redis");
+    let keys = Keys::new("default").expect("keys");
+    let worker = start_worker(
+        "sweep",
+        &[
+            ("REDIS_URL", redis.url()),
+            ("ROOM_SHARD", "0/1".into()),
+            ("ROOMSHARD_REQUIRE_TOKEN", "false".into()),
+            ("HEARTBEAT_INTERVAL_MS", "100".into()),
+            ("DEFAULT_TRACK", "ctf".into()),
+            ("ROOM_EMPTY_GRACE_MS", "600000".into()),
+        ],
+    )
+    .expect("worker");
+    let acks = join_acks(&worker.url(), serde_json::json!([{"room": "kept"}]));
+    assert_eq!(acks.iter().map(code).collect::<Vec<_>>(), ["ok"]);
+    let index = keys.track_index("ctf");
+    let free_seats = || {
+        redis
+            .query(&["ZSCORE", &index.free, "kept"])
+            .ok()?
+            .as_text()
+            .and_then(|t| t.parse::<u32>().ok())
+    };
+    wait_until("the room in its index", Duration::from_secs(5), || {
+        free_seats().filter(|f| *f > 0)
+    })
+    .expect("indexed");
+    for cmd in [
+        &["ZADD", &index.free, "0", "kept"][..],
+        &["HDEL", &index.version, "kept"],
+    ] {
+        redis.query(cmd).expect("stale index");
+    }
+    wait_until(
+        "the sweep to post the room again",
+        Duration::from_secs(15),
+        || free_seats().filter(|f| *f > 0),
+    )
+    .expect("healed");
 }

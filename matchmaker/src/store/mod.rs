@@ -1,38 +1,45 @@
 //! The Redis boundary: every read and write of the matchmaker goes through [`Store`], each
 //! under a deadline. Callers see domain values and [`RedisError`], never Redis types, so
 //! another store (e.g. in-process, for development) can sit behind the same methods.
-//! The scripts are the `.lua` files beside this one.
+//! The scripts are the `.lua` files beside this one; each touches one slot (docs/REDIS.md,
+//! "Key layout"), so a reservation is a few of them in turn ([`reserve`]).
 
+mod args;
+mod calls;
+mod idem;
 mod reserve;
 mod rooms;
 mod view;
 
-pub use reserve::{Granted, NewRoom, Refusal, ReserveRequest, ShardArgs, parse_reserve};
+pub use args::{NewRoom, ShardArgs};
+pub use calls::{GrantReply, Placed, parse_grant, parse_place};
+pub use idem::{KeyState, Plan};
+pub use reserve::{Granted, Refusal, ReserveRequest};
 pub use rooms::{RoomRow, parse_rooms};
 pub use view::{BadRecord, parse_view};
 
-use fred::bytes_utils::Str;
 use fred::clients::Client;
 use fred::interfaces::ClientLike;
-use fred::types::Key;
 use roomshard_protocol::Keys;
+use roomshard_protocol::seats::LEDGER_LUA;
 use roomshard_runtime::lua::LuaScript;
 pub use roomshard_runtime::redis::RedisError;
 use roomshard_runtime::redis::{ClientOptions, RedisTls, within};
 use std::future::Future;
 use std::time::Duration;
 
-pub static RESERVE: LuaScript = LuaScript::new("reserve", include_str!("reserve.lua"));
-pub static VIEW: LuaScript = LuaScript::new("view", include_str!("view.lua"));
-pub static ROOMS: LuaScript = LuaScript::new("rooms", include_str!("rooms.lua"));
+pub static PLACE: LuaScript = LuaScript::new("place", include_str!("place.lua"));
+pub static GRANT: LuaScript =
+    LuaScript::with_prelude("grant", LEDGER_LUA, include_str!("grant.lua"));
+pub static CLAIM: LuaScript = LuaScript::new("claim", include_str!("claim.lua"));
+pub static IDEM: LuaScript = LuaScript::new("idem", include_str!("idem.lua"));
+pub static PLAYER: LuaScript = LuaScript::new("player", include_str!("player.lua"));
 
 #[derive(Clone)]
 pub struct Store {
     client: Client,
     keys: Keys,
     deadline: Duration,
-    prefix: Str,
-    draining: Key,
 }
 
 impl Store {
@@ -60,8 +67,6 @@ impl Store {
         let client = options.connect_in_background(url)?;
         Ok(Self {
             client,
-            prefix: Str::from(keys.prefix()),
-            draining: Key::from(keys.draining()),
             keys,
             deadline,
         })
@@ -108,7 +113,8 @@ mod tests {
     fn view_reply_parses_and_reports_bad_heartbeats() {
         let hb = r#"{"index":0,"total":2,"pod":"p0"}"#;
         let flat = s(&[
-            "3", "0", "1700", hb, "4", "1", "1800", "", "0", "2", "9", "garbage", "1", "1", "2",
+            "3", "0", "1700", hb, "5000", "4", "1", "1800", "", "-2", "0", "2", "9", "garbage",
+            "100", "1", "1", "2",
         ]);
         let (reports, bad) = parse_view(&flat).expect("parses");
         assert_eq!(reports.len(), 3);
@@ -118,6 +124,8 @@ mod tests {
         );
         assert_eq!(reports[0].rooms, 4);
         assert_eq!(reports[0].last_seen_ms, 1700);
+        assert_eq!(reports[0].heartbeat_ttl_ms, Some(5000));
+        assert_eq!(reports[1].heartbeat_ttl_ms, None);
         assert!(!reports[0].in_draining_set);
         assert!(reports[1].heartbeat.is_none() && reports[1].in_draining_set);
         assert!(reports[2].heartbeat.is_none() && reports[2].in_draining_set);
@@ -125,22 +133,6 @@ mod tests {
         assert_eq!(bad[0].shard, 2);
         assert!(parse_view(&s(&["2", "0"])).is_err());
         assert!(parse_view(&s(&[])).is_err());
-    }
-
-    #[test]
-    fn reserve_reply_parses() {
-        let ok =
-            parse_reserve(&s(&["ok", "r", "t", "2", "99", "n", "1", "w", "u", "p"])).expect("ok");
-        assert_eq!(
-            ok.map(|g| (g.shard, g.expires_at, g.reused)),
-            Ok((2, 99, true))
-        );
-        assert_eq!(
-            parse_reserve(&s(&["err", "room_full"])),
-            Ok(Err(Refusal::RoomFull))
-        );
-        assert!(parse_reserve(&s(&["err", "what"])).is_err());
-        assert!(parse_reserve(&s(&["ok"])).is_err());
     }
 
     #[test]

@@ -1,20 +1,36 @@
-//! One reservation in Redis: what the reserve script is asked, and what it answers.
+//! One reservation, as a few scripts in turn, each in one slot (docs/REDIS.md, "Reserve"):
+//!
+//! 1. the idempotency key, when there is one: a reservation it already stands for is
+//!    answered again, a plan whose maker died is carried out again;
+//! 2. the player's cap;
+//! 3. place.lua in the track's index picks the fullest room with a seat and holds it;
+//! 4. grant.lua in the room grants the seat, or refuses it and the refusal is posted back
+//!    to the index (the room is the authority, the index only a guide);
+//! 5. with no room to fill, claim.lua opens a slot for a new room on a shard that may take
+//!    one, grant.lua opens the room with the seat, and the room joins the track's index
+//!    (which enforces the track's cap of rooms).
+//!
+//! The shard facts a script cannot read in its own slot (is the shard alive, may it take
+//! seats) come from the caller's shard view; the worker refuses joins it cannot seat.
 
-use super::{RESERVE, RedisError, Store, num};
-use fred::bytes_utils::Str;
-use fred::types::{Key, Value};
-use std::sync::Arc;
+use super::calls::{GrantRefusal, GrantReply, Opening, Seat};
+use super::idem::Claim;
+use super::{KeyState, NewRoom, Plan, RedisError, ShardArgs, Store};
+use roomshard_protocol::records::Reservation;
+use roomshard_protocol::seats::IndexOutcome;
+use std::time::{Duration, Instant};
 
-/// What the reserve script is asked to do.
+/// What a reservation is asked to do.
 #[derive(Debug, Clone)]
 pub struct ReserveRequest {
     pub track: String,
     pub room: Option<String>,
     pub player: String,
+    /// Scoped to its caller (`{scope}:{key}`).
     pub idempotency_key: Option<String>,
     pub nonce: String,
     pub ttl_ms: u64,
-    /// Shards that may take seats, as the script receives them.
+    /// Shards that may take seats.
     pub eligible: ShardArgs,
     /// Where a new room may go, best first.
     pub new_rooms: Vec<NewRoom>,
@@ -24,48 +40,7 @@ pub struct ReserveRequest {
     pub track_room_cap: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewRoom {
-    pub shard: u32,
-    pub room: String,
-    pub rooms_per_shard: u32,
-    pub seats: u32,
-}
-
-/// The shards that may take seats (index, worker name, client URL), encoded once for the
-/// reserve script and shared by every reservation planned with the same shard view.
-#[derive(Debug, Clone, Default)]
-pub struct ShardArgs(Arc<ShardArgsInner>);
-
-#[derive(Debug, Default)]
-struct ShardArgsInner {
-    shards: Vec<u32>,
-    values: Vec<Value>,
-}
-
-impl ShardArgs {
-    pub fn new<'a>(eligible: impl IntoIterator<Item = (u32, &'a str, &'a str)>) -> Self {
-        let mut shards = Vec::new();
-        let mut values = vec![Value::Null];
-        for (shard, worker, url) in eligible {
-            shards.push(shard);
-            values.extend([
-                Value::Integer(i64::from(shard)),
-                Value::from(worker),
-                Value::from(url),
-            ]);
-        }
-        values[0] = Value::Integer(shards.len() as i64);
-        Self(Arc::new(ShardArgsInner { shards, values }))
-    }
-
-    /// The eligible shards' indices, in order.
-    pub fn shards(&self) -> &[u32] {
-        &self.0.shards
-    }
-}
-
-/// A seat the script granted (or found again for an idempotency key).
+/// A seat granted (or found again for an idempotency key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Granted {
     pub room: String,
@@ -79,7 +54,23 @@ pub struct Granted {
     pub player: String,
 }
 
-/// Why the script refused.
+impl Granted {
+    fn from_record(r: Reservation) -> Self {
+        Self {
+            room: r.room,
+            track: r.track,
+            shard: r.shard,
+            expires_at: r.expires_at,
+            nonce: r.nonce,
+            reused: true,
+            worker: r.worker,
+            url: r.url,
+            player: r.player,
+        }
+    }
+}
+
+/// Why no seat was granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     RoomNotFound,
@@ -93,93 +84,350 @@ pub enum Refusal {
     },
 }
 
+type Outcome = Result<Result<Granted, Refusal>, RedisError>;
+
+/// Rooms tried from the index before a new room is opened instead.
+const PLACE_ATTEMPTS: usize = 4;
+/// How often a request waits to see what another request with its idempotency key made.
+const KEY_POLL: Duration = Duration::from_millis(10);
+
 impl Store {
-    pub async fn reserve(
+    /// How long an idempotency key stays with a request between two of its steps.
+    fn lease_ms(&self) -> u64 {
+        let lease = self.deadline.saturating_mul(3).max(Duration::from_secs(1));
+        u64::try_from(lease.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub async fn reserve(&self, req: &ReserveRequest) -> Outcome {
+        let Some(key) = req.idempotency_key.as_deref() else {
+            return self.reserve_fresh(req, None).await;
+        };
+        let mut tries = 0;
+        loop {
+            match self.take_key(key, req).await? {
+                Taken::Answered(g) => return Ok(Ok(g)),
+                Taken::Mine => break,
+                Taken::Resume { nonce, plan, value } => {
+                    if let Ok(mut g) = self.carry_out(req, &nonce, &plan, Some(key), false).await? {
+                        g.reused = true;
+                        return Ok(Ok(g));
+                    }
+                    // Nothing was granted under that plan, nor can be: the key may make a
+                    // new reservation, and one request takes it to do so.
+                    match self
+                        .claim_key(key, &req.nonce, &value, self.lease_ms())
+                        .await?
+                    {
+                        Claim::Mine => break,
+                        Claim::Taken(_) if tries < 2 => tries += 1,
+                        Claim::Taken(_) => return Ok(Err(Refusal::NoCapacity)),
+                    }
+                }
+            }
+        }
+        let out = self.reserve_fresh(req, Some(key)).await;
+        if !matches!(out, Ok(Ok(_))) {
+            // Best effort: the lease ends it anyway.
+            let _ = self.mark_key(key, "drop", &req.nonce, "", 0).await;
+        }
+        out
+    }
+
+    /// Waits until `key` is this request's, or answers what another request made of it.
+    async fn take_key(&self, key: &str, req: &ReserveRequest) -> Result<Taken, RedisError> {
+        let lease = self.lease_ms();
+        let give_up = Instant::now() + Duration::from_millis(lease) + self.deadline;
+        let mut seen = String::new();
+        loop {
+            let value = match self.claim_key(key, &req.nonce, &seen, lease).await? {
+                Claim::Mine => return Ok(Taken::Mine),
+                Claim::Taken(value) => value,
+            };
+            match KeyState::parse(&value) {
+                KeyState::Granted { nonce, plan } => {
+                    match self.held(plan.room(), &nonce).await? {
+                        Some(g) => return Ok(Taken::Answered(g)),
+                        // Used or expired: a new reservation may replace it.
+                        None => seen = value,
+                    }
+                }
+                KeyState::Working {
+                    nonce,
+                    plan: Some(plan),
+                } => return Ok(Taken::Resume { nonce, plan, value }),
+                KeyState::Working { plan: None, .. } => {
+                    // Its maker is choosing a room (or died doing so, and the lease ends).
+                    seen = String::new();
+                    if Instant::now() > give_up {
+                        return Err(RedisError::Timeout {
+                            op: "idem",
+                            deadline: Duration::from_millis(lease),
+                        });
+                    }
+                    tokio::time::sleep(KEY_POLL).await;
+                }
+                KeyState::Unknown => seen = value,
+                KeyState::Free => seen = String::new(),
+            }
+        }
+    }
+
+    /// The live reservation `nonce` of `room`, if it is still held.
+    async fn held(&self, room: &str, nonce: &str) -> Result<Option<Granted>, RedisError> {
+        use fred::interfaces::KeysInterface;
+        let raw: Option<String> = self
+            .call("held", self.client.get(self.keys.reservation(room, nonce)))
+            .await?;
+        Ok(raw
+            .and_then(|r| Reservation::decode(r.as_bytes()).ok())
+            .map(Granted::from_record))
+    }
+
+    /// A reservation made from nothing: the player's cap, then a named room or a placed
+    /// seat. `key` (this request's) records the plan before each grant.
+    async fn reserve_fresh(&self, req: &ReserveRequest, key: Option<&str>) -> Outcome {
+        let capped = req.player_cap > 0 && !req.player.is_empty();
+        if capped {
+            let hold = self
+                .hold_for_player(&req.player, &req.nonce, req.ttl_ms, req.player_cap)
+                .await?;
+            if let Err(oldest_expires_at) = hold {
+                return Ok(Err(Refusal::PlayerLimit { oldest_expires_at }));
+            }
+        }
+        let out = match &req.room {
+            Some(room) => {
+                let plan = Plan::Existing { room: room.clone() };
+                self.carry_out(req, &req.nonce, &plan, key, false).await
+            }
+            None => self.place_seat(req, key).await,
+        };
+        if capped && !matches!(out, Ok(Ok(_))) {
+            let _ = self.release_for_player(&req.player, &req.nonce).await;
+        }
+        out
+    }
+
+    /// Fills the fullest room of the track with a seat, or opens a room.
+    async fn place_seat(&self, req: &ReserveRequest, key: Option<&str>) -> Outcome {
+        let mut shards = req.eligible.clone();
+        let mut refreshed = false;
+        for _ in 0..PLACE_ATTEMPTS {
+            let placed = self
+                .place(
+                    &req.track,
+                    &shards,
+                    req.ttl_ms,
+                    self.lease_ms(),
+                    req.track_room_cap,
+                )
+                .await?;
+            let Some((room, shard)) = placed.pick else {
+                if !placed.due.is_empty() && !refreshed {
+                    // A reservation counted there may have expired: look before opening
+                    // a room.
+                    refreshed = true;
+                    self.refresh(&req.track, &placed.due).await?;
+                    continue;
+                }
+                if placed.limit {
+                    return Ok(Err(Refusal::TrackRoomLimit));
+                }
+                break;
+            };
+            self.refresh_later(&req.track, placed.due);
+            let plan = Plan::Existing { room };
+            match self.carry_out(req, &req.nonce, &plan, key, false).await? {
+                Ok(g) => return Ok(Ok(g)),
+                Err(Refusal::ShardUnavailable) => shards = shards.filtered(|s| s != shard),
+                Err(_) => {}
+            }
+        }
+        self.open_room(req, &shards, key).await
+    }
+
+    /// Opens a new room for the seat on the least-loaded shard that may take one.
+    async fn open_room(
         &self,
         req: &ReserveRequest,
-    ) -> Result<Result<Granted, Refusal>, RedisError> {
-        let text = |s: &str| Value::String(Str::from(s));
-        let opt = |s: &Option<String>| text(s.as_deref().unwrap_or_default());
-        let call = || {
-            let keys = vec![
-                Key::from(self.keys.track_rooms(&req.track)),
-                self.draining.clone(),
-            ];
-            let eligible = &req.eligible.0.values;
-            let mut args = Vec::with_capacity(10 + eligible.len() + 4 * req.new_rooms.len());
-            args.extend([
-                Value::String(self.prefix.clone()),
-                Value::Integer(i64::try_from(req.ttl_ms).unwrap_or(i64::MAX)),
-                text(&req.nonce),
-                text(&req.track),
-                opt(&req.room),
-                opt(&req.idempotency_key),
-                text(&req.player),
-            ]);
-            args.extend(eligible.iter().cloned());
-            args.push(Value::Integer(req.new_rooms.len() as i64));
-            for n in &req.new_rooms {
-                args.extend([
-                    Value::Integer(i64::from(n.shard)),
-                    text(&n.room),
-                    Value::Integer(i64::from(n.rooms_per_shard)),
-                    Value::Integer(i64::from(n.seats)),
-                ]);
-            }
-            args.extend([
-                Value::Integer(i64::from(req.player_cap)),
-                Value::Integer(i64::from(req.track_room_cap)),
-            ]);
-            (keys, args)
+        shards: &ShardArgs,
+        key: Option<&str>,
+    ) -> Outcome {
+        let candidates: Vec<NewRoom> = req
+            .new_rooms
+            .iter()
+            .filter(|c| shards.contains(c.shard))
+            .cloned()
+            .collect();
+        let Some((shard, room)) = self.claim(&candidates).await? else {
+            return Ok(Err(Refusal::NoCapacity));
         };
-        let reply: Vec<String> = self
-            .call("reserve", RESERVE.run(&self.client, call))
-            .await?;
-        parse_reserve(&reply).map_err(|detail| RedisError::Reply {
-            op: "reserve",
-            detail,
+        let seats = candidates
+            .iter()
+            .find(|c| c.shard == shard)
+            .map_or(0, |c| c.seats);
+        let plan = Plan::New {
+            room,
+            shard,
+            track: req.track.clone(),
+            seats,
+        };
+        self.carry_out(req, &req.nonce, &plan, key, true).await
+    }
+
+    /// Grants the seat `plan` names under `nonce`; every step is idempotent, so a plan
+    /// found in an idempotency key is carried out again safely. With `key`, the plan is
+    /// recorded there first and the grant after. `claimed`: a new room's slot is already
+    /// claimed (by this request, just now).
+    async fn carry_out(
+        &self,
+        req: &ReserveRequest,
+        nonce: &str,
+        plan: &Plan,
+        key: Option<&str>,
+        claimed: bool,
+    ) -> Outcome {
+        if let Some(key) = key
+            && !self
+                .mark_key(key, "plan", nonce, &plan.encode(), self.lease_ms())
+                .await?
+        {
+            // The lease ran out and a retry took the key over; it answers the caller.
+            return Ok(Err(Refusal::NoCapacity));
+        }
+        let seat = Seat {
+            room: plan.room(),
+            nonce,
+            ttl_ms: req.ttl_ms,
+            player: &req.player,
+        };
+        let opening = match plan {
+            Plan::Existing { .. } => None,
+            Plan::New {
+                room,
+                shard,
+                track,
+                seats,
+            } => {
+                // A plan carried out again claims its room's slot again: kept if its
+                // maker claimed it, else only within this request's view of the shard.
+                if !claimed {
+                    let limit = req
+                        .new_rooms
+                        .iter()
+                        .find(|c| c.shard == *shard)
+                        .map_or(0, |c| c.rooms_per_shard);
+                    let again = NewRoom {
+                        shard: *shard,
+                        room: room.clone(),
+                        rooms_per_shard: limit,
+                        seats: *seats,
+                    };
+                    if self.claim(&[again]).await?.is_none() {
+                        return Ok(Err(Refusal::NoCapacity));
+                    }
+                }
+                Some(Opening {
+                    track,
+                    shard: *shard,
+                    seats: *seats,
+                })
+            }
+        };
+        let granted = self.grant(seat, opening, &req.eligible).await?;
+        let (track, seats) = match &granted {
+            GrantReply::Granted { track, seats, .. } | GrantReply::Refused { track, seats, .. } => {
+                (track.clone(), *seats)
+            }
+            GrantReply::NotFound => {
+                if req.room.is_none() {
+                    let _ = self.forget(&req.track, plan.room()).await;
+                }
+                return Ok(Err(Refusal::RoomNotFound));
+            }
+        };
+        // A placed seat was held in the index already; anything else reports back.
+        let placed_and_granted = matches!(plan, Plan::Existing { .. })
+            && req.room.is_none()
+            && matches!(granted, GrantReply::Granted { .. });
+        if !placed_and_granted {
+            let cap = if matches!(plan, Plan::New { .. }) {
+                req.track_room_cap
+            } else {
+                0
+            };
+            match self.post(&track, plan.room(), &seats, cap).await {
+                Ok(IndexOutcome::Limit) => {
+                    if let Plan::New { room, shard, .. } = plan {
+                        self.abandon(*shard, room, nonce).await?;
+                    }
+                    return Ok(Err(Refusal::TrackRoomLimit));
+                }
+                Ok(_) => {}
+                // The index lags until the room is read again; the seat stands.
+                Err(e) => tracing::debug!(error = %e, "posting to the placement index failed"),
+            }
+        }
+        if let (Some(key), GrantReply::Granted { .. }) = (key, &granted) {
+            // Lost only to a retry that took the key over after the lease; it finds this
+            // reservation through the plan it carries out again.
+            self.mark_key(key, "grant", nonce, &plan.encode(), req.ttl_ms)
+                .await?;
+        }
+        Ok(match granted {
+            GrantReply::Granted {
+                track,
+                shard,
+                expires_at,
+                worker,
+                url,
+                ..
+            } => Ok(Granted {
+                room: plan.room().to_owned(),
+                track,
+                shard,
+                expires_at,
+                nonce: nonce.to_owned(),
+                reused: false,
+                worker,
+                url,
+                player: req.player.clone(),
+            }),
+            GrantReply::Refused { why, .. } => Err(match why {
+                GrantRefusal::RoomFull => Refusal::RoomFull,
+                GrantRefusal::ShardUnavailable | GrantRefusal::Draining => {
+                    Refusal::ShardUnavailable
+                }
+            }),
+            GrantReply::NotFound => Err(Refusal::RoomNotFound),
         })
+    }
+
+    /// Reads `rooms` again in the background; a failure leaves them due for the next
+    /// placement.
+    fn refresh_later(&self, track: &str, rooms: Vec<String>) {
+        if rooms.is_empty() {
+            return;
+        }
+        let (store, track) = (self.clone(), track.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = store.refresh(&track, &rooms).await {
+                tracing::debug!(error = %e, "reading rooms again for the placement index failed");
+            }
+        });
     }
 }
 
-/// Parses the reply of `reserve.lua`.
-pub fn parse_reserve(reply: &[String]) -> Result<Result<Granted, Refusal>, String> {
-    match reply {
-        [
-            status,
-            room,
-            track,
-            shard,
-            expires_at,
-            nonce,
-            reused,
-            worker,
-            url,
-            player,
-        ] if status == "ok" => Ok(Ok(Granted {
-            room: room.clone(),
-            track: track.clone(),
-            shard: num(shard, "shard")?,
-            expires_at: num(expires_at, "expiry")?,
-            nonce: nonce.clone(),
-            reused: reused == "1",
-            worker: worker.clone(),
-            url: url.clone(),
-            player: player.clone(),
-        })),
-        [status, code] if status == "err" => match code.as_str() {
-            "room_not_found" => Ok(Err(Refusal::RoomNotFound)),
-            "room_full" => Ok(Err(Refusal::RoomFull)),
-            "shard_unavailable" => Ok(Err(Refusal::ShardUnavailable)),
-            "no_capacity" => Ok(Err(Refusal::NoCapacity)),
-            "track_room_limit" => Ok(Err(Refusal::TrackRoomLimit)),
-            other => Err(format!("unknown refusal {other:?}")),
-        },
-        [status, code, oldest] if status == "err" && code == "player_limit" => {
-            Ok(Err(Refusal::PlayerLimit {
-                oldest_expires_at: num::<f64>(oldest, "expiry")?.max(0.0) as u64,
-            }))
-        }
-        other => Err(format!("unexpected reply of {} items", other.len())),
-    }
+/// What a request found in its idempotency key.
+enum Taken {
+    /// The key is this request's.
+    Mine,
+    /// Another request's reservation, still held.
+    Answered(Granted),
+    /// Another request's plan, to carry out again; `value` is what the key held.
+    Resume {
+        nonce: String,
+        plan: Plan,
+        value: String,
+    },
 }

@@ -1,8 +1,10 @@
-//! The room listing of GET /rooms, and the record of rooms found lost.
+//! The room listing of GET /rooms, and the record of rooms found lost. The names come
+//! from one index (the set's rooms, or a track's), the seats from each room's own slot, in
+//! pipelined round trips.
 
-use super::{ROOMS, RedisError, Store, num};
-use fred::interfaces::SortedSetsInterface;
-use fred::types::{Key, Value};
+use super::{RedisError, Store, num};
+use fred::interfaces::{HashesInterface, SetsInterface, SortedSetsInterface};
+use fred::types::Value;
 
 /// A room as listed by GET /rooms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,47 +18,110 @@ pub struct RoomRow {
     pub lost: bool,
 }
 
+fn rooms_error(detail: String) -> RedisError {
+    RedisError::Reply {
+        op: "rooms",
+        detail,
+    }
+}
+
 impl Store {
     /// Rooms of one track, or of the whole set, at most `limit` from `offset` on, and the
-    /// offset of the next page if there is one.
+    /// offset of the next page if there is one. The set's rooms come in creation order,
+    /// a track's in name order; a room listed but gone is skipped.
     pub async fn rooms(
         &self,
         track: Option<&str>,
         limit: usize,
         offset: u64,
     ) -> Result<(Vec<RoomRow>, Option<u64>), RedisError> {
-        let (source, kind) = match track {
-            Some(t) => (self.keys.track_rooms(t), "set"),
-            None => (self.keys.rooms(), "zset"),
+        let limit = limit.max(1);
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let mut names: Vec<String> = match track {
+            None => {
+                let first = i64::try_from(offset).unwrap_or(i64::MAX);
+                let last = first.saturating_add(limit as i64);
+                self.call(
+                    "rooms",
+                    self.client
+                        .zrange(self.keys.rooms(), first, last, None, false, None, false),
+                )
+                .await?
+            }
+            Some(t) => {
+                let mut all: Vec<String> = self
+                    .call("rooms", self.client.smembers(self.keys.track_rooms(t)))
+                    .await?;
+                all.sort_unstable();
+                all.into_iter().skip(start).take(limit + 1).collect()
+            }
         };
-        let call = || {
-            (
-                vec![
-                    Key::from(source.as_str()),
-                    Key::from(self.keys.lost_rooms()),
-                ],
-                vec![
-                    Value::String(self.prefix.clone()),
-                    Value::from(kind),
-                    Value::Integer(limit.max(1) as i64),
-                    Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)),
-                ],
-            )
+        let next = (names.len() > limit).then(|| offset.saturating_add(limit as u64));
+        names.truncate(limit);
+        if names.is_empty() {
+            return Ok((Vec::new(), next));
+        }
+        let now = roomshard_protocol::now_ms();
+        let seats = self.client.pipeline();
+        let read = async {
+            for room in &names {
+                seats
+                    .hmget::<(), _, _>(
+                        self.keys.room(room),
+                        vec!["shard", "track", "capacity", "players"],
+                    )
+                    .await?;
+                seats
+                    .zcount::<(), _>(
+                        self.keys.room_reservations(room),
+                        // Expiries are whole ms: a live one is later than now.
+                        (now + 1) as f64,
+                        f64::INFINITY,
+                    )
+                    .await?;
+            }
+            seats.all::<Vec<Value>>().await
         };
-        let flat: Vec<String> = self.call("rooms", ROOMS.run(&self.client, call)).await?;
-        let reply = |detail| RedisError::Reply {
-            op: "rooms",
-            detail,
+        let lost = self.client.pipeline();
+        let read_lost = async {
+            for room in &names {
+                lost.zscore::<(), _, _>(self.keys.lost_rooms(), room.as_str())
+                    .await?;
+            }
+            lost.all::<Vec<Value>>().await
         };
-        let (next, rows) = flat
-            .split_first()
-            .ok_or_else(|| reply("an empty reply".to_owned()))?;
-        let next = if next.is_empty() {
-            None
-        } else {
-            Some(num::<u64>(next, "next offset").map_err(reply)?)
-        };
-        Ok((parse_rooms(rows).map_err(reply)?, next))
+        let (seats, lost) =
+            tokio::try_join!(self.call("rooms", read), self.call("rooms", read_lost))?;
+        let mut flat = Vec::with_capacity(names.len() * 7);
+        let mut seats = seats.into_iter();
+        let mut lost = lost.into_iter();
+        for room in names {
+            let fields: Vec<Option<String>> = seats
+                .next()
+                .map(|v| v.convert())
+                .transpose()
+                .map_err(|e| rooms_error(e.to_string()))?
+                .unwrap_or_default();
+            let reserved = seats
+                .next()
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0)
+                .to_string();
+            let was_lost = lost.next().is_some_and(|v| !v.is_null());
+            let [Some(shard), track, capacity, players] = fields.as_slice() else {
+                continue;
+            };
+            flat.extend([
+                room,
+                shard.clone(),
+                track.clone().unwrap_or_default(),
+                capacity.clone().unwrap_or_else(|| "0".to_owned()),
+                players.clone().unwrap_or_else(|| "0".to_owned()),
+                reserved,
+                if was_lost { "1" } else { "0" }.to_owned(),
+            ]);
+        }
+        Ok((parse_rooms(&flat).map_err(rooms_error)?, next))
     }
 
     /// Records rooms whose shard stopped beating (first sighting wins).
@@ -82,7 +147,8 @@ impl Store {
     }
 }
 
-/// Parses the flat reply of `rooms.lua`.
+/// Parses rooms flattened as septets: room, shard, track, capacity, players, reserved,
+/// lost.
 pub fn parse_rooms(flat: &[String]) -> Result<Vec<RoomRow>, String> {
     if !flat.len().is_multiple_of(7) {
         return Err(format!(

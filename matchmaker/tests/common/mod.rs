@@ -14,6 +14,33 @@ use roomshard_testkit::process::{ChildGuard, Proc, free_port, wait_until_async};
 use std::time::Duration;
 
 pub const SET: &str = "test";
+
+/// A Redis to test against: one server or a cluster, reached the same ways (a URL for the
+/// code under test, a port for the raw client, which follows a cluster's redirections).
+pub trait Backend {
+    fn url(&self) -> String;
+    fn port(&self) -> u16;
+}
+
+impl Backend for roomshard_testkit::redis::RedisServer {
+    fn url(&self) -> String {
+        self.url()
+    }
+
+    fn port(&self) -> u16 {
+        self.port()
+    }
+}
+
+impl Backend for roomshard_testkit::redis_cluster::RedisCluster {
+    fn url(&self) -> String {
+        self.url()
+    }
+
+    fn port(&self) -> u16 {
+        self.port()
+    }
+}
 pub const SECRET: &str = "integration-secret-0123456789";
 
 pub fn keys() -> Keys {

@@ -149,8 +149,8 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
         Reply::Nil,
         "the lost room is not recorded in lost-rooms"
     );
-    // Known gap: the reserve script records lost rooms without counting them, so this
-    // counter can stay at 0 when a reservation noticed the loss first. Printed only.
+    // GET /rooms records and counts lost rooms (reservations skip them without recording).
+    // Printed only.
     let lost_total = sum(mm.port, "roomshard_matchmaker_lost_rooms_total")?;
 
     // The surviving room keeps working: moves both ways, and presence for a newcomer.

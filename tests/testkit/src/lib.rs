@@ -2,6 +2,8 @@
 //!
 //! - [`redis::RedisServer`]: a throwaway `redis-server` on a free loopback port, plain or
 //!   TLS-only, with or without ACL users.
+//! - [`redis_cluster::RedisCluster`]: a throwaway Redis Cluster of three primaries and
+//!   three replicas on free loopback ports.
 //! - [`tls`]: a certificate authority and certificates made at test time with `openssl`.
 //! - [`resp`]: the raw Redis client (RESP commands and replies).
 //! - [`control_plane::ControlPlane`]: etcd and kube-apiserver built from their Go modules
@@ -26,6 +28,7 @@ pub mod netns;
 pub mod node;
 pub mod process;
 pub mod redis;
+pub mod redis_cluster;
 pub mod resp;
 pub mod tls;
 

@@ -1,6 +1,8 @@
 //! The one raw Redis client of the tests: a command sent as a RESP array (any bytes in its
 //! arguments) on a fresh connection, and its whole reply read and parsed. For tests that
-//! need no client library, or that must not share one with the code under test.
+//! need no client library, or that must not share one with the code under test. A node of
+//! a Redis Cluster that answers `MOVED` or `ASK` is followed to the node it names, so the
+//! same helpers work against [`crate::redis_cluster::RedisCluster`].
 
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Write};
@@ -57,13 +59,41 @@ pub fn query(port: u16, args: &[&str]) -> Result<Reply> {
     query_auth(port, None, args)
 }
 
+/// Redirections followed for one command (a cluster that is resharding may send two).
+const MAX_REDIRECTIONS: usize = 5;
+
 /// [`query`] after `AUTH password` when one is given.
 pub fn query_auth(port: u16, password: Option<&str>, args: &[&str]) -> Result<Reply> {
-    let s = TcpStream::connect(("127.0.0.1", port))
-        .with_context(|| format!("connecting to redis on {port}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    s.set_write_timeout(Some(Duration::from_secs(5)))?;
-    exchange(s, password, args)
+    let mut port = port;
+    let mut asking = false;
+    for _ in 0..=MAX_REDIRECTIONS {
+        let s = TcpStream::connect(("127.0.0.1", port))
+            .with_context(|| format!("connecting to redis on {port}"))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.set_write_timeout(Some(Duration::from_secs(5)))?;
+        match exchange(s, password, asking, args)? {
+            Reply::Error(e) => match redirection(&e) {
+                Some((to, ask)) => (port, asking) = (to, ask),
+                None => bail!("redis {args:?}: {e}"),
+            },
+            reply => return Ok(reply),
+        }
+    }
+    bail!("redis {args:?}: more than {MAX_REDIRECTIONS} cluster redirections")
+}
+
+/// `MOVED <slot> <host>:<port>` or `ASK <slot> <host>:<port>`: the port to go to, and
+/// whether the command must be preceded by `ASKING` there.
+fn redirection(error: &str) -> Option<(u16, bool)> {
+    let mut words = error.split_whitespace();
+    let ask = match words.next()? {
+        "MOVED" => false,
+        "ASK" => true,
+        _ => return None,
+    };
+    let _slot = words.next()?;
+    let (_, port) = words.next()?.rsplit_once(':')?;
+    Some((port.parse().ok()?, ask))
 }
 
 /// [`query`] through the Unix socket at `path`, after `AUTH password` when one is given
@@ -73,17 +103,26 @@ pub fn query_unix(path: &Path, password: Option<&str>, args: &[&str]) -> Result<
         UnixStream::connect(path).with_context(|| format!("connecting to redis on {path:?}"))?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
     s.set_write_timeout(Some(Duration::from_secs(5)))?;
-    exchange(s, password, args)
+    match exchange(s, password, false, args)? {
+        Reply::Error(e) => bail!("redis {args:?}: {e}"),
+        reply => Ok(reply),
+    }
 }
 
+/// Sends `args` (after `AUTH` and `ASKING` when asked) and reads the reply, an error reply
+/// included.
 fn exchange(
     mut s: impl std::io::Read + Write,
     password: Option<&str>,
+    asking: bool,
     args: &[&str],
 ) -> Result<Reply> {
     let mut req = String::new();
     if let Some(password) = password {
         req += &format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{password}\r\n", password.len());
+    }
+    if asking {
+        req += "*1\r\n$6\r\nASKING\r\n";
     }
     req += &format!("*{}\r\n", args.len());
     for a in args {
@@ -96,11 +135,10 @@ fn exchange(
     {
         bail!("redis AUTH: {e}");
     }
-    let reply = read_reply(&mut reader)?;
-    if let Reply::Error(e) = &reply {
-        bail!("redis {args:?}: {e}");
+    if asking && let Reply::Error(e) = read_reply(&mut reader)? {
+        bail!("redis ASKING: {e}");
     }
-    Ok(reply)
+    read_reply(&mut reader)
 }
 
 fn read_reply(r: &mut impl BufRead) -> Result<Reply> {
@@ -136,4 +174,20 @@ fn read_reply(r: &mut impl BufRead) -> Result<Reply> {
         }
         other => bail!("unexpected reply type {other:?}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirection;
+
+    #[test]
+    fn cluster_redirections_name_the_node() {
+        assert_eq!(
+            redirection("MOVED 3999 127.0.0.1:6381"),
+            Some((6381, false))
+        );
+        assert_eq!(redirection("ASK 3999 127.0.0.1:6382"), Some((6382, true)));
+        assert_eq!(redirection("ERR unknown command"), None);
+        assert_eq!(redirection("MOVED 3999"), None);
+    }
 }

@@ -52,8 +52,9 @@ pub struct Cli {
     /// Address to bind.
     #[arg(long, env = "BIND_ADDRESS", default_value = "0.0.0.0")]
     pub bind_address: std::net::IpAddr,
-    /// Redis URL; without it the worker runs alone on the in-process adapter. Its value is
-    /// never shown: it may carry a password.
+    /// Redis URL (redis://, rediss://, or redis-cluster://host:port?node=host:port for a
+    /// Redis Cluster); without it the worker runs alone on the in-process adapter. Its value
+    /// is never shown: it may carry a password.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// CA and client certificate for a `rediss://` REDIS_URL.

@@ -79,6 +79,29 @@ impl Hub {
         }))
     }
 
+    /// Marks this shard's rooms draining, or no longer (docs/REDIS.md, "Draining").
+    pub async fn mark_rooms(&self, draining: bool) {
+        if let Seats::Redis(r) = &self.seats {
+            r.mark_rooms(draining).await;
+        }
+    }
+
+    /// The heartbeat's share of keeping the placement indices current: the drain state
+    /// into the rooms, and now and then a sweep of every room, in the background.
+    pub async fn seat_upkeep(self: &Arc<Self>, draining: bool) {
+        if let Seats::Redis(r) = &self.seats {
+            r.mark_rooms(draining).await;
+            if r.sweep_due() {
+                let hub = self.clone();
+                tokio::spawn(async move {
+                    if let Seats::Redis(r) = &hub.seats {
+                        r.sweep().await;
+                    }
+                });
+            }
+        }
+    }
+
     pub fn cfg(&self) -> &Config {
         &self.cfg
     }

@@ -1,20 +1,23 @@
--- KEYS: room:{room}, rooms, track:{track}, shard:{i}:rooms, room:{room}:resv.
+-- Takes a seat without a reservation (dev runs), opening the room if absent (after
+-- ledger.lua). KEYS: room:{room}:seats, room:{room}:resv.
 -- ARGV: room, shard, track, capacity, now, deadline (ms).
-local t = redis.call('TIME')
-if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[6]) then
+-- Returns {1, players, track, opened (1/0), free, version, first expiry},
+--         {-4, players, ''} when full, {-5, 0, ''} past the deadline.
+if ledger_now() > tonumber(ARGV[6]) then
   return {-5, 0, ''}
 end
+local opened = 0
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'schema', '1', 'shard', ARGV[2], 'track', ARGV[3],
-    'capacity', ARGV[4], 'players', '0', 'created_at', ARGV[5])
-  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
-  redis.call('SADD', KEYS[3], ARGV[1])
-  redis.call('SADD', KEYS[4], ARGV[1])
+  redis.call('HSET', KEYS[1], 'schema', '2', 'shard', ARGV[2], 'track', ARGV[3],
+    'capacity', ARGV[4], 'players', '0', 'created_at', ARGV[5],
+    'version', string.format('%d', tonumber(ARGV[5]) * 1000))
+  opened = 1
 end
-local capacity = tonumber(redis.call('HGET', KEYS[1], 'capacity')) or tonumber(ARGV[4])
-local players = tonumber(redis.call('HGET', KEYS[1], 'players')) or 0
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[5])
-local reserved = redis.call('ZCARD', KEYS[5])
-if players + reserved + 1 > capacity then return {-4, players, ''} end
-players = redis.call('HINCRBY', KEYS[1], 'players', 1)
-return {1, players, redis.call('HGET', KEYS[1], 'track') or ''}
+ledger_trim(ARGV[5])
+if tonumber(ledger_state()[1]) < 1 then
+  return {-4, tonumber(redis.call('HGET', KEYS[1], 'players')) or 0, ''}
+end
+local players = redis.call('HINCRBY', KEYS[1], 'players', 1)
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+local s = ledger_state()
+return {1, players, redis.call('HGET', KEYS[1], 'track') or '', opened, s[1], s[2], s[3]}

@@ -1,4 +1,9 @@
--- KEYS: resv:{nonce}, room:{room}:resv, room:{room}. ARGV: nonce, shard, deadline (ms).
+-- Turns a reservation into a player, in the room's own slot: the last guard on a seat,
+-- whatever the matchmaker's view of the shards was when it granted the reservation.
+-- KEYS: room:{room}:resv:{nonce}, room:{room}:resv, room:{room}:seats.
+-- ARGV: nonce, shard, deadline (ms).
+-- Free seats do not change (a reservation becomes a player), so the track's index needs
+-- no report.
 local t = redis.call('TIME')
 if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then
   return {-5, 0, ''}

@@ -1,0 +1,66 @@
+-- Picks the room of a track a new seat goes to, in O(log n): the fullest room that still
+-- has a seat, on a shard the caller may place on (docs/REDIS.md, "Reserve"). All keys are
+-- the track's placement index, in the track's slot.
+--
+-- KEYS[1] free  KEYS[2] shard  KEYS[3] version  KEYS[4] due  KEYS[5] rooms
+-- ARGV[1] ttl (ms)         lifetime of a reservation
+-- ARGV[2] lease (ms)       how long a room handed out to be read again stays the caller's
+-- ARGV[3] due batch        at most this many rooms handed out to be read again
+-- ARGV[4] room cap         rooms the track may have, 0 for no cap
+-- ARGV[5] E, then E shard indices: the shards the caller may place on (its shard view)
+--
+-- The picked room's free count drops by one at once (a hold), so concurrent callers spread
+-- over the seats the index knows of; the room's own slot then grants the seat or refuses
+-- it, and a refusal is posted back. A hold whose seat never comes makes the room look
+-- fuller than it is, so the room falls due to be read again when the reservation it was
+-- for would have expired.
+--
+-- Returns {'pick', room, shard, due...} | {'none', '', '', due...} | {'limit', '', '', due...}:
+-- 'none' when no room has a seat (a new room may be opened), 'limit' when none has and the
+-- track has its cap of rooms. `due` are rooms whose free count may be out of date.
+
+local LOOK_AT_MOST = 64
+local PAGE = 16
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+local batch, cap = tonumber(ARGV[3]), tonumber(ARGV[4]) or 0
+local eligible = {}
+for i = 1, tonumber(ARGV[5]) do
+  eligible[ARGV[5 + i]] = true
+end
+
+local due = redis.call('ZRANGE', KEYS[4], '-inf', now, 'BYSCORE', 'LIMIT', 0, batch)
+for _, room in ipairs(due) do
+  redis.call('ZADD', KEYS[4], now + lease, room)
+end
+
+local out = {'none', '', ''}
+local offset = 0
+while offset < LOOK_AT_MOST and out[1] == 'none' do
+  local page = redis.call('ZRANGE', KEYS[1], 1, '+inf', 'BYSCORE', 'LIMIT', offset, PAGE)
+  for _, room in ipairs(page) do
+    local shard = redis.call('HGET', KEYS[2], room)
+    if shard and eligible[shard] then
+      redis.call('ZINCRBY', KEYS[1], -1, room)
+      local at = tonumber(redis.call('ZSCORE', KEYS[4], room))
+      if not at or at > now + ttl then
+        redis.call('ZADD', KEYS[4], now + ttl, room)
+      end
+      out = {'pick', room, shard}
+      break
+    end
+  end
+  if #page < PAGE then
+    break
+  end
+  offset = offset + PAGE
+end
+if out[1] == 'none' and cap > 0 and redis.call('SCARD', KEYS[5]) >= cap then
+  out[1] = 'limit'
+end
+for _, room in ipairs(due) do
+  out[#out + 1] = room
+end
+return out

@@ -1,0 +1,153 @@
+//! A throwaway Redis Cluster: three primaries and three replicas of Debian's
+//! `redis-server` on free loopback ports, joined with `redis-cli --cluster create`, each
+//! node in a folder of its own. Dropping it kills every node and removes the folders,
+//! whether the test passed or not.
+
+use crate::process::{ChildGuard, find_program, free_port, wait_until};
+use crate::resp::Reply;
+use anyhow::{Context, Result, anyhow, bail};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// Nodes of the cluster: three primaries, each with one replica.
+const NODES: usize = 6;
+
+struct Node {
+    port: u16,
+    dir: PathBuf,
+    child: ChildGuard,
+}
+
+/// A running cluster, torn down when dropped.
+pub struct RedisCluster {
+    nodes: Vec<Node>,
+}
+
+impl RedisCluster {
+    /// Starts six nodes, joins them into a cluster of three primaries with a replica each,
+    /// and waits until every node says the cluster is ok and knows all six.
+    pub fn start() -> Result<Self> {
+        let server = find_program("redis-server").ok_or_else(|| {
+            anyhow!("redis-server is not installed: run hack/install-deps.sh (apt-get install redis-server)")
+        })?;
+        let cli = find_program("redis-cli")
+            .ok_or_else(|| anyhow!("redis-cli is not installed: run hack/install-deps.sh"))?;
+        let mut cluster = Self { nodes: Vec::new() };
+        for n in 0..NODES {
+            let dir = crate::scratch_dir(&format!("redis-cluster-{n}"))?;
+            let port = free_port()?;
+            let mut cmd = Command::new(&server);
+            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--cluster-enabled", "yes", "--cluster-config-file"])
+                .arg(dir.join("nodes.conf"))
+                .args(["--cluster-node-timeout", "5000"])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .arg("--dir")
+                .arg(&dir);
+            // Pushed before it can fail, so a failure further on still cleans this node up.
+            let child = ChildGuard::spawn("redis-server", cmd, &dir.join("redis.log"));
+            let child = match child {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
+            };
+            cluster.nodes.push(Node { port, dir, child });
+        }
+        for node in &cluster.nodes {
+            wait_until(
+                "a cluster node to answer PING",
+                Duration::from_secs(10),
+                || {
+                    crate::resp::query(node.port, &["PING"])
+                        .ok()
+                        .filter(|r| r.as_text() == Some("PONG"))
+                },
+            )?;
+        }
+        let addresses: Vec<String> = cluster
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let created = Command::new(&cli)
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .output()
+            .context("running redis-cli --cluster create")?;
+        if !created.status.success() {
+            bail!(
+                "redis-cli --cluster create failed: {}{}",
+                String::from_utf8_lossy(&created.stdout),
+                String::from_utf8_lossy(&created.stderr)
+            );
+        }
+        cluster.wait_ok(Duration::from_secs(30))?;
+        Ok(cluster)
+    }
+
+    fn wait_ok(&self, deadline: Duration) -> Result<()> {
+        wait_until(
+            "every cluster node to report state ok with six nodes",
+            deadline,
+            || {
+                self.nodes
+                    .iter()
+                    .all(|n| {
+                        let info = crate::resp::query(n.port, &["CLUSTER", "INFO"]).ok();
+                        let text = info.as_ref().and_then(Reply::as_text).unwrap_or("");
+                        text.contains("cluster_state:ok")
+                            && text.contains(&format!("cluster_known_nodes:{NODES}"))
+                    })
+                    .then_some(())
+            },
+        )
+        .map(|_| ())
+    }
+
+    /// `redis-cluster://127.0.0.1:P1?node=127.0.0.1:P2&…`: every node as a seed, in the
+    /// form `REDIS_URL` takes for a cluster.
+    pub fn url(&self) -> String {
+        let mut nodes = self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port));
+        let first = nodes.next().unwrap_or_default();
+        let rest: Vec<String> = nodes.map(|n| format!("node={n}")).collect();
+        format!("redis-cluster://{first}?{}", rest.join("&"))
+    }
+
+    /// The port of one node; a command sent there is redirected to the node that holds its
+    /// key by [`crate::resp::query`].
+    pub fn port(&self) -> u16 {
+        self.nodes.first().map_or(0, |n| n.port)
+    }
+
+    /// One command, sent to any node and following its redirections.
+    pub fn query(&self, args: &[&str]) -> Result<Reply> {
+        crate::resp::query(self.port(), args)
+    }
+
+    /// How many keys each primary holds: where a test's keys went.
+    pub fn keys_per_primary(&self) -> Result<Vec<i64>> {
+        let mut counts = Vec::new();
+        for node in &self.nodes {
+            let role = crate::resp::query(node.port, &["ROLE"])?;
+            let primary = matches!(&role, Reply::Array(r) if r.first().and_then(Reply::as_text) == Some("master"));
+            if primary {
+                let n = crate::resp::query(node.port, &["DBSIZE"])?;
+                counts.push(n.as_int().context("DBSIZE")?);
+            }
+        }
+        Ok(counts)
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.child.kill();
+            let _ = std::fs::remove_dir_all(&node.dir);
+        }
+    }
+}
