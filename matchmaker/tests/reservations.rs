@@ -74,7 +74,34 @@ on_single_server_and_cluster!(
     named_rooms_and_lost_rooms,
     tokens_verify_and_match_the_response_and_the_record,
     a_kept_shard_view_never_outlives_the_shards_it_names,
+    a_burst_fills_rooms_instead_of_opening_one_each,
 );
+
+/// Requests that find no seat at the same moment open one room between them: 24 at once,
+/// with rooms of 8, make 3 full rooms, not 24 rooms of one player.
+async fn a_burst_fills_rooms_instead_of_opening_one_each(
+    server: impl Backend,
+) -> anyhow::Result<()> {
+    beat_all(server.port(), 3, cap(100, 8))?;
+    let mm = std::sync::Arc::new(Matchmaker::start(&server.url(), &[]).await?);
+    let mut calls = Vec::new();
+    for i in 0..24 {
+        let mm = mm.clone();
+        calls.push(tokio::spawn(async move {
+            reserve(&mm, json!({"track": "burst", "player": format!("p{i}")})).await
+        }));
+    }
+    let mut per_room = std::collections::BTreeMap::<String, u32>::new();
+    for call in calls {
+        let (status, body) = call.await?;
+        assert_eq!(status, 200, "{body}");
+        let room = body["room"].as_str().unwrap_or_default().to_owned();
+        *per_room.entry(room).or_default() += 1;
+    }
+    assert_eq!(per_room.len(), 3, "three rooms of eight: {per_room:?}");
+    assert!(per_room.values().all(|n| *n == 8), "{per_room:?}");
+    Ok(())
+}
 
 fn nonce_of(body: &Value) -> String {
     token_key()

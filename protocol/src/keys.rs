@@ -125,6 +125,9 @@ pub struct TrackIndexKeys {
     pub due: String,
     /// Set of every room of the track.
     pub rooms: String,
+    /// String, for a moment: the nonce of the request opening the track's next room. The
+    /// requests that find no seat meanwhile wait for that room instead of each opening one.
+    pub opening: String,
 }
 
 impl TrackIndexKeys {
@@ -264,6 +267,7 @@ impl Keys {
             version: format!("{tag}:version"),
             due: format!("{tag}:due"),
             rooms: format!("{tag}:rooms"),
+            opening: format!("{tag}:opening"),
         }
     }
 

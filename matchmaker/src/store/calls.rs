@@ -2,7 +2,7 @@
 //! their replies: place (the track's index), grant (the room), claim (the set's shard
 //! slot, for a new room) and the player's cap.
 
-use super::{CLAIM, GRANT, NewRoom, PLACE, PLAYER, RedisError, ShardArgs, Store, num};
+use super::{CLAIM, GRANT, NewRoom, OPENED, PLACE, PLAYER, RedisError, ShardArgs, Store, num};
 use fred::bytes_utils::Str;
 use fred::interfaces::KeysInterface;
 use fred::types::{Key, Value};
@@ -16,6 +16,8 @@ pub struct Placed {
     pub pick: Option<(String, u32)>,
     /// No room has a seat and the track has its cap of rooms.
     pub limit: bool,
+    /// No room has a seat, and another request is opening one.
+    pub wait: bool,
     /// Rooms whose free count may be out of date, to be read again.
     pub due: Vec<String>,
 }
@@ -28,14 +30,31 @@ pub fn parse_place(reply: &[String]) -> Result<Placed, String> {
     let (pick, limit) = match kind.as_str() {
         "pick" => (Some((room.clone(), num(shard, "shard")?)), false),
         "none" => (None, false),
+        "wait" => {
+            return Ok(Placed {
+                pick: None,
+                limit: false,
+                wait: true,
+                due: due.to_vec(),
+            });
+        }
         "limit" => (None, true),
         other => return Err(format!("unknown placement {other:?}")),
     };
     Ok(Placed {
         pick,
         limit,
+        wait: false,
         due: due.to_vec(),
     })
+}
+
+/// How long a placement's hold counts: a reservation's lifetime, and the lease of a room
+/// handed out to be read again.
+#[derive(Debug, Clone, Copy)]
+pub struct PlaceTimes {
+    pub ttl_ms: u64,
+    pub lease_ms: u64,
 }
 
 /// Why grant.lua refused a seat of a room that exists.
@@ -130,19 +149,23 @@ fn reply_error(op: &'static str) -> impl Fn(String) -> RedisError {
 
 impl Store {
     /// Picks the fullest room of `track` with a seat on one of `shards`, holding the seat
-    /// in the index.
+    /// in the index. With no seat, the request under `nonce` opens the next room (holding
+    /// the track's opening for `opening_ms`) unless another request is opening one.
     pub(super) async fn place(
         &self,
         track: &str,
         shards: &ShardArgs,
-        ttl_ms: u64,
-        lease_ms: u64,
+        times: PlaceTimes,
         room_cap: u32,
+        opening: (&str, u64),
     ) -> Result<Placed, RedisError> {
         let index = self.keys.track_index(track);
+        let PlaceTimes { ttl_ms, lease_ms } = times;
+        let (nonce, opening_ms) = opening;
         let call = || {
-            let keys: Vec<Key> = index.all().into_iter().map(Key::from).collect();
-            let mut args = Vec::with_capacity(4 + shards.indices().len());
+            let mut keys: Vec<Key> = index.all().into_iter().map(Key::from).collect();
+            keys.push(Key::from(index.opening.as_str()));
+            let mut args = Vec::with_capacity(6 + shards.indices().len());
             args.extend([
                 int(ttl_ms),
                 int(lease_ms),
@@ -150,10 +173,19 @@ impl Store {
                 Value::Integer(i64::from(room_cap)),
             ]);
             args.extend(shards.indices().iter().cloned());
+            args.extend([Value::from(nonce), int(opening_ms)]);
             (keys, args)
         };
         let reply: Vec<String> = self.call("place", PLACE.run(&self.client, call)).await?;
         parse_place(&reply).map_err(reply_error("place"))
+    }
+
+    /// Ends the opening of `track`'s next room that the request under `nonce` holds.
+    pub(super) async fn opened(&self, track: &str, nonce: &str) -> Result<(), RedisError> {
+        let key = self.keys.track_index(track).opening;
+        let call = || (vec![Key::from(key.as_str())], vec![Value::from(nonce)]);
+        let _: i64 = self.call("opened", OPENED.run(&self.client, call)).await?;
+        Ok(())
     }
 
     /// Grants `seat` in its room (opening the room first for `opening`), if the room has

@@ -31,6 +31,7 @@ use std::time::Duration;
 pub static PLACE: LuaScript = LuaScript::new("place", include_str!("place.lua"));
 pub static GRANT: LuaScript =
     LuaScript::with_prelude("grant", LEDGER_LUA, include_str!("grant.lua"));
+pub static OPENED: LuaScript = LuaScript::new("opened", include_str!("opened.lua"));
 pub static CLAIM: LuaScript = LuaScript::new("claim", include_str!("claim.lua"));
 pub static IDEM: LuaScript = LuaScript::new("idem", include_str!("idem.lua"));
 pub static PLAYER: LuaScript = LuaScript::new("player", include_str!("player.lua"));

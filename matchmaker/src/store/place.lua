@@ -2,12 +2,14 @@
 -- has a seat, on a shard the caller may place on (docs/REDIS.md, "Reserve"). All keys are
 -- the track's placement index, in the track's slot.
 --
--- KEYS[1] free  KEYS[2] shard  KEYS[3] version  KEYS[4] due  KEYS[5] rooms
+-- KEYS[1] free  KEYS[2] shard  KEYS[3] version  KEYS[4] due  KEYS[5] rooms  KEYS[6] opening
 -- ARGV[1] ttl (ms)         lifetime of a reservation
 -- ARGV[2] lease (ms)       how long a room handed out to be read again stays the caller's
 -- ARGV[3] due batch        at most this many rooms handed out to be read again
 -- ARGV[4] room cap         rooms the track may have, 0 for no cap
 -- ARGV[5] E, then E shard indices: the shards the caller may place on (its shard view)
+-- ARGV[6 + E] the caller's nonce  ARGV[7 + E] how long (ms) its opening of a room may last,
+--             0 to open without waiting for another request's opening
 --
 -- The picked room's free count drops by one at once (a hold), so concurrent callers spread
 -- over the seats the index knows of; the room's own slot then grants the seat or refuses
@@ -15,8 +17,11 @@
 -- fuller than it is, so the room falls due to be read again when the reservation it was
 -- for would have expired.
 --
--- Returns {'pick', room, shard, due...} | {'none', '', '', due...} | {'limit', '', '', due...}:
--- 'none' when no room has a seat (a new room may be opened), 'limit' when none has and the
+-- Returns {'pick', room, shard, due...} | {'none', '', '', due...} | {'wait', '', '', due...}
+--       | {'limit', '', '', due...}:
+-- 'none' when no room has a seat and the caller is to open one (it then holds the track's
+-- opening until it posts the room, or for the given time), 'wait' when another request is
+-- opening one (look again in a moment: it will have seats), 'limit' when none has and the
 -- track has its cap of rooms. `due` are rooms whose free count may be out of date.
 
 local LOOK_AT_MOST = 64
@@ -27,9 +32,11 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 local batch, cap = tonumber(ARGV[3]), tonumber(ARGV[4]) or 0
 local eligible = {}
-for i = 1, tonumber(ARGV[5]) do
+local count = tonumber(ARGV[5])
+for i = 1, count do
   eligible[ARGV[5 + i]] = true
 end
+local nonce, opening_ms = ARGV[6 + count], tonumber(ARGV[7 + count]) or 0
 
 local due = redis.call('ZRANGE', KEYS[4], '-inf', now, 'BYSCORE', 'LIMIT', 0, batch)
 for _, room in ipairs(due) do
@@ -59,6 +66,14 @@ while offset < LOOK_AT_MOST and out[1] == 'none' do
 end
 if out[1] == 'none' and cap > 0 and redis.call('SCARD', KEYS[5]) >= cap then
   out[1] = 'limit'
+end
+if out[1] == 'none' and opening_ms > 0 then
+  local by = redis.call('GET', KEYS[6])
+  if by and by ~= nonce then
+    out[1] = 'wait'
+  else
+    redis.call('SET', KEYS[6], nonce, 'PX', opening_ms)
+  end
 end
 for _, room in ipairs(due) do
   out[#out + 1] = room

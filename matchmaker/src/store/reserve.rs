@@ -13,7 +13,7 @@
 //! The shard facts a script cannot read in its own slot (is the shard alive, may it take
 //! seats) come from the caller's shard view; the worker refuses joins it cannot seat.
 
-use super::calls::{GrantRefusal, GrantReply, Opening, Seat};
+use super::calls::{GrantRefusal, GrantReply, Opening, PlaceTimes, Seat};
 use super::idem::Claim;
 use super::{KeyState, NewRoom, Plan, RedisError, ShardArgs, Store};
 use roomshard_protocol::records::Reservation;
@@ -88,6 +88,8 @@ type Outcome = Result<Result<Granted, Refusal>, RedisError>;
 
 /// Rooms tried from the index before a new room is opened instead.
 const PLACE_ATTEMPTS: usize = 4;
+/// How often a request that found another opening the track's next room looks again.
+const OPENING_POLL: Duration = Duration::from_millis(5);
 /// How often a request waits to see what another request with its idempotency key made.
 const KEY_POLL: Duration = Duration::from_millis(10);
 
@@ -210,19 +212,55 @@ impl Store {
 
     /// Fills the fullest room of the track with a seat, or opens a room.
     async fn place_seat(&self, req: &ReserveRequest, key: Option<&str>) -> Outcome {
+        let mut opening = false;
+        let out = self.fill_or_open(req, key, &mut opening).await;
+        if opening {
+            // However it went, the room is in the index or will not be: the track's next
+            // opening is free (an opening left behind also ends on its own after a lease).
+            if let Err(e) = self.opened(&req.track, &req.nonce).await {
+                tracing::debug!(error = %e, "ending a room opening failed");
+            }
+        }
+        out
+    }
+
+    /// [`Self::place_seat`]; `opening` is set once this request holds the track's opening.
+    async fn fill_or_open(
+        &self,
+        req: &ReserveRequest,
+        key: Option<&str>,
+        opening: &mut bool,
+    ) -> Outcome {
         let mut shards = req.eligible.clone();
         let mut refreshed = false;
-        for _ in 0..PLACE_ATTEMPTS {
+        let times = PlaceTimes {
+            ttl_ms: req.ttl_ms,
+            lease_ms: self.lease_ms(),
+        };
+        // Requests that find no seat at once open one room between them, not one each: one
+        // opens it, the others look again until it is in the index, for at most a lease.
+        let waiting_since = Instant::now();
+        let mut attempts = 0;
+        while attempts < PLACE_ATTEMPTS {
+            let waited_out = waiting_since.elapsed() >= Duration::from_millis(times.lease_ms);
+            let opening_ms = if waited_out { 0 } else { times.lease_ms };
             let placed = self
                 .place(
                     &req.track,
                     &shards,
-                    req.ttl_ms,
-                    self.lease_ms(),
+                    times,
                     req.track_room_cap,
+                    (req.nonce.as_str(), opening_ms),
                 )
                 .await?;
+            if placed.wait {
+                self.refresh_later(&req.track, placed.due);
+                tokio::time::sleep(OPENING_POLL).await;
+                continue;
+            }
+            attempts += 1;
             let Some((room, shard)) = placed.pick else {
+                *opening |= opening_ms > 0;
                 if !placed.due.is_empty() && !refreshed {
                     // A reservation counted there may have expired: look before opening
                     // a room.
