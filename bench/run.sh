@@ -13,10 +13,9 @@
 # (default 10000), CROSS_PAIRS (rooms of 2 in the cross-worker run, default 25). Figures go
 # to stdout and to bench/results/latest.txt.
 #
-# BASELINE_BIN names a folder holding another build's roomshard-worker and
-# roomshard-matchmaker (for example the release binaries of the commit before a change):
-# the fan-out, memory and matchmaker suites then run it too, in the same rounds, and print
-# this build's figures over the baseline's.
+# BASELINE_BIN names a folder holding another build's roomshard-worker (for example the
+# release binary of the commit before a change): the fan-out and memory suites then run it
+# too, in the same rounds, and print this build's figures over the baseline's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -230,12 +229,8 @@ memory() {
 }
 
 matchmaker() {
-  say "== 4. matchmaker: reserves at fixed offered loads against redis-benchmark on the same Lua script"
-  local baseline_env=()
-  [[ -z "$BASELINE_BIN" ]] || baseline_env=(MATCHMAKER_BENCH_BASELINE="$BASELINE_BIN/roomshard-matchmaker")
-  [[ -z "$BASELINE_BIN" || ! -f "$BASELINE_BIN/reserve.lua" ]] ||
-    baseline_env+=(MATCHMAKER_BENCH_BASELINE_LUA="$BASELINE_BIN/reserve.lua")
-  env "${baseline_env[@]}" cargo test -q --release -p roomshard-matchmaker --test throughput -- --ignored --nocapture 2>&1 |
+  say "== 4. matchmaker: reserves by rooms per track, through the matchmaker and as the raw placement script"
+  cargo test -q --release -p roomshard-matchmaker --test throughput -- --ignored --nocapture 2>&1 |
     grep -vE '^(running|test |$)' | tee -a "$results"
 }
 

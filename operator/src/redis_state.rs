@@ -3,6 +3,8 @@
 //! reported condition, never a hang.
 
 use fred::prelude::{Client, ClientLike, KeysInterface, SetsInterface, SortedSetsInterface};
+use fred::types::scan::Scanner;
+use futures::StreamExt;
 use roomshard_protocol::Keys;
 use roomshard_protocol::records::ShardHeartbeat;
 pub use roomshard_runtime::redis::RedisError;
@@ -194,32 +196,64 @@ impl SetRedis {
             keys.draining(),
             keys.lost_rooms(),
         ]);
-        for chunk in named.chunks(500) {
-            if let Some(e) = over("DEL") {
-                return Err(e);
-            }
-            deleted += within::<u64>(self.deadline, "DEL", self.client.del(chunk.to_vec())).await?;
-        }
-        let pattern = keys.scan_pattern();
-        let mut cursor = "0".to_owned();
+        deleted += self.delete_by_slot(named, &over).await?;
+        // On a cluster, every primary holds some of the set's keys: each is scanned.
+        let mut pages = if self.client.is_clustered() {
+            self.client
+                .scan_cluster(keys.scan_pattern(), Some(500), None)
+                .boxed()
+        } else {
+            self.client
+                .scan(keys.scan_pattern(), Some(500), None)
+                .boxed()
+        };
         loop {
             if let Some(e) = over("SCAN") {
                 return Err(e);
             }
-            let (next, found): (String, Vec<String>) = within(
-                self.deadline,
-                "SCAN",
-                self.client
-                    .scan_page(cursor.clone(), pattern.clone(), Some(500), None),
-            )
-            .await?;
-            if !found.is_empty() {
-                deleted += within::<u64>(self.deadline, "DEL", self.client.del(found)).await?;
+            let page = tokio::time::timeout(self.deadline, pages.next())
+                .await
+                .map_err(|_| RedisError::Timeout {
+                    op: "SCAN",
+                    deadline: self.deadline,
+                })?;
+            let Some(page) = page else { break };
+            let mut page = page.map_err(|source| RedisError::Failed { op: "SCAN", source })?;
+            let found: Vec<String> = page
+                .take_results()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect();
+            page.next();
+            deleted += self.delete_by_slot(found, &over).await?;
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes `names`, one `DEL` per hash tag (a cluster refuses one command over keys of
+    /// several slots) and at most 500 keys each.
+    async fn delete_by_slot(
+        &self,
+        names: Vec<String>,
+        over: &impl Fn(&'static str) -> Option<RedisError>,
+    ) -> Result<u64, RedisError> {
+        let mut by_tag: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for name in names {
+            by_tag
+                .entry(roomshard_protocol::hash_tag(&name).to_owned())
+                .or_default()
+                .push(name);
+        }
+        let mut deleted = 0;
+        for group in by_tag.values() {
+            for chunk in group.chunks(500) {
+                if let Some(e) = over("DEL") {
+                    return Err(e);
+                }
+                deleted +=
+                    within::<u64>(self.deadline, "DEL", self.client.del(chunk.to_vec())).await?;
             }
-            if next == "0" {
-                break;
-            }
-            cursor = next;
         }
         Ok(deleted)
     }

@@ -4,11 +4,60 @@ use roomshard_operator::redis_state::RedisPool;
 use roomshard_protocol::Keys;
 use roomshard_testkit::fixtures::{HeartbeatBuilder, write_heartbeat};
 use roomshard_testkit::redis::RedisServer;
+use roomshard_testkit::redis_cluster::RedisCluster;
 use std::time::{Duration, Instant};
+
+/// One server or a cluster, as the test reaches it: a URL for the operator, commands and
+/// every key for the test.
+trait Backend {
+    fn url(&self) -> String;
+    fn port(&self) -> u16;
+    fn query(&self, args: &[&str]) -> anyhow::Result<roomshard_testkit::resp::Reply>;
+    fn all_keys(&self) -> Vec<String>;
+}
+
+impl Backend for RedisServer {
+    fn url(&self) -> String {
+        self.url()
+    }
+    fn port(&self) -> u16 {
+        self.port()
+    }
+    fn query(&self, args: &[&str]) -> anyhow::Result<roomshard_testkit::resp::Reply> {
+        self.query(args)
+    }
+    fn all_keys(&self) -> Vec<String> {
+        self.query(&["KEYS", "*"]).expect("keys").texts()
+    }
+}
+
+impl Backend for RedisCluster {
+    fn url(&self) -> String {
+        self.url()
+    }
+    fn port(&self) -> u16 {
+        self.port()
+    }
+    fn query(&self, args: &[&str]) -> anyhow::Result<roomshard_testkit::resp::Reply> {
+        self.query(args)
+    }
+    fn all_keys(&self) -> Vec<String> {
+        self.all_keys().expect("keys")
+    }
+}
 
 #[tokio::test]
 async fn reads_heartbeats_marks_draining_and_cleans_up() {
-    let redis = RedisServer::start().expect("redis");
+    reads_marks_and_cleans_up(RedisServer::start().expect("redis")).await;
+}
+
+/// The same on a cluster, where the set's keys spread over every primary.
+#[tokio::test]
+async fn reads_heartbeats_marks_draining_and_cleans_up_a_cluster() {
+    reads_marks_and_cleans_up(RedisCluster::start().expect("cluster")).await;
+}
+
+async fn reads_marks_and_cleans_up(redis: impl Backend) {
     let keys = Keys::new("game").expect("keys");
     let other = Keys::new("other").expect("keys");
     for (i, p) in [(0, 3), (2, 0)] {
@@ -49,7 +98,7 @@ async fn reads_heartbeats_marks_draining_and_cleans_up() {
         .await
         .expect("cleanup");
     assert!(deleted >= 6, "deleted {deleted}");
-    let left = redis.query(&["KEYS", "*"]).expect("keys").texts();
+    let left = redis.all_keys();
     assert!(!left.iter().any(|k| keys.owns(k)), "{left:?}");
     assert!(left.iter().any(|k| other.owns(k)), "{left:?}");
 }

@@ -128,18 +128,37 @@ impl RedisCluster {
         crate::resp::query(self.port(), args)
     }
 
-    /// How many keys each primary holds: where a test's keys went.
-    pub fn keys_per_primary(&self) -> Result<Vec<i64>> {
-        let mut counts = Vec::new();
+    fn primaries(&self) -> Result<Vec<u16>> {
+        let mut ports = Vec::new();
         for node in &self.nodes {
             let role = crate::resp::query(node.port, &["ROLE"])?;
-            let primary = matches!(&role, Reply::Array(r) if r.first().and_then(Reply::as_text) == Some("master"));
-            if primary {
-                let n = crate::resp::query(node.port, &["DBSIZE"])?;
-                counts.push(n.as_int().context("DBSIZE")?);
+            if matches!(&role, Reply::Array(r) if r.first().and_then(Reply::as_text) == Some("master"))
+            {
+                ports.push(node.port);
             }
         }
-        Ok(counts)
+        Ok(ports)
+    }
+
+    /// How many keys each primary holds: where a test's keys went.
+    pub fn keys_per_primary(&self) -> Result<Vec<i64>> {
+        self.primaries()?
+            .into_iter()
+            .map(|port| {
+                crate::resp::query(port, &["DBSIZE"])?
+                    .as_int()
+                    .context("DBSIZE")
+            })
+            .collect()
+    }
+
+    /// Every key of the cluster (`KEYS *` on each primary).
+    pub fn all_keys(&self) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        for port in self.primaries()? {
+            keys.extend(crate::resp::query(port, &["KEYS", "*"])?.texts());
+        }
+        Ok(keys)
     }
 }
 
