@@ -10,6 +10,8 @@ pub const SAY: &str = "say";
 pub const LEAVE: &str = "leave";
 /// Takes a dropped player's seat back on a new connection, within the resume window.
 pub const RESUME: &str = "resume";
+/// Sets the application-defined state of the player's entity.
+pub const STATE: &str = "state";
 
 /// Server → client.
 pub const VIEW: &str = "view";
@@ -49,6 +51,8 @@ pub mod codes {
     pub const IDENTITY_INVALID: &str = "identity_invalid";
     /// The join's `identity` names another player than the reservation's.
     pub const IDENTITY_MISMATCH: &str = "identity_mismatch";
+    /// A `player` event names an id that is not a player of the sender's room.
+    pub const NOT_IN_ROOM: &str = "not_in_room";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,18 +140,19 @@ pub struct JoinOk {
 }
 
 /// A room event sent again on resume: the event's name and its payload, `seq` included.
+/// `D` is what the payload is held as (the worker's carries binary attachments too).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MissedEvent {
+pub struct MissedEvent<D = serde_json::Value> {
     pub event: String,
-    pub data: serde_json::Value,
+    pub data: D,
 }
 
 /// The ack of a resume: the join ack's shape plus the room events missed, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResumeOk {
+pub struct ResumeOk<D = serde_json::Value> {
     #[serde(flatten)]
     pub join: JoinOk,
-    pub missed: Vec<MissedEvent>,
+    pub missed: Vec<MissedEvent<D>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

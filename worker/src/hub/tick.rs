@@ -150,7 +150,7 @@ fn forget_silent_peers(room: &str, state: &mut RoomState, now: Instant) {
 
 impl Hub {
     /// The local socket of the player `id`, if it is connected.
-    fn socket_of<A: Adapter>(&self, io: &SocketIo<A>, id: &str) -> Option<SocketRef<A>> {
+    pub(super) fn socket_of<A: Adapter>(&self, io: &SocketIo<A>, id: &str) -> Option<SocketRef<A>> {
         io.get_socket(self.players.socket_of(id)?)
     }
 }

@@ -137,6 +137,29 @@ impl RoomReplica {
         n
     }
 
+    /// Whether `id` is an entity of the room, counting the joins and leaves queued for the
+    /// next tick.
+    pub fn is_member(&self, id: &str) -> bool {
+        match self.pending.get(id) {
+            Some(Pending::Despawn) => false,
+            Some(Pending::Upsert { .. }) => true,
+            None => self.entities.contains_key(id),
+        }
+    }
+
+    /// The cells holding local observers whose area of interest holds the entity `id`
+    /// where the last tick placed it: the players whose view shows it. Empty for an
+    /// entity no view shows yet.
+    pub fn observed_cells_around(&self, id: &str) -> Vec<Cell> {
+        let Some(e) = self.entities.get(id) else {
+            return Vec::new();
+        };
+        self.grid
+            .neighbourhood(e.cell)
+            .filter(|c| self.observers_per_cell.contains_key(c))
+            .collect()
+    }
+
     /// The cell whose room the local observer `id` is in.
     pub fn observer_cell(&self, id: &str) -> Option<Cell> {
         self.observers.get(id).copied()
