@@ -7,7 +7,7 @@
 use crate::crd::{RoomShardSet, RoomShardSetSpec};
 use roomshard_protocol::{Keys, MAX_SHARDS, UrlTemplate};
 
-mod events;
+mod game;
 
 /// Where a set's Redis URL comes from. Its `Debug` form hides a URL's password.
 #[derive(Clone, PartialEq, Eq)]
@@ -128,7 +128,8 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
     if let Some(auth) = spec.matchmaker.as_ref().and_then(|m| m.auth.as_ref()) {
         check_auth(auth)?;
     }
-    let events = events::check(&spec.events)?;
+    let events = game::check_events(&spec.events)?;
+    game::check_entity_state(spec.entity_state)?;
     let redis = redis_source(spec, default_redis)?;
     let public_url = match &spec.public_url {
         Some(url) => UrlTemplate::parse(url)

@@ -83,6 +83,20 @@ pub struct ResumeRequest {
 pub struct MoveRequest {
     pub x: f64,
     pub y: f64,
+    /// The entity's new application-defined state; `null` clears it, absent keeps it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub state: Option<serde_json::Value>,
+}
+
+/// `state {state}`: the entity's new application-defined state (`null` clears it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateRequest {
+    pub state: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,21 +104,44 @@ pub struct SayRequest {
     pub text: String,
 }
 
-/// An entity as first seen: position and display name.
+/// An entity as first seen: position, display name, and its application-defined state
+/// when it has one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EntityView {
     pub id: String,
     pub x: f32,
     pub y: f32,
     pub name: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub state: Option<serde_json::Value>,
 }
 
-/// A position update of an entity already in view.
+/// An update of an entity already in view: its position, and its state when the state
+/// changed (`null`: cleared).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Moved {
     pub id: String,
     pub x: f32,
     pub y: f32,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub state: Option<serde_json::Value>,
+}
+
+/// A field that is there, `null` included, as `Some`; an absent one is `None` (through
+/// `#[serde(default)]`). Serde alone reads `null` as absent, which would lose a cleared
+/// state.
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 fn one_cell() -> u32 {
@@ -262,6 +299,18 @@ mod tests {
         old.as_object_mut().expect("object").remove("cells");
         let back: JoinOk = serde_json::from_value(old).expect("an older ack");
         assert_eq!(back.cells, 1);
+    }
+
+    #[test]
+    fn a_cleared_state_is_not_an_absent_one() {
+        let m: Moved =
+            serde_json::from_str(r#"{"id":"a","x":1,"y":2,"state":null}"#).expect("json");
+        assert_eq!(m.state, Some(serde_json::Value::Null));
+        let m: Moved = serde_json::from_str(r#"{"id":"a","x":1,"y":2}"#).expect("json");
+        assert_eq!(m.state, None);
+        let r: MoveRequest =
+            serde_json::from_str(r#"{"x":1,"y":2,"state":{"hp":1}}"#).expect("json");
+        assert_eq!(r.state, Some(serde_json::json!({"hp": 1})));
     }
 
     #[test]

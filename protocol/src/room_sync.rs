@@ -20,6 +20,14 @@ pub struct SyncOp {
     /// Present when the entity is new (or renamed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The entity's application-defined state, present when it changed (`null`: cleared)
+    /// and for a new entity that has one.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::events::present"
+    )]
+    pub state: Option<serde_json::Value>,
     /// The entity left.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gone: bool,
@@ -33,6 +41,7 @@ impl SyncOp {
             x: None,
             y: None,
             name: None,
+            state: None,
             gone: true,
         }
     }
@@ -44,8 +53,15 @@ impl SyncOp {
             x: Some(x),
             y: Some(y),
             name,
+            state: None,
             gone: false,
         }
+    }
+
+    /// The same op carrying the entity's state (None: unchanged).
+    pub fn with_state(mut self, state: Option<serde_json::Value>) -> Self {
+        self.state = state;
+        self
     }
 }
 
@@ -155,6 +171,7 @@ mod tests {
                     x: Some(1.5),
                     y: Some(2.0),
                     name: None,
+                    state: None,
                     gone: false,
                 },
                 SyncOp {
@@ -162,6 +179,7 @@ mod tests {
                     x: None,
                     y: None,
                     name: None,
+                    state: None,
                     gone: true,
                 },
             ],
@@ -180,11 +198,16 @@ mod tests {
         let ops = [
             SyncOp::gone("b"),
             SyncOp::at("a", 1.5, 2.0, Some("A".into())),
+            SyncOp::at("c", 0.0, 1.0, None).with_state(Some(serde_json::json!({"hp": 3}))),
+            SyncOp::at("d", 0.0, 1.0, None).with_state(Some(serde_json::Value::Null)),
         ];
         assert_eq!(
             serde_json::to_string(&ops).expect("encodes"),
-            r#"[{"id":"b","gone":true},{"id":"a","x":1.5,"y":2.0,"name":"A"}]"#
+            r#"[{"id":"b","gone":true},{"id":"a","x":1.5,"y":2.0,"name":"A"},{"id":"c","x":0.0,"y":1.0,"state":{"hp":3}},{"id":"d","x":0.0,"y":1.0,"state":null}]"#
         );
+        let back: Vec<SyncOp> =
+            serde_json::from_str(&serde_json::to_string(&ops).expect("encodes")).expect("decodes");
+        assert_eq!(back, ops, "a cleared state crosses as cleared");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::attached::{Attached, Bins};
 use crate::error::Rejection;
 use crate::grid::Grid;
 use roomshard_protocol::events::{
-    JoinRequest, MAX_IDENTITY_BYTES, MoveRequest, ResumeRequest, SayRequest, codes,
+    JoinRequest, MAX_IDENTITY_BYTES, MoveRequest, ResumeRequest, SayRequest, StateRequest, codes,
 };
 use roomshard_protocol::game_events::{Addressed, EventDecl};
 use roomshard_protocol::token::MAX_TOKEN_BYTES;
@@ -89,7 +89,7 @@ pub fn parse_move(payload: &Value, grid: &Grid) -> Result<(f32, f32), Rejection>
     let payload = object(payload, "move")?;
     let req: MoveRequest = serde_json::from_value(payload.clone()).map_err(|e| {
         bad(format!(
-            "move expects {{\"x\": number, \"y\": number}}: {e}"
+            "move expects {{\"x\": number, \"y\": number, \"state\"?: any}}: {e}"
         ))
     })?;
     if !grid.contains(req.x, req.y) {
@@ -118,6 +118,36 @@ fn f32_at_most(v: f64) -> f32 {
     } else {
         nearest
     }
+}
+
+/// The `state` a `move` may carry: `Some` when it is there (`null` clears the state),
+/// at most `max` bytes of JSON text.
+pub fn parse_move_state(payload: &Value, max: usize) -> Result<Option<Value>, Rejection> {
+    let Some(state) = payload.get("state") else {
+        return Ok(None);
+    };
+    check_state_size(state, max)?;
+    Ok(Some(state.clone()))
+}
+
+/// `state {state}`: the entity's new state (`null` clears it), at most `max` bytes.
+pub fn parse_state(payload: &Value, max: usize) -> Result<Value, Rejection> {
+    let payload = object(payload, "state")?;
+    let req: StateRequest = serde_json::from_value(payload.clone())
+        .map_err(|e| bad(format!("state expects {{\"state\": any JSON}}: {e}")))?;
+    check_state_size(&req.state, max)?;
+    Ok(req.state)
+}
+
+fn check_state_size(state: &Value, max: usize) -> Result<(), Rejection> {
+    let size = serde_json::to_vec(state).map_or(usize::MAX, |v| v.len());
+    if size > max {
+        return Err(Rejection::new(
+            codes::TOO_LARGE,
+            format!("state is {size} bytes of JSON; at most {max} are allowed"),
+        ));
+    }
+    Ok(())
 }
 
 /// `say {text}`: non-empty, at most `max` characters.
@@ -195,6 +225,39 @@ pub fn parse_addressed(payload: Value) -> Result<(String, Value), Rejection> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn state_payloads() {
+        assert_eq!(parse_move_state(&json!({"x": 1, "y": 2}), 16), Ok(None));
+        assert_eq!(
+            parse_move_state(&json!({"x": 1, "y": 2, "state": {"hp": 3}}), 16),
+            Ok(Some(json!({"hp": 3})))
+        );
+        assert_eq!(
+            parse_move_state(&json!({"x": 1, "y": 2, "state": null}), 16),
+            Ok(Some(Value::Null))
+        );
+        assert_eq!(
+            parse_move_state(&json!({"x": 1, "y": 2, "state": "x".repeat(20)}), 16)
+                .map_err(|e| e.code),
+            Err(codes::TOO_LARGE)
+        );
+        assert_eq!(
+            parse_state(&json!({"state": [1, 2]}), 16),
+            Ok(json!([1, 2]))
+        );
+        assert_eq!(
+            parse_state(&json!({"state": "x".repeat(20)}), 16).map_err(|e| e.code),
+            Err(codes::TOO_LARGE)
+        );
+        for bad in [json!({}), json!({"state": 1, "extra": 2}), json!([1])] {
+            assert_eq!(
+                parse_state(&bad, 16).map_err(|e| e.code),
+                Err(codes::BAD_REQUEST),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn custom_event_payloads() {

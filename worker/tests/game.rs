@@ -135,3 +135,55 @@ fn bad_event_declarations_stop_the_worker_with_a_clear_message() {
         assert!(stderr.contains(needle), "{events}: {stderr}");
     }
 }
+
+#[test]
+fn entity_state_reaches_only_those_who_see_it_and_only_when_it_changes() {
+    const MAX_STATE: usize = 64;
+    let redis = RedisServer::start().expect("redis");
+    let (a, b) = pair(
+        &redis,
+        "state",
+        &[("MAX_STATE_BYTES", MAX_STATE.to_string())],
+    );
+    let lines = run_node(
+        "state.mjs",
+        &[a.url(), b.url(), "stately".into(), MAX_STATE.to_string()],
+        Duration::from_secs(70),
+    )
+    .unwrap_or_else(|e| panic!("{e}\nA:\n{}\nB:\n{}", a.logs(), b.logs()));
+    let hurt = json!({"hp": 9, "team": "red"});
+    assert_eq!(check(&lines, "state_before_join"), "not_joined");
+    assert_eq!(check(&lines, "views_settle"), true);
+    assert_eq!(
+        check(&lines, "state_event_crosses_workers"),
+        &json!({"ack": true, "atB1": {"hp": 10, "team": "red"}})
+    );
+    assert_eq!(
+        check(&lines, "unchanged_state_is_not_sent_again"),
+        &json!({"hasState": false})
+    );
+    assert_eq!(check(&lines, "state_rides_with_a_move"), &hurt);
+    assert_eq!(check(&lines, "a_move_without_state_keeps_it"), &hurt);
+    assert_eq!(check(&lines, "oversized_state"), "too_large");
+    assert_eq!(check(&lines, "oversized_state_on_a_move"), "too_large");
+    assert_eq!(check(&lines, "state_without_state"), "bad_request");
+    assert_eq!(
+        check(&lines, "bad_inputs_changed_nothing"),
+        &json!({"a1AtB1": [103, hurt]})
+    );
+    assert_eq!(check(&lines, "cleared"), &serde_json::Value::Null);
+    // b1 was sent each change once: set, hurt, cleared, set again.
+    assert_eq!(
+        check(&lines, "only_receivers_in_range"),
+        &json!({"b1": [{"hp": 10, "team": "red"}, hurt, null, {"hp": 8}], "a2": 0, "b2": 0})
+    );
+    assert_eq!(
+        check(&lines, "on_enter"),
+        &json!({"kind": "entered", "state": {"hp": 8}})
+    );
+    assert_eq!(
+        check(&lines, "resume_view_has_states"),
+        &json!({"ok": true, "state": {"hp": 8}})
+    );
+    assert!(lines.iter().any(|l| l["done"] == true));
+}

@@ -1,15 +1,18 @@
-//! What the game adds to the workers: its custom events (`spec.events` as `EVENTS`).
+//! What the game adds to the workers: its custom events (`spec.events` as `EVENTS`) and
+//! the bound of its entities' state (`spec.entityState.maxBytes` as `MAX_STATE_BYTES`).
 
+use super::Inputs;
 use super::statefulset::value_env;
-use crate::validate::ValidSet;
 use k8s_openapi::api::core::v1::EnvVar;
 
-/// The workers' `EVENTS`, when the set declares custom events.
-pub fn env(valid: &ValidSet) -> Option<EnvVar> {
-    valid
-        .events
-        .as_ref()
-        .map(|events| value_env("EVENTS", events.clone()))
+/// The workers' `EVENTS` and `MAX_STATE_BYTES`, when the set says; unset, the workers'
+/// own defaults hold.
+pub fn env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
+    let events = inputs.valid.events.as_ref();
+    let events = events.map(|e| value_env("EVENTS", e.clone()));
+    let state = inputs.set.spec.entity_state.and_then(|s| s.max_bytes);
+    let state = state.map(|b| value_env("MAX_STATE_BYTES", b.to_string()));
+    events.into_iter().chain(state).collect()
 }
 
 #[cfg(test)]
@@ -25,8 +28,11 @@ mod tests {
 
     #[test]
     fn declared_events_reach_every_worker() {
-        let c = &worker(json!({"shards": 1, "image": "i",
-                               "events": [{"name": "shoot", "scope": "nearby"}]}));
+        let c = &worker(
+            json!({"shards": 1, "image": "i", "entityState": {"maxBytes": 512},
+                               "events": [{"name": "shoot", "scope": "nearby"}]}),
+        );
+        assert_eq!(env(c, "MAX_STATE_BYTES")["value"], "512");
         let events: serde_json::Value =
             serde_json::from_str(env(c, "EVENTS")["value"].as_str().expect("a value"))
                 .expect("JSON");
@@ -34,10 +40,9 @@ mod tests {
         assert_eq!(events[0]["scope"], "nearby");
         assert_eq!(events[0]["maxBytes"], 1024);
         let c = &worker(json!({"shards": 1, "image": "i"}));
-        assert!(
-            c["env"]
-                .as_array()
-                .is_some_and(|e| e.iter().all(|v| v["name"] != "EVENTS"))
-        );
+        assert!(c["env"].as_array().is_some_and(|e| {
+            e.iter()
+                .all(|v| v["name"] != "EVENTS" && v["name"] != "MAX_STATE_BYTES")
+        }));
     }
 }

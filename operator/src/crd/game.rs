@@ -1,5 +1,6 @@
-//! `spec.events`: the custom events a game adds to the protocol, handed to every worker
-//! as `EVENTS`.
+//! What a game adds to the protocol: `spec.events`, its custom events, handed to every
+//! worker as `EVENTS`, and `spec.entityState`, the bound of its entities' state
+//! (`MAX_STATE_BYTES`).
 
 use kube::KubeSchema;
 use schemars::JsonSchema;
@@ -26,6 +27,16 @@ pub struct EventSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1000))]
     pub per_second: Option<i32>,
+}
+
+/// The application-defined state each player's entity carries in `view`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityStateSpec {
+    /// Largest state, in bytes of JSON text. Default 256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 4096))]
+    pub max_bytes: Option<i32>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]

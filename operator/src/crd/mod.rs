@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 mod auth;
 mod game;
 pub use auth::{MatchmakerAuthSpec, RedisTlsSpec};
-pub use game::{EventScope, EventSpec, MAX_EVENT_BYTES};
+pub use game::{EntityStateSpec, EventScope, EventSpec, MAX_EVENT_BYTES};
 
 /// The finalizer that guards the set's Redis state.
 pub const FINALIZER: &str = "roomshard.dev/redis-state";
@@ -152,6 +152,10 @@ pub struct RoomShardSetSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub events: Vec<EventSpec>,
+
+    /// The application-defined state of each player's entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_state: Option<EntityStateSpec>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]

@@ -41,7 +41,8 @@ async function player(url, name, x, y) {
   p.resume = ack.resume;
   p.lastSeq = Math.max(p.lastSeq, ack.seq);
   for (const e of ack.view) p.view.set(e.id, { x: e.x, y: e.y });
-  await emitAck(socket, "move", { x, y });
+  const moved = await emitAck(socket, "move", { x, y });
+  if (!moved.ok) throw new Error(`${name} move: ${JSON.stringify(moved)}`);
   return p;
 }
 const sees = (p, q, x, y) => { const e = p.view.get(q.id); return e && Math.abs(e.x - x) < 1 && Math.abs(e.y - y) < 1; };
@@ -60,7 +61,8 @@ const all = [a1, a2, b1, b2];
 // Every view has settled: a1 and b1 see each other across workers, the far ones see
 // neither.
 await check("views_settle", async () => {
-  await until(() => sees(a1, b1, 120, 110) && sees(b1, a1, 100, 100) && sees(a1, a1, 100, 100), "a1 and b1 in each other's view");
+  await until(() => sees(a1, b1, 120, 110) && sees(b1, a1, 100, 100) && sees(a1, a1, 100, 100),
+    "a1 and b1 in each other's view").catch((e) => { throw new Error(`${e.message}: a1 holds ${JSON.stringify([...a1.view])}, b1 holds ${JSON.stringify([...b1.view])}, a1=${a1.id} b1=${b1.id}`); });
   await until(() => sees(a2, a2, 850, 850) && sees(b2, b2, 700, 100), "the far players placed");
   return { a2SeesA1: a2.view.has(a1.id), b2SeesA1: b2.view.has(a1.id) };
 });

@@ -1,4 +1,5 @@
-//! What a game adds to the protocol: its custom events (`EVENTS`), checked at start.
+//! What a game adds to the protocol: its custom events (`EVENTS`) and the bound of its
+//! entities' state (`MAX_STATE_BYTES`), checked at start.
 
 use roomshard_protocol::game_events::{self, EventDecl, Scope};
 use std::collections::HashMap;
@@ -11,12 +12,22 @@ pub struct GameArgs {
     /// "perSecond"?}` (docs/PROTOCOL.md, "Custom events"). Empty: none.
     #[arg(long, env = "EVENTS", default_value = "")]
     pub events: String,
+    /// Largest entity state (`move {state}`, `state {state}`), in bytes of JSON text.
+    #[arg(long, env = "MAX_STATE_BYTES", default_value_t = DEFAULT_STATE_BYTES)]
+    pub max_state_bytes: usize,
 }
 
+/// Default bound of an entity's state.
+pub const DEFAULT_STATE_BYTES: usize = 256;
+/// Most bytes an entity's state may be allowed: every `view` batch that shows an entity
+/// entering carries its state, so a batch of a crowded area grows with this.
+pub const MAX_STATE_BYTES: usize = 4096;
+
 /// The game's settings after validation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GameConfig {
     pub events: GameEvents,
+    pub max_state_bytes: usize,
 }
 
 /// The declared custom events, by name.
@@ -52,8 +63,15 @@ impl GameArgs {
                 d.name, d.max_bytes
             ));
         }
+        if !(1..=MAX_STATE_BYTES).contains(&self.max_state_bytes) {
+            return Err(format!(
+                "MAX_STATE_BYTES must be between 1 and {MAX_STATE_BYTES}, got {}",
+                self.max_state_bytes
+            ));
+        }
         Ok(GameConfig {
             events: GameEvents::new(decls),
+            max_state_bytes: self.max_state_bytes,
         })
     }
 }
@@ -65,6 +83,7 @@ mod tests {
     fn game(events: &str) -> Result<GameConfig, String> {
         GameArgs {
             events: events.into(),
+            max_state_bytes: DEFAULT_STATE_BYTES,
         }
         .into_config(16 * 1024)
     }
@@ -100,6 +119,14 @@ mod tests {
             let err = game(text).expect_err(text);
             assert!(err.starts_with("EVENTS is invalid"), "{err}");
             assert!(err.contains(needle), "{text}: {err}");
+        }
+        for bad in [0, MAX_STATE_BYTES + 1] {
+            let args = GameArgs {
+                events: String::new(),
+                max_state_bytes: bad,
+            };
+            let err = args.into_config(16 * 1024).expect_err("out of range");
+            assert!(err.contains("MAX_STATE_BYTES"), "{err}");
         }
     }
 }

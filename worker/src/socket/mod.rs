@@ -2,11 +2,10 @@
 //! the adapter, so the same code runs alone (local adapter) and clustered (Redis).
 //!
 //! [`register`] is the routing table: one named handler per event, each a file of its own
-//! (`join.rs`, `resume.rs`, `moves.rs`, `say.rs`, `leave.rs`), and `custom.rs` for every
-//! other name (the game's custom events, or unknown). Handlers take socketioxide
+//! (`join.rs`, `resume.rs`, `moves.rs`, `state.rs`, `say.rs`, `leave.rs`), and `custom.rs`
+//! for every other name (the game's custom events, or unknown). Handlers take socketioxide
 //! extractors; the [`Hub`] and the [`Drain`] are the Socket.IO state ([`builder`]), read
-//! with `State`.
-//! Every event first goes through [`admit::Admitted`] (counted, then rate-limited).
+//! with `State`. Every event first goes through [`admit::Admitted`] (counted, then rate-limited).
 
 mod admit;
 mod custom;
@@ -17,6 +16,7 @@ mod reply;
 mod resume;
 mod say;
 mod session;
+mod state;
 
 use crate::config::Config;
 use crate::drain::Drain;
@@ -122,6 +122,10 @@ async fn register<A: Adapter>(
     );
     s.on(events::MOVE, Admitted::new(events::MOVE, moves::moved::<A>));
     s.on(events::SAY, Admitted::new(events::SAY, say::say::<A>));
+    s.on(
+        events::STATE,
+        Admitted::new(events::STATE, state::state::<A>),
+    );
     s.on(
         events::LEAVE,
         Admitted::new(events::LEAVE, leave::leave::<A>),

@@ -39,6 +39,8 @@ pub struct Session {
     arrivals: AtomicU64,
     /// The arrival number of the newest move queued; an older one handled later is stale.
     newest_move: AtomicU64,
+    /// The same for the newest entity state queued (by `move` or `state`).
+    newest_state: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -65,6 +67,7 @@ impl Session {
             carried: AtomicBool::new(false),
             arrivals: AtomicU64::new(0),
             newest_move: AtomicU64::new(0),
+            newest_state: AtomicU64::new(0),
         })));
     }
 
@@ -133,6 +136,11 @@ impl Session {
     /// True when the move that arrived as `n` is newer than every move queued so far.
     pub fn is_newest_move(&self, n: u64) -> bool {
         self.newest_move.fetch_max(n, Ordering::SeqCst) < n
+    }
+
+    /// True when the state that arrived as `n` is newer than every state queued so far.
+    pub fn is_newest_state(&self, n: u64) -> bool {
+        self.newest_state.fetch_max(n, Ordering::SeqCst) < n
     }
 }
 

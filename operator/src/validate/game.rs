@@ -1,13 +1,14 @@
-//! `spec.events`, checked by the rules the workers apply to `EVENTS`.
+//! `spec.events`, checked by the rules the workers apply to `EVENTS`, and
+//! `spec.entityState`.
 
 use super::SpecError;
-use crate::crd::{EventScope, EventSpec, MAX_EVENT_BYTES};
+use crate::crd::{EntityStateSpec, EventScope, EventSpec, MAX_EVENT_BYTES};
 use roomshard_protocol::game_events::{self as game, EventDecl, Scope};
 
 /// `spec.events`: the checks the workers make of `EVENTS` (one set of rules, in the
 /// protocol), and a payload bound the workers' messages can hold. Returns the `EVENTS`
 /// value.
-pub(super) fn check(events: &[EventSpec]) -> Result<Option<String>, SpecError> {
+pub(super) fn check_events(events: &[EventSpec]) -> Result<Option<String>, SpecError> {
     if events.is_empty() {
         return Ok(None);
     }
@@ -38,6 +39,16 @@ pub(super) fn check(events: &[EventSpec]) -> Result<Option<String>, SpecError> {
     serde_json::to_string(&decls)
         .map(Some)
         .map_err(|e| SpecError(format!("spec.events cannot be encoded: {e}")))
+}
+
+/// `spec.entityState.maxBytes`, in the workers' range for `MAX_STATE_BYTES`.
+pub(super) fn check_entity_state(state: Option<EntityStateSpec>) -> Result<(), SpecError> {
+    match state.and_then(|s| s.max_bytes) {
+        Some(b) if !(1..=4096).contains(&b) => Err(SpecError(format!(
+            "spec.entityState.maxBytes {b} must be between 1 and 4096"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -87,5 +98,27 @@ mod tests {
             Some("r"),
         );
         assert_eq!(none.expect("valid").events, None);
+    }
+
+    #[test]
+    fn entity_state_bound_in_range() {
+        let check = |b: i32| {
+            crate::validate::validate(
+                &set(
+                    serde_json::json!({"shards": 1, "image": "i", "entityState": {"maxBytes": b}}),
+                ),
+                Some("r"),
+            )
+            .map(|_| ())
+            .map_err(|e| e.0)
+        };
+        assert!(check(512).is_ok());
+        for bad in [0, 5000] {
+            assert!(
+                check(bad)
+                    .expect_err("out of range")
+                    .contains("spec.entityState.maxBytes")
+            );
+        }
     }
 }
