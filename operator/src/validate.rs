@@ -7,6 +7,8 @@
 use crate::crd::{RoomShardSet, RoomShardSetSpec};
 use roomshard_protocol::{Keys, MAX_SHARDS, UrlTemplate};
 
+mod game;
+
 /// Where a set's Redis URL comes from. Its `Debug` form hides a URL's password.
 #[derive(Clone, PartialEq, Eq)]
 pub enum RedisSource {
@@ -42,6 +44,8 @@ pub struct ValidSet {
     pub keys: Keys,
     pub redis: RedisSource,
     pub public_url: String,
+    /// `spec.events` as the workers' `EVENTS` (a JSON array); None when there are none.
+    pub events: Option<String>,
 }
 
 /// Why a spec cannot be reconciled. The text is shown in the set's conditions.
@@ -124,6 +128,8 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
     if let Some(auth) = spec.matchmaker.as_ref().and_then(|m| m.auth.as_ref()) {
         check_auth(auth)?;
     }
+    let events = game::check_events(&spec.events)?;
+    game::check_entity_state(spec.entity_state)?;
     let redis = redis_source(spec, default_redis)?;
     let public_url = match &spec.public_url {
         Some(url) => UrlTemplate::parse(url)
@@ -139,6 +145,7 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
         keys,
         redis,
         public_url,
+        events,
     })
 }
 
@@ -355,6 +362,26 @@ mod tests {
             (
                 serde_json::json!({"shards": 1, "image": "i", "resume": {"bufferEvents": -1}}),
                 "spec.resume.bufferEvents",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "events": [{"name": "move", "scope": "room"}]}),
+                "built-in",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "events": [{"name": "x", "scope": "server"}]}),
+                "hooks are not configured",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "events": [{"name": "x", "scope": "room", "maxBytes": 20000}]}),
+                "spec.events[0]",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "events": [{"name": "x", "scope": "room", "perSecond": -1}]}),
+                "perSecond",
+            ),
+            (
+                serde_json::json!({"shards": 1, "image": "i", "events": [{"name": "x", "scope": "room"}, {"name": "x", "scope": "nearby"}]}),
+                "twice",
             ),
         ];
         for (spec, needle) in cases {

@@ -10,6 +10,8 @@ pub const SAY: &str = "say";
 pub const LEAVE: &str = "leave";
 /// Takes a dropped player's seat back on a new connection, within the resume window.
 pub const RESUME: &str = "resume";
+/// Sets the application-defined state of the player's entity.
+pub const STATE: &str = "state";
 
 /// Server → client.
 pub const VIEW: &str = "view";
@@ -49,6 +51,8 @@ pub mod codes {
     pub const IDENTITY_INVALID: &str = "identity_invalid";
     /// The join's `identity` names another player than the reservation's.
     pub const IDENTITY_MISMATCH: &str = "identity_mismatch";
+    /// A `player` event names an id that is not a player of the sender's room.
+    pub const NOT_IN_ROOM: &str = "not_in_room";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +83,20 @@ pub struct ResumeRequest {
 pub struct MoveRequest {
     pub x: f64,
     pub y: f64,
+    /// The entity's new application-defined state; `null` clears it, absent keeps it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub state: Option<serde_json::Value>,
+}
+
+/// `state {state}`: the entity's new application-defined state (`null` clears it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateRequest {
+    pub state: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,21 +104,44 @@ pub struct SayRequest {
     pub text: String,
 }
 
-/// An entity as first seen: position and display name.
+/// An entity as first seen: position, display name, and its application-defined state
+/// when it has one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EntityView {
     pub id: String,
     pub x: f32,
     pub y: f32,
     pub name: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub state: Option<serde_json::Value>,
 }
 
-/// A position update of an entity already in view.
+/// An update of an entity already in view: its position, and its state when the state
+/// changed (`null`: cleared).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Moved {
     pub id: String,
     pub x: f32,
     pub y: f32,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub state: Option<serde_json::Value>,
+}
+
+/// A field that is there, `null` included, as `Some`; an absent one is `None` (through
+/// `#[serde(default)]`). Serde alone reads `null` as absent, which would lose a cleared
+/// state.
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 fn one_cell() -> u32 {
@@ -136,18 +177,19 @@ pub struct JoinOk {
 }
 
 /// A room event sent again on resume: the event's name and its payload, `seq` included.
+/// `D` is what the payload is held as (the worker's carries binary attachments too).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MissedEvent {
+pub struct MissedEvent<D = serde_json::Value> {
     pub event: String,
-    pub data: serde_json::Value,
+    pub data: D,
 }
 
 /// The ack of a resume: the join ack's shape plus the room events missed, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResumeOk {
+pub struct ResumeOk<D = serde_json::Value> {
     #[serde(flatten)]
     pub join: JoinOk,
-    pub missed: Vec<MissedEvent>,
+    pub missed: Vec<MissedEvent<D>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,6 +299,18 @@ mod tests {
         old.as_object_mut().expect("object").remove("cells");
         let back: JoinOk = serde_json::from_value(old).expect("an older ack");
         assert_eq!(back.cells, 1);
+    }
+
+    #[test]
+    fn a_cleared_state_is_not_an_absent_one() {
+        let m: Moved =
+            serde_json::from_str(r#"{"id":"a","x":1,"y":2,"state":null}"#).expect("json");
+        assert_eq!(m.state, Some(serde_json::Value::Null));
+        let m: Moved = serde_json::from_str(r#"{"id":"a","x":1,"y":2}"#).expect("json");
+        assert_eq!(m.state, None);
+        let r: MoveRequest =
+            serde_json::from_str(r#"{"x":1,"y":2,"state":{"hp":1}}"#).expect("json");
+        assert_eq!(r.state, Some(serde_json::json!({"hp": 1})));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! hosting a room asks the others for a snapshot.
 
 use crate::Keys;
-use serde::{Deserialize, Serialize};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A change of one entity as carried between workers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +20,14 @@ pub struct SyncOp {
     /// Present when the entity is new (or renamed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The entity's application-defined state, present when it changed (`null`: cleared)
+    /// and for a new entity that has one.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::events::present"
+    )]
+    pub state: Option<serde_json::Value>,
     /// The entity left.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gone: bool,
@@ -31,6 +41,7 @@ impl SyncOp {
             x: None,
             y: None,
             name: None,
+            state: None,
             gone: true,
         }
     }
@@ -42,8 +53,15 @@ impl SyncOp {
             x: Some(x),
             y: Some(y),
             name,
+            state: None,
             gone: false,
         }
+    }
+
+    /// The same op carrying the entity's state (None: unchanged).
+    pub fn with_state(mut self, state: Option<serde_json::Value>) -> Self {
+        self.state = state;
+        self
     }
 }
 
@@ -57,13 +75,57 @@ pub enum SyncMessage {
     SnapshotRequest { w: String },
     /// Every entity the sender owns in the room.
     Snapshot { w: String, ops: Vec<SyncOp> },
-    /// A room event (chat, presence) for every player of the room: `e` is the Socket.IO
-    /// event, `d` its payload without `seq`, which each receiving worker numbers itself.
+    /// A room event (chat, presence, a `room` custom event) for every player of the room:
+    /// `e` is the Socket.IO event, `d` its payload without `seq`, which each receiving
+    /// worker numbers itself, and `b` the binary attachments `d` holds placeholders of.
     Event {
         w: String,
         e: String,
         d: serde_json::Value,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        b: Vec<Attachment>,
     },
+    /// A `nearby` custom event sent by the player `from`: each worker delivers it to its
+    /// players whose area of interest holds `from` in its own replica, the one their
+    /// views come from.
+    Nearby {
+        w: String,
+        e: String,
+        from: String,
+        d: serde_json::Value,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        b: Vec<Attachment>,
+    },
+    /// A `player` custom event for the player `to`, delivered by the worker it is
+    /// connected to.
+    Direct {
+        w: String,
+        e: String,
+        to: String,
+        d: serde_json::Value,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        b: Vec<Attachment>,
+    },
+}
+
+/// A binary attachment of a relayed event, carried between workers as standard base64.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment(pub Vec<u8>);
+
+impl Serialize for Attachment {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Attachment {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD
+            .decode(text.as_bytes())
+            .map(Attachment)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl SyncMessage {
@@ -73,7 +135,9 @@ impl SyncMessage {
             SyncMessage::Delta { w, .. }
             | SyncMessage::SnapshotRequest { w }
             | SyncMessage::Snapshot { w, .. }
-            | SyncMessage::Event { w, .. } => w,
+            | SyncMessage::Event { w, .. }
+            | SyncMessage::Nearby { w, .. }
+            | SyncMessage::Direct { w, .. } => w,
         }
     }
 
@@ -107,6 +171,7 @@ mod tests {
                     x: Some(1.5),
                     y: Some(2.0),
                     name: None,
+                    state: None,
                     gone: false,
                 },
                 SyncOp {
@@ -114,6 +179,7 @@ mod tests {
                     x: None,
                     y: None,
                     name: None,
+                    state: None,
                     gone: true,
                 },
             ],
@@ -132,11 +198,41 @@ mod tests {
         let ops = [
             SyncOp::gone("b"),
             SyncOp::at("a", 1.5, 2.0, Some("A".into())),
+            SyncOp::at("c", 0.0, 1.0, None).with_state(Some(serde_json::json!({"hp": 3}))),
+            SyncOp::at("d", 0.0, 1.0, None).with_state(Some(serde_json::Value::Null)),
         ];
         assert_eq!(
             serde_json::to_string(&ops).expect("encodes"),
-            r#"[{"id":"b","gone":true},{"id":"a","x":1.5,"y":2.0,"name":"A"}]"#
+            r#"[{"id":"b","gone":true},{"id":"a","x":1.5,"y":2.0,"name":"A"},{"id":"c","x":0.0,"y":1.0,"state":{"hp":3}},{"id":"d","x":0.0,"y":1.0,"state":null}]"#
         );
+        let back: Vec<SyncOp> =
+            serde_json::from_str(&serde_json::to_string(&ops).expect("encodes")).expect("decodes");
+        assert_eq!(back, ops, "a cleared state crosses as cleared");
+    }
+
+    #[test]
+    fn relayed_events_carry_their_attachments_as_base64() {
+        let msg = SyncMessage::Direct {
+            w: "w1".into(),
+            e: "whisper".into(),
+            to: "p2".into(),
+            d: serde_json::json!({"from": "p1", "data": {"_placeholder": true, "num": 0}}),
+            b: vec![Attachment(vec![0, 1, 255])],
+        };
+        let text = msg.encode();
+        assert!(
+            text.contains(r#""k":"direct""#) && text.contains(r#""b":["AAH/"]"#),
+            "{text}"
+        );
+        assert_eq!(SyncMessage::decode(text.as_bytes()).expect("decodes"), msg);
+        let plain = SyncMessage::Event {
+            w: "w1".into(),
+            e: "said".into(),
+            d: serde_json::json!({}),
+            b: vec![],
+        };
+        assert!(!plain.encode().contains(r#""b""#));
+        assert!(SyncMessage::decode(br#"{"k":"event","w":"w","e":"x","d":{},"b":["*"]}"#).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 mod admission;
 mod app;
+pub mod attached;
 mod config;
 mod conn;
 mod conn_limit;

@@ -20,6 +20,7 @@ pub struct Metrics {
     pub events_in: IntCounterVec,
     pub events_out: IntCounterVec,
     pub rejected: IntCounterVec,
+    pub custom_events: IntCounterVec,
     pub joins: IntCounterVec,
     pub disconnects: IntCounterVec,
     pub view_batches: IntCounter,
@@ -81,6 +82,12 @@ impl Metrics {
                 "worker_rejected_events_total",
                 "Events refused, by error code",
                 &[LABEL_CODE],
+            )?,
+            custom_events: r.counter_vec(
+                "worker_custom_events_total",
+                "Custom events sent by this worker's players, by declared event and outcome \
+                 (relayed, or the error code); only declared names are labels",
+                &[LABEL_EVENT, LABEL_OUTCOME],
             )?,
             joins: r.counter_vec(
                 "worker_joins_total",

@@ -1,12 +1,14 @@
-//! The decoders of the client's event payloads (`join`, `resume`, `move`, `say`): every field
-//! checked against the protocol and the configured limits. Plain logic, fuzzed by
-//! `fuzz/fuzz_targets/worker_payloads.rs`.
+//! The decoders of the client's event payloads (`join`, `resume`, `move`, `say`, custom
+//! events): every field checked against the protocol and the configured limits. Plain
+//! logic, fuzzed by `fuzz/fuzz_targets/worker_payloads.rs`.
 
+use crate::attached::{Attached, Bins};
 use crate::error::Rejection;
 use crate::grid::Grid;
 use roomshard_protocol::events::{
-    JoinRequest, MAX_IDENTITY_BYTES, MoveRequest, ResumeRequest, SayRequest, codes,
+    JoinRequest, MAX_IDENTITY_BYTES, MoveRequest, ResumeRequest, SayRequest, StateRequest, codes,
 };
+use roomshard_protocol::game_events::{Addressed, EventDecl};
 use roomshard_protocol::token::MAX_TOKEN_BYTES;
 use serde_json::Value;
 
@@ -87,7 +89,7 @@ pub fn parse_move(payload: &Value, grid: &Grid) -> Result<(f32, f32), Rejection>
     let payload = object(payload, "move")?;
     let req: MoveRequest = serde_json::from_value(payload.clone()).map_err(|e| {
         bad(format!(
-            "move expects {{\"x\": number, \"y\": number}}: {e}"
+            "move expects {{\"x\": number, \"y\": number, \"state\"?: any}}: {e}"
         ))
     })?;
     if !grid.contains(req.x, req.y) {
@@ -118,6 +120,36 @@ fn f32_at_most(v: f64) -> f32 {
     }
 }
 
+/// The `state` a `move` may carry: `Some` when it is there (`null` clears the state),
+/// at most `max` bytes of JSON text.
+pub fn parse_move_state(payload: &Value, max: usize) -> Result<Option<Value>, Rejection> {
+    let Some(state) = payload.get("state") else {
+        return Ok(None);
+    };
+    check_state_size(state, max)?;
+    Ok(Some(state.clone()))
+}
+
+/// `state {state}`: the entity's new state (`null` clears it), at most `max` bytes.
+pub fn parse_state(payload: &Value, max: usize) -> Result<Value, Rejection> {
+    let payload = object(payload, "state")?;
+    let req: StateRequest = serde_json::from_value(payload.clone())
+        .map_err(|e| bad(format!("state expects {{\"state\": any JSON}}: {e}")))?;
+    check_state_size(&req.state, max)?;
+    Ok(req.state)
+}
+
+fn check_state_size(state: &Value, max: usize) -> Result<(), Rejection> {
+    let size = serde_json::to_vec(state).map_or(usize::MAX, |v| v.len());
+    if size > max {
+        return Err(Rejection::new(
+            codes::TOO_LARGE,
+            format!("state is {size} bytes of JSON; at most {max} are allowed"),
+        ));
+    }
+    Ok(())
+}
+
 /// `say {text}`: non-empty, at most `max` characters.
 pub fn parse_say(payload: &Value, max: usize) -> Result<String, Rejection> {
     let payload = object(payload, "say")?;
@@ -139,10 +171,151 @@ pub fn parse_say(payload: &Value, max: usize) -> Result<String, Rejection> {
     Ok(req.text)
 }
 
+/// Longest player id a `player` event may name (public ids are 25 characters).
+pub const MAX_PLAYER_ID_CHARS: usize = 64;
+
+/// A custom event as Socket.IO delivered it: `raw` is the packet's JSON array (the event
+/// name, then at most one payload; none is `null`), `bins` its attachments.
+pub fn parse_custom(raw: &str, bins: Bins) -> Result<Attached, Rejection> {
+    let args: Vec<Value> =
+        serde_json::from_str(raw).map_err(|_| bad("the event is not a Socket.IO event array"))?;
+    if args.len() > 2 {
+        return Err(bad(format!(
+            "a custom event carries one payload; this one has {}",
+            args.len() - 1
+        )));
+    }
+    let json = args.into_iter().nth(1).unwrap_or(Value::Null);
+    Ok(Attached { json, bins })
+}
+
+/// A custom event's payload within its declared `maxBytes`.
+pub fn check_event_size(payload: &Attached, decl: &EventDecl) -> Result<(), Rejection> {
+    let size = payload.size();
+    let max = usize::try_from(decl.max_bytes).unwrap_or(usize::MAX);
+    if size > max {
+        return Err(Rejection::new(
+            codes::TOO_LARGE,
+            format!(
+                "{:?} payloads are at most {max} bytes; this one is {size}",
+                decl.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A `player` event's payload `{to, data?}`: the receiver's public id and what it gets.
+pub fn parse_addressed(payload: Value) -> Result<(String, Value), Rejection> {
+    object(&payload, "a player event")?;
+    let a: Addressed = serde_json::from_value(payload).map_err(|e| {
+        bad(format!(
+            "a player event expects {{\"to\": player id, \"data\"?: any}}: {e}"
+        ))
+    })?;
+    if a.to.is_empty() || a.to.chars().count() > MAX_PLAYER_ID_CHARS {
+        return Err(bad(format!(
+            "to must be a player id of 1 to {MAX_PLAYER_ID_CHARS} characters"
+        )));
+    }
+    Ok((a.to, a.data))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn state_payloads() {
+        assert_eq!(parse_move_state(&json!({"x": 1, "y": 2}), 16), Ok(None));
+        assert_eq!(
+            parse_move_state(&json!({"x": 1, "y": 2, "state": {"hp": 3}}), 16),
+            Ok(Some(json!({"hp": 3})))
+        );
+        assert_eq!(
+            parse_move_state(&json!({"x": 1, "y": 2, "state": null}), 16),
+            Ok(Some(Value::Null))
+        );
+        assert_eq!(
+            parse_move_state(&json!({"x": 1, "y": 2, "state": "x".repeat(20)}), 16)
+                .map_err(|e| e.code),
+            Err(codes::TOO_LARGE)
+        );
+        assert_eq!(
+            parse_state(&json!({"state": [1, 2]}), 16),
+            Ok(json!([1, 2]))
+        );
+        assert_eq!(
+            parse_state(&json!({"state": "x".repeat(20)}), 16).map_err(|e| e.code),
+            Err(codes::TOO_LARGE)
+        );
+        for bad in [json!({}), json!({"state": 1, "extra": 2}), json!([1])] {
+            assert_eq!(
+                parse_state(&bad, 16).map_err(|e| e.code),
+                Err(codes::BAD_REQUEST),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn custom_event_payloads() {
+        let none = Bins::default();
+        let p = parse_custom(r#"["shoot",{"dx":1}]"#, none.clone()).expect("one payload");
+        assert_eq!(p.json, json!({"dx": 1}));
+        assert_eq!(
+            parse_custom(r#"["ping"]"#, none.clone())
+                .expect("none")
+                .json,
+            Value::Null
+        );
+        for raw in [r#"["x",1,2]"#, r#"{"x":1}"#, "nope"] {
+            assert_eq!(
+                parse_custom(raw, none.clone()).map_err(|e| e.code),
+                Err(codes::BAD_REQUEST),
+                "{raw}"
+            );
+        }
+        let decl = EventDecl {
+            name: "shoot".into(),
+            scope: roomshard_protocol::game_events::Scope::Nearby,
+            max_bytes: 8,
+            per_second: 1,
+        };
+        assert!(check_event_size(&p, &decl).is_ok());
+        let big = parse_custom(r#"["shoot","0123456789"]"#, none).expect("parses");
+        assert_eq!(
+            check_event_size(&big, &decl).map_err(|e| e.code),
+            Err(codes::TOO_LARGE)
+        );
+    }
+
+    #[test]
+    fn addressed_payloads() {
+        assert_eq!(
+            parse_addressed(json!({"to": "p1", "data": [1]})),
+            Ok(("p1".to_owned(), json!([1])))
+        );
+        assert_eq!(
+            parse_addressed(json!({"to": "p1"})),
+            Ok(("p1".to_owned(), Value::Null))
+        );
+        for bad in [
+            json!({"data": 1}),
+            json!({"to": 5}),
+            json!({"to": ""}),
+            json!({"to": "x".repeat(65)}),
+            json!({"to": "p1", "extra": 1}),
+            json!("p1"),
+        ] {
+            assert_eq!(
+                parse_addressed(bad.clone()).map_err(|e| e.code),
+                Err(codes::BAD_REQUEST),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn join_payloads() {

@@ -1,19 +1,21 @@
-//! A room's event log: every room event (chat, presence) this worker delivered to the
-//! room, numbered per room, the newest kept in a bounded ring. A resume replays the events
-//! after the client's last seen number from here, or finds that the ring no longer
-//! reaches back that far.
+//! A room's event log: every room event (chat, presence, `room` custom events) this worker
+//! delivered to the room, numbered per room, the newest kept in a bounded ring. A resume
+//! replays the events after the client's last seen number from here, or finds that the
+//! ring no longer reaches back that far.
 
+use crate::attached::Bins;
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// One delivered room event: its number, its Socket.IO event name, its payload (with
-/// `seq`).
+/// `seq`) and the binary attachments the payload holds placeholders of.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Logged {
     pub seq: u64,
     pub event: String,
     pub data: Arc<Value>,
+    pub bins: Bins,
 }
 
 /// Why the events after a `lastSeq` cannot be replayed.
@@ -46,9 +48,10 @@ impl RoomLog {
         self.last
     }
 
-    /// Numbers an event, keeps it, and returns its payload with `seq` set. A payload that
-    /// is not a JSON object is carried as `{"data": payload, "seq": n}`.
-    pub fn push(&mut self, event: &str, data: Value) -> Arc<Value> {
+    /// Numbers an event, keeps it (with its attachments), and returns its payload with
+    /// `seq` set. A payload that is not a JSON object is carried as
+    /// `{"data": payload, "seq": n}`.
+    pub fn push(&mut self, event: &str, data: Value, bins: &Bins) -> Arc<Value> {
         self.last += 1;
         let mut data = match data {
             Value::Object(map) => map,
@@ -68,6 +71,7 @@ impl RoomLog {
                 seq: self.last,
                 event: event.to_owned(),
                 data: data.clone(),
+                bins: bins.clone(),
             });
         }
         data
@@ -100,6 +104,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn none() -> Bins {
+        Bins::default()
+    }
+
     fn seqs(events: &[Logged]) -> Vec<u64> {
         events.iter().map(|e| e.seq).collect()
     }
@@ -108,9 +116,9 @@ mod tests {
     fn numbers_each_event_and_stamps_its_payload() {
         let mut log = RoomLog::new(8);
         assert_eq!(log.last_seq(), 0);
-        let d = log.push("said", json!({"from": "a", "text": "hi"}));
+        let d = log.push("said", json!({"from": "a", "text": "hi"}), &none());
         assert_eq!(*d, json!({"from": "a", "text": "hi", "seq": 1}));
-        let d = log.push("said", json!("odd"));
+        let d = log.push("said", json!("odd"), &none());
         assert_eq!(*d, json!({"data": "odd", "seq": 2}));
         assert_eq!(log.last_seq(), 2);
     }
@@ -119,7 +127,7 @@ mod tests {
     fn replays_exactly_what_came_after_last_seq() {
         let mut log = RoomLog::new(8);
         for _ in 0..5 {
-            log.push("presence", json!({}));
+            log.push("presence", json!({}), &none());
         }
         assert_eq!(seqs(&log.since(0).expect("all")), vec![1, 2, 3, 4, 5]);
         assert_eq!(seqs(&log.since(3).expect("two")), vec![4, 5]);
@@ -131,7 +139,7 @@ mod tests {
     fn a_full_ring_drops_the_oldest_and_reports_the_gap() {
         let mut log = RoomLog::new(3);
         for _ in 0..5 {
-            log.push("said", json!({}));
+            log.push("said", json!({}), &none());
         }
         assert_eq!(seqs(&log.since(2).expect("3..=5 kept")), vec![3, 4, 5]);
         assert_eq!(log.since(1), Err(Unreplayable::Gap { oldest: 3 }));
@@ -142,7 +150,7 @@ mod tests {
     fn without_a_ring_only_an_up_to_date_client_resumes() {
         let mut log = RoomLog::new(0);
         assert!(log.since(0).expect("nothing sent yet").is_empty());
-        log.push("said", json!({}));
+        log.push("said", json!({}), &none());
         assert!(log.since(1).expect("saw it").is_empty());
         assert_eq!(log.since(0), Err(Unreplayable::Gap { oldest: 2 }));
     }

@@ -6,11 +6,12 @@
 //! that publishes without waiting, the subscriptions, and [`Incoming`], the decoded
 //! messages of the other workers.
 
+use crate::attached::{Attached, Bins};
 use crate::metrics::Metrics;
 use fred::clients::{Client, SubscriberClient};
 use fred::interfaces::{EventInterface, PubsubInterface};
 use roomshard_protocol::Keys;
-use roomshard_protocol::room_sync::{SyncMessage, SyncOp, room_of_channel};
+use roomshard_protocol::room_sync::{Attachment, SyncMessage, SyncOp, room_of_channel};
 use roomshard_runtime::redis::{init_with_deadline, within_counted};
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,10 +106,23 @@ impl SyncLink {
     }
 
     /// Queues a room event (`data` without its `seq`) for the other workers' players.
-    pub fn publish_event(&self, room: &str, event: &str, data: serde_json::Value) {
-        let w = self.worker.clone();
-        let e = event.to_owned();
-        self.publish(room, &SyncMessage::Event { w, e, d: data });
+    pub fn publish_event(&self, room: &str, event: &str, data: serde_json::Value, bins: &Bins) {
+        let (w, e, b) = (self.worker.clone(), event.to_owned(), attachments(bins));
+        self.publish(room, &SyncMessage::Event { w, e, d: data, b });
+    }
+
+    /// Queues a `nearby` custom event of the player `from` for the other workers.
+    pub fn publish_nearby(&self, room: &str, event: &str, from: &str, msg: &Attached) {
+        let (w, e, from) = (self.worker.clone(), event.to_owned(), from.to_owned());
+        let (d, b) = (msg.json.clone(), attachments(&msg.bins));
+        self.publish(room, &SyncMessage::Nearby { w, e, from, d, b });
+    }
+
+    /// Queues a `player` custom event for the player `to`, connected to another worker.
+    pub fn publish_direct(&self, room: &str, event: &str, to: &str, msg: &Attached) {
+        let (w, e, to) = (self.worker.clone(), event.to_owned(), to.to_owned());
+        let (d, b) = (msg.json.clone(), attachments(&msg.bins));
+        self.publish(room, &SyncMessage::Direct { w, e, to, d, b });
     }
 
     /// Asks the other workers hosting `room` for their snapshots.
@@ -152,6 +166,19 @@ impl SyncLink {
             tracing::warn!(room, error = %e, "unsubscribing from room sync failed");
         }
     }
+}
+
+/// Attachments as room sync carries them.
+fn attachments(bins: &Bins) -> Vec<Attachment> {
+    bins.iter().map(|b| Attachment(b.to_vec())).collect()
+}
+
+/// Attachments as room sync carried them, back in the form events are sent in.
+pub fn bins_of(attachments: Vec<Attachment>) -> Bins {
+    attachments
+        .into_iter()
+        .map(|a| bytes::Bytes::from(a.0))
+        .collect()
 }
 
 /// The room sync messages of the other workers, decoded.

@@ -4,6 +4,7 @@
 //! child has a deterministic name, the set's labels and a controller owner reference.
 
 pub mod children;
+pub mod game;
 pub mod matchmaker;
 pub mod redis_tls;
 pub mod secret;

@@ -164,6 +164,7 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
         env.push(value_env("ALLOWED_ORIGINS", edge.allowed_origins.join(",")));
     }
     env.extend(super::redis_tls::env(inputs));
+    env.extend(super::game::env(inputs));
     if let Some(auth) = inputs.matchmaker_auth().filter(|a| a.mode.contains("jwt")) {
         env.extend(super::matchmaker::jwt_env(auth));
     }

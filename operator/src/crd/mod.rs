@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod auth;
+mod game;
 pub use auth::{MatchmakerAuthSpec, RedisTlsSpec};
+pub use game::{EntityStateSpec, EventScope, EventSpec, MAX_EVENT_BYTES};
 
 /// The finalizer that guards the set's Redis state.
 pub const FINALIZER: &str = "roomshard.dev/redis-state";
@@ -145,6 +147,15 @@ pub struct RoomShardSetSpec {
     /// What each worker's client port lets in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edge: Option<EdgeSpec>,
+
+    /// The game's custom events, relayed by the workers to the receivers their scope names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub events: Vec<EventSpec>,
+
+    /// The application-defined state of each player's entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_state: Option<EntityStateSpec>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]

@@ -4,6 +4,12 @@ use clap::Parser;
 use roomshard_protocol::{DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_SET, Keys, ShardId, UrlTemplate};
 use std::time::Duration;
 
+mod game;
+mod shard;
+
+pub use game::{GameArgs, GameConfig, GameEvents};
+pub use shard::resolve_shard;
+
 /// The worker's settings. Every flag falls back to the environment variable of the same
 /// name; worker/README.md documents each.
 #[derive(Debug, Clone, Parser)]
@@ -142,6 +148,9 @@ pub struct Cli {
     /// Longest player name, in characters.
     #[arg(long, env = "MAX_NAME_CHARS", default_value_t = 32)]
     pub max_name_chars: usize,
+    /// The game's custom events.
+    #[command(flatten)]
+    pub game: GameArgs,
     /// Events a socket may send in a burst.
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 60)]
     pub rate_limit_burst: u32,
@@ -208,6 +217,8 @@ pub struct Config {
     pub ping_interval: Duration,
     pub ping_timeout: Duration,
     pub limits: Limits,
+    /// What the game adds to the protocol.
+    pub game: GameConfig,
     pub drain_timeout: Duration,
     pub redis_timeout: Duration,
     /// `None`: one per available CPU.
@@ -255,42 +266,6 @@ pub struct Limits {
     pub send_buffer_bytes: u32,
     /// How long a connection's writes may be stuck before it is closed.
     pub write_stall_timeout: Option<Duration>,
-}
-
-/// The shard identity from `ROOM_SHARD`, or `ROOM_SHARD_INDEX` + `ROOM_SHARD_TOTAL`.
-/// `ROOM_SHARD` wins when both forms are set. Without either, a worker without Redis is
-/// the solo shard 0/1; with Redis the identity is required.
-pub fn resolve_shard(
-    room_shard: Option<&str>,
-    index: Option<&str>,
-    total: Option<&str>,
-    clustered: bool,
-) -> Result<ShardId, String> {
-    if let Some(value) = room_shard {
-        return value
-            .parse::<ShardId>()
-            .map_err(|e| e.for_variable("ROOM_SHARD"));
-    }
-    match (index, total) {
-        (Some(index), Some(total)) => format!("{index}/{total}")
-            .parse::<ShardId>()
-            .map_err(|e| {
-                format!(
-                    "ROOM_SHARD_INDEX={index:?} with ROOM_SHARD_TOTAL={total:?} is invalid: {e}; expected whole numbers with 0 <= ROOM_SHARD_INDEX < ROOM_SHARD_TOTAL <= {max} (or ROOM_SHARD=<index>/<total>, e.g. ROOM_SHARD=0/3)",
-                    max = roomshard_protocol::MAX_SHARDS
-                )
-            }),
-        (Some(_), None) => Err(
-            "ROOM_SHARD_INDEX is set but ROOM_SHARD_TOTAL is not; set both, or ROOM_SHARD=<index>/<total> (e.g. ROOM_SHARD=0/3)".into(),
-        ),
-        (None, Some(_)) => Err(
-            "ROOM_SHARD_TOTAL is set but ROOM_SHARD_INDEX is not; set both, or ROOM_SHARD=<index>/<total> (e.g. ROOM_SHARD=0/3)".into(),
-        ),
-        (None, None) if clustered => Err(
-            "ROOM_SHARD is required when REDIS_URL is set; expected ROOM_SHARD=<index>/<total> with 0 <= index < total (e.g. ROOM_SHARD=0/3), or ROOM_SHARD_INDEX and ROOM_SHARD_TOTAL".into(),
-        ),
-        (None, None) => Ok(ShardId::SOLO),
-    }
 }
 
 /// The largest world side: positions travel as `f32`, which stays exact to well below a
@@ -436,6 +411,7 @@ impl Cli {
                 self.worker_threads
             ));
         }
+        let game = self.game.into_config(self.max_message_bytes)?;
         let public_url = UrlTemplate::parse(&self.public_url)
             .map_err(|e| format!("PUBLIC_URL is invalid: {e}"))?
             .render(shard.index(), &self.pod_name, u32::from(self.port));
@@ -488,6 +464,7 @@ impl Cli {
                 write_stall_timeout: (self.write_stall_timeout_ms > 0)
                     .then(|| Duration::from_millis(self.write_stall_timeout_ms)),
             },
+            game,
             drain_timeout: Duration::from_millis(self.drain_timeout_ms),
             redis_timeout: Duration::from_millis(self.redis_timeout_ms.max(10)),
             worker_threads: (self.worker_threads > 0).then_some(self.worker_threads),

@@ -14,6 +14,7 @@ use super::Hub;
 use super::broadcast::Change;
 use super::players::{Link, Player};
 use super::room::{cell_channel, room_channel};
+use crate::attached::Attached;
 use crate::error::Rejection;
 use crate::room_log::Unreplayable;
 use roomshard_protocol::events::{MissedEvent, ResumeOk, codes};
@@ -95,7 +96,7 @@ impl Hub {
         socket: &SocketRef<A>,
         player: &Arc<Player>,
         (nonce, last_seq): (&str, u64),
-        send: impl FnOnce(&ResumeOk),
+        send: impl FnOnce(&ResumeOk<Attached>),
     ) -> Result<Option<Sid>, Rejection> {
         let mut link = player.link.lock().await;
         if link.gone {
@@ -161,7 +162,10 @@ impl Hub {
             .into_iter()
             .map(|e| MissedEvent {
                 event: e.event,
-                data: (*e.data).clone(),
+                data: Attached {
+                    json: (*e.data).clone(),
+                    bins: e.bins,
+                },
             })
             .collect();
         // Sent under the room's lock: nothing emitted to the room comes between the

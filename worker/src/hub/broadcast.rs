@@ -1,10 +1,12 @@
-//! Room-wide events: presence and chat. Each goes to the other workers hosting the room
-//! through room sync, and to this worker's players of the room directly. Every worker
-//! numbers the room events it delivers (`seq`, per room) and keeps them in the room's log,
-//! so that a player who resumes on this shard is sent exactly the ones it missed.
+//! Room-wide events: presence, chat and `room` custom events. Each goes to the other
+//! workers hosting the room through room sync, and to this worker's players of the room
+//! directly. Every worker numbers the room events it delivers (`seq`, per room) and keeps
+//! them in the room's log, so that a player who resumes on this shard is sent exactly the
+//! ones it missed.
 
 use super::Hub;
 use super::room::room_channel;
+use crate::attached::{Bins, WithBins};
 use crate::error::Rejection;
 use roomshard_protocol::events::{self, Presence, codes};
 use serde::Serialize;
@@ -12,8 +14,8 @@ use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::{BroadcastError, SocketIo};
 
-/// The room events one worker may relay to another: anything else on a room's channel is
-/// ignored.
+/// The room events of the protocol one worker may relay to another; with the game's
+/// declared `room` events, anything else on a room's channel is ignored.
 pub(super) const RELAYED: [&str; 2] = [events::PRESENCE, events::SAID];
 
 /// Who came or went in a presence event.
@@ -44,7 +46,10 @@ impl Hub {
             back: change.back,
             seq: 0,
         };
-        if !self.room_event(io, room, events::PRESENCE, &msg).await {
+        if !self
+            .room_event(io, room, events::PRESENCE, &msg, Bins::default())
+            .await
+        {
             tracing::warn!(room, "presence could not be delivered");
         }
     }
@@ -62,23 +67,19 @@ impl Hub {
             text,
             seq: 0,
         };
-        if self.room_event(io, room, events::SAID, &msg).await {
-            Ok(())
-        } else {
-            Err(Rejection::new(
-                codes::UNAVAILABLE,
-                "the message could not be delivered; try again",
-            ))
-        }
+        let sent = self.room_event(io, room, events::SAID, &msg, Bins::default());
+        sent.await.then_some(()).ok_or_else(undelivered)
     }
 
-    /// Sends a room event to the other workers hosting `room` and delivers it here.
-    async fn room_event<A: Adapter, T: Serialize>(
+    /// Sends a room event to the other workers hosting `room` and delivers it here; `bins`
+    /// are the attachments `msg` holds placeholders of.
+    pub(super) async fn room_event<A: Adapter, T: Serialize>(
         &self,
         io: &SocketIo<A>,
         room: &str,
-        event: &'static str,
+        event: &str,
         msg: &T,
+        bins: Bins,
     ) -> bool {
         let Ok(mut data) = serde_json::to_value(msg) else {
             return false;
@@ -88,9 +89,9 @@ impl Hub {
             map.remove("seq");
         }
         if let Some(sync) = &self.sync {
-            sync.publish_event(room, event, data.clone());
+            sync.publish_event(room, event, data.clone(), &bins);
         }
-        self.deliver(io, room, event, data).await
+        self.deliver(io, room, event, data, bins).await
     }
 
     /// Numbers a room event, keeps it in the room's log and emits it to this worker's
@@ -105,6 +106,7 @@ impl Hub {
         room: &str,
         event: &str,
         data: Value,
+        bins: Bins,
     ) -> bool {
         let Some(hosted) = self.hosted(room) else {
             return true;
@@ -113,9 +115,13 @@ impl Hub {
         if state.closed {
             return true;
         }
-        let data = state.log.push(event, data);
+        let data = state.log.push(event, data, &bins);
         self.metrics.event_out(event);
-        let sent = io.local().to(room_channel(room)).emit(event, &*data).await;
+        let sent = io
+            .local()
+            .to(room_channel(room))
+            .emit(event, &WithBins(&data, &bins))
+            .await;
         drop(state);
         let delivered = matches!(sent, Ok(()) | Err(BroadcastError::Socket(_)));
         if !delivered {
@@ -123,4 +129,12 @@ impl Hub {
         }
         delivered
     }
+}
+
+/// The refusal of a room event that could not reach every worker of the room.
+pub(super) fn undelivered() -> Rejection {
+    Rejection::new(
+        codes::UNAVAILABLE,
+        "the message could not be delivered; try again",
+    )
 }

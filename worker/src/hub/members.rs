@@ -29,16 +29,16 @@ impl Hub {
     }
 
     /// Places the player `id`, named `name`, on `socket` in `room_name` at a random
-    /// position; it observes from now on. `seated` is handed the view it starts from and
-    /// the room's last event number, under the room's lock.
+    /// position; it observes from now on. `seated` is handed the room, the view the player
+    /// starts from and the room's last event number, under the room's lock.
     pub async fn place<A: Adapter>(
         &self,
         socket: &SocketRef<A>,
         room_name: &str,
         (id, name): (&str, &str),
         seat: &Seat,
-        seated: impl FnOnce(&[EntityView], u64),
-    ) -> Arc<HostedRoom> {
+        seated: impl FnOnce(&Arc<HostedRoom>, &[EntityView], u64),
+    ) {
         let x = rand::random::<f32>() * self.grid.width() as f32;
         let y = rand::random::<f32>() * self.grid.height() as f32;
         loop {
@@ -54,10 +54,10 @@ impl Hub {
             socket.join([room_channel(room_name), cell_channel(room_name, cell)]);
             // Answered under the room's lock: the client has its starting view before
             // any batch that builds on it, and every room event after the number given.
-            seated(&view, state.log.last_seq());
+            seated(&room, &view, state.log.last_seq());
             drop(state);
             self.metrics.players.inc();
-            return room;
+            return;
         }
     }
 

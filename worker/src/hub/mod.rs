@@ -6,8 +6,9 @@
 //!   back;
 //! - [`tick`]: the tick, which turns queued changes into view batches and room sync;
 //! - [`remote`]: other workers' changes of the same rooms, applied as they arrive;
-//! - [`broadcast`]: room-wide events (presence, chat), numbered per room and kept in the
-//!   room's log ([`crate::room_log`]);
+//! - [`broadcast`]: room-wide events (presence, chat, `room` custom events), numbered per
+//!   room and kept in the room's log ([`crate::room_log`]);
+//! - [`relay`]: custom events, delivered as their scope says;
 //! - [`players`]: the players joined here, by public id, and the socket each is on;
 //! - [`away`]: a dropped player held for its resume window, and its resume.
 //!
@@ -18,6 +19,7 @@ mod away;
 mod broadcast;
 mod members;
 mod players;
+mod relay;
 mod remote;
 mod room;
 mod tick;

@@ -5,6 +5,9 @@ use super::Hub;
 use super::broadcast::RELAYED;
 use super::room::HostedRoom;
 use super::tick::publish_outgoing;
+use crate::attached::Attached;
+use crate::room_sync::bins_of;
+use roomshard_protocol::game_events::Scope;
 use roomshard_protocol::room_sync::{SyncMessage, SyncOp};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
@@ -27,11 +30,30 @@ impl Hub {
                     self.apply_remote_now(&io, &hosted, &w, ops).await;
                 }
                 SyncMessage::SnapshotRequest { .. } => hosted.request_snapshot(),
-                SyncMessage::Event { e, d, .. } => {
-                    // Another version, or anyone who can publish to Redis, may send
-                    // anything: only the room events this worker knows, as objects.
-                    if RELAYED.contains(&e.as_str()) && d.is_object() {
-                        self.deliver(&io, &room, &e, d).await;
+                // Another version, or anyone who can publish to Redis, may send anything:
+                // only the events this worker knows, as objects, for the scope declared.
+                SyncMessage::Event { e, d, b, .. } => {
+                    let known = RELAYED.contains(&e.as_str()) || self.events().is(&e, Scope::Room);
+                    if known && d.is_object() {
+                        self.deliver(&io, &room, &e, d, bins_of(b)).await;
+                    }
+                }
+                SyncMessage::Nearby { e, from, d, b, .. } => {
+                    if self.events().is(&e, Scope::Nearby) && d.is_object() {
+                        let msg = Attached {
+                            json: d,
+                            bins: bins_of(b),
+                        };
+                        self.deliver_nearby(&io, &hosted, &e, &from, &msg).await;
+                    }
+                }
+                SyncMessage::Direct { e, to, d, b, .. } => {
+                    if self.events().is(&e, Scope::Player) && d.is_object() {
+                        let msg = Attached {
+                            json: d,
+                            bins: bins_of(b),
+                        };
+                        self.deliver_direct(&io, &room, &e, &to, &msg);
                     }
                 }
             }

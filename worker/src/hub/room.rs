@@ -29,6 +29,8 @@ pub struct Inbox {
     /// The last position each local player asked for, and when its first move of the tick
     /// arrived (for latency accounting).
     pub moves: HashMap<String, (f32, f32, Instant)>,
+    /// The last entity state each local player set.
+    pub states: HashMap<String, serde_json::Value>,
     /// Another worker asked for this worker's entities of the room.
     pub snapshot_requested: bool,
 }
@@ -77,14 +79,21 @@ impl HostedRoom {
         inbox.moves.insert(id.to_owned(), (x, y, first));
     }
 
+    /// Queues a local player's entity state for the next tick; only its last one counts.
+    pub fn queue_state(&self, id: &str, state: serde_json::Value) {
+        lock(&self.inbox).states.insert(id.to_owned(), state);
+    }
+
     /// Answers another worker's snapshot request on the next tick.
     pub(super) fn request_snapshot(&self) {
         lock(&self.inbox).snapshot_requested = true;
     }
 
-    /// Forgets a departed player's queued move.
+    /// Forgets a departed player's queued move and state.
     pub(super) fn forget_move(&self, id: &str) {
-        lock(&self.inbox).moves.remove(id);
+        let mut inbox = lock(&self.inbox);
+        inbox.moves.remove(id);
+        inbox.states.remove(id);
     }
 
     /// Everything that arrived since the last tick.

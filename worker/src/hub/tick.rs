@@ -1,6 +1,6 @@
-//! The tick: every `1/TICK_HZ` each hosted room applies the moves queued since the last
-//! tick, publishes this worker's changes to the other workers, and sends the view batches
-//! to its observed cells.
+//! The tick: every `1/TICK_HZ` each hosted room applies the moves and entity states queued
+//! since the last tick, publishes this worker's changes to the other workers, and sends
+//! the view batches to its observed cells.
 
 use super::Hub;
 use super::room::{HostedRoom, RoomState, cell_channel};
@@ -66,6 +66,9 @@ impl Hub {
         for (id, (x, y, at)) in inbox.moves {
             state.replica.move_local(&id, x, y);
             received.insert(id, at);
+        }
+        for (id, blob) in inbox.states {
+            state.replica.set_state_local(&id, blob);
         }
         forget_silent_peers(&room.name, &mut state, now);
         let mut out = state.replica.tick();
@@ -150,7 +153,7 @@ fn forget_silent_peers(room: &str, state: &mut RoomState, now: Instant) {
 
 impl Hub {
     /// The local socket of the player `id`, if it is connected.
-    fn socket_of<A: Adapter>(&self, io: &SocketIo<A>, id: &str) -> Option<SocketRef<A>> {
+    pub(super) fn socket_of<A: Adapter>(&self, io: &SocketIo<A>, id: &str) -> Option<SocketRef<A>> {
         io.get_socket(self.players.socket_of(id)?)
     }
 }

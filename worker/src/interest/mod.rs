@@ -15,6 +15,7 @@
 use crate::grid::{Cell, Grid};
 use roomshard_protocol::events::{EntityView, ViewBatch};
 use roomshard_protocol::room_sync::SyncOp;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 mod tick;
@@ -36,6 +37,8 @@ pub struct Entity {
     pub name: String,
     pub cell: Cell,
     pub owner: Owner,
+    /// The application-defined state; `Null` when it has none.
+    pub state: Value,
 }
 
 impl Entity {
@@ -46,7 +49,13 @@ impl Entity {
             x: self.x,
             y: self.y,
             name: self.name.clone(),
+            state: self.state_shown(),
         }
+    }
+
+    /// The state as a view carries it: absent when there is none.
+    fn state_shown(&self) -> Option<Value> {
+        (!self.state.is_null()).then(|| self.state.clone())
     }
 }
 
@@ -57,6 +66,8 @@ enum Pending {
         y: f32,
         name: Option<String>,
         owner: Owner,
+        /// A new state (`Null`: cleared); None keeps the entity's.
+        state: Option<Value>,
     },
     Despawn,
 }
@@ -82,10 +93,12 @@ pub struct TickOutput {
     pub moved_local: Vec<String>,
 }
 
-/// Where a changed entity was before the tick and is after it (None: absent).
+/// Where a changed entity was before the tick and is after it (None: absent), and whether
+/// its state changed.
 struct ChangeRec {
     old: Option<Cell>,
     new: Option<Cell>,
+    restated: bool,
 }
 
 /// The replica of one room's entities (local and remote) and its local observers.
@@ -137,6 +150,29 @@ impl RoomReplica {
         n
     }
 
+    /// Whether `id` is an entity of the room, counting the joins and leaves queued for the
+    /// next tick.
+    pub fn is_member(&self, id: &str) -> bool {
+        match self.pending.get(id) {
+            Some(Pending::Despawn) => false,
+            Some(Pending::Upsert { .. }) => true,
+            None => self.entities.contains_key(id),
+        }
+    }
+
+    /// The cells holding local observers whose area of interest holds the entity `id`
+    /// where the last tick placed it: the players whose view shows it. Empty for an
+    /// entity no view shows yet.
+    pub fn observed_cells_around(&self, id: &str) -> Vec<Cell> {
+        let Some(e) = self.entities.get(id) else {
+            return Vec::new();
+        };
+        self.grid
+            .neighbourhood(e.cell)
+            .filter(|c| self.observers_per_cell.contains_key(c))
+            .collect()
+    }
+
     /// The cell whose room the local observer `id` is in.
     pub fn observer_cell(&self, id: &str) -> Option<Cell> {
         self.observers.get(id).copied()
@@ -186,6 +222,8 @@ impl RoomReplica {
                 y,
                 name: Some(name.to_owned()),
                 owner: Owner::Local,
+                // A player joins without a state, whatever an entity of its id had.
+                state: Some(Value::Null),
             },
         );
         (cell, self.view_around(cell))
@@ -205,24 +243,48 @@ impl RoomReplica {
         if !self.observers.contains_key(id) {
             return;
         }
-        self.queue_move(id, x, y, &Owner::Local);
+        self.queue_change(id, Some((x, y)), None, &Owner::Local);
     }
 
-    fn queue_move(&mut self, id: &str, x: f32, y: f32, owner: &Owner) {
-        let (x, y) = self.clamp(x, y);
+    /// A local entity's state changes (`Null`: cleared); only its last state of a tick
+    /// counts.
+    pub fn set_state_local(&mut self, id: &str, state: Value) {
+        if !self.observers.contains_key(id) {
+            return;
+        }
+        self.queue_change(id, None, Some(state), &Owner::Local);
+    }
+
+    /// Queues a new position and/or state of an entity `owner` simulates, over what is
+    /// queued for it already.
+    fn queue_change(
+        &mut self,
+        id: &str,
+        pos: Option<(f32, f32)>,
+        state: Option<Value>,
+        owner: &Owner,
+    ) {
+        let pos = pos.map(|(x, y)| self.clamp(x, y));
         match self.pending.get_mut(id) {
             Some(Pending::Upsert {
                 x: px,
                 y: py,
                 owner: o,
+                state: ps,
                 ..
             }) if o == owner => {
-                *px = x;
-                *py = y;
+                if let Some((x, y)) = pos {
+                    *px = x;
+                    *py = y;
+                }
+                if state.is_some() {
+                    *ps = state;
+                }
             }
             Some(_) => {}
             None => {
-                if self.entities.get(id).is_some_and(|e| &e.owner == owner) {
+                if let Some(e) = self.entities.get(id).filter(|e| &e.owner == owner) {
+                    let (x, y) = pos.unwrap_or((e.x, e.y));
                     self.pending.insert(
                         id.to_owned(),
                         Pending::Upsert {
@@ -230,6 +292,7 @@ impl RoomReplica {
                             y,
                             name: None,
                             owner: owner.clone(),
+                            state,
                         },
                     );
                 }
@@ -273,6 +336,17 @@ impl RoomReplica {
         match op.name {
             Some(name) => {
                 let (x, y) = self.clamp(x, y);
+                // A spawn after a despawn is a new entity: it has only the state it brings.
+                // Over a change queued by the same worker, it keeps that change's state.
+                let state = match self.pending.get(&op.id) {
+                    Some(Pending::Despawn) => Some(op.state.unwrap_or(Value::Null)),
+                    Some(Pending::Upsert {
+                        owner: o,
+                        state: queued,
+                        ..
+                    }) if *o == owner => op.state.or_else(|| queued.clone()),
+                    _ => op.state,
+                };
                 self.pending.insert(
                     op.id,
                     Pending::Upsert {
@@ -280,10 +354,11 @@ impl RoomReplica {
                         y,
                         name: Some(name),
                         owner,
+                        state,
                     },
                 );
             }
-            None => self.queue_move(&op.id, x, y, &owner),
+            None => self.queue_change(&op.id, Some((x, y)), op.state, &owner),
         }
     }
 
@@ -308,7 +383,9 @@ impl RoomReplica {
         self.entities
             .iter()
             .filter(|(_, e)| e.owner == Owner::Local)
-            .map(|(id, e)| SyncOp::at(id.clone(), e.x, e.y, Some(e.name.clone())))
+            .map(|(id, e)| {
+                SyncOp::at(id.clone(), e.x, e.y, Some(e.name.clone())).with_state(e.state_shown())
+            })
             .collect()
     }
 

@@ -93,15 +93,104 @@ fn remote_entities_and_silent_workers() {
     assert!(room.entity("a").is_some());
 }
 
+#[test]
+fn state_is_sent_on_enter_and_when_it_changes_only() {
+    let mut room = RoomReplica::new(grid());
+    room.join_local("a", 5.0, 5.0, "A");
+    room.join_local("b", 6.0, 5.0, "B");
+    room.tick();
+    room.set_state_local("a", serde_json::json!({"hp": 3}));
+    let out = room.tick();
+    let b = &out.cell_batches[&Cell { x: 0, y: 0 }];
+    assert_eq!(b.moved.len(), 1, "a state change alone is an update: {b:?}");
+    assert_eq!(b.moved[0].state, Some(serde_json::json!({"hp": 3})));
+    assert_eq!(
+        out.outgoing,
+        [SyncOp::at("a", 5.0, 5.0, None).with_state(Some(serde_json::json!({"hp": 3})))]
+    );
+    // The same state again changes nothing; a move alone carries no state.
+    room.set_state_local("a", serde_json::json!({"hp": 3}));
+    assert!(room.tick().cell_batches.is_empty());
+    room.move_local("a", 7.0, 5.0);
+    let out = room.tick();
+    assert_eq!(out.cell_batches[&Cell { x: 0, y: 0 }].moved[0].state, None);
+    // Whoever sees it enter gets its state; a remote worker gets it with the spawn.
+    room.join_local("c", 25.0, 5.0, "C");
+    room.tick();
+    room.move_local("c", 15.0, 5.0);
+    let out = room.tick();
+    let entered = &out.crossers[0].batch.entered;
+    let a = entered
+        .iter()
+        .find(|e| e.id == "a")
+        .expect("a enters c's view");
+    assert_eq!(a.state, Some(serde_json::json!({"hp": 3})));
+    assert!(
+        entered
+            .iter()
+            .find(|e| e.id == "b")
+            .is_some_and(|e| e.state.is_none())
+    );
+    let snap = room.local_snapshot();
+    let a = snap.iter().find(|o| o.id == "a").expect("a");
+    assert_eq!(a.state, Some(serde_json::json!({"hp": 3})));
+    // Cleared: sent as null, then absent.
+    room.set_state_local("a", Value::Null);
+    let out = room.tick();
+    let b = &out.cell_batches[&Cell { x: 0, y: 0 }];
+    assert_eq!(b.moved[0].state, Some(Value::Null));
+}
+
+#[test]
+fn remote_states_follow_the_remote_entity() {
+    let mut room = RoomReplica::new(grid());
+    room.join_local("a", 5.0, 5.0, "A");
+    room.tick();
+    let spawn = SyncOp::at("r", 6.0, 6.0, Some("R".into())).with_state(Some(serde_json::json!(1)));
+    room.apply_remote("w2", spawn);
+    let out = room.tick();
+    assert_eq!(
+        out.cell_batches[&Cell { x: 0, y: 0 }].entered[0].state,
+        Some(serde_json::json!(1))
+    );
+    room.apply_remote(
+        "w2",
+        SyncOp::at("r", 6.0, 6.0, None).with_state(Some(serde_json::json!(2))),
+    );
+    let out = room.tick();
+    assert_eq!(
+        out.cell_batches[&Cell { x: 0, y: 0 }].moved[0].state,
+        Some(serde_json::json!(2))
+    );
+    // A remote worker cannot set a local entity's state.
+    room.apply_remote(
+        "w2",
+        SyncOp::at("a", 5.0, 5.0, None).with_state(Some(serde_json::json!(9))),
+    );
+    room.tick();
+    assert_eq!(room.entity("a").map(|e| e.state.clone()), Some(Value::Null));
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Join(u8, f32, f32),
     Leave(u8),
     Move(u8, f32, f32),
+    State(u8, u8),
     Remote(u8, f32, f32),
+    RemoteState(u8, f32, f32, u8),
     RemoteGone(u8),
     DropRemote,
     Tick,
+}
+
+/// A few states, `null` (none) among them.
+fn state_of(s: u8) -> Value {
+    if s == 0 {
+        Value::Null
+    } else {
+        serde_json::json!({"s": s})
+    }
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -110,27 +199,31 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..6, p.clone(), p.clone()).prop_map(|(k, x, y)| Op::Join(k, x, y)),
         1 => (0u8..6).prop_map(Op::Leave),
         4 => (0u8..6, p.clone(), p.clone()).prop_map(|(k, x, y)| Op::Move(k, x, y)),
-        2 => (0u8..4, p.clone(), p).prop_map(|(k, x, y)| Op::Remote(k, x, y)),
+        2 => (0u8..6, 0u8..3).prop_map(|(k, s)| Op::State(k, s)),
+        2 => (0u8..4, p.clone(), p.clone()).prop_map(|(k, x, y)| Op::Remote(k, x, y)),
+        1 => (0u8..4, p.clone(), p, 0u8..3).prop_map(|(k, x, y, s)| Op::RemoteState(k, x, y, s)),
         1 => (0u8..4).prop_map(Op::RemoteGone),
         1 => Just(Op::DropRemote),
         3 => Just(Op::Tick),
     ]
 }
 
-/// What a client holds: id → position.
-type ClientView = HashMap<String, (f32, f32)>;
+/// What a client holds: id → position and state.
+type ClientView = HashMap<String, (f32, f32, Value)>;
 
 fn apply(view: &mut ClientView, b: &ViewBatch) -> Result<(), TestCaseError> {
     for id in &b.left {
         prop_assert!(view.remove(id).is_some(), "left {id} that was not in view");
     }
     for m in &b.moved {
-        prop_assert!(
-            view.contains_key(&m.id),
-            "moved {} that was not in view",
-            m.id
-        );
-        view.insert(m.id.clone(), (m.x, m.y));
+        let held = view.get(&m.id);
+        prop_assert!(held.is_some(), "moved {} that was not in view", m.id);
+        let held = held.map(|h| h.2.clone()).unwrap_or_default();
+        if let Some(s) = &m.state {
+            prop_assert!(*s != held, "{}'s state {s} sent again unchanged", m.id);
+        }
+        let state = m.state.clone().unwrap_or(held);
+        view.insert(m.id.clone(), (m.x, m.y, state));
     }
     for e in &b.entered {
         prop_assert!(
@@ -138,7 +231,14 @@ fn apply(view: &mut ClientView, b: &ViewBatch) -> Result<(), TestCaseError> {
             "entered {} already in view",
             e.id
         );
-        view.insert(e.id.clone(), (e.x, e.y));
+        prop_assert!(
+            e.state != Some(Value::Null),
+            "an entity without state shows none"
+        );
+        view.insert(
+            e.id.clone(),
+            (e.x, e.y, e.state.clone().unwrap_or_default()),
+        );
     }
     Ok(())
 }
@@ -147,7 +247,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
     /// Clients that apply the join view and every batch sent to their cell's room (or
     /// to them as crossers) hold exactly the entities of their neighbourhood, at their
-    /// current positions, after every tick.
+    /// current positions and with their current states, after every tick; a state is
+    /// never sent to a client that holds it already.
     #[test]
     fn clients_converge_to_their_neighbourhood(
         ops in proptest::collection::vec(op(), 1..80),
@@ -156,51 +257,61 @@ proptest! {
         let g = Grid::with_reach(60.0, 60.0, 10.0 * f64::from(reach), reach).expect("valid");
         let mut room = RoomReplica::new(g);
         let mut clients: HashMap<String, (Cell, ClientView)> = HashMap::new();
-        let mut truth: HashMap<String, (f32, f32)> = HashMap::new();
-        let mut pending_truth: Vec<(String, Option<(f32, f32)>)> = Vec::new();
+        // What the room holds once the changes queued so far are applied by the next tick.
+        let mut truth: HashMap<String, (f32, f32, Value)> = HashMap::new();
         for op in ops {
             match op {
                 Op::Join(k, x, y) => {
                     let id = format!("l{k}");
                     if clients.contains_key(&id) { continue; }
                     let (cell, view) = room.join_local(&id, x, y, "n");
-                    let v = view.into_iter().map(|e| (e.id, (e.x, e.y))).collect();
+                    let v = view.into_iter().map(|e| (e.id, (e.x, e.y, e.state.unwrap_or_default()))).collect();
                     clients.insert(id.clone(), (cell, v));
-                    pending_truth.push((id, Some((x, y))));
+                    truth.insert(id, (x, y, Value::Null));
                 }
                 Op::Leave(k) => {
                     let id = format!("l{k}");
                     if clients.remove(&id).is_some() {
                         prop_assert!(room.leave_local(&id).is_some());
-                        pending_truth.push((id, None));
+                        truth.remove(&id);
                     }
                 }
                 Op::Move(k, x, y) => {
                     let id = format!("l{k}");
                     if clients.contains_key(&id) {
                         room.move_local(&id, x, y);
-                        pending_truth.push((id, Some((x, y))));
+                        if let Some(t) = truth.get_mut(&id) { (t.0, t.1) = (x, y); }
+                    }
+                }
+                Op::State(k, s) => {
+                    let id = format!("l{k}");
+                    if clients.contains_key(&id) {
+                        room.set_state_local(&id, state_of(s));
+                        if let Some(t) = truth.get_mut(&id) { t.2 = state_of(s); }
                     }
                 }
                 Op::Remote(k, x, y) => {
                     let id = format!("r{k}");
                     room.apply_remote("w", SyncOp::at(id.clone(), x, y, Some("remote".into())));
-                    pending_truth.push((id, Some((x, y))));
+                    let state = truth.get(&id).map(|t| t.2.clone()).unwrap_or_default();
+                    truth.insert(id, (x, y, state));
+                }
+                Op::RemoteState(k, x, y, s) => {
+                    let id = format!("r{k}");
+                    let op = SyncOp::at(id.clone(), x, y, None).with_state(Some(state_of(s)));
+                    room.apply_remote("w", op);
+                    if let Some(t) = truth.get_mut(&id) { *t = (x, y, state_of(s)); }
                 }
                 Op::RemoteGone(k) => {
                     let id = format!("r{k}");
                     room.apply_remote("w", SyncOp::gone(id.clone()));
-                    pending_truth.push((id, None));
+                    truth.remove(&id);
                 }
                 Op::DropRemote => {
                     room.drop_owner("w");
-                    let ids: HashSet<String> = truth.keys().chain(pending_truth.iter().map(|(i, _)| i)).filter(|i| i.starts_with('r')).cloned().collect();
-                    for id in ids { pending_truth.push((id, None)); }
+                    truth.retain(|id, _| !id.starts_with('r'));
                 }
                 Op::Tick => {
-                    for (id, p) in pending_truth.drain(..) {
-                        match p { Some(p) => { truth.insert(id, p); } None => { truth.remove(&id); } }
-                    }
                     let out = room.tick();
                     let crossing: HashMap<&str, &Crosser> = out.crossers.iter().map(|c| (c.id.as_str(), c)).collect();
                     for (id, (cell, view)) in clients.iter_mut() {
@@ -213,11 +324,11 @@ proptest! {
                         }
                     }
                     for (id, (cell, view)) in &clients {
-                        let (x, y) = truth[id];
+                        let (x, y, _) = truth[id];
                         prop_assert_eq!(*cell, g.cell_of(f64::from(x), f64::from(y)));
-                        let want: HashMap<String, (f32, f32)> = truth.iter()
-                            .filter(|(_, (ex, ey))| g.is_near(g.cell_of(f64::from(*ex), f64::from(*ey)), *cell))
-                            .map(|(k, v)| (k.clone(), *v)).collect();
+                        let want: ClientView = truth.iter()
+                            .filter(|(_, (ex, ey, _))| g.is_near(g.cell_of(f64::from(*ex), f64::from(*ey)), *cell))
+                            .map(|(k, v)| (k.clone(), v.clone())).collect();
                         prop_assert_eq!(view, &want, "client {}", id);
                     }
                 }

@@ -6,10 +6,19 @@ use super::{ChangeRec, Crosser, Entity, Owner, Pending, RoomReplica, TickOutput}
 use crate::grid::Cell;
 use roomshard_protocol::events::{Moved, ViewBatch};
 use roomshard_protocol::room_sync::SyncOp;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A local observer whose own cell changed this tick: its id, old cell and new cell.
 type Crossing = (String, Cell, Cell);
+
+/// What a queued upsert brings: a position, maybe a name, maybe a state.
+struct Change {
+    x: f32,
+    y: f32,
+    name: Option<String>,
+    state: Option<Value>,
+}
 
 impl RoomReplica {
     /// Applies the queued changes and computes the batches of this tick.
@@ -44,21 +53,28 @@ impl RoomReplica {
         let mut changes: HashMap<String, ChangeRec> = HashMap::with_capacity(pending.len());
         for (id, p) in pending {
             let old = self.entities.get(&id).map(|e| e.cell);
-            let new = match p {
+            let (new, restated) = match p {
                 Pending::Despawn => {
                     if !self.despawn(&id, out) {
                         continue;
                     }
-                    None
+                    (None, false)
                 }
-                Pending::Upsert { x, y, name, owner } => {
-                    let Some(cell) = self.upsert(&id, x, y, name, owner, out) else {
+                Pending::Upsert {
+                    x,
+                    y,
+                    name,
+                    owner,
+                    state,
+                } => {
+                    let change = Change { x, y, name, state };
+                    let Some((cell, restated)) = self.upsert(&id, change, owner, out) else {
                         continue;
                     };
-                    Some(cell)
+                    (Some(cell), restated)
                 }
             };
-            changes.insert(id, ChangeRec { old, new });
+            changes.insert(id, ChangeRec { old, new, restated });
         }
         changes
     }
@@ -75,25 +91,27 @@ impl RoomReplica {
         true
     }
 
-    /// Places or updates an entity; its cell, or None when nothing changed (or an entity
-    /// not seen before came without a name).
+    /// Places or updates an entity; its cell and whether its state changed, or None when
+    /// nothing changed (or an entity not seen before came without a name).
     fn upsert(
         &mut self,
         id: &str,
-        x: f32,
-        y: f32,
-        name: Option<String>,
+        change: Change,
         owner: Owner,
         out: &mut TickOutput,
-    ) -> Option<Cell> {
+    ) -> Option<(Cell, bool)> {
+        let Change { x, y, name, state } = change;
         let cell = self.grid.cell_of(f64::from(x), f64::from(y));
         let local = owner == Owner::Local;
         let existed = self.entities.contains_key(id);
-        let renamed = match self.entities.get_mut(id) {
+        // What the others must be told: the new name, and the new state (for an entity
+        // not seen before, the state it comes with).
+        let (renamed, restated) = match self.entities.get_mut(id) {
             Some(e) => {
                 let moved = e.x != x || e.y != y;
                 let renamed = name.as_ref().filter(|n| **n != e.name).cloned();
-                if !moved && renamed.is_none() && e.owner == owner {
+                let restated = state.filter(|s| *s != e.state);
+                if !moved && renamed.is_none() && restated.is_none() && e.owner == owner {
                     return None;
                 }
                 e.x = x;
@@ -102,17 +120,22 @@ impl RoomReplica {
                 if let Some(n) = &renamed {
                     e.name = n.clone();
                 }
+                if let Some(s) = &restated {
+                    e.state = s.clone();
+                }
                 let prev = e.cell;
                 e.cell = cell;
                 if prev != cell {
                     self.index_remove(prev, id);
                     self.cells.entry(cell).or_default().insert(id.to_owned());
                 }
-                renamed
+                (renamed, restated)
             }
             None => {
                 let n = name?;
+                let state = state.unwrap_or(Value::Null);
                 let renamed = Some(n.clone());
+                let restated = (!state.is_null()).then(|| state.clone());
                 self.entities.insert(
                     id.to_owned(),
                     Entity {
@@ -121,19 +144,22 @@ impl RoomReplica {
                         name: n,
                         cell,
                         owner,
+                        state,
                     },
                 );
                 self.cells.entry(cell).or_default().insert(id.to_owned());
-                renamed
+                (renamed, restated)
             }
         };
+        let changed_state = existed && restated.is_some();
         if local {
-            out.outgoing.push(SyncOp::at(id, x, y, renamed));
+            out.outgoing
+                .push(SyncOp::at(id, x, y, renamed).with_state(restated));
             if existed {
                 out.moved_local.push(id.to_owned());
             }
         }
-        Some(cell)
+        Some((cell, changed_state))
     }
 
     /// Step 2: observers that crossed into another cell leave their old cell's room first
@@ -217,6 +243,7 @@ impl RoomReplica {
                     let unchanged = ChangeRec {
                         old: Some(e.cell),
                         new: Some(e.cell),
+                        restated: false,
                     };
                     // It concerns the observer only if it comes into view or goes out of it.
                     let (was, is) = self.seen(&unchanged, from, to);
@@ -247,6 +274,8 @@ impl RoomReplica {
                         id: id.to_owned(),
                         x: e.x,
                         y: e.y,
+                        // Only when it changed: an unchanged state is never sent again.
+                        state: rec.restated.then(|| e.state.clone()),
                     });
                 }
             }

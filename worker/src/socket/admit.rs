@@ -1,6 +1,8 @@
 //! What every event goes through before its handler: it is counted by name, and the
 //! socket's rate limiter has its say. [`Admitted`] wraps a handler with both, as
 //! socketioxide's message middlewares do; a refused event never reaches the handler.
+//! Events without a handler of their own are counted under their name when the game
+//! declared it, and as `unknown` otherwise, so every label is a name the set knows.
 
 use super::reply;
 use super::session::Session;
@@ -8,7 +10,7 @@ use crate::hub::Hub;
 use crate::rate::Verdict;
 use roomshard_protocol::events::codes;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::State;
+use socketioxide::extract::{Event, State};
 use socketioxide::handler::{FromMessageParts, MessageHandler, Value};
 use socketioxide::socket::Socket;
 use std::marker::PhantomData;
@@ -18,17 +20,30 @@ use std::time::Duration;
 /// Time given to queued packets before an abusive socket is closed.
 const DISCONNECT_FLUSH: Duration = Duration::from_millis(200);
 
-/// A handler of the event counted as `event`, run only for events the rate limiter allows.
+/// A handler of the event counted as `event` (None: as its declared name, or `unknown`),
+/// run only for events the rate limiter allows.
 pub struct Admitted<H, T> {
-    event: &'static str,
+    event: Option<&'static str>,
     handler: H,
     _extractors: PhantomData<fn() -> T>,
 }
 
+/// How events nobody declared are counted.
+const UNKNOWN: &str = "unknown";
+
 impl<H, T> Admitted<H, T> {
     pub fn new(event: &'static str, handler: H) -> Self {
         Self {
-            event,
+            event: Some(event),
+            handler,
+            _extractors: PhantomData,
+        }
+    }
+
+    /// The handler of every event without one of its own.
+    pub fn fallback(handler: H) -> Self {
+        Self {
+            event: None,
             handler,
             _extractors: PhantomData,
         }
@@ -45,7 +60,15 @@ where
         let Ok(State(hub)) = State::<Arc<Hub>>::from_message_parts(&s, &mut v, &ack_id) else {
             return;
         };
-        hub.metrics().event_in(self.event);
+        match self.event {
+            Some(event) => hub.metrics().event_in(event),
+            None => {
+                let name = Event::from_message_parts(&s, &mut v, &ack_id).map(|e| e.0);
+                let declared = name.ok().and_then(|n| hub.events().get(&n));
+                hub.metrics()
+                    .event_in(declared.map_or(UNKNOWN, |d| d.name.as_str()));
+            }
+        }
         if admit(&hub, &s) {
             self.handler.call(s, v, ack_id);
         }

@@ -9,7 +9,7 @@ use super::session::Session;
 use crate::admission::{self, Policy, SeatRequest};
 use crate::drain::Drain;
 use crate::error::Rejection;
-use crate::hub::{Change, Hub, Player, Seated, new_player_id};
+use crate::hub::{Change, HostedRoom, Hub, Player, Seated, new_player_id};
 use crate::identity;
 use crate::payload;
 use roomshard_protocol::events::{EntityView, codes};
@@ -89,23 +89,24 @@ async fn seat<A: Adapter>(
         .unwrap_or_else(|| format!("player-{}", id.get(1..7).unwrap_or_default()));
     let nonce = new_nonce();
     hub.players().set_socket(&id, Some(socket.id));
-    let seated = |view: &[EntityView], seq: u64| {
+    // The socket carries the player before the ack goes out: a client that moves the
+    // moment it has the ack finds itself joined.
+    let seated = |room: &Arc<HostedRoom>, view: &[EntityView], seq: u64| {
+        let seated = Seated {
+            id: id.clone(),
+            track: seat.track.clone(),
+            room: room.clone(),
+        };
+        let player = Arc::new(Player::new(seated, socket.id, nonce.clone()));
+        hub.players().insert(player.clone());
+        sess.carry(&mut membership, player);
         let ok = hub.join_ack(&req.room, &id, seat.players, view.to_vec(), &nonce, seq);
         if let Some(reply) = reply.take() {
             reply.send(&ok);
         }
     };
-    let room = hub
-        .place(socket, &req.room, (&id, &name), &seat, seated)
+    hub.place(socket, &req.room, (&id, &name), &seat, seated)
         .await;
-    let seated = Seated {
-        id: id.clone(),
-        track: seat.track.clone(),
-        room,
-    };
-    let player = Arc::new(Player::new(seated, socket.id, nonce));
-    hub.players().insert(player.clone());
-    sess.carry(&mut membership, player);
     drop(membership);
     let joined = Change {
         joined: vec![id],

@@ -2,11 +2,13 @@
 //! the adapter, so the same code runs alone (local adapter) and clustered (Redis).
 //!
 //! [`register`] is the routing table: one named handler per event, each a file of its own
-//! (`join.rs`, `resume.rs`, `moves.rs`, `say.rs`, `leave.rs`). Handlers take socketioxide extractors; the
-//! [`Hub`] and the [`Drain`] are the Socket.IO state ([`builder`]), read with `State`.
-//! Every event first goes through [`admit::Admitted`] (counted, then rate-limited).
+//! (`join.rs`, `resume.rs`, `moves.rs`, `state.rs`, `say.rs`, `leave.rs`), and `custom.rs`
+//! for every other name (the game's custom events, or unknown). Handlers take socketioxide
+//! extractors; the [`Hub`] and the [`Drain`] are the Socket.IO state ([`builder`]), read
+//! with `State`. Every event first goes through [`admit::Admitted`] (counted, then rate-limited).
 
 mod admit;
+mod custom;
 mod join;
 mod leave;
 mod moves;
@@ -14,17 +16,16 @@ mod reply;
 mod resume;
 mod say;
 mod session;
+mod state;
 
 use crate::config::Config;
 use crate::drain::Drain;
-use crate::error::Rejection;
 use crate::hub::Hub;
 use admit::Admitted;
-use reply::Reply;
-use roomshard_protocol::events::{self, codes};
+use roomshard_protocol::events;
 use session::Session;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{Event, SocketRef, State};
+use socketioxide::extract::{SocketRef, State};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 use std::convert::Infallible;
@@ -122,17 +123,14 @@ async fn register<A: Adapter>(
     s.on(events::MOVE, Admitted::new(events::MOVE, moves::moved::<A>));
     s.on(events::SAY, Admitted::new(events::SAY, say::say::<A>));
     s.on(
+        events::STATE,
+        Admitted::new(events::STATE, state::state::<A>),
+    );
+    s.on(
         events::LEAVE,
         Admitted::new(events::LEAVE, leave::leave::<A>),
     );
-    s.on_fallback(Admitted::new("unknown", unknown::<A>));
+    s.on_fallback(Admitted::fallback(custom::custom::<A>));
     s.on_disconnect(leave::disconnected::<A>);
     Ok(())
-}
-
-/// Any other event is refused.
-async fn unknown<A: Adapter>(Event(event): Event, reply: Reply<A>, State(hub): State<Arc<Hub>>) {
-    let shown: String = event.chars().take(64).collect();
-    let e = Rejection::new(codes::BAD_REQUEST, format!("unknown event {shown:?}"));
-    reply.refuse(hub.metrics(), e);
 }

@@ -1,6 +1,7 @@
-//! `move {x, y}`: a joined player asks to move. The position is queued for the room's next
-//! tick, which sends it to the players who see it; a move that arrived before another
-//! already queued is superseded and dropped.
+//! `move {x, y, state?}`: a joined player asks to move, and may set its entity's state on
+//! the way. Both are queued for the room's next tick, which sends them to the players who
+//! see the entity; a move (or state) that arrived before another already queued is
+//! superseded and dropped.
 
 use super::reply;
 use super::reply::Reply;
@@ -21,20 +22,29 @@ pub async fn moved<A: Adapter>(
     reply: Reply<A>,
     State(hub): State<Arc<Hub>>,
 ) {
+    let max_state = hub.cfg().game.max_state_bytes;
     let result = d
         .map_err(|_| {
             Rejection::new(
                 codes::BAD_REQUEST,
-                "move expects {\"x\": number, \"y\": number}",
+                "move expects {\"x\": number, \"y\": number, \"state\"?: any}",
             )
         })
-        .and_then(|v| payload::parse_move(&v, hub.grid()))
-        .and_then(|(x, y)| {
+        .and_then(|v| {
+            let (x, y) = payload::parse_move(&v, hub.grid())?;
+            Ok((x, y, payload::parse_move_state(&v, max_state)?))
+        })
+        .and_then(|(x, y, state)| {
             let sess = Session::of(&s).ok_or_else(reply::not_joined)?;
             let player = sess.current().ok_or_else(reply::not_joined)?;
             // A newer move already queued wins; this one is superseded.
             if sess.is_newest_move(arrival) {
                 player.room.queue_move(&player.id, x, y);
+            }
+            if let Some(state) = state
+                && sess.is_newest_state(arrival)
+            {
+                player.room.queue_state(&player.id, state);
             }
             Ok(())
         });

@@ -61,7 +61,10 @@ async fn take_back<A: Adapter>(
         .get(&claims.player)
         .filter(|p| p.room.name == claims.room)
         .ok_or_else(expired)?;
+    // The socket carries the player before the ack goes out: a client that moves the
+    // moment it has the ack finds itself joined.
     let send = |ok: &_| {
+        sess.carry(&mut membership, player.clone());
         if let Some(reply) = reply.take() {
             reply.send(ok);
         }
@@ -69,7 +72,6 @@ async fn take_back<A: Adapter>(
     let replaced = hub
         .resume(io, socket, &player, (&claims.nonce, req.last_seq), send)
         .await?;
-    sess.carry(&mut membership, player);
     drop(membership);
     // A connection that dropped without the server noticing yet: its socket no longer
     // carries the player, and goes.

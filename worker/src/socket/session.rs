@@ -4,11 +4,13 @@
 use crate::config::Limits;
 use crate::error::Rejection;
 use crate::hub::Player;
-use crate::rate::RateLimiter;
+use crate::rate::{RateLimiter, Verdict};
 use roomshard_protocol::events::codes;
+use roomshard_protocol::game_events::EventDecl;
 use socketioxide::adapter::Adapter;
 use socketioxide::handler::{FromMessageParts, Value};
 use socketioxide::socket::Socket;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +24,8 @@ pub struct Membership {
 /// Per-socket state.
 pub struct Session {
     limiter: Mutex<RateLimiter>,
+    /// One limiter per declared custom event this socket sent, on top of `limiter`.
+    event_limiters: Mutex<HashMap<String, RateLimiter>>,
     /// The player; held across a join, a resume or a leave, so they never interleave.
     pub membership: tokio::sync::Mutex<Option<Membership>>,
     /// The player for moves and chat, readable without waiting on a join in progress.
@@ -35,6 +39,8 @@ pub struct Session {
     arrivals: AtomicU64,
     /// The arrival number of the newest move queued; an older one handled later is stale.
     newest_move: AtomicU64,
+    /// The same for the newest entity state queued (by `move` or `state`).
+    newest_state: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -54,12 +60,14 @@ impl Session {
                 limits.rate_disconnect_after,
                 Instant::now(),
             )),
+            event_limiters: Mutex::new(HashMap::new()),
             membership: tokio::sync::Mutex::new(None),
             current: Mutex::new(None),
             closing: AtomicBool::new(false),
             carried: AtomicBool::new(false),
             arrivals: AtomicU64::new(0),
             newest_move: AtomicU64::new(0),
+            newest_state: AtomicU64::new(0),
         })));
     }
 
@@ -76,6 +84,20 @@ impl Session {
     /// The rate limiter's verdict on an event arriving now.
     pub fn check_rate(&self) -> crate::rate::Verdict {
         lock(&self.limiter).check(Instant::now())
+    }
+
+    /// The verdict of the event's own rate (`perSecond`, with a burst of as many) on one
+    /// more `decl` event now. Floods are the socket's limiter's to end: this one refuses.
+    pub fn check_event_rate(&self, decl: &EventDecl) -> Verdict {
+        let now = Instant::now();
+        let mut limiters = lock(&self.event_limiters);
+        let limiter = limiters
+            .entry(decl.name.clone())
+            .or_insert_with(|| RateLimiter::new(decl.per_second, decl.per_second, u32::MAX, now));
+        match limiter.check(now) {
+            Verdict::Disconnect => Verdict::Refuse { notify: false },
+            v => v,
+        }
     }
 
     /// True the first time only: the socket is now being closed.
@@ -114,6 +136,11 @@ impl Session {
     /// True when the move that arrived as `n` is newer than every move queued so far.
     pub fn is_newest_move(&self, n: u64) -> bool {
         self.newest_move.fetch_max(n, Ordering::SeqCst) < n
+    }
+
+    /// True when the state that arrived as `n` is newer than every state queued so far.
+    pub fn is_newest_state(&self, n: u64) -> bool {
+        self.newest_state.fetch_max(n, Ordering::SeqCst) < n
     }
 }
 
