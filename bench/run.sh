@@ -230,8 +230,8 @@ memory() {
 
 matchmaker() {
   say "== 4. matchmaker: reserves by rooms per track, through the matchmaker and as the raw placement script"
-  cargo test -q --release -p roomshard-matchmaker --test throughput -- --ignored --nocapture 2>&1 |
-    grep -vE '^(running|test |$)' | tee -a "$results"
+  cargo build -q --release -p roomshard-matchmaker
+  cargo bench -q -p roomshard-matchmaker --bench throughput 2>&1 | tee -a "$results"
 }
 
 crossworker() {

@@ -1,9 +1,9 @@
-//! Measurements, not assertions: how many reservations one matchmaker answers per second
+//! A benchmark, not a test: how many reservations one matchmaker answers per second
 //! as a track holds more rooms, against the limit of the design, Redis running the
 //! placement script itself.
 //!
-//! Run with `cargo test --release -p roomshard-matchmaker --test throughput -- --ignored
-//! --nocapture` (`bench/run.sh matchmaker` does). It prints, in one run:
+//! Run with `cargo bench -p roomshard-matchmaker --bench throughput` after building the
+//! matchmaker with `--release` (`bench/run.sh matchmaker` does). It prints, in one run:
 //!
 //! - the load generator's own ceiling (`GET /healthz`, closed loop), so a generator that
 //!   cannot keep up is seen rather than mistaken for a slow matchmaker;
@@ -23,6 +23,7 @@
 //! - `MATCHMAKER_BENCH_RUST_LOG`: the matchmaker's log filter (default `warn`; `info`, the
 //!   production default, adds a span per request).
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use anyhow::{Context, Result, bail};
@@ -467,8 +468,14 @@ struct Size {
     open_rate: f64,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "measurement; run on demand"]
+fn main() -> Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(measure_reserve_throughput())
+}
+
 async fn measure_reserve_throughput() -> Result<()> {
     let secs: f64 = env_or("MATCHMAKER_BENCH_SECS", 3.0);
     let sizes: Vec<u32> = std::env::var("MATCHMAKER_BENCH_ROOMS")
