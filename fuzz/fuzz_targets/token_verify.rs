@@ -24,6 +24,7 @@ use roomshard_protocol::{validate_room_id, validate_set_name};
 struct Input {
     secret: Vec<u8>,
     current_version: bool,
+    bound: bool,
     version: u32,
     set: String,
     room: String,
@@ -88,6 +89,7 @@ fuzz_target!(|input: Input| {
         room: input.room,
         shard: input.shard,
         player: input.player,
+        bound: input.bound,
         exp: input.exp,
         nonce: input.nonce,
     };
