@@ -5,32 +5,12 @@
 
 mod common;
 
-use common::{Matchmaker, beat_all, keys, redis, token_key};
+use common::{Matchmaker, beat_all, cap, keys, nonce_of, redis, reserve};
 use fred::prelude::*;
-use roomshard_protocol::now_ms;
-use roomshard_protocol::records::Capacity;
 use roomshard_testkit::process::wait_until_async;
 use roomshard_testkit::redis::RedisServer;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
-
-fn cap(rooms_per_shard: u32, players_per_room: u32) -> Capacity {
-    Capacity {
-        rooms_per_shard,
-        players_per_room,
-    }
-}
-
-async fn reserve(mm: &Matchmaker, body: Value) -> (u16, Value) {
-    mm.post_json("/reserve", &body).await.expect("answered")
-}
-
-fn nonce_of(body: &Value) -> String {
-    token_key()
-        .verify(body["token"].as_str().unwrap_or_default(), now_ms())
-        .expect("token verifies")
-        .nonce
-}
 
 /// Holds a seat of `track` in its index as place.lua does, with no grant after it: what a
 /// matchmaker killed between the two leaves behind.

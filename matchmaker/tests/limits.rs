@@ -5,22 +5,14 @@
 
 mod common;
 
-use common::{Matchmaker, beat_all, keys, redis};
+use common::{Matchmaker, beat_all, cap, keys, redis};
 use fred::prelude::*;
-use roomshard_protocol::records::Capacity;
 use roomshard_testkit::http::Answer;
 use roomshard_testkit::process::wait_until_async;
 use roomshard_testkit::redis::RedisServer;
 use serde_json::json;
 use std::collections::HashSet;
 use std::time::Duration;
-
-fn cap(rooms_per_shard: u32, players_per_room: u32) -> Capacity {
-    Capacity {
-        rooms_per_shard,
-        players_per_room,
-    }
-}
 
 fn assert_limited(what: &str, a: &Answer, code: &str) -> u64 {
     assert_eq!(a.status, 429, "{what}: {}", a.body);

@@ -5,25 +5,16 @@
 
 mod common;
 
-use common::{Backend, Matchmaker, beat, beat_all, heartbeat, keys, redis, token_key};
+use common::{
+    Backend, Matchmaker, beat, beat_all, cap, heartbeat, keys, nonce_of, redis, reserve, token_key,
+};
 use fred::prelude::*;
-use roomshard_protocol::records::{Capacity, Reservation};
+use roomshard_protocol::records::Reservation;
 use roomshard_protocol::token::TOKEN_VERSION;
 use roomshard_protocol::{now_ms, shard_for_room};
 use roomshard_testkit::process::wait_until_async;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
-
-fn cap(rooms_per_shard: u32, players_per_room: u32) -> Capacity {
-    Capacity {
-        rooms_per_shard,
-        players_per_room,
-    }
-}
-
-async fn reserve(mm: &Matchmaker, body: Value) -> (u16, Value) {
-    mm.post_json("/reserve", &body).await.expect("answered")
-}
 
 /// What a worker does when a player joins with a token (docs/REDIS.md, "Join").
 async fn join(client: &Client, room: &str, nonce: &str) -> anyhow::Result<i64> {
@@ -101,13 +92,6 @@ async fn a_burst_fills_rooms_instead_of_opening_one_each(
     assert_eq!(per_room.len(), 3, "three rooms of eight: {per_room:?}");
     assert!(per_room.values().all(|n| *n == 8), "{per_room:?}");
     Ok(())
-}
-
-fn nonce_of(body: &Value) -> String {
-    token_key()
-        .verify(body["token"].as_str().unwrap_or_default(), now_ms())
-        .expect("token verifies")
-        .nonce
 }
 
 async fn expiry_frees_seats_and_joins_keep_them(server: impl Backend) -> anyhow::Result<()> {

@@ -270,7 +270,8 @@ mod tests {
         assert!(shown.contains("redis:6379"), "{shown}");
     }
 
-    fn set(spec: serde_json::Value) -> RoomShardSet {
+    /// A set named `game` in namespace `ns` with `spec`.
+    pub(super) fn set(spec: serde_json::Value) -> RoomShardSet {
         let mut s = RoomShardSet::new(
             "game",
             serde_json::from_value(spec).expect("spec deserializes"),

@@ -273,7 +273,7 @@ impl Keys {
 
     /// Set of the rooms of one track.
     pub fn track_rooms(&self, track: &str) -> String {
-        format!("{}:rooms", self.tagged("track", track))
+        self.track_index(track).rooms
     }
 
     /// Sorted set of a player's unexpired reservation nonces, scored by expiry (ms).

@@ -6,6 +6,9 @@
 use crate::error::Rejection;
 use roomshard_protocol::events::codes;
 use roomshard_runtime::jwt::JwtVerifier;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static UNVERIFIABLE_SAID: AtomicBool = AtomicBool::new(false);
 
 /// Checks that `identity` proves `bound_to`; nothing to check for an unbound seat.
 pub async fn check(
@@ -23,10 +26,14 @@ pub async fn check(
         ));
     };
     let Some(verifier) = verifier else {
-        tracing::warn!(
-            "a join brought a reservation bound to a player, but this worker has no \
-             AUTH_JWT_HS256_SECRET, AUTH_JWKS_FILE or AUTH_JWKS_URL to check its identity"
-        );
+        // Said once: every such join is refused the same way, and a log line per join would
+        // let any client fill the log.
+        if !UNVERIFIABLE_SAID.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "a join brought a reservation bound to a player, but this worker has no \
+                 AUTH_JWT_HS256_SECRET, AUTH_JWKS_FILE or AUTH_JWKS_URL to check its identity"
+            );
+        }
         return Err(Rejection::new(
             codes::IDENTITY_INVALID,
             "this worker cannot check bearer tokens",

@@ -235,3 +235,27 @@ pub fn beat_all(redis_port: u16, total: u32, capacity: Capacity) -> Result<()> {
         Duration::from_secs(60),
     )
 }
+
+/// A shard's capacity.
+pub fn cap(rooms_per_shard: u32, players_per_room: u32) -> Capacity {
+    Capacity {
+        rooms_per_shard,
+        players_per_room,
+    }
+}
+
+/// `POST /reserve` with `body`: (status, JSON).
+pub async fn reserve(mm: &Matchmaker, body: serde_json::Value) -> (u16, serde_json::Value) {
+    mm.post_json("/reserve", &body).await.expect("answered")
+}
+
+/// The nonce of the reservation a `/reserve` answer carries, from its verified token.
+pub fn nonce_of(body: &serde_json::Value) -> String {
+    token_key()
+        .verify(
+            body["token"].as_str().unwrap_or_default(),
+            roomshard_protocol::now_ms(),
+        )
+        .expect("token verifies")
+        .nonce
+}

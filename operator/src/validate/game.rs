@@ -54,16 +54,7 @@ pub(super) fn check_entity_state(state: Option<EntityStateSpec>) -> Result<(), S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::RoomShardSet;
-
-    fn set(spec: serde_json::Value) -> RoomShardSet {
-        let mut s = RoomShardSet::new(
-            "game",
-            serde_json::from_value(spec).expect("spec deserializes"),
-        );
-        s.metadata.namespace = Some("ns".into());
-        s
-    }
+    use crate::validate::tests::set;
 
     #[test]
     fn events_become_the_workers_declarations() {

@@ -2,14 +2,10 @@
 // got hold of the token, with its own JWT, with a forged one or with none, is refused on
 // every transport, and the refused attempts leave the seat for its owner.
 // Usage: node bound-seat.mjs <matchmaker url> <owner JWT> <other player JWT> <JWT signed with another key>
-import { connect, emitAck, out, deadline } from "../worker/common.mjs";
+import { connect, emitAck, out, deadline, check } from "../worker/common.mjs";
 
 deadline(30000);
 const [matchmaker, ownerJwt, otherJwt, forgedJwt] = process.argv.slice(2);
-const check = async (name, fn) => {
-  try { out({ check: name, ok: true, value: await fn() }); }
-  catch (e) { out({ check: name, ok: false, error: String(e && e.message || e) }); }
-};
 const code = (ack) => (ack.ok ? "joined" : ack.error.code);
 
 const answer = await fetch(`${matchmaker}/reserve`, {

@@ -78,6 +78,26 @@ export class ViewTracker {
 
 export function out(obj) { process.stdout.write(JSON.stringify(obj) + "\n"); }
 
+// Prints `{check, ok, value}` (or `{check, ok: false, error}`) for what `fn` resolves to,
+// the line the Rust side reads with `node::check`.
+export async function check(name, fn) {
+  try { out({ check: name, ok: true, value: await fn() }); }
+  catch (e) { out({ check: name, ok: false, error: String(e && e.message || e) }); }
+}
+
+// Resolves once `pred()` holds, looking again every 20 ms, for `ms` at most.
+export function until(pred, what, ms = 8000) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const look = () => {
+      if (pred()) return resolve(true);
+      if (Date.now() - started > ms) return reject(new Error(`${what}: not within ${ms} ms`));
+      setTimeout(look, 20);
+    };
+    look();
+  });
+}
+
 // Ends the process if the scenario hangs, so a test never waits forever.
 export function deadline(ms) {
   setTimeout(() => { out({ fatal: `scenario did not finish within ${ms} ms` }); process.exit(3); }, ms).unref();

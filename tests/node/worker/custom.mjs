@@ -5,24 +5,10 @@
 // Usage: node custom.mjs <urlA> <urlB> <room>
 // The workers declare: shout (room), shoot (nearby), whisper (player), tiny (room,
 // maxBytes 16, perSecond 2).
-import { connect, emitAck, waitFor, out, deadline } from "./common.mjs";
+import { connect, emitAck, waitFor, out, deadline, check, until } from "./common.mjs";
 
 deadline(60000);
 const [urlA, urlB, room] = process.argv.slice(2);
-const check = async (name, fn) => {
-  try { out({ check: name, ok: true, value: await fn() }); }
-  catch (e) { out({ check: name, ok: false, error: String(e && e.message || e) }); }
-};
-// Waits until `pred` holds, looking again at every event the client gets, for `ms` at most.
-const until = (pred, what, ms = 8000) => new Promise((resolve, reject) => {
-  const started = Date.now();
-  const look = () => {
-    if (pred()) return resolve(true);
-    if (Date.now() - started > ms) return reject(new Error(`${what}: not within ${ms} ms`));
-    setTimeout(look, 20);
-  };
-  look();
-});
 const EVENTS = ["shout", "shoot", "whisper", "tiny"];
 
 // A player: its socket, its id, and every custom event, `view` and room event it got.

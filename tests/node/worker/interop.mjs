@@ -1,15 +1,11 @@
 // Interop of the official socket.io-client with roomshard-worker over one transport:
 // join, move, view, say, leave, and the error paths. Prints one JSON line per check.
 // Usage: node interop.mjs <url> <websocket|polling>
-import { connect, emitAck, waitFor, out, deadline } from "./common.mjs";
+import { connect, emitAck, waitFor, out, deadline, check } from "./common.mjs";
 
 deadline(30000);
 const [url, transport] = process.argv.slice(2);
 const transports = [transport];
-const check = async (name, fn) => {
-  try { out({ check: name, ok: true, value: await fn() }); }
-  catch (e) { out({ check: name, ok: false, error: String(e && e.message || e) }); }
-};
 const errorCode = (s) => waitFor(s, "error", () => true, 3000).then((e) => e.code);
 
 const a = await connect(url, transports);

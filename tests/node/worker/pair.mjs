@@ -1,13 +1,9 @@
 // Two clients of one room on two different workers see each other's presence, moves and
 // chat. Usage: node pair.mjs <urlA> <urlB> <room>
-import { connect, emitAck, waitFor, out, deadline } from "./common.mjs";
+import { connect, emitAck, waitFor, out, deadline, check } from "./common.mjs";
 
 deadline(30000);
 const [urlA, urlB, room] = process.argv.slice(2);
-const check = async (name, fn) => {
-  try { out({ check: name, ok: true, value: await fn() }); }
-  catch (e) { out({ check: name, ok: false, error: String(e && e.message || e) }); }
-};
 const a = await connect(urlA);
 const b = await connect(urlB);
 const ja = await emitAck(a, "join", { room, name: "on-a" });

@@ -3,14 +3,10 @@
 // Usage: node resume-attacks.mjs <url of shard 0> <url of shard 1>
 //   (both workers of one set, with one token secret)
 import http from "node:http";
-import { connect, emitAck, waitFor, waitDisconnect, out, deadline } from "./common.mjs";
+import { connect, emitAck, waitFor, waitDisconnect, out, deadline, check } from "./common.mjs";
 
 deadline(40000);
 const [url, otherShard] = process.argv.slice(2);
-const check = async (name, fn) => {
-  try { out({ check: name, ok: true, value: await fn() }); }
-  catch (e) { out({ check: name, ok: false, error: String(e && e.message || e) }); }
-};
 const room = `attacks-${process.pid}`;
 const code = (ack) => (ack.ok ? "resumed" : ack.error.code);
 const resumeFrom = async (target, credential, lastSeq) => {

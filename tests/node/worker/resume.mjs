@@ -6,16 +6,12 @@
 //   expired: it comes back after the window: refused with resume_expired, and the others
 //            saw it leave.
 import { io } from "socket.io-client";
-import { connect, emitAck, waitFor, out, deadline } from "./common.mjs";
+import { connect, emitAck, waitFor, out, deadline, check } from "./common.mjs";
 import { forwarder } from "./cut.mjs";
 
 deadline(40000);
 const [url, transport, mode] = process.argv.slice(2);
 const transports = [transport];
-const check = async (name, fn) => {
-  try { out({ check: name, ok: true, value: await fn() }); }
-  catch (e) { out({ check: name, ok: false, error: String(e && e.message || e) }); }
-};
 const room = `resume-${transport}-${mode}-${process.pid}`;
 
 // The victim goes through a forwarder whose network the test takes down and up again;

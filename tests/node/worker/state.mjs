@@ -3,24 +3,11 @@
 // everyone. a1 sets, repeats, changes and clears its state; only those who see a1 get it,
 // each change once, and a newcomer to a1's area gets it on enter.
 // Usage: node state.mjs <urlA> <urlB> <room> <maxStateBytes>
-import { connect, emitAck, out, deadline } from "./common.mjs";
+import { connect, emitAck, out, deadline, check, until } from "./common.mjs";
 
 deadline(60000);
 const [urlA, urlB, room, maxArg] = process.argv.slice(2);
 const maxState = Number(maxArg);
-const check = async (name, fn) => {
-  try { out({ check: name, ok: true, value: await fn() }); }
-  catch (e) { out({ check: name, ok: false, error: String(e && e.message || e) }); }
-};
-const until = (pred, what, ms = 8000) => new Promise((resolve, reject) => {
-  const started = Date.now();
-  const look = () => {
-    if (pred()) return resolve(true);
-    if (Date.now() - started > ms) return reject(new Error(`${what}: not within ${ms} ms`));
-    setTimeout(look, 20);
-  };
-  look();
-});
 
 // A player and everything its views told it: the entities it holds, and every batch entry.
 async function player(url, name, x, y) {
