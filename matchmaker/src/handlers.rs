@@ -14,6 +14,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use roomshard_protocol::{fill_origin, request_origin};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
@@ -64,9 +65,25 @@ async fn admit(
     let caller = authenticate(state, headers).await?;
     let ApiJson(body) = body?;
     let req = reserve::validate(body, &caller)?;
+    let origin = origin(headers);
+    if state.urls_from_host && origin.is_none() {
+        return Err(AppError::BadRequest(
+            "the Host header is missing or malformed, and the shard URLs are built from it".into(),
+        ));
+    }
     state.front.check_track(&req.track)?;
     state.front.check_player(&req.player)?;
-    reserve::reserve(state, req).await
+    let mut reserved = reserve::reserve(state, req).await?;
+    if let Some(origin) = origin {
+        reserved.response.url = fill_origin(&reserved.response.url, &origin);
+    }
+    Ok(reserved)
+}
+
+/// The scheme and host the client reached us at (for URLs that start with `{origin}`).
+fn origin(headers: &HeaderMap) -> Option<String> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    request_origin(header("host"), header("x-forwarded-proto"))
 }
 
 pub async fn reserve_handler(

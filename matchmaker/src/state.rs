@@ -31,6 +31,8 @@ pub struct AppState {
     pub front: Arc<FrontDoor>,
     /// The caps the reserve script enforces.
     pub caps: Caps,
+    /// The public URL starts with `{origin}`: each reservation's comes from its request's host.
+    pub urls_from_host: bool,
 }
 
 /// Why the configuration cannot start a matchmaker.
@@ -75,6 +77,7 @@ impl AppState {
                 players_per_room: config.room_capacity,
             },
         };
+        let urls_from_host = config.public_url.needs_origin();
         let urls = PublicUrls {
             template: config.public_url.clone(),
             worker_base_port: config.worker_base_port,
@@ -97,6 +100,7 @@ impl AppState {
                 player: config.limits.max_reservations_per_player,
                 track_rooms: config.limits.max_rooms_per_track,
             },
+            urls_from_host,
         })
     }
 }

@@ -1,11 +1,12 @@
 //! Writes built objects to the API server: server-side apply under one field manager,
 //! create-if-absent for the token Secret, and removal of per-shard Services that the
-//! set no longer has.
+//! set no longer has and of an Ingress it no longer wants.
 
 use crate::build::{self, Inputs, MANAGER, SET_LABEL, service::shard_service_index};
 use crate::{Error, Result};
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
@@ -120,4 +121,27 @@ pub async fn delete_shard_services_from(
         }
     }
     Ok(deleted)
+}
+
+/// Deletes the set's Ingress, if it has one (after `spec.ingress.enabled` became false).
+/// An Ingress of that name that another owner made is left alone.
+pub async fn delete_ingress(client: &Client, namespace: &str, set: &str) -> Result<bool> {
+    let api: Api<Ingress> = Api::namespaced(client.clone(), namespace);
+    let name = build::names::ingress(set);
+    let failed = |source| Error::Remove {
+        kind: "Ingress",
+        name: name.clone(),
+        source,
+    };
+    let Some(meta) = api.get_metadata_opt(&name).await.map_err(failed)? else {
+        return Ok(false);
+    };
+    if meta.labels().get(SET_LABEL).map(String::as_str) != Some(set) {
+        return Ok(false);
+    }
+    match api.delete(&name, &DeleteParams::default()).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+        Err(e) => Err(failed(e)),
+    }
 }

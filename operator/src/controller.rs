@@ -17,6 +17,7 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{EventType, Recorder, Reporter};
@@ -277,6 +278,16 @@ async fn apply_children(
     let statefulset = apply::apply(client, ns, &children.statefulset).await?;
     apply::apply(client, ns, &children.matchmaker).await?;
     apply::apply(client, ns, &children.matchmaker_service).await?;
+    match &children.ingress {
+        Some(ingress) => {
+            apply::apply(client, ns, ingress).await?;
+        }
+        None => {
+            if apply::delete_ingress(client, ns, &inputs.valid.name).await? {
+                info!("removed the Ingress");
+            }
+        }
+    }
     let removed =
         apply::delete_shard_services_from(client, ns, &inputs.valid.name, children.keep).await?;
     if !removed.is_empty() {
@@ -429,15 +440,17 @@ async fn cleanup(set: &RoomShardSet, ctx: &Context) -> Result<Action> {
 /// Runs the controller until `shutdown` resolves.
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
     let client = ctx.client.clone();
-    let (sets, sts, svc, deploy, pdb) = match &ctx.config.namespace {
+    let (sets, sts, svc, deploy, pdb, ingress) = match &ctx.config.namespace {
         Some(ns) => (
             Api::<RoomShardSet>::namespaced(client.clone(), ns),
             Api::<StatefulSet>::namespaced(client.clone(), ns),
             Api::<Service>::namespaced(client.clone(), ns),
             Api::<Deployment>::namespaced(client.clone(), ns),
             Api::<PodDisruptionBudget>::namespaced(client.clone(), ns),
+            Api::<Ingress>::namespaced(client.clone(), ns),
         ),
         None => (
+            Api::all(client.clone()),
             Api::all(client.clone()),
             Api::all(client.clone()),
             Api::all(client.clone()),
@@ -451,7 +464,8 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         .owns(sts, children.clone())
         .owns(svc, children.clone())
         .owns(deploy, children.clone())
-        .owns(pdb, children)
+        .owns(pdb, children.clone())
+        .owns(ingress, children)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {

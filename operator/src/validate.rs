@@ -136,7 +136,7 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
             .and_then(UrlTemplate::require_shard)
             .map_err(|e| SpecError(format!("spec.publicUrl {e}")))?
             .to_string(),
-        None => default_public_url(&name, &namespace, port),
+        None => default_public_url(spec, &name, &namespace, port),
     };
     Ok(ValidSet {
         name,
@@ -216,9 +216,25 @@ fn redis_source(
     }
 }
 
-/// The URL a player is handed when the spec names none: the shard's own Service.
-pub fn default_public_url(name: &str, namespace: &str, port: i32) -> String {
-    format!("ws://{name}-shard-{{shard}}.{namespace}.svc:{port}")
+/// The URL a player is handed when the spec names none: through the set's Ingress (on its
+/// host, or on whatever host the client reached the matchmaker at), else the shard's own
+/// Service, which only clients inside the cluster reach.
+pub fn default_public_url(
+    spec: &crate::crd::RoomShardSetSpec,
+    name: &str,
+    namespace: &str,
+    port: i32,
+) -> String {
+    match spec.ingress() {
+        Some(ingress) => {
+            let scheme = if ingress.tls_secret_name.is_some() { "wss" } else { "ws" };
+            match &ingress.host {
+                Some(host) => format!("{scheme}://{host}/shard/{{shard}}"),
+                None => "{origin}/shard/{shard}".to_owned(),
+            }
+        }
+        None => format!("ws://{name}-shard-{{shard}}.{namespace}.svc:{port}"),
+    }
 }
 
 /// The client-port limits: in range, and origins a browser would send.
@@ -289,8 +305,33 @@ mod tests {
         .expect("valid");
         assert_eq!(v.shards, 4);
         assert_eq!(v.redis, RedisSource::Url("redis://r:6379".into()));
-        assert_eq!(v.public_url, "ws://game-shard-{shard}.ns.svc:3000");
+        assert_eq!(v.public_url, "{origin}/shard/{shard}", "through the Ingress");
         assert_eq!(v.keys.shard(1), "roomshard:{ns/game}:shard:1");
+    }
+
+    #[test]
+    fn the_default_url_follows_the_ingress() {
+        let url = |ingress: serde_json::Value| {
+            validate(
+                &set(serde_json::json!({"shards": 1, "image": "i", "ingress": ingress})),
+                Some("redis://r:6379"),
+            )
+            .expect("valid")
+            .public_url
+        };
+        assert_eq!(
+            url(serde_json::json!({"host": "play.example.com"})),
+            "ws://play.example.com/shard/{shard}"
+        );
+        assert_eq!(
+            url(serde_json::json!({"host": "play.example.com", "tlsSecretName": "tls"})),
+            "wss://play.example.com/shard/{shard}"
+        );
+        assert_eq!(
+            url(serde_json::json!({"enabled": false})),
+            "ws://game-shard-{shard}.ns.svc:3000",
+            "without an Ingress, the shard's Service in the cluster"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod game_events;
 mod hash;
 pub mod keys;
 pub mod records;
+mod request_origin;
 pub mod room_sync;
 pub mod seats;
 mod shard;
@@ -26,7 +27,8 @@ pub use keys::{
     Keys, NameError, TrackIndexKeys, hash_tag, validate_room_id, validate_set_name, validate_track,
 };
 pub use shard::{MAX_SHARDS, ShardId, ShardIdError};
-pub use url_template::{UrlTemplate, UrlTemplateError};
+pub use request_origin::request_origin;
+pub use url_template::{ORIGIN, UrlTemplate, UrlTemplateError, fill_origin};
 
 /// Default interval between two shard heartbeats.
 pub const DEFAULT_HEARTBEAT_INTERVAL_MS: u64 = 2_000;

@@ -1,6 +1,8 @@
 //! The public URL template (`PUBLIC_URL`, `spec.publicUrl`): the address a client is sent
-//! to for a shard, with placeholders `{shard}` (the shard index), `{pod}` (its pod name) and
-//! `{port}` (its port). The operator validates it, hands every worker pod and the
+//! to for a shard, with placeholders `{shard}` (the shard index), `{pod}` (its pod name),
+//! `{port}` (its port) and, at its start only, `{origin}`: the scheme and host the client
+//! used to reach the matchmaker (see [`crate::request_origin`]), which the matchmaker fills
+//! in per request, so that one template serves whatever host an ingress answers on. The operator validates it, hands every worker pod and the
 //! matchmaker the set's one template, workers publish it filled in, and the matchmaker fills
 //! it in for a shard whose heartbeat carries no URL.
 
@@ -21,7 +23,11 @@ enum Part {
     Shard,
     Pod,
     Port,
+    Origin,
 }
+
+/// What `{origin}` stays as in a rendered URL until the matchmaker fills it in.
+pub const ORIGIN: &str = "{origin}";
 
 /// Why a string is not a usable URL template.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,6 +40,10 @@ pub enum UrlTemplateError {
         "{template:?} must contain the placeholder {{shard}}, e.g. wss://play.example.com/shard/{{shard}}"
     )]
     MissingShard { template: String },
+    #[error(
+        "{template:?} has {{origin}} after its start; {{origin}} stands for the scheme and host, e.g. {{origin}}/shard/{{shard}}"
+    )]
+    OriginNotFirst { template: String },
 }
 
 impl UrlTemplate {
@@ -58,6 +68,12 @@ impl UrlTemplate {
                 "shard" => Part::Shard,
                 "pod" => Part::Pod,
                 "port" => Part::Port,
+                "origin" if parts.is_empty() && text.is_empty() => Part::Origin,
+                "origin" => {
+                    return Err(UrlTemplateError::OriginNotFirst {
+                        template: template.to_owned(),
+                    });
+                }
                 _ => {
                     return Err(UrlTemplateError::UnknownPlaceholder {
                         template: template.to_owned(),
@@ -91,6 +107,11 @@ impl UrlTemplate {
         self.parts.contains(&Part::Shard)
     }
 
+    /// Whether the URLs it makes start with `{origin}`, which only a request can fill in.
+    pub fn needs_origin(&self) -> bool {
+        self.parts.first() == Some(&Part::Origin)
+    }
+
     /// This template if it names the shard.
     pub fn require_shard(self) -> Result<Self, UrlTemplateError> {
         if self.names_shard() {
@@ -111,9 +132,19 @@ impl UrlTemplate {
                 Part::Shard => out.push_str(&shard.to_string()),
                 Part::Pod => out.push_str(pod),
                 Part::Port => out.push_str(&port.to_string()),
+                Part::Origin => out.push_str(ORIGIN),
             }
         }
         out
+    }
+}
+
+/// `url` with a leading `{origin}` replaced by `origin` (`ws://host[:port]` or `wss://...`);
+/// any other URL as it is.
+pub fn fill_origin(url: &str, origin: &str) -> String {
+    match url.strip_prefix(ORIGIN) {
+        Some(rest) => format!("{origin}{rest}"),
+        None => url.to_owned(),
     }
 }
 
@@ -203,6 +234,26 @@ mod tests {
         );
         assert!(err.to_string().contains("{shrad}"), "{err}");
         assert!("ws://{Shard}".parse::<UrlTemplate>().is_err());
+    }
+
+    #[test]
+    fn origin_is_kept_for_the_request_to_fill_in() {
+        let t = UrlTemplate::parse("{origin}/shard/{shard}").expect("valid");
+        assert!(t.needs_origin());
+        let url = t.render(2, "p", 1);
+        assert_eq!(url, "{origin}/shard/2");
+        assert_eq!(fill_origin(&url, "ws://10.0.0.1:30080"), "ws://10.0.0.1:30080/shard/2");
+        assert_eq!(fill_origin("wss://x/1", "ws://y"), "wss://x/1");
+        assert!(!UrlTemplate::parse("wss://x/{shard}").expect("valid").needs_origin());
+        for late in ["ws://x{origin}/{shard}", "/{origin}/{shard}", "{shard}{origin}"] {
+            assert!(
+                matches!(
+                    UrlTemplate::parse(late),
+                    Err(UrlTemplateError::OriginNotFirst { .. })
+                ),
+                "{late}"
+            );
+        }
     }
 
     #[test]

@@ -123,10 +123,21 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 timeout,
                 metrics: metrics.clone(),
             };
-            let seats = Seats::Redis(Box::new(RedisSeats::new(
-                registry.clone(),
-                cfg.shard.index(),
-            )));
+            let redis_seats = RedisSeats::new(registry.clone(), cfg.shard.index());
+            match redis_seats.forget_earlier_players().await {
+                Ok(r) if r.rooms > 0 || r.closed > 0 => tracing::info!(
+                    rooms = r.rooms,
+                    players = r.players,
+                    closed = r.closed,
+                    "forgot the players an earlier process of this shard left counted"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "could not read this shard's rooms at start; counts an earlier process left stay"
+                ),
+            }
+            let seats = Seats::Redis(Box::new(redis_seats));
             let hub = Hub::new(cfg.clone(), metrics.clone(), seats, Some(sync))?;
             let (layer, io) = socket::builder(&cfg, hub.clone(), drain.clone())
                 .with_adapter::<FredAdapter<_>>(adapter)
@@ -249,7 +260,9 @@ impl<A: Adapter> Worker<A> {
             None => (ops_app.merge(socket_io), None),
         };
         let app = app.layer(axum::middleware::map_request(
-            |req: axum::extract::Request| async move { request_head::detach(req) },
+            |req: axum::extract::Request| async move {
+                request_head::detach(crate::shard_path::strip(req))
+            },
         ));
         let ops_server = match (cfg.ops_bind, ops_app) {
             (Some(addr), Some(ops_app)) => Some(serve_ops(addr, ops_app).await?),

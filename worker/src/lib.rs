@@ -35,6 +35,7 @@ mod request_head;
 mod room_log;
 mod room_sync;
 mod seats;
+mod shard_path;
 mod socket;
 
 use clap::Parser;

@@ -5,6 +5,7 @@
 //! seats is then posted to its track's placement index ([`upkeep`]). Without Redis a
 //! process-local table stands in for the registry.
 
+mod restart;
 mod upkeep;
 
 use crate::registry::Registry;
@@ -152,6 +153,30 @@ impl RedisSeats {
             .to_string()
     }
 
+    /// Closes `room` if it is empty and unreserved, then takes it out of its track's index
+    /// and the set's registries.
+    pub async fn close_if_empty(&self, room: &str, track: &str) -> CloseOutcome {
+        let keys = vec![
+            self.registry.keys.room(room),
+            self.registry.keys.room_reservations(room),
+        ];
+        let args = vec![
+            room.to_owned(),
+            roomshard_protocol::now_ms().to_string(),
+            self.shard.to_string(),
+            track.to_owned(),
+        ];
+        let reply = self.run(&CLOSE, keys, args).await.ok().and_then(texts);
+        match reply.as_deref() {
+            Some([closed, version]) if closed == "1" => {
+                self.closed(room, track, version.parse().ok()).await;
+                CloseOutcome::Closed
+            }
+            Some([gone]) if gone == "0" => CloseOutcome::Gone,
+            _ => CloseOutcome::StillInUse,
+        }
+    }
+
     async fn run(
         &self,
         script: &LuaScript,
@@ -280,27 +305,7 @@ impl Seats {
     /// Removes an empty room from the registry (if it is still empty and unreserved).
     pub async fn close_if_empty(&self, room: &str, track: &str) -> CloseOutcome {
         match self {
-            Seats::Redis(r) => {
-                let keys = vec![
-                    r.registry.keys.room(room),
-                    r.registry.keys.room_reservations(room),
-                ];
-                let args = vec![
-                    room.to_owned(),
-                    roomshard_protocol::now_ms().to_string(),
-                    r.shard.to_string(),
-                    track.to_owned(),
-                ];
-                let reply = r.run(&CLOSE, keys, args).await.ok().and_then(texts);
-                match reply.as_deref() {
-                    Some([closed, version]) if closed == "1" => {
-                        r.closed(room, track, version.parse().ok()).await;
-                        CloseOutcome::Closed
-                    }
-                    Some([gone]) if gone == "0" => CloseOutcome::Gone,
-                    _ => CloseOutcome::StillInUse,
-                }
-            }
+            Seats::Redis(r) => r.close_if_empty(room, track).await,
             Seats::Memory(m) => {
                 let mut rooms = m.rooms.lock().unwrap_or_else(|p| p.into_inner());
                 match rooms.get(room) {

@@ -1,8 +1,9 @@
 //! Every child of a set, built at once, so the controller applies a finished plan.
 
-use super::{Inputs, matchmaker, secret, service, shard_count, statefulset};
+use super::{Inputs, ingress, matchmaker, secret, service, shard_count, statefulset};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 /// The children of a set with `replicas` worker pods, fields in the order they are
@@ -21,6 +22,8 @@ pub struct Children {
     pub statefulset: StatefulSet,
     pub matchmaker: Deployment,
     pub matchmaker_service: Service,
+    /// Routes `/shard/{i}` of every kept shard and the matchmaker; `None` when disabled.
+    pub ingress: Option<Ingress>,
     /// Shards kept: the per-shard Services from this index on are removed.
     pub keep: u32,
 }
@@ -40,6 +43,7 @@ impl Children {
             statefulset: statefulset::worker_statefulset(inputs, replicas),
             matchmaker: matchmaker::matchmaker_deployment(inputs),
             matchmaker_service: service::matchmaker_service(inputs),
+            ingress: ingress::ingress(inputs, keep),
             keep,
         }
     }

@@ -2,7 +2,7 @@
 //! the bound of its entities' state (`spec.entityState.maxBytes` as `MAX_STATE_BYTES`).
 
 use super::Inputs;
-use super::statefulset::value_env;
+use super::env::value_env;
 use k8s_openapi::api::core::v1::EnvVar;
 
 /// The workers' `EVENTS` and `MAX_STATE_BYTES`, when the set says; unset, the workers'

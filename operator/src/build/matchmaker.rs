@@ -1,9 +1,8 @@
 //! The matchmaker Deployment: stateless replicas that hand out seats.
 
-use super::statefulset::{
-    field_env, pod_security_context, redis_env, secret_env, served_container, token_secret_env,
-    value_env,
-};
+use super::container::{pod_security_context, served_container};
+use super::env::{field_env, secret_env, value_env};
+use super::statefulset::{redis_env, token_secret_env};
 use super::{Inputs, MATCHMAKER_PORT, OPS_PORT, names, selector_labels};
 use crate::crd::{MatchmakerAuthSpec, SecretKeyRef};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};

@@ -4,7 +4,10 @@
 //! child has a deterministic name, the set's labels and a controller owner reference.
 
 pub mod children;
+pub mod container;
+pub mod env;
 pub mod game;
+pub mod ingress;
 pub mod matchmaker;
 pub mod redis_tls;
 pub mod secret;
@@ -93,6 +96,10 @@ pub mod names {
         format!("{set}-{index}")
     }
     pub fn pdb(set: &str) -> String {
+        set.to_owned()
+    }
+    /// The Ingress that routes by shard id.
+    pub fn ingress(set: &str) -> String {
         set.to_owned()
     }
     pub fn matchmaker(set: &str) -> String {

@@ -3,7 +3,8 @@
 //! point there. Without it the pods trust the system roots for `rediss://`.
 
 use super::Inputs;
-use super::statefulset::{tmp_mount, tmp_volume, value_env};
+use super::container::{tmp_mount, tmp_volume};
+use super::env::value_env;
 use crate::crd::RedisTlsSpec;
 use k8s_openapi::api::core::v1::{EnvVar, KeyToPath, SecretVolumeSource, Volume, VolumeMount};
 

@@ -7,7 +7,7 @@
 //! and the pods, which name it, roll to it. Pods read both through `secretKeyRef`: a URL,
 //! which may carry a password, is never a plain env value.
 
-use super::statefulset::secret_env;
+use super::env::secret_env;
 use super::{Inputs, TOKEN_SECRET_KEY, names};
 use crate::validate::RedisSource;
 use k8s_openapi::api::core::v1::{EnvVar, Secret};

@@ -9,20 +9,21 @@
 //! the pod sees the familiar form. The total stays out of the pod template, so scaling
 //! does not roll the pods of the shards that stay.
 
+use super::container::{pod_security_context, served_container};
+use super::env::{field_env, secret_env, value_env};
 use super::{Inputs, OPS_PORT, POD_INDEX_LABEL, TOKEN_SECRET_KEY, names, selector_labels};
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
-    EnvVarSource, HTTPGetAction, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec,
-    Probe, SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
+    ConfigMapKeySelector, Container, EnvVar, EnvVarSource, PodSpec, PodTemplateSpec,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 pub const COMPONENT: &str = "worker";
-/// Seconds a worker gets between SIGTERM and SIGKILL to hand its players over.
-pub const TERMINATION_GRACE_SECONDS: i64 = 30;
+/// Seconds a worker gets after its drain timeout, between SIGTERM and SIGKILL, to close
+/// its connections and release its seats.
+pub const TERMINATION_MARGIN_SECONDS: i64 = 15;
 
 /// The worker StatefulSet with `replicas` pods (the spec's shards, or more while shards
 /// beyond the new count are draining).
@@ -57,7 +58,12 @@ pub fn worker_statefulset(inputs: &Inputs<'_>, replicas: i32) -> StatefulSet {
                 }),
                 spec: Some(PodSpec {
                     automount_service_account_token: Some(false),
-                    termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
+                    // SIGTERM starts the worker's own drain (DRAIN_TIMEOUT_MS): the kubelet
+                    // waits that long, and a margin, before it kills.
+                    termination_grace_period_seconds: Some(
+                        spec.drain_timeout_seconds()
+                            .saturating_add(TERMINATION_MARGIN_SECONDS),
+                    ),
                     node_selector: (!overrides.node_selector.is_empty())
                         .then(|| overrides.node_selector.clone()),
                     tolerations: (!overrides.tolerations.is_empty())
@@ -130,6 +136,10 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
         ),
         value_env("ROOM_CAPACITY", capacity.players_per_room.to_string()),
         value_env("ROOMS_PER_SHARD", capacity.rooms_per_shard.to_string()),
+        value_env(
+            "DRAIN_TIMEOUT_MS",
+            spec.drain_timeout_seconds().saturating_mul(1000).to_string(),
+        ),
         redis_env(inputs),
         token_secret_env(&inputs.valid.name),
     ];
@@ -186,43 +196,6 @@ fn shard_total_env(set: &str) -> EnvVar {
     }
 }
 
-pub(super) fn value_env(name: &str, value: String) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: Some(value),
-        value_from: None,
-    }
-}
-
-pub(super) fn field_env(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: None,
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                api_version: Some("v1".into()),
-                field_path: path.into(),
-            }),
-            ..EnvVarSource::default()
-        }),
-    }
-}
-
-pub(super) fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: None,
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: secret.into(),
-                key: key.into(),
-                optional: Some(false),
-            }),
-            ..EnvVarSource::default()
-        }),
-    }
-}
-
 /// REDIS_URL, always through a `secretKeyRef` ([`super::secret::redis_env`]).
 pub(super) fn redis_env(inputs: &Inputs<'_>) -> EnvVar {
     super::secret::redis_env(&inputs.valid.name, &inputs.valid.redis)
@@ -234,93 +207,6 @@ pub(super) fn token_secret_env(set: &str) -> EnvVar {
         &names::token_secret(set),
         TOKEN_SECRET_KEY,
     )
-}
-
-/// A container serving clients on `port` (named `port_name`) and, with `ops`, its ops
-/// routes on a port of their own (named `ops`): probed on /readyz and /healthz there,
-/// hardened, with a writable /tmp. The caller adds what it runs.
-pub(super) fn served_container(port_name: &str, port: i32, ops: Option<i32>) -> Container {
-    let tcp = |name: &str, container_port: i32| ContainerPort {
-        name: Some(name.into()),
-        container_port,
-        protocol: Some("TCP".into()),
-        ..ContainerPort::default()
-    };
-    let mut ports = vec![tcp(port_name, port)];
-    ports.extend(ops.map(|o| tcp("ops", o)));
-    let probed = ops.unwrap_or(port);
-    Container {
-        ports: Some(ports),
-        readiness_probe: Some(http_probe("/readyz", probed, 2, 3)),
-        liveness_probe: Some(http_probe("/healthz", probed, 10, 3)),
-        security_context: Some(container_security_context()),
-        volume_mounts: Some(vec![tmp_mount()]),
-        ..Container::default()
-    }
-}
-
-pub(super) fn http_probe(path: &str, port: i32, period: i32, failures: i32) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.into()),
-            port: IntOrString::Int(port),
-            scheme: Some("HTTP".into()),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(period),
-        timeout_seconds: Some(1),
-        failure_threshold: Some(failures),
-        ..Probe::default()
-    }
-}
-
-pub(super) fn pod_security_context() -> PodSecurityContext {
-    PodSecurityContext {
-        run_as_non_root: Some(true),
-        run_as_user: Some(65532),
-        run_as_group: Some(65532),
-        fs_group: Some(65532),
-        seccomp_profile: Some(SeccompProfile {
-            type_: "RuntimeDefault".into(),
-            localhost_profile: None,
-        }),
-        ..PodSecurityContext::default()
-    }
-}
-
-pub(super) fn container_security_context() -> SecurityContext {
-    SecurityContext {
-        run_as_non_root: Some(true),
-        read_only_root_filesystem: Some(true),
-        allow_privilege_escalation: Some(false),
-        privileged: Some(false),
-        capabilities: Some(Capabilities {
-            drop: Some(vec!["ALL".into()]),
-            add: None,
-        }),
-        seccomp_profile: Some(SeccompProfile {
-            type_: "RuntimeDefault".into(),
-            localhost_profile: None,
-        }),
-        ..SecurityContext::default()
-    }
-}
-
-/// A writable /tmp, since the root filesystem is read-only.
-pub(super) fn tmp_volume() -> Volume {
-    Volume {
-        name: "tmp".into(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Volume::default()
-    }
-}
-
-pub(super) fn tmp_mount() -> VolumeMount {
-    VolumeMount {
-        name: "tmp".into(),
-        mount_path: "/tmp".into(),
-        ..VolumeMount::default()
-    }
 }
 
 /// The replica count the StatefulSet currently asks for, if it exists.
@@ -476,8 +362,22 @@ mod tests {
         );
         assert_eq!(
             env(c, "PUBLIC_URL")["value"],
-            "ws://game-shard-{shard}.play.svc:3000"
+            "{origin}/shard/{shard}"
         );
+    }
+
+    #[test]
+    fn the_drain_timeout_reaches_the_worker_and_the_kubelet() {
+        let pod = |spec| {
+            let sts = with(spec, |i| serde_json::to_value(worker_statefulset(i, 1)).expect("json"));
+            sts["spec"]["template"]["spec"].clone()
+        };
+        let p = pod(json!({"shards": 1, "image": "i", "drain": {"timeoutSeconds": 20}}));
+        assert_eq!(env(&p["containers"][0], "DRAIN_TIMEOUT_MS")["value"], "20000");
+        assert_eq!(p["terminationGracePeriodSeconds"], 35);
+        let p = pod(json!({"shards": 1, "image": "i"}));
+        assert_eq!(env(&p["containers"][0], "DRAIN_TIMEOUT_MS")["value"], "300000");
+        assert_eq!(p["terminationGracePeriodSeconds"], 315);
     }
 
     #[test]

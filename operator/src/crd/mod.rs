@@ -13,8 +13,10 @@ use std::collections::BTreeMap;
 
 mod auth;
 mod game;
+mod ingress;
 pub use auth::{MatchmakerAuthSpec, RedisTlsSpec};
 pub use game::{EntityStateSpec, EventScope, EventSpec, MAX_EVENT_BYTES};
+pub use ingress::IngressSpec;
 
 /// The finalizer that guards the set's Redis state.
 pub const FINALIZER: &str = "roomshard.dev/redis-state";
@@ -120,8 +122,14 @@ pub struct RoomShardSetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ClientServiceSpec>,
 
+    /// The Ingress that routes `/shard/{i}`, `/reserve` and `/rooms` from outside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressSpec>,
+
     /// URL template the matchmaker hands out; `{shard}` becomes the shard index, e.g.
-    /// `wss://play.example.com/shard/{shard}`. Default: the per-shard Service in the cluster.
+    /// `wss://play.example.com/shard/{shard}`; a leading `{origin}` is the scheme and host
+    /// the client reached the matchmaker at. Default: `/shard/{shard}` through the Ingress
+    /// (`{origin}/shard/{shard}`, or on `ingress.host`), else the per-shard Service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self.contains('{shard}')").message("publicUrl must contain the placeholder {shard}, e.g. wss://play.example.com/shard/{shard}"))]
     #[schemars(length(min = 1, max = 2048))]
@@ -432,6 +440,17 @@ impl RoomShardSetSpec {
             self.heartbeat_interval_seconds
                 .unwrap_or(DEFAULT_HEARTBEAT_INTERVAL_SECONDS),
         ) * 1000
+    }
+
+    pub fn ingress(&self) -> Option<&IngressSpec> {
+        static DEFAULT: IngressSpec = IngressSpec {
+            enabled: None,
+            host: None,
+            class_name: None,
+            tls_secret_name: None,
+            annotations: BTreeMap::new(),
+        };
+        Some(self.ingress.as_ref().unwrap_or(&DEFAULT)).filter(|i| i.is_enabled())
     }
 
     pub fn drain_timeout_seconds(&self) -> i64 {
