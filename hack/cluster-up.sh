@@ -16,7 +16,6 @@
 # ROOMSHARD_CLUSTER_STATE (state folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$(pwd)
 # shellcheck source=hack/lib/cluster.sh
 source hack/lib/cluster.sh
 # shellcheck source=hack/cluster/pki.sh
@@ -186,5 +185,5 @@ wait_for 120 "Traefik" "${kubectl[@]}" -n traefik rollout status deploy/traefik 
 wait_for 60 "the ingress at $node_ip:$ingress_port" curl -fsS -o /dev/null --max-time 2 "http://$node_ip:$ingress_port/ping"
 
 trap - EXIT
-say "up: $(cat "$cluster_state/env" | tr '\n' ' ')"
+say "up: $(tr '\n' ' ' < "$cluster_state/env")"
 echo "$cluster_state/kubeconfig"

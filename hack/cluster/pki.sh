@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The local cluster's certificates, made with openssl: one CA, the API server's and the
 # kubelet's serving certificates, a client certificate per component, and the service
 # account signing key. Sourced by hack/cluster-up.sh.

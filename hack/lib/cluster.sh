@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by hack/cluster-up.sh and hack/cluster-down.sh: where a local cluster keeps its
 # state and how its parts are named. One local cluster runs on a machine at a time (the
 # kubelet's and kube-proxy's iptables chains are machine-wide).
@@ -5,8 +6,8 @@
 cluster_name="${ROOMSHARD_CLUSTER:-roomshard}"
 cluster_state="${ROOMSHARD_CLUSTER_STATE:-${TMPDIR:-/tmp}/roomshard-cluster-$cluster_name}"
 # Interface names are at most 15 bytes.
-cluster_bridge="rsk-${cluster_name:0:11}"
-cluster_chain="ROOMSHARD-${cluster_name:0:18}"
+export cluster_bridge="rsk-${cluster_name:0:11}"
+export cluster_chain="ROOMSHARD-${cluster_name:0:18}"
 
 say() { printf 'cluster: %s\n' "$*" >&2; }
 die() { printf 'cluster: %s\n' "$*" >&2; exit 1; }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # OCI image archives without a registry or an image builder: a root filesystem folder
 # becomes one uncompressed layer, a config and a manifest in an OCI image layout, packed as
 # a tar that `ctr images import` (and `docker load`, `podman load`) reads. Sourced by

@@ -227,7 +227,11 @@ pub fn default_public_url(
 ) -> String {
     match spec.ingress() {
         Some(ingress) => {
-            let scheme = if ingress.tls_secret_name.is_some() { "wss" } else { "ws" };
+            let scheme = if ingress.tls_secret_name.is_some() {
+                "wss"
+            } else {
+                "ws"
+            };
             match &ingress.host {
                 Some(host) => format!("{scheme}://{host}/shard/{{shard}}"),
                 None => "{origin}/shard/{shard}".to_owned(),
@@ -305,7 +309,10 @@ mod tests {
         .expect("valid");
         assert_eq!(v.shards, 4);
         assert_eq!(v.redis, RedisSource::Url("redis://r:6379".into()));
-        assert_eq!(v.public_url, "{origin}/shard/{shard}", "through the Ingress");
+        assert_eq!(
+            v.public_url, "{origin}/shard/{shard}",
+            "through the Ingress"
+        );
         assert_eq!(v.keys.shard(1), "roomshard:{ns/game}:shard:1");
     }
 

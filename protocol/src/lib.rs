@@ -26,8 +26,8 @@ pub use hash::{fnv1a64, jump_consistent_hash, room_hash, shard_for_room};
 pub use keys::{
     Keys, NameError, TrackIndexKeys, hash_tag, validate_room_id, validate_set_name, validate_track,
 };
-pub use shard::{MAX_SHARDS, ShardId, ShardIdError};
 pub use request_origin::request_origin;
+pub use shard::{MAX_SHARDS, ShardId, ShardIdError};
 pub use url_template::{ORIGIN, UrlTemplate, UrlTemplateError, fill_origin};
 
 /// Default interval between two shard heartbeats.

@@ -242,10 +242,21 @@ mod tests {
         assert!(t.needs_origin());
         let url = t.render(2, "p", 1);
         assert_eq!(url, "{origin}/shard/2");
-        assert_eq!(fill_origin(&url, "ws://10.0.0.1:30080"), "ws://10.0.0.1:30080/shard/2");
+        assert_eq!(
+            fill_origin(&url, "ws://10.0.0.1:30080"),
+            "ws://10.0.0.1:30080/shard/2"
+        );
         assert_eq!(fill_origin("wss://x/1", "ws://y"), "wss://x/1");
-        assert!(!UrlTemplate::parse("wss://x/{shard}").expect("valid").needs_origin());
-        for late in ["ws://x{origin}/{shard}", "/{origin}/{shard}", "{shard}{origin}"] {
+        assert!(
+            !UrlTemplate::parse("wss://x/{shard}")
+                .expect("valid")
+                .needs_origin()
+        );
+        for late in [
+            "ws://x{origin}/{shard}",
+            "/{origin}/{shard}",
+            "{shard}{origin}",
+        ] {
             assert!(
                 matches!(
                     UrlTemplate::parse(late),

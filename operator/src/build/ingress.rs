@@ -80,7 +80,8 @@ mod tests {
 
     #[test]
     fn routes_each_kept_shard_and_the_matchmaker() {
-        let ing = built(json!({"shards": 3, "image": "i", "port": 4000}), 2).expect("on by default");
+        let ing =
+            built(json!({"shards": 3, "image": "i", "port": 4000}), 2).expect("on by default");
         assert_eq!(ing["metadata"]["name"], "game");
         let rule = &ing["spec"]["rules"][0];
         assert!(rule.get("host").is_none(), "every host");
@@ -108,7 +109,10 @@ mod tests {
             ]
         );
         assert!(ing["spec"].get("tls").is_none());
-        assert!(ing["spec"].get("ingressClassName").is_none(), "the default class");
+        assert!(
+            ing["spec"].get("ingressClassName").is_none(),
+            "the default class"
+        );
     }
 
     #[test]
@@ -134,6 +138,12 @@ mod tests {
 
     #[test]
     fn disabled_means_none() {
-        assert!(built(json!({"shards": 1, "image": "i", "ingress": {"enabled": false}}), 1).is_none());
+        assert!(
+            built(
+                json!({"shards": 1, "image": "i", "ingress": {"enabled": false}}),
+                1
+            )
+            .is_none()
+        );
     }
 }

@@ -138,7 +138,9 @@ fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
         value_env("ROOMS_PER_SHARD", capacity.rooms_per_shard.to_string()),
         value_env(
             "DRAIN_TIMEOUT_MS",
-            spec.drain_timeout_seconds().saturating_mul(1000).to_string(),
+            spec.drain_timeout_seconds()
+                .saturating_mul(1000)
+                .to_string(),
         ),
         redis_env(inputs),
         token_secret_env(&inputs.valid.name),
@@ -360,23 +362,28 @@ mod tests {
             env(c, "REDIS_URL")["valueFrom"]["secretKeyRef"],
             json!({"name": "redis", "key": "url", "optional": false})
         );
-        assert_eq!(
-            env(c, "PUBLIC_URL")["value"],
-            "{origin}/shard/{shard}"
-        );
+        assert_eq!(env(c, "PUBLIC_URL")["value"], "{origin}/shard/{shard}");
     }
 
     #[test]
     fn the_drain_timeout_reaches_the_worker_and_the_kubelet() {
         let pod = |spec| {
-            let sts = with(spec, |i| serde_json::to_value(worker_statefulset(i, 1)).expect("json"));
+            let sts = with(spec, |i| {
+                serde_json::to_value(worker_statefulset(i, 1)).expect("json")
+            });
             sts["spec"]["template"]["spec"].clone()
         };
         let p = pod(json!({"shards": 1, "image": "i", "drain": {"timeoutSeconds": 20}}));
-        assert_eq!(env(&p["containers"][0], "DRAIN_TIMEOUT_MS")["value"], "20000");
+        assert_eq!(
+            env(&p["containers"][0], "DRAIN_TIMEOUT_MS")["value"],
+            "20000"
+        );
         assert_eq!(p["terminationGracePeriodSeconds"], 35);
         let p = pod(json!({"shards": 1, "image": "i"}));
-        assert_eq!(env(&p["containers"][0], "DRAIN_TIMEOUT_MS")["value"], "300000");
+        assert_eq!(
+            env(&p["containers"][0], "DRAIN_TIMEOUT_MS")["value"],
+            "300000"
+        );
         assert_eq!(p["terminationGracePeriodSeconds"], 315);
     }
 

@@ -102,3 +102,12 @@ export function until(pred, what, ms = 8000) {
 export function deadline(ms) {
   setTimeout(() => { out({ fatal: `scenario did not finish within ${ms} ms` }); process.exit(3); }, ms).unref();
 }
+
+// Connects to a URL the matchmaker handed out, which may carry a path (`ws://host/shard/2`
+// behind an ingress): socket.io-client reads a URL's path as a namespace, so the path goes
+// into the `path` option, as the Roomshard client library does.
+export function connectHanded(url, transports = ["websocket"]) {
+  const u = new URL(url);
+  const path = u.pathname.replace(/\/+$/, "") + "/socket.io/";
+  return connect(u.origin, transports, { path });
+}

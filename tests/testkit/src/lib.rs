@@ -9,6 +9,8 @@
 //! - [`control_plane::ControlPlane`]: etcd and kube-apiserver built from their Go modules
 //!   (see `hack/install-control-plane.sh`), with a kubeconfig for `kube::Client` and
 //!   `kubectl`.
+//! - [`local_cluster::LocalCluster`]: a real single-node Kubernetes (`hack/cluster-up.sh`)
+//!   with kubelet, kube-proxy, containerd, CoreDNS and an ingress controller.
 //! - [`node`]: the Node tooling under `tests/node` (the official Socket.IO client and the
 //!   Node peer used by benchmarks).
 //! - [`bins`]: the workspace's own binaries, found (or built) the one way.
@@ -23,6 +25,7 @@ pub mod bins;
 pub mod control_plane;
 pub mod fixtures;
 pub mod http;
+pub mod local_cluster;
 pub mod metrics;
 pub mod netns;
 pub mod node;

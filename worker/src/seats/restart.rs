@@ -25,7 +25,9 @@ pub struct Reconciled {
 
 impl RedisSeats {
     /// Forgets the players an earlier process of this shard left counted (see the module).
-    pub async fn forget_earlier_players(&self) -> Result<Reconciled, roomshard_runtime::redis::RedisError> {
+    pub async fn forget_earlier_players(
+        &self,
+    ) -> Result<Reconciled, roomshard_runtime::redis::RedisError> {
         let r = &self.registry;
         let mut done = Reconciled::default();
         let rooms = r

@@ -1,0 +1,405 @@
+//! The user's whole path on a real node (hack/cluster-up.sh): `helm install` the chart with
+//! its development Redis, `kubectl apply` the example set, play from outside through the
+//! ingress with the official Socket.IO client, scale down with players on the shard that
+//! goes, kill a worker's process, and delete the set. Then nothing of the cluster is left.
+//! The figures a release note quotes are printed as `figure:` lines.
+
+use anyhow::{Context, Result, ensure};
+use roomshard_cluster_tests::*;
+use roomshard_protocol::Keys;
+use roomshard_testkit::local_cluster::{self, LocalCluster};
+use roomshard_testkit::node;
+use roomshard_testkit::process::wait_until;
+use std::time::{Duration, Instant};
+
+/// The example's drain timeout and heartbeat interval.
+const DRAIN_SECONDS: u64 = 30;
+const HEARTBEAT_SECONDS: u64 = 2;
+
+#[test]
+fn the_users_path_on_a_real_node() -> Result<()> {
+    let outcome = LocalCluster::up().and_then(|cluster| {
+        let run = walk(&cluster);
+        if run.is_err() {
+            eprintln!("{}", cluster.describe());
+        }
+        let down = cluster.down();
+        run.and(down)
+    });
+    let left = local_cluster::leftovers()?;
+    ensure!(left.is_empty(), "the cluster left behind:\n{left}");
+    outcome
+}
+
+fn walk(cluster: &LocalCluster) -> Result<()> {
+    load_images(cluster)?;
+    install_chart(cluster)?;
+    cluster.kubectl(&["create", "namespace", NAMESPACE])?;
+
+    // Install: every shard and matchmaker pod Ready.
+    let applied = Instant::now();
+    apply(cluster, &example_set()?)?;
+    cluster.wait_for(
+        "3 ready shards and 2 matchmakers",
+        Duration::from_secs(180),
+        |c| {
+            number(c, "statefulset", SET, "status.readyReplicas") == 3
+                && number(c, "deployment", "arena-matchmaker", "status.readyReplicas") == 2
+        },
+    )?;
+    println!(
+        "figure: kubectl apply to every shard Ready: {} ms",
+        ms_since(applied)
+    );
+    ensure!(
+        exists(cluster, NAMESPACE, "ingress", SET),
+        "the set has no Ingress"
+    );
+    ensure!(
+        exists(cluster, NAMESPACE, "service", SET),
+        "the client Service is gone"
+    );
+    cluster.wait_for(
+        "three healthy shards through the ingress",
+        Duration::from_secs(60),
+        |c| {
+            rooms(c).is_ok_and(|r| {
+                (0..3).all(|i| shard_entry(&r, i).is_some_and(|s| s["healthy"] == true))
+            })
+        },
+    )?;
+
+    play_from_outside(cluster)?;
+    scale_down_with_players(cluster)?;
+    kill_a_worker(cluster)?;
+    delete(cluster)
+}
+
+fn play_from_outside(cluster: &LocalCluster) -> Result<()> {
+    let lines = node::run(
+        "cluster/play.mjs",
+        &[cluster.ingress_url()?.to_owned(), "4".into()],
+        Duration::from_secs(120),
+    )?;
+    let reserved = node::check(&lines, "reserved");
+    let shards = reserved["shards"].as_array().map_or(0, Vec::len);
+    ensure!(shards >= 2, "players all landed on one shard: {reserved}");
+    let base = cluster.ingress_url()?.replace("http://", "ws://");
+    for url in reserved["urls"].as_array().into_iter().flatten() {
+        let url = url.as_str().unwrap_or_default();
+        ensure!(
+            url.starts_with(&format!("{base}/shard/")),
+            "{url} is not a shard URL on the ingress"
+        );
+    }
+    let first: Vec<u64> = node::check(&lines, "joined")["firstViewMs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_u64)
+        .collect();
+    ensure!(
+        first.len() == 8,
+        "not every player got a first view: {first:?}"
+    );
+    println!(
+        "figure: reserve to first view from outside: median {} ms, max {} ms",
+        median(&first),
+        first.iter().max().copied().unwrap_or(0)
+    );
+    node::check(&lines, "pairs_see_each_other");
+    node::check(&lines, "moves_arrive");
+    assert_eq!(node::check(&lines, "chat_arrives"), "hello from outside");
+    let listed = node::check(&lines, "rooms_listed");
+    ensure!(listed["shards"] == 3, "GET /rooms: {listed}");
+
+    // kubectl get rss shows the set's columns with real numbers while players are on.
+    let hold = node::spawn(
+        "cluster/hold.mjs",
+        &[
+            cluster.ingress_url()?.to_owned(),
+            "0".into(),
+            "1".into(),
+            "60".into(),
+        ],
+        false,
+    )?;
+    cluster.wait_for(
+        "kubectl get rss to count a player",
+        Duration::from_secs(30),
+        |c| number(c, "rss", SET, "status.players") >= 1,
+    )?;
+    let table = cluster.kubectl(&["get", "rss", "-n", NAMESPACE])?;
+    println!("kubectl get rss:\n{table}");
+    let mut rows = table.lines();
+    let head: Vec<&str> = rows.next().unwrap_or_default().split_whitespace().collect();
+    for column in ["NAME", "SHARDS", "READY", "ROOMS", "PLAYERS", "AGE"] {
+        ensure!(
+            head.contains(&column),
+            "kubectl get rss lacks {column}: {table}"
+        );
+    }
+    let row: Vec<&str> = rows.next().unwrap_or_default().split_whitespace().collect();
+    ensure!(
+        row.get(1) == Some(&"3") && row.get(2) == Some(&"3"),
+        "{table}"
+    );
+    drop(hold);
+    Ok(())
+}
+
+/// Players on shard 2 when the set goes to two shards: told to move, kept until the drain
+/// timeout, then the pod is terminated within its grace period; shards 0 and 1 go on.
+fn scale_down_with_players(cluster: &LocalCluster) -> Result<()> {
+    let kept_pods = pod_uids(cluster, &["arena-0", "arena-1"])?;
+    let hold = node::spawn(
+        "cluster/hold.mjs",
+        &[
+            cluster.ingress_url()?.to_owned(),
+            "2".into(),
+            "2".into(),
+            (DRAIN_SECONDS * 3 + 30).to_string(),
+        ],
+        false,
+    )?;
+    cluster.wait_for(
+        "two players held on shard 2",
+        Duration::from_secs(60),
+        |c| {
+            rooms(c).is_ok_and(|r| {
+                shard_entry(&r, 2).is_some_and(|s| s["players"].as_u64().unwrap_or(0) >= 2)
+            })
+        },
+    )?;
+    let scaled = Instant::now();
+    cluster.kubectl(&["scale", "rss/arena", "-n", NAMESPACE, "--replicas=2"])?;
+    cluster.wait_for(
+        "the StatefulSet to shrink",
+        Duration::from_secs(DRAIN_SECONDS * 3 + 30),
+        |c| {
+            number(c, "statefulset", SET, "spec.replicas") == 2
+                && !exists(c, NAMESPACE, "pod", "arena-2")
+        },
+    )?;
+    let gone = ms_since(scaled);
+    let lines = hold.finish(Duration::from_secs(30))?;
+    let at = |key: &str| -> Vec<u64> {
+        lines
+            .iter()
+            .filter(|l| l.get(key).is_some())
+            .filter_map(|l| l["at"].as_u64())
+            .collect()
+    };
+    let (drained, disconnected) = (at("draining"), at("disconnected"));
+    ensure!(
+        drained.len() >= 2,
+        "not every player got the drain notice: {lines:?}"
+    );
+    ensure!(
+        disconnected.len() == 2,
+        "not every player was disconnected: {lines:?}"
+    );
+    let joined_at = at("joined").into_iter().max().unwrap_or(0);
+    let held_ms = disconnected
+        .iter()
+        .min()
+        .copied()
+        .unwrap_or(0)
+        .saturating_sub(joined_at);
+    println!(
+        "figure: scale-down: drain notice {} ms after kubectl scale; first disconnect {} ms after the last join (drain timeout {DRAIN_SECONDS} s); pod gone {} ms after kubectl scale",
+        drained
+            .iter()
+            .min()
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(joined_at),
+        held_ms,
+        gone
+    );
+    ensure!(
+        held_ms as u128 >= u128::from(DRAIN_SECONDS - 2) * 1000,
+        "a player was disconnected {held_ms} ms in, before the drain timeout"
+    );
+    ensure!(
+        pod_uids(cluster, &["arena-0", "arena-1"])? == kept_pods,
+        "shards 0 and 1 were restarted by the scale-down"
+    );
+    ensure!(
+        !exists(cluster, NAMESPACE, "service", "arena-shard-2"),
+        "shard 2's Service stayed"
+    );
+    Ok(())
+}
+
+/// SIGKILL to shard 1's worker: its heartbeat goes, no reservation goes to it, the kubelet
+/// restarts it, and the new process leaves no ghost players or rooms.
+fn kill_a_worker(cluster: &LocalCluster) -> Result<()> {
+    let hold = node::spawn(
+        "cluster/hold.mjs",
+        &[
+            cluster.ingress_url()?.to_owned(),
+            "1".into(),
+            "1".into(),
+            "120".into(),
+        ],
+        false,
+    )?;
+    cluster.wait_for("a player held on shard 1", Duration::from_secs(60), |c| {
+        rooms(c).is_ok_and(|r| {
+            shard_entry(&r, 1).is_some_and(|s| s["players"].as_u64().unwrap_or(0) >= 1)
+        })
+    })?;
+    let id = container_id(cluster, "arena-1")?;
+    let killed = Instant::now();
+    let out = std::process::Command::new("ctr")
+        .arg("--address")
+        .arg(cluster.containerd_socket())
+        .args(["-n", "k8s.io", "tasks", "kill", "-s", "SIGKILL", &id])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "ctr tasks kill: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unhealthy = wait_until(
+        "shard 1 unhealthy",
+        Duration::from_secs(HEARTBEAT_SECONDS * 3 + 10),
+        || {
+            rooms(cluster)
+                .ok()
+                .and_then(|r| shard_entry(&r, 1).map(|s| s["healthy"] == false))
+                .filter(|&u| u)
+        },
+    );
+    let lost_ms = ms_since(killed);
+    unhealthy?;
+    ensure!(
+        lost_ms <= u128::from(HEARTBEAT_SECONDS * 3) * 1000 + 1500,
+        "shard 1 counted healthy for {lost_ms} ms after its process died"
+    );
+    drop(hold);
+    // While it is away, and until its new process beats, reservations go elsewhere.
+    let reserves = node::run(
+        "cluster/reserve-many.mjs",
+        &[cluster.ingress_url()?.to_owned(), "20".into()],
+        Duration::from_secs(60),
+    )?;
+    let on_one = node::check(&reserves, "shards")["1"].as_u64().unwrap_or(0);
+    let restarted = number(
+        cluster,
+        "pod",
+        "arena-1",
+        "status.containerStatuses.0.restartCount",
+    );
+    if restarted == 0 {
+        ensure!(on_one == 0, "{on_one} reservations went to the dead shard");
+    }
+    cluster.wait_for(
+        "the kubelet to restart shard 1",
+        Duration::from_secs(90),
+        |c| {
+            c.get_json(&["pod", "arena-1", "-n", NAMESPACE])
+                .is_ok_and(|p| {
+                    let s = &p["status"]["containerStatuses"][0];
+                    s["restartCount"].as_i64().unwrap_or(0) >= 1 && s["ready"] == true
+                })
+        },
+    )?;
+    println!(
+        "figure: worker killed: unhealthy after {lost_ms} ms (heartbeat {HEARTBEAT_SECONDS} s), back after {} ms",
+        ms_since(killed)
+    );
+    // No ghost players or rooms: the killed process's room closed, nobody counted.
+    cluster.wait_for(
+        "shard 1's registry without ghosts",
+        Duration::from_secs(30),
+        |c| {
+            rooms(c).is_ok_and(|r| {
+                r["rooms"].as_array().is_some_and(|rooms| {
+                    rooms
+                        .iter()
+                        .filter(|room| room["shard"] == 1)
+                        .all(|room| room["players"] == 0)
+                })
+            })
+        },
+    )?;
+    let keys = Keys::scoped(Some(NAMESPACE), SET)?;
+    let owned = redis_cli(cluster, &["SCARD", &keys.shard_rooms(1)])?;
+    ensure!(
+        owned.trim() == "0",
+        "shard 1 still owns {owned} rooms after its restart"
+    );
+    Ok(())
+}
+
+/// `kubectl delete rss/arena` removes every child and the set's Redis keys; `helm
+/// uninstall` leaves the CRD.
+fn delete(cluster: &LocalCluster) -> Result<()> {
+    let keys = Keys::scoped(Some(NAMESPACE), SET)?;
+    let pattern = keys.scan_pattern();
+    let before = redis_cli(cluster, &["--scan", "--pattern", &pattern])?;
+    ensure!(
+        !before.trim().is_empty(),
+        "the set has no Redis keys to remove"
+    );
+    cluster.kubectl(&[
+        "delete",
+        "rss/arena",
+        "-n",
+        NAMESPACE,
+        "--wait=true",
+        "--timeout=120s",
+    ])?;
+    cluster.wait_for("every child of the set gone", Duration::from_secs(120), |c| {
+        c.kubectl(&[
+            "get",
+            "statefulsets,deployments,services,ingresses,poddisruptionbudgets,configmaps,secrets,pods",
+            "-n",
+            NAMESPACE,
+            "-l",
+            "roomshard.dev/set=arena",
+            "-o",
+            "name",
+        ])
+        .is_ok_and(|out| out.trim().is_empty())
+    })?;
+    let after = redis_cli(cluster, &["--scan", "--pattern", &pattern])?;
+    ensure!(
+        after.trim().is_empty(),
+        "the set's Redis keys stayed: {after}"
+    );
+    cluster.helm(&[
+        "uninstall",
+        RELEASE,
+        "--namespace",
+        SYSTEM_NAMESPACE,
+        "--wait",
+    ])?;
+    ensure!(
+        cluster
+            .kubectl(&["get", "crd", "roomshardsets.roomshard.dev", "-o", "name"])
+            .is_ok(),
+        "helm uninstall removed the CRD"
+    );
+    Ok(())
+}
+
+fn pod_uids(cluster: &LocalCluster, pods: &[&str]) -> Result<Vec<String>> {
+    pods.iter()
+        .map(|p| {
+            let v = cluster.get_json(&["pod", p, "-n", NAMESPACE])?;
+            v["metadata"]["uid"]
+                .as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("pod {p} has no uid"))
+        })
+        .collect()
+}
+
+fn median(v: &[u64]) -> u64 {
+    let mut s = v.to_vec();
+    s.sort_unstable();
+    s.get(s.len() / 2).copied().unwrap_or(0)
+}
