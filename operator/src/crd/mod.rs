@@ -13,8 +13,10 @@ use std::collections::BTreeMap;
 
 mod auth;
 mod game;
+mod hooks;
 pub use auth::{MatchmakerAuthSpec, RedisTlsSpec};
 pub use game::{EntityStateSpec, EventScope, EventSpec, MAX_EVENT_BYTES};
+pub use hooks::{BreakerSpec, HookFailure, HookSpec, HooksSpec};
 
 /// The finalizer that guards the set's Redis state.
 pub const FINALIZER: &str = "roomshard.dev/redis-state";
@@ -156,6 +158,10 @@ pub struct RoomShardSetSpec {
     /// The application-defined state of each player's entity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_state: Option<EntityStateSpec>,
+
+    /// Server hooks: HTTP webhooks from the workers to the game's backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<HooksSpec>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
