@@ -131,3 +131,103 @@ fn requests_are_flat_and_versioned() {
     assert!(signature(b"secret", b"{}").starts_with("sha256="));
     assert_eq!(signature(b"secret", b"{}").len(), 7 + 64);
 }
+
+/// The keys a schema in docs/hooks names: every required one, and every one allowed.
+fn schema_keys(text: &str) -> (Vec<String>, Vec<String>) {
+    let s: Value = serde_json::from_str(text).expect("a JSON schema");
+    let names = |v: &Value| -> Vec<String> {
+        let mut n: Vec<String> = match v {
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect(),
+            Value::Object(o) => o.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        n.sort();
+        n
+    };
+    (names(&s["required"]), names(&s["properties"]))
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn the_documented_schemas_name_what_the_types_send() {
+    let player = HookPlayer {
+        id: "p1".into(),
+        name: "ann".into(),
+        subject: Some("u1".into()),
+        metadata: Some(json!({"rank": 1})),
+    };
+    let origin = |track: Option<&str>| HookOrigin {
+        set: "default".into(),
+        shard: 0,
+        room: "r".into(),
+        track: track.map(str::to_owned),
+    };
+    let join = JoinRequest {
+        version: HOOK_VERSION,
+        hook: "onJoin".into(),
+        origin: origin(None),
+        player: player.clone(),
+    };
+    let event = EventRequest {
+        version: HOOK_VERSION,
+        hook: "onEvent".into(),
+        origin: origin(Some("t")),
+        event: "tag".into(),
+        player,
+        data: json!({}),
+    };
+    let room = RoomRequest {
+        version: HOOK_VERSION,
+        hook: "onRoomClosed".into(),
+        origin: origin(Some("t")),
+    };
+    for (text, sent) in [
+        (
+            include_str!("../../../docs/hooks/on-join.request.schema.json"),
+            serde_json::to_value(&join),
+        ),
+        (
+            include_str!("../../../docs/hooks/on-event.request.schema.json"),
+            serde_json::to_value(&event),
+        ),
+        (
+            include_str!("../../../docs/hooks/on-room.request.schema.json"),
+            serde_json::to_value(&room),
+        ),
+    ] {
+        let sent = keys(&sent.expect("json"));
+        let (required, allowed) = schema_keys(text);
+        assert!(
+            required.iter().all(|k| sent.contains(k)),
+            "{required:?} / {sent:?}"
+        );
+        assert!(
+            sent.iter().all(|k| allowed.contains(k)),
+            "{allowed:?} / {sent:?}"
+        );
+    }
+    for (text, answer) in [
+        (
+            include_str!("../../../docs/hooks/on-join.response.schema.json"),
+            json!({"version": 1, "reject": {"code": "x", "message": ""}, "metadata": {}, "state": 1}),
+        ),
+        (
+            include_str!("../../../docs/hooks/on-event.response.schema.json"),
+            json!({"version": 1, "reject": {"code": "x", "message": ""}, "reply": 1, "emit": []}),
+        ),
+    ] {
+        let (_, allowed) = schema_keys(text);
+        assert_eq!(allowed, keys(&answer));
+    }
+    let join_answer = include_str!("../../../docs/hooks/on-join.response.schema.json");
+    assert!(read_join_answer(br#"{"version":1,"metadata":{},"state":1}"#, 16).is_ok());
+    assert!(join_answer.contains("\"version\""));
+}
