@@ -1,20 +1,34 @@
 // Types of @roomshard/client (hand-written; the package ships plain JavaScript).
 
 /** An entity in a player's area of interest. */
-export interface Entity {
+export interface Entity<S = unknown> {
   id: string;
   x: number;
   y: number;
   name: string;
+  /** The entity's application-defined state, when it has one. */
+  state?: S;
 }
 
 /** `view`: what changed in the area of interest during one tick. Carries no `seq`: it is state. */
-export interface ViewBatch {
+export interface ViewBatch<S = unknown> {
   tick: number;
-  moved: Array<{ id: string; x: number; y: number }>;
-  entered: Entity[];
+  /** `state` only when it changed (`null`: cleared). */
+  moved: Array<{ id: string; x: number; y: number; state?: S | null }>;
+  entered: Entity<S>[];
   left: string[];
 }
+
+/** A custom event as its receivers get it: `from` is the sender's public id, or `"server"`
+ * for one the set's onEvent hook emitted; `seq` on `room` events only. */
+export interface Relayed<D = unknown> {
+  from: string;
+  data: D;
+  seq?: number;
+}
+
+/** The game's custom events, by name: the payload each carries. */
+export type CustomEvents = Record<string, unknown>;
 
 /** `said`: room chat. */
 export interface Said {
@@ -45,6 +59,8 @@ export interface Draining {
 export interface ServerError {
   code: string;
   message: string;
+  /** The game's own code, when a hook refused (`hook_rejected`). */
+  reason?: string;
 }
 
 /** A seat's identity. */
@@ -103,6 +119,8 @@ export type IoFunction = (url: string, opts?: Record<string, unknown>) => unknow
 
 interface CommonOptions {
   name?: string;
+  /** The custom events to listen for (those the set declares in `EVENTS`). */
+  events?: string[];
   /** Reserve a new seat after a refused resume (default true); else the session is `lost`. */
   rejoin?: boolean;
   /** Resume this earlier session first; a fresh seat when it is refused. */
@@ -141,9 +159,10 @@ export interface DirectOptions extends CommonOptions {
 
 export type Phase = "connecting" | "joined" | "resuming" | "rejoining" | "closed" | "lost";
 
-export type Ack = { ok: true } | { ok: false; error: ServerError };
+export type Ack<D = unknown> = { ok: true; data?: D } | { ok: false; error: ServerError };
 
-export declare class Game {
+/** `C`: the custom events' payloads by name; `S`: the entities' state. */
+export declare class Game<C extends CustomEvents = CustomEvents, S = unknown> {
   readonly mode: "reserve" | "direct";
   readonly phase: Phase;
   readonly self: string;
@@ -157,9 +176,17 @@ export declare class Game {
   readonly url: string;
   /** The highest room event `seq` delivered. */
   readonly lastSeq: number;
+  /** What the set's onJoin hook attached to the player. */
+  readonly metadata: Record<string, unknown> | null;
   on<K extends keyof GameEvents>(event: K, fn: (data: GameEvents[K]) => void): () => void;
+  on<K extends Exclude<keyof C, keyof GameEvents> & string>(event: K, fn: (data: Relayed<C[K]>) => void): () => void;
   off<K extends keyof GameEvents>(event: K, fn: (data: GameEvents[K]) => void): void;
-  move(x: number, y: number): void;
+  off<K extends Exclude<keyof C, keyof GameEvents> & string>(event: K, fn: (data: Relayed<C[K]>) => void): void;
+  move(x: number, y: number, state?: S | null): void;
+  /** Sets the entity's state without moving. */
+  setState(state: S | null): Promise<Ack>;
+  /** Sends a declared custom event; a `server` event's ack carries the hook's reply as `data`. */
+  send<K extends keyof C & string>(event: K, data: C[K]): Promise<Ack>;
   say(text: string): Promise<Ack>;
   /** Gives up the seat and closes the connection. */
   leave(): Promise<Ack>;
@@ -175,8 +202,8 @@ export declare class RoomshardError extends Error {
   readonly detail: string;
 }
 
-export declare function play(opts: PlayOptions): Promise<Game>;
-export declare function connectDirect(opts: DirectOptions): Promise<Game>;
+export declare function play<C extends CustomEvents = CustomEvents, S = unknown>(opts: PlayOptions): Promise<Game<C, S>>;
+export declare function connectDirect<C extends CustomEvents = CustomEvents, S = unknown>(opts: DirectOptions): Promise<Game<C, S>>;
 export declare function reserve(
   matchmaker: string,
   body: { track?: string; room?: string; player?: string; idempotencyKey?: string },

@@ -8,6 +8,7 @@ use crate::crd::{RoomShardSet, RoomShardSetSpec};
 use roomshard_protocol::{Keys, MAX_SHARDS, UrlTemplate};
 
 mod game;
+mod hooks;
 
 /// Where a set's Redis URL comes from. Its `Debug` form hides a URL's password.
 #[derive(Clone, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub struct ValidSet {
     pub public_url: String,
     /// `spec.events` as the workers' `EVENTS` (a JSON array); None when there are none.
     pub events: Option<String>,
+    /// `spec.hooks` as the workers' `HOOKS` (a JSON object); None when there are none.
+    pub hooks: Option<String>,
 }
 
 /// Why a spec cannot be reconciled. The text is shown in the set's conditions.
@@ -128,7 +131,9 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
     if let Some(auth) = spec.matchmaker.as_ref().and_then(|m| m.auth.as_ref()) {
         check_auth(auth)?;
     }
-    let events = game::check_events(&spec.events)?;
+    let hooks = hooks::check_hooks(spec.hooks.as_ref())?;
+    let server_hook = spec.hooks.as_ref().is_some_and(|h| h.on_event.is_some());
+    let events = game::check_events(&spec.events, server_hook)?;
     game::check_entity_state(spec.entity_state)?;
     let redis = redis_source(spec, default_redis)?;
     let public_url = match &spec.public_url {
@@ -146,6 +151,7 @@ pub fn validate(set: &RoomShardSet, default_redis: Option<&str>) -> Result<Valid
         redis,
         public_url,
         events,
+        hooks,
     })
 }
 
@@ -418,7 +424,7 @@ mod tests {
             ),
             (
                 serde_json::json!({"shards": 1, "image": "i", "events": [{"name": "x", "scope": "server"}]}),
-                "hooks are not configured",
+                "no onEvent hook",
             ),
             (
                 serde_json::json!({"shards": 1, "image": "i", "events": [{"name": "x", "scope": "room", "maxBytes": 20000}]}),

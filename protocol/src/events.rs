@@ -53,6 +53,11 @@ pub mod codes {
     pub const IDENTITY_MISMATCH: &str = "identity_mismatch";
     /// A `player` event names an id that is not a player of the sender's room.
     pub const NOT_IN_ROOM: &str = "not_in_room";
+    /// The `onJoin` or `onEvent` hook refused; its own code is the error's `reason`.
+    pub const HOOK_REJECTED: &str = "hook_rejected";
+    /// A fail-closed hook gave no usable answer (late, an error status, garbage,
+    /// unreachable, its breaker open or its concurrency used up).
+    pub const HOOK_FAILED: &str = "hook_failed";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,6 +179,9 @@ pub struct JoinOk {
     /// after it arrives live.
     #[serde(default)]
     pub seq: u64,
+    /// What the `onJoin` hook attached to the player.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
 }
 
 /// A room event sent again on resume: the event's name and its payload, `seq` included.
@@ -196,6 +204,9 @@ pub struct ResumeOk<D = serde_json::Value> {
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// The game's own code, when a hook refused (`hook_rejected`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// `{"ok":false,"error":{...}}`, the failed ack.
@@ -212,6 +223,7 @@ impl AckError {
             error: ErrorBody {
                 code: code.to_owned(),
                 message: message.into(),
+                reason: None,
             },
         }
     }
@@ -289,8 +301,10 @@ mod tests {
             cells: 2,
             resume: None,
             seq: 0,
+            metadata: None,
         };
         let v = serde_json::to_value(&ok).expect("json");
+        assert!(v.get("metadata").is_none());
         assert_eq!(v["self"], "me");
         assert_eq!(v["ok"], true);
         assert_eq!(v["players"], 2);

@@ -90,23 +90,24 @@ pub struct EventDecl {
     pub per_second: u32,
 }
 
-/// Reads a JSON array of declarations (empty text: none) and checks it.
-pub fn parse_declarations(text: &str) -> Result<Vec<EventDecl>, String> {
+/// Reads a JSON array of declarations (empty text: none) and checks it; `server_hook`
+/// says whether an `onEvent` hook takes `server` events.
+pub fn parse_declarations(text: &str, server_hook: bool) -> Result<Vec<EventDecl>, String> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
     let decls: Vec<EventDecl> = serde_json::from_str(text).map_err(|e| {
         format!(
-            "expected a JSON array of {{\"name\", \"scope\": room|nearby|player, \"maxBytes\"?, \"perSecond\"?}}: {e}"
+            "expected a JSON array of {{\"name\", \"scope\": room|nearby|player|server, \"maxBytes\"?, \"perSecond\"?}}: {e}"
         )
     })?;
-    validate_declarations(&decls)?;
+    validate_declarations(&decls, server_hook)?;
     Ok(decls)
 }
 
 /// Checks a set's declarations: bounded in number, each name valid, free and unique,
-/// bounds in range, and no scope this release cannot deliver.
-pub fn validate_declarations(decls: &[EventDecl]) -> Result<(), String> {
+/// bounds in range, and no `server` event without an `onEvent` hook to take it.
+pub fn validate_declarations(decls: &[EventDecl], server_hook: bool) -> Result<(), String> {
     if decls.len() > MAX_EVENTS {
         return Err(format!(
             "{} events are declared; at most {MAX_EVENTS} are allowed",
@@ -119,10 +120,10 @@ pub fn validate_declarations(decls: &[EventDecl]) -> Result<(), String> {
         if decls[..i].iter().any(|o| o.name == d.name) {
             return Err(at("declared twice".into()));
         }
-        if d.scope == Scope::Server {
+        if d.scope == Scope::Server && !server_hook {
             return Err(at(
-                "scope \"server\" delivers to the onEvent hook, and hooks are not configured \
-                 on this set (spec.hooks); use room, nearby or player"
+                "scope \"server\" delivers to the onEvent hook, and no onEvent hook is \
+                 configured (HOOKS, spec.hooks); configure one, or use room, nearby or player"
                     .into(),
             ));
         }
@@ -190,6 +191,7 @@ mod tests {
     fn declarations_parse_with_defaults() {
         let d = parse_declarations(
             r#"[{"name":"shoot","scope":"nearby"},{"name":"team:chat","scope":"room","maxBytes":512,"perSecond":2}]"#,
+            false,
         )
         .expect("valid");
         assert_eq!(d[0].max_bytes, DEFAULT_EVENT_BYTES);
@@ -198,7 +200,9 @@ mod tests {
             (d[1].scope, d[1].max_bytes, d[1].per_second),
             (Scope::Room, 512, 2)
         );
-        assert!(parse_declarations("  ").expect("none").is_empty());
+        assert!(parse_declarations("  ", false).expect("none").is_empty());
+        let server = parse_declarations(r#"[{"name":"tag","scope":"server"}]"#, true);
+        assert_eq!(server.expect("with a hook")[0].scope, Scope::Server);
     }
 
     #[test]
@@ -222,10 +226,7 @@ mod tests {
                 r#"[{"name":"x","scope":"room"},{"name":"x","scope":"player"}]"#,
                 "twice",
             ),
-            (
-                r#"[{"name":"x","scope":"server"}]"#,
-                "hooks are not configured",
-            ),
+            (r#"[{"name":"x","scope":"server"}]"#, "no onEvent hook"),
             (r#"[{"name":"x","scope":"room","maxBytes":0}]"#, "maxBytes"),
             (
                 r#"[{"name":"x","scope":"room","perSecond":0}]"#,
@@ -237,7 +238,7 @@ mod tests {
             ),
             (many.as_str(), "at most 32"),
         ] {
-            let err = parse_declarations(text).expect_err(text);
+            let err = parse_declarations(text, false).expect_err(text);
             assert!(err.contains(needle), "{text}: {err}");
         }
         let long = "n".repeat(MAX_EVENT_NAME_CHARS + 1);

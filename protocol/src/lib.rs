@@ -6,13 +6,15 @@
 //! there ([`records`]), the seats of a room and the placement index of a track as the
 //! scripts that keep them share them ([`seats`]), the reservation token a matchmaker hands
 //! out and a worker checks ([`token`]), the Socket.IO payloads ([`events`]), the custom
-//! events a game declares ([`game_events`]), the messages workers hosting the same room
+//! events a game declares ([`game_events`]), the server hooks' settings and payloads
+//! ([`hooks`]), the messages workers hosting the same room
 //! exchange ([`room_sync`]), and the public URL a client is sent to for a shard
 //! ([`UrlTemplate`]).
 
 pub mod events;
 pub mod game_events;
 mod hash;
+pub mod hooks;
 pub mod keys;
 pub mod records;
 mod request_origin;

@@ -11,6 +11,7 @@
 //! - [`tls`]: the CA and client certificate of `rediss://` connections.
 //! - [`jwt`] (feature `jwt`): bearer JWTs, checked the same way by the matchmaker and the
 //!   worker.
+//! - [`http_client`] (feature `http-client`): the one outgoing HTTP client.
 //! - [`redact`]: passwords taken out of URLs before they are logged.
 //! - [`lua`]: Lua scripts kept in `.lua` files, run with EVALSHA.
 //! - [`seat_index`]: a track's placement index, posted to by every process that changes a
@@ -18,6 +19,8 @@
 //! - [`pages`]: the demo page and the client library's modules, served by the worker and
 //!   the matchmaker alike.
 
+#[cfg(feature = "http-client")]
+pub mod http_client;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod lua;

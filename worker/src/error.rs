@@ -6,6 +6,8 @@
 pub struct Rejection {
     pub code: &'static str,
     pub message: String,
+    /// The game's own code of a hook's refusal.
+    pub reason: Option<String>,
 }
 
 impl Rejection {
@@ -13,6 +15,12 @@ impl Rejection {
         Self {
             code,
             message: message.into(),
+            reason: None,
         }
+    }
+
+    pub fn with_reason(mut self, reason: String) -> Self {
+        self.reason = Some(reason);
+        self
     }
 }

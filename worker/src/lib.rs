@@ -7,8 +7,9 @@
 //! A newcomer's map: [`socket`] (one file per event: join, move, say, leave) translates
 //! Socket.IO events; [`admission`] decides whether a join may take a seat and [`seats`]
 //! takes it; [`hub`] hosts the rooms and runs the tick over each room's replica
-//! ([`interest`]); [`room_sync`] carries the replicas' changes between workers; [`drain`]
-//! is everything about draining; [`app`] wires it all and serves.
+//! ([`interest`]); [`hooks`] calls the game's backend; [`room_sync`] carries the
+//! replicas' changes between workers; [`drain`] is everything about draining; [`app`]
+//! wires it all and serves.
 
 mod admission;
 mod app;
@@ -22,6 +23,7 @@ mod drain;
 pub mod error;
 pub mod grid;
 mod heartbeat;
+mod hooks;
 mod http;
 mod hub;
 mod identity;

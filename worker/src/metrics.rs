@@ -1,6 +1,8 @@
 //! The worker's Prometheus metrics, in one registry owned by the process.
 
-use prometheus::{Gauge, Histogram, IntCounter, IntCounterVec, IntGauge};
+use prometheus::{
+    Gauge, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+};
 use roomshard_runtime::metrics::Registry;
 
 pub const LABEL_EVENT: &str = "event";
@@ -8,6 +10,7 @@ pub const LABEL_CODE: &str = "code";
 pub const LABEL_OP: &str = "op";
 pub const LABEL_OUTCOME: &str = "outcome";
 pub const LABEL_REASON: &str = "reason";
+pub const LABEL_HOOK: &str = "hook";
 
 pub struct Metrics {
     registry: Registry,
@@ -34,6 +37,9 @@ pub struct Metrics {
     pub heartbeat_last_success: Gauge,
     pub heartbeat_age: Gauge,
     pub draining: IntGauge,
+    pub hook_calls: IntCounterVec,
+    pub hook_duration: HistogramVec,
+    pub hook_breaker_open: IntGaugeVec,
 }
 
 impl Metrics {
@@ -146,6 +152,25 @@ impl Metrics {
                 "worker_draining",
                 "1 while the worker drains before shutting down",
             )?,
+            hook_calls: r.counter_vec(
+                "worker_hook_calls_total",
+                "Server hook calls, by hook and outcome (ok, timeout, status, garbage, \
+                 unreachable, breaker_open, busy); a refusal in a valid answer is ok",
+                &[LABEL_HOOK, LABEL_OUTCOME],
+            )?,
+            hook_duration: r.histogram_vec(
+                "worker_hook_duration_seconds",
+                "Time from a hook request sent to its answer read (or its deadline)",
+                &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+                &[LABEL_HOOK],
+            )?,
+            hook_breaker_open: r.register(IntGaugeVec::new(
+                prometheus::Opts::new(
+                    "worker_hook_breaker_open",
+                    "1 while a hook's circuit breaker holds its calls off",
+                ),
+                &[LABEL_HOOK],
+            )?)?,
             registry: r,
         })
     }

@@ -33,11 +33,13 @@ static LEAVE: LuaScript =
     LuaScript::with_prelude("leave", LEDGER_LUA, include_str!("seats/leave.lua"));
 static CLOSE: LuaScript = LuaScript::new("close", include_str!("seats/close.lua"));
 
-/// A seat taken: the room's player count after the join, and its track.
+/// A seat taken: the room's player count after the join, its track, and whether it is
+/// the first seat ever taken in the room (the room's `onRoomCreated`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seat {
     pub players: u32,
     pub track: String,
+    pub first: bool,
 }
 
 /// Whether a room can close and what happened.
@@ -67,6 +69,7 @@ pub struct RedisSeats {
 
 #[derive(Default)]
 pub struct MemorySeats {
+    /// Players and track of each room.
     rooms: Mutex<HashMap<String, (u32, String)>>,
 }
 
@@ -78,11 +81,17 @@ fn unavailable(e: impl std::fmt::Display) -> Rejection {
     )
 }
 
-fn parse_reply(v: Value) -> Option<(i64, i64, String)> {
+fn parse_reply(v: Value) -> Option<(i64, i64, String, bool)> {
     let items = texts(v)?;
     let code = items.first()?.parse().ok()?;
     let players = items.get(1)?.parse().ok()?;
-    Some((code, players, items.get(2).cloned().unwrap_or_default()))
+    let first = items.get(3).is_some_and(|f| f == "1");
+    Some((
+        code,
+        players,
+        items.get(2).cloned().unwrap_or_default(),
+        first,
+    ))
 }
 
 /// A script's reply as text, item by item.
@@ -100,15 +109,14 @@ fn texts(v: Value) -> Option<Vec<String>> {
 }
 
 fn seat_from(
-    code: i64,
-    players: i64,
-    track: String,
+    (code, players, track, first): (i64, i64, String, bool),
     capacity_hint: &str,
 ) -> Result<Seat, Rejection> {
     match code {
         1 => Ok(Seat {
             players: u32::try_from(players.max(0)).unwrap_or(u32::MAX),
             track,
+            first,
         }),
         -1 => Err(Rejection::new(
             codes::RESERVATION_INVALID,
@@ -210,9 +218,9 @@ impl Seats {
                         vec![nonce.to_owned(), r.shard.to_string(), r.seat_deadline()],
                     )
                     .await?;
-                let (code, players, track) =
+                let reply =
                     parse_reply(reply).ok_or_else(|| unavailable("malformed join reply"))?;
-                seat_from(code, players, track, "")
+                seat_from(reply, "")
             }
             Seats::Memory(_) => Err(Rejection::new(
                 codes::UNAVAILABLE,
@@ -248,16 +256,20 @@ impl Seats {
                 let code = reply.first().and_then(|c| c.parse().ok()).unwrap_or(0);
                 let players = reply.get(1).and_then(|p| p.parse().ok()).unwrap_or(0);
                 let seat_track = reply.get(2).cloned().unwrap_or_default();
-                if let [_, _, _, opened, tail @ ..] = reply.as_slice()
+                let mut first = false;
+                if let [_, _, _, opened, started, tail @ ..] = reply.as_slice()
                     && let Ok(seats) = RoomSeats::parse(&r.shard.to_string(), tail)
                 {
+                    first = started == "1";
                     r.opened_or_changed(room, &seat_track, &seats, opened == "1", now)
                         .await;
                 }
-                seat_from(code, players, seat_track, &format!(" ({capacity} seats)"))
+                let reply = (code, players, seat_track, first);
+                seat_from(reply, &format!(" ({capacity} seats)"))
             }
             Seats::Memory(m) => {
                 let mut rooms = m.rooms.lock().unwrap_or_else(|p| p.into_inner());
+                let first = !rooms.contains_key(room);
                 let entry = rooms
                     .entry(room.to_owned())
                     .or_insert((0, track.to_owned()));
@@ -271,6 +283,7 @@ impl Seats {
                 Ok(Seat {
                     players: entry.0,
                     track: entry.1.clone(),
+                    first,
                 })
             }
         }

@@ -111,10 +111,7 @@ fn custom_events_reach_whom_their_scope_names_on_both_workers() {
 fn bad_event_declarations_stop_the_worker_with_a_clear_message() {
     for (events, needle) in [
         (r#"[{"name":"move","scope":"room"}]"#, "built-in"),
-        (
-            r#"[{"name":"ping","scope":"server"}]"#,
-            "hooks are not configured",
-        ),
+        (r#"[{"name":"ping","scope":"server"}]"#, "no onEvent hook"),
         (
             r#"[{"name":"x","scope":"room"},{"name":"x","scope":"room"}]"#,
             "twice",

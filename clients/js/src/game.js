@@ -86,6 +86,8 @@ export class Game {
     this.shard = null;
     this.players = 0;
     this.view = [];
+    /** What the set's onJoin hook attached to the player. */
+    this.metadata = null;
     this.world = { width: 1000, height: 1000, radius: 100, cells: 1 };
     this.credential = null;
     this.droppedAt = null;
@@ -133,14 +135,26 @@ export class Game {
     return { url: this.url, room: this.room, self: this.self, credential: this.credential, lastSeq: this.seq.lastSeq };
   }
 
-  /** Sends the player's position; while the connection is down, the newest one waits. */
-  move(x, y) {
+  /** Sends the player's position (and entity state, when given); while the connection is
+   * down, the newest one waits. */
+  move(x, y, state) {
+    const m = state === undefined ? { x, y } : { x, y, state };
     if (this.phase === "joined" && this.socket && this.socket.connected) {
-      this.socket.emit("move", { x, y });
+      this.socket.emit("move", m);
       this.pendingMove = null;
     } else if (this.phase !== "closed" && this.phase !== "lost") {
-      this.pendingMove = { x, y };
+      this.pendingMove = m;
     }
+  }
+
+  /** Sets the entity's state without moving. */
+  setState(state) {
+    return this.request("state", { state });
+  }
+
+  /** Sends a custom event the set declares (`EVENTS`); the ack may carry `data`. */
+  send(event, data) {
+    return this.request(event, data);
   }
 
   /**
@@ -275,6 +289,8 @@ export class Game {
       this.notify("draining", d);
     }));
     socket.on("error", mine((e) => this.notify("error", e)));
+    // The custom events the game listens for (`events`): `{from, data, seq?}` as relayed.
+    for (const event of this.opts.events || []) socket.on(event, mine((m) => this.notify(event, m)));
     return new Promise((resolve, reject) => {
       const done = () => {
         socket.off("connect", ok);
@@ -460,6 +476,7 @@ export class Game {
       cells: ack.cells ?? 1,
     };
     if (typeof ack.resume === "string") this.credential = ack.resume;
+    this.metadata = ack.metadata ?? null;
   }
 
   joined() {
@@ -467,7 +484,7 @@ export class Game {
     this.droppedAt = null;
     const waiters = this.waiters.splice(0);
     for (const w of waiters) w.resolve();
-    if (this.pendingMove) this.move(this.pendingMove.x, this.pendingMove.y);
+    if (this.pendingMove) this.move(this.pendingMove.x, this.pendingMove.y, this.pendingMove.state);
   }
 
   deliver(events) {

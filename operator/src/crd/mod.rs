@@ -13,9 +13,11 @@ use std::collections::BTreeMap;
 
 mod auth;
 mod game;
+mod hooks;
 mod ingress;
 pub use auth::{MatchmakerAuthSpec, RedisTlsSpec};
 pub use game::{EntityStateSpec, EventScope, EventSpec, MAX_EVENT_BYTES};
+pub use hooks::{BreakerSpec, HookFailure, HookSpec, HooksSpec};
 pub use ingress::IngressSpec;
 
 /// The finalizer that guards the set's Redis state.
@@ -164,6 +166,10 @@ pub struct RoomShardSetSpec {
     /// The application-defined state of each player's entity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_state: Option<EntityStateSpec>,
+
+    /// Server hooks: HTTP webhooks from the workers to the game's backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<HooksSpec>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]

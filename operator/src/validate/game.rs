@@ -8,7 +8,10 @@ use roomshard_protocol::game_events::{self as game, EventDecl, Scope};
 /// `spec.events`: the checks the workers make of `EVENTS` (one set of rules, in the
 /// protocol), and a payload bound the workers' messages can hold. Returns the `EVENTS`
 /// value.
-pub(super) fn check_events(events: &[EventSpec]) -> Result<Option<String>, SpecError> {
+pub(super) fn check_events(
+    events: &[EventSpec],
+    server_hook: bool,
+) -> Result<Option<String>, SpecError> {
     if events.is_empty() {
         return Ok(None);
     }
@@ -35,7 +38,8 @@ pub(super) fn check_events(events: &[EventSpec]) -> Result<Option<String>, SpecE
                 .map_err(|_| bad("perSecond must be at least 1"))?,
         });
     }
-    game::validate_declarations(&decls).map_err(|e| SpecError(format!("spec.events: {e}")))?;
+    game::validate_declarations(&decls, server_hook)
+        .map_err(|e| SpecError(format!("spec.events: {e}")))?;
     serde_json::to_string(&decls)
         .map(Some)
         .map_err(|e| SpecError(format!("spec.events cannot be encoded: {e}")))
@@ -68,7 +72,7 @@ mod tests {
         .expect("valid");
         let events = v.events.expect("EVENTS");
         assert_eq!(
-            game::parse_declarations(&events).expect("workers take it"),
+            game::parse_declarations(&events, false).expect("workers take it"),
             vec![
                 EventDecl {
                     name: "shoot".into(),

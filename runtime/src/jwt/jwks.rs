@@ -2,7 +2,6 @@
 //! a URL, reloaded every AUTH_JWKS_REFRESH_SECONDS and when a token names a key it does not
 //! hold, but never more often than once per AUTH_JWKS_MIN_REFRESH_SECONDS.
 
-use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey};
@@ -220,27 +219,15 @@ impl Jwks {
 }
 
 async fn fetch(uri: hyper::Uri) -> Result<Bytes, String> {
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| format!("no TLS root certificates: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build::<_, Empty<Bytes>>(https);
-    let req = hyper::Request::get(uri)
-        .header(hyper::header::ACCEPT, "application/json")
-        .body(Empty::new())
-        .map_err(|e| e.to_string())?;
-    let resp = client.request(req).await.map_err(|e| e.to_string())?;
-    if !resp.status().is_success() {
-        return Err(format!("answered {}", resp.status()));
-    }
-    Limited::new(resp.into_body(), MAX_JWKS_BYTES)
-        .collect()
+    let client = crate::http_client::HttpClient::new().map_err(|e| e.to_string())?;
+    let resp = client
+        .get(uri, MAX_JWKS_BYTES)
         .await
-        .map(|b| b.to_bytes())
-        .map_err(|e| format!("reading the key set: {e}"))
+        .map_err(|e| format!("fetching the key set: {e}"))?;
+    if !resp.status.is_success() {
+        return Err(format!("answered {}", resp.status));
+    }
+    Ok(resp.body)
 }
 
 #[cfg(test)]

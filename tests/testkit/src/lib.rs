@@ -18,6 +18,7 @@
 //! - [`metrics`]: the `/metrics` reader: one series' `value`, or the `sum` of a metric.
 //! - [`fixtures`]: shard heartbeats as builders, written as a worker writes them.
 //! - [`netns`]: a network namespace joined by veth pairs, to partition a process.
+//! - [`stub_http::StubServer`]: a stand-in for a game's backend (the worker's hooks).
 //! - [`process`]: child processes that are killed when dropped ([`process::Proc`] with its
 //!   port and log), and waiting on conditions with deadlines.
 
@@ -33,6 +34,7 @@ pub mod process;
 pub mod redis;
 pub mod redis_cluster;
 pub mod resp;
+pub mod stub_http;
 pub mod tls;
 
 use std::path::PathBuf;

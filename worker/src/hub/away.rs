@@ -157,6 +157,7 @@ impl Hub {
             view,
             &nonce,
             state.log.last_seq(),
+            player.profile.metadata.clone(),
         );
         let missed = missed
             .into_iter()

@@ -123,31 +123,40 @@ impl Hub {
         room: &str,
         track: &str,
     ) {
-        let players = self.seats.leave(room).await;
-        if let Some(players) = players {
+        if let Some(players) = self.give_back_seat(room, track).await {
             let left = vec![id.to_owned()];
             let change = Change {
                 left,
                 ..Change::default()
             };
             self.presence(io, room, players, change).await;
-            if players == 0 {
-                let hub = self.clone();
-                let (room, track) = (room.to_owned(), track.to_owned());
-                tokio::spawn(async move {
-                    tokio::time::sleep(hub.cfg.room_empty_grace).await;
-                    if hub.hosted(&room).is_some() {
-                        return;
-                    }
-                    match hub.seats.close_if_empty(&room, &track).await {
-                        CloseOutcome::Closed => tracing::info!(room, "closed empty room"),
-                        CloseOutcome::Gone => {}
-                        CloseOutcome::StillInUse => {
-                            tracing::debug!(room, "room in use again; kept")
-                        }
-                    }
-                });
-            }
         }
+    }
+
+    /// Frees a seat in the registry, and closes the room after the grace period when it
+    /// stays empty (telling `onRoomClosed`). The players left, when known.
+    pub async fn give_back_seat(self: &Arc<Self>, room: &str, track: &str) -> Option<u32> {
+        let players = self.seats.leave(room).await?;
+        if players == 0 {
+            let hub = self.clone();
+            let (room, track) = (room.to_owned(), track.to_owned());
+            tokio::spawn(async move {
+                tokio::time::sleep(hub.cfg.room_empty_grace).await;
+                if hub.hosted(&room).is_some() {
+                    return;
+                }
+                match hub.seats.close_if_empty(&room, &track).await {
+                    CloseOutcome::Closed => {
+                        tracing::info!(room, "closed empty room");
+                        hub.hooks.room_closed(&room, &track);
+                    }
+                    CloseOutcome::Gone => {}
+                    CloseOutcome::StillInUse => {
+                        tracing::debug!(room, "room in use again; kept")
+                    }
+                }
+            });
+        }
+        Some(players)
     }
 }

@@ -26,12 +26,13 @@ mod tick;
 
 pub use away::expired;
 pub use broadcast::Change;
-pub use players::{Player, Players, Seated, new_player_id};
+pub use players::{Player, Players, Profile, Seated, new_player_id};
 pub use room::HostedRoom;
 
 use crate::config::Config;
 use crate::credential::Credentials;
 use crate::grid::Grid;
+use crate::hooks::Hooks;
 use crate::metrics::Metrics;
 use crate::room_sync::SyncLink;
 use crate::seats::Seats;
@@ -52,6 +53,7 @@ pub struct Hub {
     rooms: Mutex<HashMap<String, Arc<HostedRoom>>>,
     players: Players,
     credentials: Credentials,
+    hooks: Arc<Hooks>,
 }
 
 impl Hub {
@@ -69,6 +71,7 @@ impl Hub {
         )?;
         let credentials =
             Credentials::new(cfg.token_key.as_ref(), cfg.keys.set(), cfg.shard.index());
+        let hooks = Arc::new(Hooks::new(&cfg, metrics.clone())?);
         Ok(Arc::new(Self {
             cfg,
             metrics,
@@ -78,6 +81,7 @@ impl Hub {
             rooms: Mutex::new(HashMap::new()),
             players: Players::default(),
             credentials,
+            hooks,
         }))
     }
 
@@ -124,9 +128,14 @@ impl Hub {
         &self.credentials
     }
 
+    pub fn hooks(&self) -> &Arc<Hooks> {
+        &self.hooks
+    }
+
     /// The ack of a join or a resume: the player's room and id, the view it starts from,
-    /// a resume credential good while the player's record holds `nonce`, and the room's
-    /// last event number.
+    /// a resume credential good while the player's record holds `nonce`, the room's
+    /// last event number, and what `onJoin` attached to the player.
+    #[allow(clippy::too_many_arguments)]
     pub fn join_ack(
         &self,
         room: &str,
@@ -135,6 +144,7 @@ impl Hub {
         view: Vec<EntityView>,
         nonce: &str,
         seq: u64,
+        metadata: Option<serde_json::Value>,
     ) -> JoinOk {
         JoinOk {
             ok: true,
@@ -149,6 +159,7 @@ impl Hub {
             cells: self.grid.reach(),
             resume: Some(self.credentials.issue(room, id, nonce)),
             seq,
+            metadata,
         }
     }
 

@@ -14,6 +14,7 @@ pub struct Player {
     pub id: String,
     pub track: String,
     pub room: Arc<HostedRoom>,
+    pub profile: Profile,
     /// Serialises everything that moves the player between sockets: a disconnect, a
     /// resume, the window's expiry and a leave.
     pub link: tokio::sync::Mutex<Link>,
@@ -37,6 +38,28 @@ pub struct Seated {
     pub id: String,
     pub track: String,
     pub room: Arc<HostedRoom>,
+    pub profile: Profile,
+}
+
+/// What the hooks are told of a player: its name, the subject of the JWT its seat was
+/// bound to, and what `onJoin` attached.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub name: String,
+    pub subject: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+impl Player {
+    /// The player as a hook request names it.
+    pub fn hook_view(&self) -> roomshard_protocol::hooks::HookPlayer {
+        roomshard_protocol::hooks::HookPlayer {
+            id: self.id.clone(),
+            name: self.profile.name.clone(),
+            subject: self.profile.subject.clone(),
+            metadata: self.profile.metadata.clone(),
+        }
+    }
 }
 
 impl Player {
@@ -46,6 +69,7 @@ impl Player {
             id: seated.id,
             track: seated.track,
             room: seated.room,
+            profile: seated.profile,
             link: tokio::sync::Mutex::new(Link {
                 socket: Some(socket),
                 nonce,
@@ -135,6 +159,7 @@ mod tests {
             id: "p1".into(),
             track: "t".into(),
             room,
+            profile: Profile::default(),
         };
         let p = Arc::new(Player::new(seated, sid, "nonce".into()));
         players.insert(p.clone());

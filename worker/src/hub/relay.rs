@@ -9,6 +9,8 @@
 //!   so a `nearby` event reaches exactly those who see the sender, on any worker.
 //! - `player`: one player of the room by public id, on whichever worker it is connected
 //!   to. An id the room does not hold is refused `not_in_room`.
+//! - `server`: the `onEvent` hook ([`crate::hooks`]), whose answer may emit events to the
+//!   three scopes above, `from` [`FROM_SERVER`], and reply to the sender.
 
 use super::broadcast::undelivered;
 use super::room::{HostedRoom, cell_channel};
@@ -19,6 +21,7 @@ use crate::error::Rejection;
 use crate::payload;
 use roomshard_protocol::events::codes;
 use roomshard_protocol::game_events::{EventDecl, Scope};
+use roomshard_protocol::hooks::{Emit, FROM_SERVER};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 
@@ -28,40 +31,95 @@ impl Hub {
         &self.cfg.game.events
     }
 
-    /// Delivers the custom event `decl` that `player` sent with `payload`.
+    /// Delivers the custom event `decl` that `player` sent with `payload`; what the
+    /// sender's ack carries as `data`, if anything (the `onEvent` hook's reply).
     pub async fn relay<A: Adapter>(
         &self,
         io: &SocketIo<A>,
         player: &Player,
         decl: &EventDecl,
         payload: Attached,
-    ) -> Result<(), Rejection> {
+    ) -> Result<Option<serde_json::Value>, Rejection> {
         let (room, event, from) = (&player.room, decl.name.as_str(), player.id.as_str());
         match decl.scope {
             Scope::Room => {
                 let msg = relayed(from, payload.json, payload.bins);
                 let sent = self.room_event(io, &room.name, event, &msg.json, msg.bins);
-                sent.await.then_some(()).ok_or_else(undelivered)
+                sent.await.then_some(None).ok_or_else(undelivered)
             }
             Scope::Nearby => {
                 let msg = relayed(from, payload.json, payload.bins);
-                if let Some(sync) = &self.sync {
-                    sync.publish_nearby(&room.name, event, from, &msg);
-                }
-                self.deliver_nearby(io, room, event, from, &msg).await;
-                Ok(())
+                self.publish_nearby(io, room, event, from, &msg).await;
+                Ok(None)
             }
             Scope::Player => {
                 let (to, data) = payload::parse_addressed(payload.json)?;
                 let msg = relayed(from, data, payload.bins);
-                self.send_direct(io, room, event, &to, &msg).await
+                self.send_direct(io, room, event, &to, &msg).await?;
+                Ok(None)
             }
-            // Refused when the events are declared: no hook is configured to take it.
-            Scope::Server => Err(Rejection::new(
-                codes::BAD_REQUEST,
-                format!("{event:?} is for the onEvent hook, which is not configured"),
-            )),
+            Scope::Server => {
+                if !payload.bins.is_empty() {
+                    return Err(Rejection::new(
+                        codes::BAD_REQUEST,
+                        format!("{event:?} goes to the onEvent hook, which takes JSON only"),
+                    ));
+                }
+                let origin = (room.name.as_str(), room.track.as_str());
+                let outcome = self
+                    .hooks
+                    .on_event(origin, event, player.hook_view(), payload.json)
+                    .await?;
+                for emit in outcome.emit {
+                    self.emit_from_server(io, room, from, emit).await;
+                }
+                Ok(outcome.reply)
+            }
         }
+    }
+
+    /// Emits an event the `onEvent` hook answered with, for the event `sender` sent:
+    /// room-wide, around the sender, or to one player. A player the room no longer
+    /// holds is skipped.
+    async fn emit_from_server<A: Adapter>(
+        &self,
+        io: &SocketIo<A>,
+        room: &HostedRoom,
+        sender: &str,
+        emit: Emit,
+    ) {
+        let msg = relayed(FROM_SERVER, emit.data, Bins::default());
+        let event = emit.event.as_str();
+        let delivered = match (emit.scope, emit.to) {
+            (Scope::Room, _) => {
+                self.room_event(io, &room.name, event, &msg.json, msg.bins)
+                    .await
+            }
+            (Scope::Nearby, _) => {
+                self.publish_nearby(io, room, event, sender, &msg).await;
+                true
+            }
+            (Scope::Player, Some(to)) => self.send_direct(io, room, event, &to, &msg).await.is_ok(),
+            _ => false,
+        };
+        if !delivered {
+            tracing::debug!(room = %room.name, event, "a hook's event was not delivered");
+        }
+    }
+
+    /// Sends a `nearby` event of `from` to the other workers and delivers it here.
+    async fn publish_nearby<A: Adapter>(
+        &self,
+        io: &SocketIo<A>,
+        room: &HostedRoom,
+        event: &str,
+        from: &str,
+        msg: &Attached,
+    ) {
+        if let Some(sync) = &self.sync {
+            sync.publish_nearby(&room.name, event, from, msg);
+        }
+        self.deliver_nearby(io, room, event, from, msg).await;
     }
 
     /// Emits a `nearby` event of `from` to this worker's players whose view shows `from`.

@@ -7,7 +7,6 @@ use super::room::HostedRoom;
 use super::tick::publish_outgoing;
 use crate::attached::Attached;
 use crate::room_sync::bins_of;
-use roomshard_protocol::game_events::Scope;
 use roomshard_protocol::room_sync::{SyncMessage, SyncOp};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
@@ -31,15 +30,16 @@ impl Hub {
                 }
                 SyncMessage::SnapshotRequest { .. } => hosted.request_snapshot(),
                 // Another version, or anyone who can publish to Redis, may send anything:
-                // only the events this worker knows, as objects, for the scope declared.
+                // only the events this worker knows, as objects. A player's event has its
+                // declared scope; the onEvent hook may emit any declared name to any scope.
                 SyncMessage::Event { e, d, b, .. } => {
-                    let known = RELAYED.contains(&e.as_str()) || self.events().is(&e, Scope::Room);
+                    let known = RELAYED.contains(&e.as_str()) || self.events().get(&e).is_some();
                     if known && d.is_object() {
                         self.deliver(&io, &room, &e, d, bins_of(b)).await;
                     }
                 }
                 SyncMessage::Nearby { e, from, d, b, .. } => {
-                    if self.events().is(&e, Scope::Nearby) && d.is_object() {
+                    if self.events().get(&e).is_some() && d.is_object() {
                         let msg = Attached {
                             json: d,
                             bins: bins_of(b),
@@ -48,7 +48,7 @@ impl Hub {
                     }
                 }
                 SyncMessage::Direct { e, to, d, b, .. } => {
-                    if self.events().is(&e, Scope::Player) && d.is_object() {
+                    if self.events().get(&e).is_some() && d.is_object() {
                         let msg = Attached {
                             json: d,
                             bins: bins_of(b),

@@ -1,7 +1,8 @@
 -- Takes a seat without a reservation (dev runs), opening the room if absent (after
 -- ledger.lua). KEYS: room:{room}:seats, room:{room}:resv.
 -- ARGV: room, shard, track, capacity, now, deadline (ms).
--- Returns {1, players, track, opened (1/0), free, version, first expiry},
+-- Returns {1, players, track, opened (1/0), first seat ever (1/0), free, version,
+--         first expiry},
 --         {-4, players, ''} when full, {-5, 0, ''} past the deadline.
 if ledger_now() > tonumber(ARGV[6]) then
   return {-5, 0, ''}
@@ -19,5 +20,6 @@ if tonumber(ledger_state()[1]) < 1 then
 end
 local players = redis.call('HINCRBY', KEYS[1], 'players', 1)
 redis.call('HINCRBY', KEYS[1], 'version', 1)
+local first = redis.call('HSETNX', KEYS[1], 'started', '1')
 local s = ledger_state()
-return {1, players, redis.call('HGET', KEYS[1], 'track') or '', opened, s[1], s[2], s[3]}
+return {1, players, redis.call('HGET', KEYS[1], 'track') or '', opened, first, s[1], s[2], s[3]}

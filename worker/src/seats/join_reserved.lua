@@ -17,4 +17,6 @@ if players + 1 > capacity then return {-4, players, ''} end
 if redis.call('DEL', KEYS[1]) ~= 1 then return {-1, 0, ''} end
 redis.call('ZREM', KEYS[2], ARGV[1])
 players = redis.call('HINCRBY', KEYS[3], 'players', 1)
-return {1, players, redis.call('HGET', KEYS[3], 'track') or ''}
+-- 1 for the first seat ever taken in the room (its onRoomCreated), 0 after.
+local first = redis.call('HSETNX', KEYS[3], 'started', '1')
+return {1, players, redis.call('HGET', KEYS[3], 'track') or '', first}

@@ -45,7 +45,8 @@ impl<A: Adapter> FromMessageParts<A> for Payload {
 
 /// What refusing the event tells the client.
 enum Outcome {
-    Relayed,
+    /// With the `onEvent` hook's reply, if any.
+    Relayed(Option<serde_json::Value>),
     Refused(Rejection),
     /// Refused without a word: a rate refusal after the first of its burst, when no ack
     /// was asked for.
@@ -68,7 +69,7 @@ pub async fn custom<A: Adapter>(
     };
     let outcome = relay(&hub, &io, &s, decl, payload, reply.wants_ack()).await;
     let label = match &outcome {
-        Outcome::Relayed => "relayed",
+        Outcome::Relayed(_) => "relayed",
         Outcome::Refused(e) => e.code,
         Outcome::Dropped => codes::RATE_LIMITED,
     };
@@ -77,8 +78,9 @@ pub async fn custom<A: Adapter>(
         .with_label_values(&[decl.name.as_str(), label])
         .inc();
     match outcome {
-        Outcome::Relayed if reply.wants_ack() => reply.ok(),
-        Outcome::Relayed => {}
+        Outcome::Relayed(Some(data)) if reply.wants_ack() => reply.ok_with(data),
+        Outcome::Relayed(_) if reply.wants_ack() => reply.ok(),
+        Outcome::Relayed(_) => {}
         Outcome::Refused(e) => reply.refuse(hub.metrics(), e),
         Outcome::Dropped => {
             hub.metrics()
@@ -121,7 +123,7 @@ async fn relay<A: Adapter>(
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => Outcome::Relayed,
+        Ok(data) => Outcome::Relayed(data),
         Err(e) => Outcome::Refused(e),
     }
 }

@@ -1,15 +1,17 @@
 //! `join {room, token?, name?, identity?}`: a player takes a seat and enters a room. The
 //! whole join, step by step: the payload read, the drain and the socket's membership
 //! checked, admission deciding which seat ([`crate::admission`]), the player's identity
-//! checked when the seat is bound to one ([`crate::identity`]), the seat taken in the registry,
-//! the player placed in the room (answered with its starting view), and the room told.
+//! checked when the seat is bound to one ([`crate::identity`]), the `onJoin` hook's say
+//! ([`crate::hooks`]), the seat taken in the registry (and `onRoomCreated` for a room's
+//! first), the player placed in the room (answered with its starting view), and the room
+//! told.
 
 use super::reply::Reply;
 use super::session::Session;
 use crate::admission::{self, Policy, SeatRequest};
 use crate::drain::Drain;
 use crate::error::Rejection;
-use crate::hub::{Change, HostedRoom, Hub, Player, Seated, new_player_id};
+use crate::hub::{Change, HostedRoom, Hub, Player, Profile, Seated, new_player_id};
 use crate::identity;
 use crate::payload;
 use roomshard_protocol::events::{EntityView, codes};
@@ -45,7 +47,7 @@ pub async fn join<A: Adapter>(
 
 /// Seats the socket; on success the ack (taken from `reply`) is already sent.
 async fn seat<A: Adapter>(
-    hub: &Hub,
+    hub: &Arc<Hub>,
     drain: &Drain,
     io: &SocketIo<A>,
     socket: &SocketRef<A>,
@@ -74,6 +76,7 @@ async fn seat<A: Adapter>(
         req.token.as_deref(),
         roomshard_protocol::now_ms(),
     )?;
+    let mut subject = None;
     if let SeatRequest::Reserved { bound_to, .. } = &request {
         identity::check(
             cfg.identity.as_deref(),
@@ -81,26 +84,52 @@ async fn seat<A: Adapter>(
             req.identity.as_deref(),
         )
         .await?;
+        subject.clone_from(bound_to);
     }
-    let seat = hub.take_seat(&req.room, &request).await?;
     let id = new_player_id();
     let name = req
         .name
         .unwrap_or_else(|| format!("player-{}", id.get(1..7).unwrap_or_default()));
+    let mut profile = Profile {
+        name: name.clone(),
+        subject,
+        metadata: None,
+    };
+    let player = roomshard_protocol::hooks::HookPlayer {
+        id: id.clone(),
+        name: name.clone(),
+        subject: profile.subject.clone(),
+        metadata: None,
+    };
+    let extras = hub.hooks().on_join(&req.room, player).await?;
+    profile.metadata = extras.metadata;
+    let seat = hub.take_seat(&req.room, &request).await?;
+    if seat.first
+        && let Err(e) = hub.hooks().room_created(&req.room, &seat.track).await
+    {
+        hub.give_back_seat(&req.room, &seat.track).await;
+        return Err(e);
+    }
     let nonce = new_nonce();
     hub.players().set_socket(&id, Some(socket.id));
     // The socket carries the player before the ack goes out: a client that moves the
     // moment it has the ack finds itself joined.
     let seated = |room: &Arc<HostedRoom>, view: &[EntityView], seq: u64| {
+        let metadata = profile.metadata.clone();
         let seated = Seated {
             id: id.clone(),
             track: seat.track.clone(),
             room: room.clone(),
+            profile,
         };
         let player = Arc::new(Player::new(seated, socket.id, nonce.clone()));
         hub.players().insert(player.clone());
         sess.carry(&mut membership, player);
-        let ok = hub.join_ack(&req.room, &id, seat.players, view.to_vec(), &nonce, seq);
+        if let Some(state) = extras.state {
+            room.queue_state(&id, state);
+        }
+        let view = view.to_vec();
+        let ok = hub.join_ack(&req.room, &id, seat.players, view, &nonce, seq, metadata);
         if let Some(reply) = reply.take() {
             reply.send(&ok);
         }

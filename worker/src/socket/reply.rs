@@ -53,11 +53,25 @@ impl<A: Adapter> Reply<A> {
     /// A refusal: as the ack when the client asked for one, else as an `error` event.
     pub fn refuse(self, metrics: &Metrics, e: Rejection) {
         metrics.rejected.with_label_values(&[e.code]).inc();
+        let body = ErrorBody {
+            code: e.code.to_owned(),
+            message: e.message,
+            reason: e.reason,
+        };
         if self.wants_ack {
-            self.send(&AckError::new(e.code, e.message));
+            self.send(&AckError {
+                ok: false,
+                error: body,
+            });
         } else {
-            emit_error(metrics, &self.socket, e.code, e.message);
+            metrics.event_out(events::ERROR);
+            let _ = self.socket.emit(events::ERROR, &body);
         }
+    }
+
+    /// Acks with `{ok: true, data}`.
+    pub fn ok_with(self, data: serde_json::Value) {
+        self.send(&serde_json::json!({"ok": true, "data": data}));
     }
 }
 
@@ -74,6 +88,7 @@ pub fn emit_error<A: Adapter>(
         &ErrorBody {
             code: code.to_owned(),
             message: message.into(),
+            reason: None,
         },
     );
 }
