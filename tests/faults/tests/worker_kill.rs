@@ -1,11 +1,13 @@
 //! A worker killed with SIGKILL while a player is in one of its rooms: its heartbeat
 //! expires within three intervals, the matchmaker stops placing seats there, its rooms are
-//! reported lost, and players of a room on another worker keep playing.
+//! reported lost, and players of a room on another worker keep playing. The shard's next
+//! process leaves no ghost: the player the killed one counted is forgotten and its empty
+//! room closed.
 
 use anyhow::{Context, Result};
 use roomshard_faults::{
-    Player, SECRET, alternate_track, keys, ms, reserve, reserve_ok, start_matchmaker,
-    start_ready_workers,
+    Player, SECRET, WorkerOptions, alternate_track, keys, ms, reserve, reserve_ok,
+    start_matchmaker, start_ready_workers, start_worker,
 };
 use roomshard_testkit::http::{healthy_shards, send};
 use roomshard_testkit::metrics::sum;
@@ -161,6 +163,45 @@ fn sigkilled_worker_is_dropped_and_its_rooms_reported_lost() -> Result<()> {
     assert_eq!(late["room"], survivor_room.as_str());
     let c = join_seat(&late, &survivor_room, "survivor-c")?;
     a.wait_sees_join(&c, Duration::from_secs(5))?;
+
+    // The shard's next process forgets the players the killed one left counted: the lost
+    // room, empty and unreserved, closes, and the shard owns no room.
+    let owned_key = keys().shard_rooms(victim);
+    let doomed_seats = keys().room(&doomed_room);
+    assert_eq!(
+        query(redis.port(), &["HGET", &doomed_seats, "players"])?,
+        Reply::Text("1".into()),
+        "the killed process's player is still counted"
+    );
+    let mut restarted = start_worker(
+        &dir,
+        &WorkerOptions {
+            index: victim,
+            total: 2,
+            redis_url: &redis.url(),
+            heartbeat_ms: HEARTBEAT_MS,
+            secret: Some(SECRET),
+        },
+    )?;
+    restarted.wait_ok("/readyz", Duration::from_secs(30))?;
+    wait_until(
+        "the restarted shard to own no ghost room",
+        Duration::from_secs(10),
+        || {
+            (query(redis.port(), &["SCARD", &owned_key]).ok() == Some(Reply::Int(0))
+                && query(redis.port(), &["EXISTS", &doomed_seats]).ok() == Some(Reply::Int(0)))
+            .then_some(())
+        },
+    )?;
+    let rooms = send(mm.port, "GET", "/rooms", None)?.json()?;
+    assert!(
+        !rooms["rooms"]
+            .as_array()
+            .context("rooms")?
+            .iter()
+            .any(|r| r["room"] == doomed_room.as_str()),
+        "the ghost room is still listed: {rooms}"
+    );
 
     println!(
         "FIGURES worker-kill: doomed player disconnected after {} ms; heartbeat gone {} ms \
