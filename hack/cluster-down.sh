@@ -8,6 +8,7 @@
 #   hack/cluster-down.sh            # remove
 #   hack/cluster-down.sh --check    # only report what is left
 set -uo pipefail
+[[ -n "${CLUSTER_DOWN_TRACE:-}" ]] && { PS4='+ $SECONDS '; set -x; }
 cd "$(dirname "$0")/.." || exit 1
 # shellcheck source=hack/lib/cluster.sh
 source hack/lib/cluster.sh
@@ -52,25 +53,21 @@ fi
 
 # The pods' containers: killed and removed through containerd, so their shims exit and
 # their rootfs mounts go, before the components that would restart them stop.
-stop_pid "$cluster_state/pids/kubelet.pid" 10
-stop_pid "$cluster_state/pids/kube-proxy.pid" 5
+stop_pids 10 "$cluster_state/pids/kubelet.pid" "$cluster_state/pids/kube-proxy.pid"
 if [[ -S "$sock" ]] && pid_alive "$cluster_state/pids/containerd.pid"; then
+  # Each task killed and deleted at once (force), all of them side by side.
   for id in $(ctr --address "$sock" -n k8s.io tasks ls -q 2>/dev/null); do
-    ctr --address "$sock" -n k8s.io tasks kill -s SIGKILL "$id" >/dev/null 2>&1
+    ctr --address "$sock" -n k8s.io tasks delete --force "$id" >/dev/null 2>&1 &
   done
-  for id in $(ctr --address "$sock" -n k8s.io tasks ls -q 2>/dev/null); do
-    for _ in $(seq 1 50); do
-      ctr --address "$sock" -n k8s.io tasks delete "$id" >/dev/null 2>&1 && break
-      sleep 0.1
-    done
-  done
+  wait
   for id in $(ctr --address "$sock" -n k8s.io containers ls -q 2>/dev/null); do
-    ctr --address "$sock" -n k8s.io containers delete "$id" >/dev/null 2>&1
+    ctr --address "$sock" -n k8s.io containers delete "$id" >/dev/null 2>&1 &
   done
+  wait
 fi
-for c in kube-scheduler kube-controller-manager kube-apiserver containerd etcd; do
-  stop_pid "$cluster_state/pids/$c.pid" 10
-done
+stop_pids 10 "$cluster_state"/pids/kube-{scheduler,controller-manager,apiserver}.pid
+stop_pids 10 "$cluster_state/pids/containerd.pid"
+stop_pids 10 "$cluster_state/pids/etcd.pid"
 pkill -KILL -f "containerd-shim.*$cluster_state" 2>/dev/null
 
 # The pods' network namespaces (containerd names them cni-...; ours hold a pod address).
@@ -94,8 +91,8 @@ for cmd in iptables ip6tables; do
   for t in filter nat mangle raw; do
     "$cmd" -t "$t" -S 2>/dev/null | grep -E "^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j (KUBE-[A-Z0-9-]+|$cluster_chain)( |$)" |
       sed 's/^-A/-D/' | while read -r rule; do
-        # shellcheck disable=SC2086
-        "$cmd" -t "$t" $rule 2>/dev/null
+        # The rule as iptables -S prints it, quotes and all.
+        eval "$cmd -t $t $rule" 2>/dev/null
       done
     chains=$("$cmd" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && ($2 ~ /^KUBE-/ || $2 == "'"$cluster_chain"'") {print $2}')
     for c in $chains; do "$cmd" -t "$t" -F "$c" 2>/dev/null; done

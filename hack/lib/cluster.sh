@@ -15,20 +15,29 @@ die() { printf 'cluster: %s\n' "$*" >&2; exit 1; }
 # pid_alive FILE: the process named in a pid file still runs.
 pid_alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-# stop_pid FILE [SECONDS]: SIGTERM, then SIGKILL after the deadline (default 10 s).
-stop_pid() {
-  local file=$1 limit=${2:-10} pid i
-  [[ -s "$file" ]] || return 0
-  pid=$(cat "$file")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < limit * 10; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
+# stop_pids SECONDS FILE...: SIGTERM to the processes of the pid files, then SIGKILL to
+# those still there after the deadline; the files are removed.
+stop_pids() {
+  local limit=$1 file pids=() pid i alive
+  shift
+  for file in "$@"; do
+    [[ -s "$file" ]] && pids+=("$(cat "$file")")
+  done
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for ((i = 0; i < limit * 10; i++)); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      # A zombie (exited, not yet reaped) counts as gone.
+      if kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
+        alive=1
+      fi
     done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$file"
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  rm -f "$@"
+  return 0
 }
 
 # free_port: a TCP port nothing on this machine listens on.
