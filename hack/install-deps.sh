@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# g++ builds libFuzzer for the fuzz targets.
-packages=(redis-server redis-tools nginx-light prometheus openssl iproute2 procps curl shellcheck chromium g++)
+# g++ builds libFuzzer for the fuzz targets (and gcc the pause image); containerd, runc,
+# the CNI plugins, iptables and conntrack run the local cluster's node.
+packages=(redis-server redis-tools nginx-light prometheus openssl iproute2 procps curl shellcheck chromium g++
+  containerd runc containernetworking-plugins iptables conntrack)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,15 +22,16 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The Debian packages start system services; the tests start their own on free ports.
-for svc in redis-server nginx prometheus prometheus-node-exporter; do
+for svc in redis-server nginx prometheus prometheus-node-exporter containerd; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" >/dev/null 2>&1 || true
   fi
 done
 
 if [[ "${1:-}" != "--no-control-plane" ]]; then
-  echo "install-deps: Kubernetes control plane" >&2
+  echo "install-deps: Kubernetes control plane and node" >&2
   hack/install-control-plane.sh >/dev/null
+  hack/install-node.sh >/dev/null
 fi
 
 if [[ ! -d tests/node/node_modules/socket.io-client ]] ||

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, checks formatting and lints, then runs
-# every test against real Redis, a real kube-apiserver and the real Socket.IO client, and
-# the fuzz targets for a bounded time (hack/fuzz.sh).
+# every test against real Redis, a real kube-apiserver, a real single-node cluster
+# (hack/cluster-up.sh) and the real Socket.IO client, and the fuzz targets for a bounded
+# time (hack/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -13,7 +14,8 @@ cp_log=$(mktemp)
 log=$(mktemp)
 cp_pid=
 trap '[[ -n "$cp_pid" ]] && kill "$cp_pid" 2>/dev/null; rm -f "$log" "$cp_log"' EXIT
-hack/install-control-plane.sh >"$cp_log" 2>&1 &
+# The node's binaries (the local cluster's tests) build after the control plane's.
+(hack/install-node.sh >/dev/null && hack/install-control-plane.sh) >"$cp_log" 2>&1 &
 cp_pid=$!
 # Heavy build products live outside the clone so a second run is warm.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/roomshard/target}"
@@ -25,6 +27,11 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test --no-run"
 cargo test --workspace --locked --no-run
+# The local cluster's tests run the image hack/image.sh builds from the release binaries.
+echo "== cargo build --release (the image's binaries)"
+cargo build --release --locked \
+  -p roomshard-operator --bin roomshard-operator -p roomshard-worker --bin roomshard-worker \
+  -p roomshard-matchmaker --bin roomshard-matchmaker -p roomshard-loadtest --bin roomshard-loadtest
 if ! wait "$cp_pid"; then
   cp_pid=
   cat "$cp_log" >&2
