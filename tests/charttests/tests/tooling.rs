@@ -39,6 +39,33 @@ fn kind_script_is_valid_and_shellcheck_clean() -> Result<()> {
     Ok(())
 }
 
+/// Every script under hack/ (the local cluster's, the image builder's, the installers')
+/// is shellcheck-clean, as CI runs them.
+#[test]
+fn every_hack_script_is_shellcheck_clean() -> Result<()> {
+    let shellcheck = find_program("shellcheck").context(
+        "shellcheck is not installed: run hack/install-deps.sh (Debian package shellcheck)",
+    )?;
+    let mut scripts = Vec::new();
+    for dir in ["hack", "hack/lib", "hack/cluster"] {
+        for entry in std::fs::read_dir(repo().join(dir))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "sh") {
+                scripts.push(path);
+            }
+        }
+    }
+    assert!(scripts.len() >= 10, "{scripts:?}");
+    run_ok(
+        "shellcheck -x hack/**/*.sh",
+        Command::new(shellcheck)
+            .arg("-x")
+            .current_dir(repo())
+            .args(&scripts),
+    )?;
+    Ok(())
+}
+
 #[test]
 fn dockerfile_builds_every_binary_into_a_non_root_image() -> Result<()> {
     let text = std::fs::read_to_string(repo().join("Dockerfile"))?;
