@@ -1,7 +1,8 @@
 //! Draining: refusing new joins while the players already in keep playing. A worker drains
 //! for one of two reasons:
 //! - its own shutdown (SIGTERM): it says so in the heartbeat and to every client, gives
-//!   clients until the drain timeout to move, then closes the rest ([`on_shutdown`]);
+//!   clients until the drain timeout to move (less what an operator's mark already gave
+//!   them), then closes the rest ([`on_shutdown`]);
 //! - the operator's mark on scale-down (the shard listed in the set's `draining` set, read
 //!   with every heartbeat): it tells its clients, who may reserve elsewhere, and nobody is
 //!   disconnected ([`follow_operator_mark`]).
@@ -24,6 +25,8 @@ pub struct Drain {
     shutting_down: AtomicBool,
     /// Set while the operator lists this shard in the set's `draining` set (scale-down).
     marked: AtomicBool,
+    /// When this process first saw the operator's mark: its clients were told then.
+    marked_at: std::sync::Mutex<Option<Instant>>,
     /// Leaves whose seat is not yet given back in the registry; shutdown waits for them.
     releasing: AtomicUsize,
     metrics: Arc<Metrics>,
@@ -45,6 +48,7 @@ impl Drain {
         Self {
             shutting_down: AtomicBool::new(false),
             marked: AtomicBool::new(false),
+            marked_at: std::sync::Mutex::new(None),
             releasing: AtomicUsize::new(0),
             metrics,
             timeout,
@@ -71,7 +75,25 @@ impl Drain {
     fn follow_mark(&self, marked: bool) -> bool {
         let was = self.marked.swap(marked, Ordering::SeqCst);
         self.metrics.draining.set(i64::from(self.is_draining()));
+        let mut at = self.marked_at.lock().unwrap_or_else(|p| p.into_inner());
+        match (marked, was) {
+            (true, false) => *at = Some(Instant::now()),
+            (false, _) => *at = None,
+            _ => {}
+        }
         marked && !was
+    }
+
+    /// How long clients still get to move on shutdown: the drain timeout, less the time
+    /// they have had since the operator's mark told them (a scale-down's pod is stopped
+    /// only after that drain ran its course, and its players are not given it twice).
+    fn shutdown_wait(&self) -> Duration {
+        let since_mark = self
+            .marked_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map_or(Duration::ZERO, |t| t.elapsed());
+        self.timeout.saturating_sub(since_mark)
     }
 
     /// Marks a leave as started; the seat counts as held until the guard drops.
@@ -90,7 +112,7 @@ impl Drain {
     pub fn shutdown_notice(&self) -> events::Draining {
         events::Draining {
             reason: "this worker is shutting down; reserve a seat again".into(),
-            closes_in_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
+            closes_in_ms: u64::try_from(self.shutdown_wait().as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
@@ -155,12 +177,13 @@ pub async fn on_shutdown<A: Adapter>(
     // Stay visible as draining for at least one heartbeat interval, so readers that poll
     // heartbeats see the state before the record goes.
     let min_visible = cfg.heartbeat_interval.min(cfg.drain_timeout);
+    let wait = drain.shutdown_wait().max(min_visible);
     let mut poll = tokio::time::interval(Duration::from_millis(50));
     loop {
         poll.tick().await;
         let elapsed = started.elapsed();
         let idle = drain.metrics.connections.get() <= 0;
-        if elapsed >= cfg.drain_timeout || (idle && elapsed >= min_visible) {
+        if elapsed >= wait || (idle && elapsed >= min_visible) {
             break;
         }
     }
@@ -199,6 +222,35 @@ mod tests {
         assert_eq!(metrics.draining.get(), 1);
         assert_eq!(drain.shutdown_notice().closes_in_ms, 30_000);
         assert_eq!(operator_notice().closes_in_ms, 0);
+    }
+
+    #[test]
+    fn a_scale_down_drain_counts_against_the_shutdown_wait() {
+        let drain = Drain::new(
+            Arc::new(Metrics::new().expect("metrics")),
+            Duration::from_secs(30),
+        );
+        assert_eq!(
+            drain.shutdown_wait(),
+            Duration::from_secs(30),
+            "never marked"
+        );
+        drain.follow_mark(true);
+        assert!(drain.shutdown_wait() <= Duration::from_secs(30));
+        *drain.marked_at.lock().expect("lock") =
+            Instant::now().checked_sub(Duration::from_secs(31));
+        assert_eq!(
+            drain.shutdown_wait(),
+            Duration::ZERO,
+            "the mark's drain ran its course"
+        );
+        assert_eq!(drain.shutdown_notice().closes_in_ms, 0);
+        drain.follow_mark(false);
+        assert_eq!(
+            drain.shutdown_wait(),
+            Duration::from_secs(30),
+            "unmarked: a full wait"
+        );
     }
 
     #[test]

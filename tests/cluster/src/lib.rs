@@ -94,6 +94,15 @@ pub fn example_set() -> Result<String> {
     ))
 }
 
+/// The example's `spec.drain.timeoutSeconds`.
+pub fn example_drain_seconds() -> Result<u64> {
+    let text = example_set()?;
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("timeoutSeconds: "))
+        .and_then(|v| v.trim().parse().ok())
+        .context("the example names no drain.timeoutSeconds")
+}
+
 /// `kubectl apply -f -` of `manifest` in the game namespace.
 pub fn apply(cluster: &LocalCluster, manifest: &str) -> Result<()> {
     let mut child = cluster

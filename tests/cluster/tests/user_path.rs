@@ -12,8 +12,7 @@ use roomshard_testkit::node;
 use roomshard_testkit::process::wait_until;
 use std::time::{Duration, Instant};
 
-/// The example's drain timeout and heartbeat interval.
-const DRAIN_SECONDS: u64 = 30;
+/// The example's heartbeat interval.
 const HEARTBEAT_SECONDS: u64 = 2;
 
 #[test]
@@ -114,16 +113,7 @@ fn play_from_outside(cluster: &LocalCluster) -> Result<()> {
     ensure!(listed["shards"] == 3, "GET /rooms: {listed}");
 
     // kubectl get rss shows the set's columns with real numbers while players are on.
-    let hold = node::spawn(
-        "cluster/hold.mjs",
-        &[
-            cluster.ingress_url()?.to_owned(),
-            "0".into(),
-            "1".into(),
-            "60".into(),
-        ],
-        false,
-    )?;
+    let held = hold(cluster, 0, 1, 60)?;
     cluster.wait_for(
         "kubectl get rss to count a player",
         Duration::from_secs(30),
@@ -144,51 +134,46 @@ fn play_from_outside(cluster: &LocalCluster) -> Result<()> {
         row.get(1) == Some(&"3") && row.get(2) == Some(&"3"),
         "{table}"
     );
-    drop(hold);
+    drop(held);
     Ok(())
 }
 
 /// Players on shard 2 when the set goes to two shards: told to move, kept until the drain
 /// timeout, then the pod is terminated within its grace period; shards 0 and 1 go on.
 fn scale_down_with_players(cluster: &LocalCluster) -> Result<()> {
+    let drain_seconds = example_drain_seconds()?;
     let kept_pods = pod_uids(cluster, &["arena-0", "arena-1"])?;
-    let hold = node::spawn(
-        "cluster/hold.mjs",
-        &[
-            cluster.ingress_url()?.to_owned(),
-            "2".into(),
-            "2".into(),
-            (DRAIN_SECONDS * 3 + 30).to_string(),
-        ],
-        false,
-    )?;
-    cluster.wait_for(
-        "two players held on shard 2",
-        Duration::from_secs(60),
-        |c| {
-            rooms(c).is_ok_and(|r| {
-                shard_entry(&r, 2).is_some_and(|s| s["players"].as_u64().unwrap_or(0) >= 2)
-            })
-        },
-    )?;
+    let held = hold(cluster, 2, 2, drain_seconds * 3 + 30)?;
+    let ready = Instant::now();
     let scaled = Instant::now();
     cluster.kubectl(&["scale", "rss/arena", "-n", NAMESPACE, "--replicas=2"])?;
     cluster.wait_for(
         "the StatefulSet to shrink",
-        Duration::from_secs(DRAIN_SECONDS * 3 + 30),
+        Duration::from_secs(drain_seconds * 3 + 30),
         |c| {
             number(c, "statefulset", SET, "spec.replicas") == 2
                 && !exists(c, NAMESPACE, "pod", "arena-2")
         },
     )?;
     let gone = ms_since(scaled);
-    let lines = hold.finish(Duration::from_secs(30))?;
+    let lines = held.finish(Duration::from_secs(30))?;
+    // The script's clock: its last join is when it was ready, so `kubectl scale` ran at
+    // that time plus what passed here between the two.
     let at = |key: &str| -> Vec<u64> {
         lines
             .iter()
             .filter(|l| l.get(key).is_some())
             .filter_map(|l| l["at"].as_u64())
             .collect()
+    };
+    let scale_at = at("joined").into_iter().max().unwrap_or(0)
+        + u64::try_from(scaled.duration_since(ready).as_millis())?;
+    let after_scale = |v: &[u64]| {
+        v.iter()
+            .min()
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(scale_at)
     };
     let (drained, disconnected) = (at("draining"), at("disconnected"));
     ensure!(
@@ -199,27 +184,20 @@ fn scale_down_with_players(cluster: &LocalCluster) -> Result<()> {
         disconnected.len() == 2,
         "not every player was disconnected: {lines:?}"
     );
-    let joined_at = at("joined").into_iter().max().unwrap_or(0);
-    let held_ms = disconnected
-        .iter()
-        .min()
-        .copied()
-        .unwrap_or(0)
-        .saturating_sub(joined_at);
+    let held_ms = after_scale(&disconnected);
     println!(
-        "figure: scale-down: drain notice {} ms after kubectl scale; first disconnect {} ms after the last join (drain timeout {DRAIN_SECONDS} s); pod gone {} ms after kubectl scale",
-        drained
-            .iter()
-            .min()
-            .copied()
-            .unwrap_or(0)
-            .saturating_sub(joined_at),
-        held_ms,
-        gone
+        "figure: scale-down with players: drain notice {} ms after kubectl scale, first disconnect {held_ms} ms after it (drain timeout {drain_seconds} s), pod gone {gone} ms after it",
+        after_scale(&drained),
+    );
+    // The pod goes when the drain ends, its SIGTERM handled well inside the grace period
+    // (the drain timeout and a margin).
+    ensure!(
+        gone < u128::from(drain_seconds * 2 + 15) * 1000,
+        "shard 2's pod took {gone} ms to go"
     );
     ensure!(
-        held_ms as u128 >= u128::from(DRAIN_SECONDS - 2) * 1000,
-        "a player was disconnected {held_ms} ms in, before the drain timeout"
+        u128::from(held_ms) >= u128::from(drain_seconds) * 1000,
+        "a player was disconnected {held_ms} ms after the scale-down, before the drain timeout"
     );
     ensure!(
         pod_uids(cluster, &["arena-0", "arena-1"])? == kept_pods,
@@ -235,21 +213,7 @@ fn scale_down_with_players(cluster: &LocalCluster) -> Result<()> {
 /// SIGKILL to shard 1's worker: its heartbeat goes, no reservation goes to it, the kubelet
 /// restarts it, and the new process leaves no ghost players or rooms.
 fn kill_a_worker(cluster: &LocalCluster) -> Result<()> {
-    let hold = node::spawn(
-        "cluster/hold.mjs",
-        &[
-            cluster.ingress_url()?.to_owned(),
-            "1".into(),
-            "1".into(),
-            "120".into(),
-        ],
-        false,
-    )?;
-    cluster.wait_for("a player held on shard 1", Duration::from_secs(60), |c| {
-        rooms(c).is_ok_and(|r| {
-            shard_entry(&r, 1).is_some_and(|s| s["players"].as_u64().unwrap_or(0) >= 1)
-        })
-    })?;
+    let held = hold(cluster, 1, 1, 120)?;
     let id = container_id(cluster, "arena-1")?;
     let killed = Instant::now();
     let out = std::process::Command::new("ctr")
@@ -278,7 +242,7 @@ fn kill_a_worker(cluster: &LocalCluster) -> Result<()> {
         lost_ms <= u128::from(HEARTBEAT_SECONDS * 3) * 1000 + 1500,
         "shard 1 counted healthy for {lost_ms} ms after its process died"
     );
-    drop(hold);
+    drop(held);
     // While it is away, and until its new process beats, reservations go elsewhere.
     let reserves = node::run(
         "cluster/reserve-many.mjs",
@@ -384,6 +348,28 @@ fn delete(cluster: &LocalCluster) -> Result<()> {
         "helm uninstall removed the CRD"
     );
     Ok(())
+}
+
+/// `hold.mjs`: `count` players on `shard` for `seconds` at most; returns once all joined.
+fn hold(cluster: &LocalCluster, shard: u32, count: u32, seconds: u64) -> Result<node::NodeProc> {
+    let ready = roomshard_testkit::scratch_dir("cluster-hold")?.join("ready");
+    let proc = node::spawn(
+        "cluster/hold.mjs",
+        &[
+            cluster.ingress_url()?.to_owned(),
+            shard.to_string(),
+            count.to_string(),
+            seconds.to_string(),
+            ready.to_string_lossy().into_owned(),
+        ],
+        false,
+    )?;
+    wait_until(
+        &format!("{count} players held on shard {shard}"),
+        Duration::from_secs(60),
+        || ready.exists().then_some(()),
+    )?;
+    Ok(proc)
 }
 
 fn pod_uids(cluster: &LocalCluster, pods: &[&str]) -> Result<Vec<String>> {

@@ -19,7 +19,7 @@ export async function reserve(base, body) {
 // undefined), `tries` at most.
 export async function reserveOn(base, shard, player, tries = 40) {
   for (let i = 0; i < tries; i++) {
-    const seat = await reserve(base, { track: `t-${player}-${i}`, player });
+    const seat = await reserve(base, { track: `t-${player}-${i}`, player: `${player}-${i}` });
     if (shard === undefined || seat.shard === shard) return seat;
   }
   throw new Error(`no seat on shard ${shard} in ${tries} reservations`);

@@ -1,10 +1,12 @@
 // Players that take seats on one shard and stay: prints when each joined, the drain
 // notice it got and when it was disconnected (ms since the script started), until every
-// player is gone or the deadline passes. Usage: node hold.mjs <ingress url> <shard> <players> <seconds>
+// player is gone or the deadline passes; writes <ready file> once every player joined.
+// Usage: node hold.mjs <ingress url> <shard> <players> <seconds> <ready file>
+import { writeFileSync } from "node:fs";
 import { deadline, out } from "../worker/common.mjs";
 import { reserveOn, play } from "./common.mjs";
 
-const [base, shard, count, seconds] = process.argv.slice(2);
+const [base, shard, count, seconds, ready] = process.argv.slice(2);
 deadline(Number(seconds) * 1000);
 const t0 = Date.now();
 let left = Number(count);
@@ -19,3 +21,4 @@ for (let i = 0; i < Number(count); i++) {
   out({ player: i, joined: seat.shard, room: seat.room, at: Date.now() - t0 });
 }
 out({ holding: Number(count) });
+writeFileSync(ready, "holding\n");
