@@ -166,16 +166,20 @@ pub fn redis_cli(cluster: &LocalCluster, args: &[&str]) -> Result<String> {
     cluster.kubectl(&all)
 }
 
-/// `GET /rooms` through the ingress, as a client outside the cluster asks.
-pub fn rooms(cluster: &LocalCluster) -> Result<Value> {
+/// `GET path` through the ingress, as a client outside the cluster asks.
+pub fn get(cluster: &LocalCluster, path: &str) -> Result<roomshard_testkit::http::Answer> {
     let base = cluster.ingress_url()?;
     let addr = base
         .strip_prefix("http://")
         .context("the ingress URL is not http://")?
         .parse()
         .context("the ingress URL is not host:port")?;
-    roomshard_testkit::http::request_to(addr, "GET", "/rooms", None, b"", Duration::from_secs(5))?
-        .json()
+    roomshard_testkit::http::request_to(addr, "GET", path, None, b"", Duration::from_secs(5))
+}
+
+/// `GET /rooms` through the ingress.
+pub fn rooms(cluster: &LocalCluster) -> Result<Value> {
+    get(cluster, "/rooms")?.json()
 }
 
 /// The entry of shard `index` in a `GET /rooms` answer.

@@ -1,6 +1,7 @@
 // Players that take seats on one shard and stay: prints when each joined, the drain
 // notice it got and when it was disconnected (ms since the script started), until every
-// player is gone or the deadline passes; writes <ready file> once every player joined.
+// player is gone or the deadline passes; writes <ready file> ({rooms}) once every player
+// joined.
 // Usage: node hold.mjs <ingress url> <shard> <players> <seconds> <ready file>
 import { writeFileSync } from "node:fs";
 import { deadline, out } from "../worker/common.mjs";
@@ -10,6 +11,7 @@ const [base, shard, count, seconds, ready] = process.argv.slice(2);
 deadline(Number(seconds) * 1000);
 const t0 = Date.now();
 let left = Number(count);
+const rooms = [];
 for (let i = 0; i < Number(count); i++) {
   const seat = await reserveOn(base, Number(shard), `hold-${i}`);
   const p = await play(seat, `hold-${i}`);
@@ -19,6 +21,7 @@ for (let i = 0; i < Number(count); i++) {
     if (--left === 0) process.exit(0);
   });
   out({ player: i, joined: seat.shard, room: seat.room, at: Date.now() - t0 });
+  rooms.push(seat.room);
 }
 out({ holding: Number(count) });
-writeFileSync(ready, "holding\n");
+writeFileSync(ready, JSON.stringify({ rooms }));
