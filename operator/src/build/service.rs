@@ -68,7 +68,11 @@ pub fn client_service(inputs: &Inputs<'_>) -> Service {
 }
 
 /// The ClusterIP Service of shard `index`, selecting exactly its pod, so a proxy can
-/// route `/shard/{i}/…` to `{set}-shard-{i}`.
+/// route `/shard/{i}/…` to `{set}-shard-{i}`. It routes to the pod whether or not it is
+/// Ready: the matchmaker places seats by the shard's heartbeat, which a worker writes once
+/// it listens, before its readiness probe passes and the endpoints follow; and a draining
+/// worker (not Ready) still serves the players it has, their long-polling requests and
+/// their resumes.
 pub fn shard_service(inputs: &Inputs<'_>, index: u32) -> Service {
     let name = &inputs.valid.name;
     let mut metadata = inputs.meta(names::shard_service(name, index), statefulset::COMPONENT);
@@ -81,6 +85,7 @@ pub fn shard_service(inputs: &Inputs<'_>, index: u32) -> Service {
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
             selector: Some(selector),
+            publish_not_ready_addresses: Some(true),
             ports: Some(vec![port("socketio", inputs.set.spec.port())]),
             ..ServiceSpec::default()
         }),
@@ -178,6 +183,10 @@ mod tests {
         assert_eq!(
             svc["spec"]["selector"]["statefulset.kubernetes.io/pod-name"],
             "game-3"
+        );
+        assert_eq!(
+            svc["spec"]["publishNotReadyAddresses"], true,
+            "a draining or just started shard is still routed"
         );
         assert_eq!(shard_service_index("game", "game-shard-3"), Some(3));
         assert_eq!(shard_service_index("game", "game-shard-x"), None);
