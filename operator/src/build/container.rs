@@ -22,7 +22,9 @@ pub(crate) fn served_container(port_name: &str, port: i32, ops: Option<i32>) -> 
     let probed = ops.unwrap_or(port);
     Container {
         ports: Some(ports),
-        readiness_probe: Some(http_probe("/readyz", probed, 2, 3)),
+        // Probed every second: a worker that restarts is routed to again as soon as it
+        // has registered, which is when the matchmaker starts handing out its seats.
+        readiness_probe: Some(http_probe("/readyz", probed, 1, 3)),
         liveness_probe: Some(http_probe("/healthz", probed, 10, 3)),
         security_context: Some(container_security_context()),
         volume_mounts: Some(vec![tmp_mount()]),

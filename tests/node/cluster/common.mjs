@@ -25,10 +25,25 @@ export async function reserveOn(base, shard, player, tries = 40) {
   throw new Error(`no seat on shard ${shard} in ${tries} reservations`);
 }
 
-// Joins the seat; resolves with {socket, ack, view, firstViewMs} once the first view batch
-// after the join arrived (the time counts from the reservation's start).
+// Connects to the URL a seat names, trying again for a few seconds as socket.io-client's
+// own reconnection does: a worker restarted a moment ago beats (and is handed seats)
+// before its readiness probe passes and the ingress routes to it again.
+async function connectRetrying(url, ms = 8000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await connectHanded(url);
+    } catch (e) {
+      if (Date.now() > until) throw new Error(`connect to ${url}: ${e.message}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+// Joins the seat; resolves with {socket, ack, view, firstViewMs} once the first
+// view batch after the join arrived (the time counts from the reservation's start).
 export async function play(seat, name) {
-  const socket = await connectHanded(seat.url);
+  const socket = await connectRetrying(seat.url);
   const view = new ViewTracker(socket);
   let firstView = null;
   socket.once("view", () => { firstView = Date.now(); });
