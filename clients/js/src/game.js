@@ -73,7 +73,7 @@ export class Game {
     this.resumeWindowMs = opts.resumeWindowMs ?? RESUME_WINDOW_MS;
     /** @type {Map<string, Set<Function>>} */
     this.listeners = new Map();
-    this.seq = new SeqTracker();
+    this.seq = new SeqTracker(0, opts.events || []);
     /** @type {Set<{reject: (e: Error) => void}>} */
     this.pending = new Set();
     this.socket = null;
@@ -290,7 +290,14 @@ export class Game {
     }));
     socket.on("error", mine((e) => this.notify("error", e)));
     // The custom events the game listens for (`events`): `{from, data, seq?}` as relayed.
-    for (const event of this.opts.events || []) socket.on(event, mine((m) => this.notify(event, m)));
+    // A room-scoped one carries `seq` and is room history like `said`: held back during a
+    // resume, delivered once whether it comes live or replayed. The others are not history.
+    for (const event of this.opts.events || []) {
+      socket.on(event, mine((m) => {
+        if (m && Number.isInteger(m.seq)) this.deliver(this.seq.live(event, m));
+        else this.notify(event, m);
+      }));
+    }
     return new Promise((resolve, reject) => {
       const done = () => {
         socket.off("connect", ok);
