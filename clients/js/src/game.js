@@ -289,15 +289,10 @@ export class Game {
       this.notify("draining", d);
     }));
     socket.on("error", mine((e) => this.notify("error", e)));
-    // The custom events the game listens for (`events`): `{from, data, seq?}` as relayed.
-    // A room-scoped one carries `seq` and is room history like `said`: held back during a
-    // resume, delivered once whether it comes live or replayed. The others are not history.
-    for (const event of this.opts.events || []) {
-      socket.on(event, mine((m) => {
-        if (m && Number.isInteger(m.seq)) this.deliver(this.seq.live(event, m));
-        else this.notify(event, m);
-      }));
-    }
+    // The custom events the game listens for (`events`): `{from, data, seq?}` as relayed. A
+    // room one carries `seq` and is room history like `said` (held during a resume, once).
+    const custom = (event) => (m) => (Number.isInteger(m?.seq) ? this.deliver(this.seq.live(event, m)) : this.notify(event, m));
+    for (const event of this.opts.events || []) socket.on(event, mine(custom(event)));
     return new Promise((resolve, reject) => {
       const done = () => {
         socket.off("connect", ok);

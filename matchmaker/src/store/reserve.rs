@@ -376,8 +376,7 @@ impl Store {
                         return Ok(Err(Refusal::NoCapacity));
                     }
                 }
-                // The request's metadata goes with its own track (a retry's body is the
-                // first one's, as its idempotency key says).
+                // The request's metadata goes with its own track.
                 let (index, metadata) = if *track == req.track {
                     (req.index.as_str(), req.metadata.as_deref().unwrap_or(""))
                 } else {
@@ -422,8 +421,8 @@ impl Store {
                     }
                     return Ok(Err(Refusal::TrackRoomLimit));
                 }
+                // Listed with its track from now on; a private room never is.
                 Ok(_) if matches!(plan, Plan::New { .. }) && req.metadata.is_some() => {
-                    // Listed with its track from now on; a private room never is.
                     if !req.private
                         && let Err(e) = self.note_metadata_index(&req.track, &index).await
                     {
