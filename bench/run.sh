@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Roomshard against its peers, side by side in one run on this machine, printing ratios.
 #
-#   bench/run.sh [fanout|interest|memory|matchmaker|crossworker|resume ...]
+#   bench/run.sh [fanout|interest|memory|matchmaker|crossworker|nearby|resume ...]
 #
-# With no suite named, all but `resume` run. `resume` (bench/resume.mjs) runs when named:
+# With no suite named, all but `resume` run. `nearby` (bench/nearby.mjs): NEARBY_PLAYERS
+# players (default 200) in rooms of NEARBY_ROOM_SIZE (default 50) on two processes each
+# send the custom event `shoot` NEARBY_RATE times a second (default 5): Roomshard relays it
+# to the players whose area holds the sender (scope `nearby`), and room-wide with a radius
+# covering the world; the Node peer relays it room-wide. `resume` (bench/resume.mjs) runs when named:
 # RESUME_PLAYERS players (default 1000) in RESUME_ROOMS rooms (default 50) lose every
 # connection at once and resume, against their fresh reserve-and-join in the same run.
 #
@@ -26,6 +30,9 @@ IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-10000}"
 CROSS_PAIRS="${CROSS_PAIRS:-25}"
 RESUME_PLAYERS="${RESUME_PLAYERS:-1000}"
 RESUME_ROOMS="${RESUME_ROOMS:-50}"
+NEARBY_PLAYERS="${NEARBY_PLAYERS:-200}"
+NEARBY_ROOM_SIZE="${NEARBY_ROOM_SIZE:-50}"
+NEARBY_RATE="${NEARBY_RATE:-5}"
 FANOUT_THREADS="${FANOUT_THREADS:-1}"
 BASELINE_BIN="${BASELINE_BIN:-}"
 if [[ -n "$BASELINE_BIN" && ! -x "$BASELINE_BIN/roomshard-worker" ]]; then
@@ -33,7 +40,7 @@ if [[ -n "$BASELINE_BIN" && ! -x "$BASELINE_BIN/roomshard-worker" ]]; then
   exit 2
 fi
 suites=("$@")
-((${#suites[@]})) || suites=(fanout interest memory matchmaker crossworker)
+((${#suites[@]})) || suites=(fanout interest memory matchmaker crossworker nearby)
 
 hack/install-deps.sh --no-control-plane
 echo "bench: building release binaries" >&2
@@ -94,13 +101,13 @@ start_roomshard() {
   done
 }
 
-# start_node N: N Node socket.io processes with the Redis adapter.
+# start_node N [ENV=VALUE ...]: N Node socket.io processes with the Redis adapter.
 start_node() {
-  local n=$1
+  local n=$1; shift
   worker_urls=(); server_pids=()
   for ((i = 0; i < n; i++)); do
     local port; port=$(free_port)
-    PORT="$port" REDIS_URL="redis://127.0.0.1:$redis_port" node "$node_dir/peer-server.mjs" \
+    env "$@" PORT="$port" REDIS_URL="redis://127.0.0.1:$redis_port" node "$node_dir/peer-server.mjs" \
       >"$scratch/node-$i.log" 2>&1 &
     pids+=($!); server_pids+=($!)
     wait_http "$port" /healthz
@@ -253,6 +260,42 @@ crossworker() {
   say "cross-worker overhead at p50 = $(python3 -c 'import sys; print(f"{float(sys.argv[2])-float(sys.argv[1]):.2f} ms")' "$(field cross-same move_to_view.p50_ms)" "$(field cross-split move_to_view.p50_ms)")"
 }
 
+nearby() {
+  say "== 6. nearby custom events: $NEARBY_PLAYERS players in rooms of $NEARBY_ROOM_SIZE on 2 processes, shoot at $NEARBY_RATE Hz each, ${DURATION}s"
+  say "$(printf '%-22s %12s %12s %14s %12s %14s %12s' impl sent delivered 'msgs/CPU-s' 'server CPU-s' 'bytes/client' 'bytes/msg')"
+  local events='[{"name":"shoot","scope":"nearby","maxBytes":64,"perSecond":50}]'
+  for impl in roomshard-nearby roomshard-wide node; do
+    start_redis
+    case $impl in
+      roomshard-nearby) start_roomshard 2 EVENTS="$events" WORKER_THREADS="$FANOUT_THREADS" ;;
+      # A radius covering the world: `nearby` reaches the whole room, as the peer's relay.
+      roomshard-wide) start_roomshard 2 EVENTS="$events" AOI_RADIUS=1500 WORKER_THREADS="$FANOUT_THREADS" ;;
+      node) start_node 2 RELAY_EVENTS=shoot ;;
+    esac
+    local urls; urls=$(IFS=,; echo "${worker_urls[*]}")
+    local cpu0 cpu1; cpu0=$(servers_cpu)
+    node bench/nearby.mjs "$urls" "$NEARBY_PLAYERS" "$NEARBY_ROOM_SIZE" "$NEARBY_RATE" "$DURATION" \
+      >"$scratch/nearby-$impl.json"
+    cpu1=$(servers_cpu)
+    stop_all
+    python3 - "$scratch/nearby-$impl.json" "$(awk -v a="$cpu1" -v b="$cpu0" 'BEGIN {print a - b}')" <<'PY'
+import json, sys
+path, cpu = sys.argv[1], float(sys.argv[2])
+s = json.load(open(path))
+s["server_cpu_seconds"] = cpu
+s["messages_per_cpu_second"] = s["delivered"] / cpu if cpu > 0 else 0
+json.dump(s, open(path, "w"))
+PY
+    say "$(printf '%-22s %12s %12s %14.0f %12.2f %14.0f %12.1f' "$impl" \
+      "$(field "nearby-$impl" sent)" "$(field "nearby-$impl" delivered)" \
+      "$(field "nearby-$impl" messages_per_cpu_second)" "$(field "nearby-$impl" server_cpu_seconds)" \
+      "$(field "nearby-$impl" bytes_per_client)" "$(field "nearby-$impl" bytes_per_delivered)")"
+  done
+  for impl in roomshard-nearby roomshard-wide; do
+    say "$impl/Node: messages delivered per CPU-second = $(ratio "$(field "nearby-$impl" messages_per_cpu_second)" "$(field nearby-node messages_per_cpu_second)")x, bytes per client = $(ratio "$(field "nearby-$impl" bytes_per_client)" "$(field nearby-node bytes_per_client)")x, server CPU = $(ratio "$(field "nearby-$impl" server_cpu_seconds)" "$(field nearby-node server_cpu_seconds)")x"
+  done
+}
+
 resume() {
   # One worker shard behind a matchmaker, with reservations and their tokens, rooms of
   # RESUME_PLAYERS / RESUME_ROOMS seats (the matchmaker fills rooms in order).
@@ -280,7 +323,7 @@ resume() {
 say "Roomshard benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 for s in "${suites[@]}"; do
   case "$s" in
-    fanout|interest|memory|matchmaker|crossworker|resume) "$s" ;;
+    fanout|interest|memory|matchmaker|crossworker|nearby|resume) "$s" ;;
     *) echo "bench: unknown suite '$s'" >&2; exit 2 ;;
   esac
 done

@@ -213,12 +213,14 @@ export declare function reserve(
 export declare function socketTarget(url: string): { origin: string; path: string };
 
 export interface MissedEvent {
-  event: "said" | "presence";
-  data: Said | Presence;
+  /** `said`, `presence`, or a custom event of scope `room` the game listens for. */
+  event: string;
+  data: Said | Presence | Relayed<unknown>;
 }
 
 export declare class SeqTracker {
-  constructor(lastSeq?: number);
+  /** `custom`: the custom events the game listens for, which a resume may replay. */
+  constructor(lastSeq?: number, custom?: string[]);
   lastSeq: number;
   readonly holding: boolean;
   reset(lastSeq: number): void;

@@ -118,9 +118,11 @@ pub async fn reserve_handler(
 pub async fn rooms_handler(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<RoomsQuery>, QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<rooms::RoomsResponse>, AppError> {
     authenticate(&state, &headers).await?;
-    let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    rooms::list(&state, query).await.map(Json)
+    let Query(pairs) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    rooms::list(&state, RoomsQuery::parse(pairs)?)
+        .await
+        .map(Json)
 }

@@ -224,7 +224,12 @@ mod tests {
             (empty(Method::GET, "/nowhere"), 404, "not_found"),
             (empty(Method::DELETE, "/reserve"), 405, "method_not_allowed"),
             (empty(Method::GET, "/rooms?track=a:b"), 400, "bad_request"),
-            (empty(Method::GET, "/rooms?other=1"), 400, "bad_request"),
+            (empty(Method::GET, "/rooms?bad%20key=1"), 400, "bad_request"),
+            (
+                empty(Method::GET, "/rooms?mode=a&mode=b"),
+                400,
+                "bad_request",
+            ),
         ];
         for (req, status, code) in cases {
             let what = format!("{} {}", req.method(), req.uri());

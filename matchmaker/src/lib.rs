@@ -13,6 +13,8 @@
 //! - [`store`]: the Redis boundary (scripts, deadlines, decoding).
 //! - [`shard_view`]: the shards as last read, kept and shared by every reservation.
 //! - [`state`]: what every handler shares, built from the [`Config`].
+//! - [`metadata`]: room metadata: its checks, its stored form, the placement index of a
+//!   room with metadata, listing filters.
 //! - [`reserve`], [`rooms`]: one reservation, from request to signed token; the listing.
 //! - [`http`]: the axum router and its handlers; [`extract`] and [`error`]: its
 //!   extractor and its one error type.
@@ -26,6 +28,7 @@ pub mod extract;
 pub mod handlers;
 pub mod http;
 pub mod limits;
+pub mod metadata;
 pub mod metrics;
 pub mod pages;
 pub mod placement;

@@ -3,6 +3,7 @@
 
 use crate::auth::Caller;
 use crate::error::AppError;
+use crate::metadata::{self, Metadata};
 use crate::placement;
 use crate::shard_view::ShardView;
 use crate::state::AppState;
@@ -21,7 +22,7 @@ pub const MAX_PLAYER_CHARS: usize = 64;
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 
 /// The body of POST /reserve. Unknown fields are refused.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ReserveBody {
     #[serde(default)]
@@ -32,10 +33,13 @@ pub struct ReserveBody {
     pub player: Option<String>,
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// What a room this reservation creates is about ([`Metadata`]).
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
 }
 
 /// A request whose every field was checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ValidReserve {
     pub track: String,
     pub room: Option<String>,
@@ -45,6 +49,8 @@ pub struct ValidReserve {
     pub scope: String,
     /// `player` is a verified JWT's `sub`, so the token is bound to it.
     pub bound: bool,
+    /// The metadata of the room to fill or create; only with no `room`.
+    pub metadata: Option<Metadata>,
 }
 
 /// The caps the reserve script enforces (0: none).
@@ -81,6 +87,15 @@ pub fn validate(body: ReserveBody, caller: &Caller) -> Result<ValidReserve, AppE
     if let Some(room) = &body.room {
         validate_room_id(room).map_err(bad)?;
     }
+    let metadata = match body.metadata {
+        Some(_) if body.room.is_some() => {
+            return Err(bad(
+                "metadata describes the room a reservation creates; a reservation naming a room takes it as it is",
+            ));
+        }
+        Some(v) => Some(Metadata::parse(v).map_err(bad)?),
+        None => None,
+    };
     let player = match caller {
         Caller::Player(sub) => {
             if body.player.as_ref().is_some_and(|p| p != sub) {
@@ -122,6 +137,7 @@ pub fn validate(body: ReserveBody, caller: &Caller) -> Result<ValidReserve, AppE
         idempotency_key: body.idempotency_key,
         scope: caller.scope(),
         bound: matches!(caller, Caller::Player(_)),
+        metadata,
     })
 }
 
@@ -166,6 +182,9 @@ pub fn plan(
         new_rooms,
         player_cap: caps.player,
         track_room_cap: caps.track_rooms,
+        index: metadata::placement_index(&req.track, req.metadata.as_ref()),
+        metadata: req.metadata.as_ref().map(Metadata::encode),
+        private: req.metadata.as_ref().is_some_and(Metadata::is_private),
     }
 }
 
@@ -307,10 +326,38 @@ mod tests {
             r#"{"idempotencyKey":"a b"}"#,
             r#"{"track":1}"#,
             r#"{"extra":1}"#,
+            r#"{"metadata":"ctf"}"#,
+            r#"{"metadata":{"mode":{"x":1}}}"#,
+            r#"{"metadata":{"private":"yes"}}"#,
+            r#"{"room":"r1","metadata":{"mode":"ctf"}}"#,
         ] {
             let err = body(json).expect_err(json);
             assert_eq!(err.code(), "bad_request", "{json}");
         }
+    }
+
+    #[test]
+    fn metadata_goes_to_the_script_in_its_stored_form() {
+        let req = body(r#"{"metadata":{"mode":"ctf","private":true,"map":"dust"}}"#).expect("ok");
+        let view = ShardView::new(vec![state(0, true, 0)], Instant::now());
+        let now = Instant::now();
+        let p = plan(&req, &view, now, "n".into(), 1000, Caps::default());
+        assert_eq!(
+            p.metadata.as_deref(),
+            Some(r#"{"map":"dust","mode":"ctf","private":true}"#)
+        );
+        assert!(p.private);
+        assert_eq!(p.index, "default~private");
+        let plain = plan(
+            &body("{}").expect("ok"),
+            &view,
+            now,
+            "n".into(),
+            1000,
+            Caps::default(),
+        );
+        assert_eq!((plain.metadata, plain.private), (None, false));
+        assert_eq!(plain.index, "default");
     }
 
     #[test]

@@ -1,6 +1,9 @@
-//! GET /rooms: shards and rooms as the registry sees them, with lost rooms flagged.
+//! GET /rooms: shards and rooms as the registry sees them, with lost rooms flagged, their
+//! metadata, and only the rooms whose metadata matches the query's filters. Private rooms
+//! are never listed.
 
 use crate::error::AppError;
+use crate::metadata::{self, Metadata};
 use crate::placement::ShardState;
 use crate::state::AppState;
 use crate::store::RoomRow;
@@ -11,20 +14,52 @@ pub const MAX_LISTED_ROOMS: usize = 5_000;
 /// Rooms per page when `limit` is not given.
 pub const DEFAULT_LISTED_ROOMS: usize = 1_000;
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The query of GET /rooms: its own parameters, and every other one a metadata filter.
+#[derive(Debug, Clone, Default)]
 pub struct RoomsQuery {
-    #[serde(default)]
     pub track: Option<String>,
     /// Rooms per page, 1 to [`MAX_LISTED_ROOMS`].
-    #[serde(default)]
     pub limit: Option<usize>,
     /// The `nextCursor` of the previous page.
-    #[serde(default)]
     pub cursor: Option<String>,
+    /// `key=value` pairs every listed room's metadata must hold.
+    pub filters: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl RoomsQuery {
+    /// Reads the query's parameters, each at most once.
+    pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, AppError> {
+        let bad = |m: String| AppError::BadRequest(m);
+        let mut q = RoomsQuery::default();
+        for (k, v) in pairs {
+            let slot = match k.as_str() {
+                "track" => &mut q.track,
+                "cursor" => &mut q.cursor,
+                "limit" => {
+                    if q.limit.is_some() {
+                        return Err(bad("limit is given twice".into()));
+                    }
+                    let n = v
+                        .parse::<usize>()
+                        .map_err(|_| bad(format!("limit must be 1 to {MAX_LISTED_ROOMS}")))?;
+                    q.limit = Some(n);
+                    continue;
+                }
+                _ => {
+                    q.filters.push((k, v));
+                    continue;
+                }
+            };
+            if slot.replace(v).is_some() {
+                return Err(bad(format!("{k} is given twice")));
+            }
+        }
+        metadata::validate_filters(&q.filters).map_err(bad)?;
+        Ok(q)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomView {
     pub room: String,
     pub track: String,
@@ -34,6 +69,9 @@ pub struct RoomView {
     pub capacity: u32,
     /// The room's shard stopped beating while the room lived.
     pub lost: bool,
+    /// What the reservation that created the room said about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,12 +86,22 @@ pub struct RoomsResponse {
 }
 
 /// Marks rooms lost when their shard is not healthy (missing or stale heartbeat); draining
-/// shards are alive. Returns the views and the rooms newly found lost.
-pub fn judge_rooms(rows: Vec<RoomRow>, shards: &[ShardState]) -> (Vec<RoomView>, Vec<String>) {
+/// shards are alive. Keeps the rooms whose metadata holds every filter (with none, every
+/// room). Returns the views and the rooms newly found lost.
+pub fn judge_rooms(
+    rows: Vec<RoomRow>,
+    shards: &[ShardState],
+    filters: &[(String, String)],
+) -> (Vec<RoomView>, Vec<String>) {
     let mut newly_lost = Vec::new();
     let views = rows
         .into_iter()
-        .map(|r| {
+        .filter_map(|r| {
+            let metadata = Metadata::decode(&r.metadata);
+            let kept = filters.is_empty() || metadata.as_ref().is_some_and(|m| m.matches(filters));
+            kept.then_some((r, metadata))
+        })
+        .map(|(r, metadata)| {
             let alive = shards.iter().any(|s| s.shard == r.shard && s.healthy);
             if !alive && !r.lost {
                 newly_lost.push(r.room.clone());
@@ -66,6 +114,7 @@ pub fn judge_rooms(rows: Vec<RoomRow>, shards: &[ShardState]) -> (Vec<RoomView>,
                 players: r.players,
                 reserved: r.reserved,
                 capacity: r.capacity,
+                metadata: metadata.as_ref().map(Metadata::to_json),
             }
         })
         .collect();
@@ -97,7 +146,7 @@ pub async fn list(state: &AppState, query: RoomsQuery) -> Result<RoomsResponse, 
         .store
         .rooms(query.track.as_deref(), limit, offset)
         .await?;
-    let (rooms, newly_lost) = judge_rooms(rows, &shards);
+    let (rooms, newly_lost) = judge_rooms(rows, &shards, &query.filters);
     if !newly_lost.is_empty() {
         tracing::warn!(rooms = ?newly_lost, "rooms lost: their shard stopped beating");
         state.metrics.lost_rooms.inc_by(newly_lost.len() as u64);
@@ -135,6 +184,7 @@ mod tests {
             players: 1,
             reserved: 0,
             lost,
+            metadata: String::new(),
         }
     }
 
@@ -149,9 +199,60 @@ mod tests {
                 row("d", 9, false),
             ],
             &shards,
+            &[],
         );
         let lost: Vec<bool> = views.iter().map(|v| v.lost).collect();
         assert_eq!(lost, vec![false, true, true, true]);
         assert_eq!(newly, vec!["b".to_owned(), "d".to_owned()]);
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+    }
+
+    #[test]
+    fn filters_keep_the_rooms_whose_metadata_holds_them() {
+        let shards = [shard(0, true, false)];
+        let with = |room: &str, meta: &str| RoomRow {
+            metadata: meta.into(),
+            ..row(room, 0, false)
+        };
+        let rows = || {
+            vec![
+                with("ctf", r#"{"map":"dust","mode":"ctf"}"#),
+                with("dm", r#"{"mode":"dm"}"#),
+                with("plain", ""),
+            ]
+        };
+        let names = |v: Vec<RoomView>| v.into_iter().map(|r| r.room).collect::<Vec<_>>();
+        let (all, _) = judge_rooms(rows(), &shards, &[]);
+        assert_eq!(
+            all[0].metadata,
+            Some(serde_json::json!({"map": "dust", "mode": "ctf"}))
+        );
+        assert_eq!(all[2].metadata, None);
+        assert_eq!(names(all), ["ctf", "dm", "plain"]);
+        let (ctf, _) = judge_rooms(rows(), &shards, &pairs(&[("mode", "ctf")]));
+        assert_eq!(names(ctf), ["ctf"]);
+        let (none, _) = judge_rooms(rows(), &shards, &pairs(&[("mode", "ctf"), ("map", "x")]));
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn the_query_takes_its_own_parameters_once_and_the_rest_as_filters() {
+        let q = RoomsQuery::parse(pairs(&[("track", "t"), ("limit", "5"), ("mode", "ctf")]))
+            .expect("valid");
+        assert_eq!((q.track.as_deref(), q.limit), (Some("t"), Some(5)));
+        assert_eq!(q.filters, pairs(&[("mode", "ctf")]));
+        for bad in [
+            pairs(&[("limit", "x")]),
+            pairs(&[("limit", "1"), ("limit", "2")]),
+            pairs(&[("track", "a"), ("track", "b")]),
+            pairs(&[("mode", "a"), ("mode", "b")]),
+            pairs(&[("bad key", "a")]),
+        ] {
+            let err = RoomsQuery::parse(bad.clone()).expect_err("refused");
+            assert_eq!(err.code(), "bad_request", "{bad:?}");
+        }
     }
 }

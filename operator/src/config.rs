@@ -1,7 +1,7 @@
 //! The operator's flags, each with an environment fallback, and the settings they make.
 
 use crate::build::Defaults;
-use crate::crd::MatchmakerAuthSpec;
+use crate::crd::{HooksSpec, MatchmakerAuthSpec};
 use clap::Parser;
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use std::net::{IpAddr, SocketAddr};
@@ -68,6 +68,11 @@ pub struct Cli {
     /// set names none. Secrets it names must exist in each set's namespace.
     #[arg(long, env = "DEFAULT_MATCHMAKER_AUTH", value_parser = parse_auth)]
     pub default_matchmaker_auth: Option<MatchmakerAuthSpec>,
+    /// Server hooks (a `spec.hooks` as JSON, such as
+    /// `{"onJoin":{"url":"http://game-backend.games:8080/join"}}`) of every set that names
+    /// none. A `secretRef` it names must exist in each set's namespace.
+    #[arg(long, env = "DEFAULT_HOOKS", value_parser = parse_hooks)]
+    pub default_hooks: Option<HooksSpec>,
     /// Seconds the finalizer spends on Redis clean-up before letting deletion proceed.
     #[arg(long, env = "CLEANUP_TIMEOUT_SECONDS", default_value_t = 10)]
     pub cleanup_timeout_seconds: u64,
@@ -87,6 +92,14 @@ fn parse_auth(s: &str) -> Result<MatchmakerAuthSpec, String> {
     })?;
     crate::validate::check_auth(&auth).map_err(|e| format!("DEFAULT_MATCHMAKER_AUTH: {e}"))?;
     Ok(auth)
+}
+
+/// DEFAULT_HOOKS: a `spec.hooks`, held to the same checks.
+fn parse_hooks(s: &str) -> Result<HooksSpec, String> {
+    let hooks: HooksSpec = serde_json::from_str(s)
+        .map_err(|e| format!("DEFAULT_HOOKS must be a spec.hooks object: {e}"))?;
+    crate::validate::check_default_hooks(&hooks).map_err(|e| format!("DEFAULT_HOOKS: {e}"))?;
+    Ok(hooks)
 }
 
 impl Cli {
@@ -123,6 +136,7 @@ impl Cli {
             defaults: Defaults {
                 resources: self.default_resources.clone(),
                 matchmaker_auth: self.default_matchmaker_auth.clone(),
+                hooks: self.default_hooks.clone(),
             },
             redis_tls: self.redis_tls.clone(),
             namespace: self.watch_namespace.clone(),
@@ -234,6 +248,30 @@ mod tests {
             keyless.contains("needs hs256Secret or jwksUrl"),
             "{keyless}"
         );
+    }
+
+    #[test]
+    fn default_hooks_are_checked_as_a_sets_own() {
+        let hooks = |json: &str| {
+            Cli::try_parse_from(["roomshard-operator", "--default-hooks", json])
+                .map(|c| c.controller().defaults.hooks)
+                .map_err(|e| e.to_string())
+        };
+        let ok = hooks(r#"{"onJoin":{"url":"http://backend.games:8080/join","timeoutMs":500}}"#);
+        let ok = ok.expect("valid").expect("set");
+        assert_eq!(
+            ok.on_join.map(|h| h.url),
+            Some("http://backend.games:8080/join".to_owned())
+        );
+        let bad = hooks(r#"{"onJoin":{"url":"ftp://backend/join"}}"#).expect_err("not http");
+        assert!(bad.contains("DEFAULT_HOOKS: spec.hooks.onJoin"), "{bad}");
+        let garbage = hooks("onJoin=x").expect_err("not JSON");
+        assert!(
+            garbage.contains("DEFAULT_HOOKS must be a spec.hooks object"),
+            "{garbage}"
+        );
+        let none = Cli::try_parse_from(["roomshard-operator"]).expect("parses");
+        assert!(none.controller().defaults.hooks.is_none());
     }
 
     #[test]

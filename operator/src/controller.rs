@@ -6,6 +6,7 @@
 //! was read and write what they decided. A failure names its step and its child.
 
 use crate::build::children::Children;
+use crate::build::spec_defaults::with_defaults;
 use crate::build::{self, Inputs, names, selector_string, statefulset};
 use crate::crd::{DrainStatus, FINALIZER, RoomShardSet};
 use crate::drain::{self, DrainPlan};
@@ -114,6 +115,7 @@ async fn reconcile_set(
     api: &Api<RoomShardSet>,
     ctx: &Context,
 ) -> Result<Action> {
+    let set = &*with_defaults(set, &ctx.config.defaults);
     let valid = match validate(set, ctx.config.default_redis_url.as_deref()) {
         Ok(valid) => valid,
         Err(invalid) => return wait_for_a_valid_spec(set, api, &invalid, ctx).await,

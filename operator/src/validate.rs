@@ -10,6 +10,8 @@ use roomshard_protocol::{Keys, MAX_SHARDS, UrlTemplate};
 mod game;
 mod hooks;
 
+pub use hooks::check_default_hooks;
+
 /// Where a set's Redis URL comes from. Its `Debug` form hides a URL's password.
 #[derive(Clone, PartialEq, Eq)]
 pub enum RedisSource {

@@ -210,6 +210,13 @@ async fn operator_against_a_real_api_server() {
         cleanup_budget: Duration::from_secs(2),
         resync: Duration::from_secs(2),
         drain_poll: Duration::from_millis(300),
+        // The operator's default hooks (the chart's operator.defaultHooks): every set
+        // without spec.hooks gets them.
+        defaults: roomshard_operator::build::Defaults {
+            hooks: serde_json::from_str(r#"{"onJoin":{"url":"http://backend.games:8080/join"}}"#)
+                .expect("hooks"),
+            ..Default::default()
+        },
         ..Config::default()
     };
     let ctx = Arc::new(Context::new(
@@ -355,6 +362,20 @@ async fn operator_against_a_real_api_server() {
     // in the shard-count ConfigMap; the pod template, and so the running pods, stay.
     let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
     let template_before = pod_template(&statefulsets, "game").await;
+    // The set names no hooks: its workers get the operator's.
+    let hooks = template_before
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.env.as_ref())
+        .and_then(|env| env.iter().find(|e| e.name == "HOOKS"))
+        .and_then(|e| e.value.clone())
+        .expect("HOOKS from the operator's default");
+    let hooks: serde_json::Value = serde_json::from_str(&hooks).expect("HOOKS is JSON");
+    assert_eq!(
+        hooks["onJoin"]["url"], "http://backend.games:8080/join",
+        "{hooks}"
+    );
     let (ok, out) = kubectl(&cp, &["scale", "rss/game", "--replicas=5"]);
     assert!(ok, "{out}");
     wait_replicas(&client, "game", 5).await;

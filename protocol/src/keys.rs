@@ -271,6 +271,12 @@ impl Keys {
         }
     }
 
+    /// Set of the metadata placement indices (`{track}~{digest}`) that have held public
+    /// rooms of `track`, in the track's slot: how a listing of the track finds them.
+    pub fn track_metadata_indices(&self, track: &str) -> String {
+        format!("{}:metadata-indices", self.tagged("track", track))
+    }
+
     /// Set of the rooms of one track.
     pub fn track_rooms(&self, track: &str) -> String {
         self.track_index(track).rooms
@@ -347,6 +353,7 @@ mod tests {
             k.room_reservations("r1"),
             k.reservation("r1", "n"),
             k.track_rooms("ctf"),
+            k.track_metadata_indices("ctf"),
             k.player_reservations("ann"),
             k.idempotency("anon:i"),
         ];
@@ -379,6 +386,10 @@ mod tests {
             assert_eq!(hash_tag(key), "game-eu:track:ctf", "{key}");
         }
         assert_eq!(index.rooms, k.track_rooms("ctf"));
+        assert_eq!(
+            hash_tag(&k.track_metadata_indices("ctf")),
+            "game-eu:track:ctf"
+        );
         assert_eq!(hash_tag(&k.player_reservations("a}b")), "game-eu:player:a");
         assert_ne!(k.player_reservations("a}b"), k.player_reservations("a"));
         assert_eq!(k.shard(3), "roomshard:{game-eu}:shard:3");

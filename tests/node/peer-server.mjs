@@ -1,7 +1,9 @@
 // The benchmark peer: Node's socket.io 4 with @socket.io/redis-adapter, serving the same
 // room workload as a Roomshard worker (join with ack, move, say, leave; `view` batches
 // at a fixed tick) the way an idiomatic Node server would: every move of a room is
-// broadcast room-wide once per tick, with no interest management.
+// broadcast room-wide once per tick, with no interest management. RELAY_EVENTS (comma
+// separated names) are custom events relayed room-wide as they come, `{from, data}` to
+// everyone else in the sender's room, as a game on plain socket.io relays its own events.
 //
 //   PORT=4000 REDIS_URL=redis://127.0.0.1:6379 TICK_HZ=20 node peer-server.mjs
 import { createServer } from "node:http";
@@ -13,6 +15,7 @@ const port = Number(process.env.PORT || 4000);
 const tickHz = Number(process.env.TICK_HZ || 20);
 const width = 1000;
 const height = 1000;
+const relayed = (process.env.RELAY_EVENTS || "").split(",").filter(Boolean);
 
 const httpServer = createServer((req, res) => {
   if (req.url === "/healthz") {
@@ -77,6 +80,11 @@ io.on("connection", (socket) => {
     socket.leave(room);
     room = null;
   };
+  for (const event of relayed) {
+    socket.on(event, (data) => {
+      if (room) socket.to(room).emit(event, { from: socket.id, data });
+    });
+  }
   socket.on("leave", leave);
   socket.on("disconnect", leave);
 });

@@ -137,6 +137,10 @@ fn seat_from(
         -5 => Err(unavailable(
             "the join reached the registry after its deadline",
         )),
+        -6 => Err(Rejection::new(
+            codes::TOKEN_REQUIRED,
+            "the room is private: join it with a reservation token from POST /reserve",
+        )),
         other => Err(unavailable(format!("unexpected script reply {other}"))),
     }
 }
@@ -161,8 +165,8 @@ impl RedisSeats {
             .to_string()
     }
 
-    /// Closes `room` if it is empty and unreserved, then takes it out of its track's index
-    /// and the set's registries.
+    /// Closes `room` if it is empty and unreserved, then takes it out of its placement index
+    /// and the set's registries. `track` is the room's track or its placement index.
     pub async fn close_if_empty(&self, room: &str, track: &str) -> CloseOutcome {
         let keys = vec![
             self.registry.keys.room(room),
@@ -176,8 +180,8 @@ impl RedisSeats {
         ];
         let reply = self.run(&CLOSE, keys, args).await.ok().and_then(texts);
         match reply.as_deref() {
-            Some([closed, version]) if closed == "1" => {
-                self.closed(room, track, version.parse().ok()).await;
+            Some([closed, version, index]) if closed == "1" => {
+                self.closed(room, index, version.parse().ok()).await;
                 CloseOutcome::Closed
             }
             Some([gone]) if gone == "0" => CloseOutcome::Gone,
@@ -257,11 +261,14 @@ impl Seats {
                 let players = reply.get(1).and_then(|p| p.parse().ok()).unwrap_or(0);
                 let seat_track = reply.get(2).cloned().unwrap_or_default();
                 let mut first = false;
-                if let [_, _, _, opened, started, tail @ ..] = reply.as_slice()
-                    && let Ok(seats) = RoomSeats::parse(&r.shard.to_string(), tail)
+                if let [_, _, _, opened, started, free, version, expiry, index] = reply.as_slice()
+                    && let Ok(seats) = RoomSeats::parse(
+                        &r.shard.to_string(),
+                        &[free.clone(), version.clone(), expiry.clone()],
+                    )
                 {
                     first = started == "1";
-                    r.opened_or_changed(room, &seat_track, &seats, opened == "1", now)
+                    r.opened_or_changed(room, index, &seats, opened == "1", now)
                         .await;
                 }
                 let reply = (code, players, seat_track, first);

@@ -1,5 +1,6 @@
 //! What a game adds to the protocol, with the official client, two workers and a real
-//! Redis: custom events of every scope, and refusals of bad declarations at start.
+//! Redis: custom events of every scope, refusals of bad declarations at start, and private
+//! rooms closed to joins without a reservation.
 
 mod common;
 
@@ -183,4 +184,69 @@ fn entity_state_reaches_only_those_who_see_it_and_only_when_it_changes() {
         &json!({"ok": true, "state": {"hp": 8}})
     );
     assert!(lines.iter().any(|l| l["done"] == true));
+}
+
+#[test]
+fn a_private_room_takes_no_join_without_a_reservation() {
+    let redis = RedisServer::start().expect("redis");
+    let worker = start_worker(
+        "private",
+        &[
+            ("REDIS_URL", redis.url()),
+            ("ROOM_SHARD", "0/1".into()),
+            ("ROOMSHARD_REQUIRE_TOKEN", "false".into()),
+        ],
+    )
+    .expect("worker");
+    // A room as a reservation with metadata opens it (docs/REDIS.md, "Metadata").
+    let keys = roomshard_protocol::Keys::new("default").expect("keys");
+    for (room, private, index) in [
+        ("hidden", "1", "default~private"),
+        ("open", "0", "default~0123456789abcdef0123456789abcdef"),
+    ] {
+        redis
+            .query(&[
+                "HSET",
+                &keys.room(room),
+                "schema",
+                "2",
+                "shard",
+                "0",
+                "track",
+                "default",
+                "capacity",
+                "4",
+                "players",
+                "0",
+                "version",
+                "1",
+                "index",
+                index,
+                "private",
+                private,
+            ])
+            .expect("hset");
+    }
+    let lines = run_node(
+        "join.mjs",
+        &[
+            worker.url(),
+            json!([{"room": "hidden"}, {"room": "open"}]).to_string(),
+        ],
+        Duration::from_secs(30),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
+    let acks: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("ack")).collect();
+    assert_eq!(acks[0]["error"]["code"], "token_required", "{acks:?}");
+    assert_eq!(acks[1]["ok"], true, "{acks:?}");
+    // The open room's seats went to its own placement index, not the track's.
+    let index = keys.track_index("default~0123456789abcdef0123456789abcdef");
+    let free = redis
+        .query(&["ZSCORE", &index.free, "open"])
+        .expect("zscore");
+    assert_eq!(free.as_int(), Some(3), "{free:?}");
+    let plain = redis
+        .query(&["ZSCORE", &keys.track_index("default").free, "open"])
+        .expect("zscore");
+    assert!(plain.is_nil(), "{plain:?}");
 }

@@ -73,7 +73,7 @@ export class Game {
     this.resumeWindowMs = opts.resumeWindowMs ?? RESUME_WINDOW_MS;
     /** @type {Map<string, Set<Function>>} */
     this.listeners = new Map();
-    this.seq = new SeqTracker();
+    this.seq = new SeqTracker(0, opts.events || []);
     /** @type {Set<{reject: (e: Error) => void}>} */
     this.pending = new Set();
     this.socket = null;
@@ -289,8 +289,10 @@ export class Game {
       this.notify("draining", d);
     }));
     socket.on("error", mine((e) => this.notify("error", e)));
-    // The custom events the game listens for (`events`): `{from, data, seq?}` as relayed.
-    for (const event of this.opts.events || []) socket.on(event, mine((m) => this.notify(event, m)));
+    // The custom events the game listens for (`events`): `{from, data, seq?}` as relayed. A
+    // room one carries `seq` and is room history like `said` (held during a resume, once).
+    const custom = (event) => (m) => (Number.isInteger(m?.seq) ? this.deliver(this.seq.live(event, m)) : this.notify(event, m));
+    for (const event of this.opts.events || []) socket.on(event, mine(custom(event)));
     return new Promise((resolve, reject) => {
       const done = () => {
         socket.off("connect", ok);

@@ -1,19 +1,25 @@
 // Exactly-once delivery of room events across reconnections.
 //
-// Every room event (`said`, `presence`) carries `seq`, the room's event number on the
-// worker, one higher per event. The client remembers the highest it has handed to the
+// Every room event (`said`, `presence`, and the game's custom events of scope `room`)
+// carries `seq`, the room's event number on the worker, one higher per event. The client remembers the highest it has handed to the
 // application (`lastSeq`); a resume asks for everything after it, and whatever arrives
 // twice (a replayed event that was also delivered live, or a live event the replay
 // already covered) is dropped here.
 
-/** The room events that carry a sequence number. */
+/** The built-in room events that carry a sequence number. */
 export const ROOM_EVENTS = Object.freeze(["said", "presence"]);
 
 export class SeqTracker {
-  /** @param {number} [lastSeq] the highest seq already delivered (the join ack's `seq`) */
-  constructor(lastSeq = 0) {
+  /**
+   * @param {number} [lastSeq] the highest seq already delivered (the join ack's `seq`)
+   * @param {string[]} [custom] the custom events the game listens for: those of them a
+   *   resume replays are delivered (a room-scoped one carries `seq`; others never come)
+   */
+  constructor(lastSeq = 0, custom = []) {
     /** @type {number} */
     this.lastSeq = lastSeq;
+    /** @type {Set<string>} */
+    this.replayable = new Set([...ROOM_EVENTS, ...custom]);
     /** @type {null | Array<{event: string, data: any}>} */
     this.held = null;
   }
@@ -77,7 +83,7 @@ export class SeqTracker {
     this.held = null;
     const out = [];
     const sorted = (Array.isArray(missed) ? missed : [])
-      .filter((m) => m && ROOM_EVENTS.includes(m.event))
+      .filter((m) => m && this.replayable.has(m.event))
       .slice()
       .sort((a, b) => seqOf(a) - seqOf(b));
     for (const m of [...sorted, ...held.sort((a, b) => seqOf(a) - seqOf(b))]) {

@@ -72,6 +72,8 @@ pub enum GrantRefusal {
 pub enum GrantReply {
     Granted {
         track: String,
+        /// The placement index the room reports to (its track's or its metadata's).
+        index: String,
         shard: u32,
         expires_at: u64,
         worker: String,
@@ -81,7 +83,8 @@ pub enum GrantReply {
     },
     Refused {
         why: GrantRefusal,
-        track: String,
+        /// The placement index the room reports to.
+        index: String,
         seats: RoomSeats,
     },
     NotFound,
@@ -90,9 +93,10 @@ pub enum GrantReply {
 /// Parses the reply of grant.lua.
 pub fn parse_grant(reply: &[String]) -> Result<GrantReply, String> {
     match reply {
-        [ok, track, shard, expires_at, worker, url, tail @ ..] if ok == "ok" => {
+        [ok, track, index, shard, expires_at, worker, url, tail @ ..] if ok == "ok" => {
             Ok(GrantReply::Granted {
                 track: track.clone(),
+                index: index.clone(),
                 shard: num(shard, "shard")?,
                 expires_at: num(expires_at, "expiry")?,
                 worker: worker.clone(),
@@ -101,7 +105,7 @@ pub fn parse_grant(reply: &[String]) -> Result<GrantReply, String> {
             })
         }
         [err, code] if err == "err" && code == "room_not_found" => Ok(GrantReply::NotFound),
-        [err, code, track, shard, tail @ ..] if err == "err" => {
+        [err, code, index, shard, tail @ ..] if err == "err" => {
             let why = match code.as_str() {
                 "room_full" => GrantRefusal::RoomFull,
                 "shard_unavailable" => GrantRefusal::ShardUnavailable,
@@ -110,7 +114,7 @@ pub fn parse_grant(reply: &[String]) -> Result<GrantReply, String> {
             };
             Ok(GrantReply::Refused {
                 why,
-                track: track.clone(),
+                index: index.clone(),
                 seats: RoomSeats::parse(shard, tail)?,
             })
         }
@@ -118,12 +122,17 @@ pub fn parse_grant(reply: &[String]) -> Result<GrantReply, String> {
     }
 }
 
-/// A new room to open with the grant: its track, shard and seats.
+/// A new room to open with the grant: its track, shard and seats, the placement index it
+/// joins, and its metadata.
 #[derive(Debug, Clone, Copy)]
 pub struct Opening<'a> {
     pub track: &'a str,
     pub shard: u32,
     pub seats: u32,
+    pub index: &'a str,
+    /// The stored form, `""` for none.
+    pub metadata: &'a str,
+    pub private: bool,
 }
 
 /// One seat to grant: the room, the reservation's nonce, lifetime and player.
@@ -202,7 +211,7 @@ impl Store {
                 Key::from(self.keys.room_reservations(seat.room)),
                 Key::from(self.keys.reservation(seat.room, seat.nonce)),
             ];
-            let mut args = Vec::with_capacity(8 + shards.triples().len());
+            let mut args = Vec::with_capacity(11 + shards.triples().len());
             args.extend([
                 text(seat.room),
                 text(seat.nonce),
@@ -215,8 +224,19 @@ impl Store {
                     text(o.track),
                     Value::Integer(i64::from(o.shard)),
                     Value::Integer(i64::from(o.seats)),
+                    text(o.index),
+                    text(o.metadata),
+                    text(if o.private { "1" } else { "0" }),
                 ]),
-                None => args.extend([text("0"), text(""), text(""), text("")]),
+                None => args.extend([
+                    text("0"),
+                    text(""),
+                    text(""),
+                    text(""),
+                    text(""),
+                    text(""),
+                    text("0"),
+                ]),
             }
             args.extend(shards.triples().iter().cloned());
             (keys, args)
@@ -361,7 +381,24 @@ impl Store {
         .await
     }
 
-    /// Takes a room that no longer exists out of its track's index.
+    /// Records that `track` has rooms in the metadata placement index `index`, so listings
+    /// of the track find them.
+    pub(super) async fn note_metadata_index(
+        &self,
+        track: &str,
+        index: &str,
+    ) -> Result<(), RedisError> {
+        use fred::interfaces::SetsInterface;
+        self.call(
+            "metadata_index",
+            self.client
+                .sadd::<i64, _, _>(self.keys.track_metadata_indices(track), index),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Takes a room that no longer exists out of the placement index `track`.
     pub(super) async fn forget(&self, track: &str, room: &str) -> Result<(), RedisError> {
         self.call(
             "seat_index",
@@ -371,7 +408,8 @@ impl Store {
         .map(drop)
     }
 
-    /// Reads `rooms` of `track` again and posts what they say; the first failure ends it.
+    /// Reads `rooms` of the placement index `track` again and posts what they say (each to
+    /// the index it belongs to); the first failure ends it.
     pub(super) async fn refresh(&self, track: &str, rooms: &[String]) -> Result<(), RedisError> {
         for room in rooms {
             seat_index::refresh(&self.client, &self.keys, self.deadline, room, Some(track)).await?;
@@ -405,16 +443,20 @@ mod tests {
 
     #[test]
     fn grant_replies_parse() {
-        let ok =
-            parse_grant(&s(&["ok", "t", "1", "99", "w", "u", "3", "10", "99"])).expect("parses");
+        let ok = parse_grant(&s(&[
+            "ok", "t", "t~x", "1", "99", "w", "u", "3", "10", "99",
+        ]))
+        .expect("parses");
         assert!(matches!(
-            ok,
+            &ok,
             GrantReply::Granted {
+                track,
+                index,
                 shard: 1,
                 expires_at: 99,
                 seats: RoomSeats { free: 3, .. },
                 ..
-            }
+            } if track == "t" && index == "t~x"
         ));
         let full = parse_grant(&s(&["err", "room_full", "t", "0", "0", "4", "0"])).expect("parses");
         assert!(matches!(

@@ -138,9 +138,11 @@ mod tests {
 
     #[test]
     fn rooms_reply_parses() {
-        let rows = parse_rooms(&s(&["r1", "0", "t", "8", "-1", "2", "1"])).expect("ok");
+        let rows =
+            parse_rooms(&s(&["r1", "0", "t", "8", "-1", "2", "1", r#"{"m":1}"#])).expect("ok");
         assert_eq!(rows[0].players, 0);
         assert!(rows[0].lost);
+        assert_eq!(rows[0].metadata, r#"{"m":1}"#);
         assert!(parse_rooms(&s(&["r1"])).is_err());
     }
 }

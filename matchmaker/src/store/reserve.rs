@@ -36,8 +36,15 @@ pub struct ReserveRequest {
     pub new_rooms: Vec<NewRoom>,
     /// Unexpired reservations one player may hold (0: no cap).
     pub player_cap: u32,
-    /// Rooms the track may have (0: no cap).
+    /// Rooms the placement index may have (0: no cap).
     pub track_room_cap: u32,
+    /// The placement index the seat is placed from and a new room joins: the track's, or
+    /// the one of the metadata asked for (`crate::metadata::placement_index`).
+    pub index: String,
+    /// The stored form of the metadata a new room gets.
+    pub metadata: Option<String>,
+    /// The room to create is private: no existing room is filled.
+    pub private: bool,
 }
 
 /// A seat granted (or found again for an idempotency key).
@@ -210,14 +217,18 @@ impl Store {
         out
     }
 
-    /// Fills the fullest room of the track with a seat, or opens a room.
+    /// Fills the fullest room of the request's placement index with a seat, or opens a
+    /// room. A private room is only ever opened: no placement fills one.
     async fn place_seat(&self, req: &ReserveRequest, key: Option<&str>) -> Outcome {
+        if req.private {
+            return self.open_room(req, &req.eligible, key).await;
+        }
         let mut opening = false;
         let out = self.fill_or_open(req, key, &mut opening).await;
         if opening {
             // However it went, the room is in the index or will not be: the track's next
             // opening is free (an opening left behind also ends on its own after a lease).
-            if let Err(e) = self.opened(&req.track, &req.nonce).await {
+            if let Err(e) = self.opened(&req.index, &req.nonce).await {
                 tracing::debug!(error = %e, "ending a room opening failed");
             }
         }
@@ -246,7 +257,7 @@ impl Store {
             let opening_ms = if waited_out { 0 } else { times.lease_ms };
             let placed = self
                 .place(
-                    &req.track,
+                    &req.index,
                     &shards,
                     times,
                     req.track_room_cap,
@@ -254,7 +265,7 @@ impl Store {
                 )
                 .await?;
             if placed.wait {
-                self.refresh_later(&req.track, placed.due);
+                self.refresh_later(&req.index, placed.due);
                 tokio::time::sleep(OPENING_POLL).await;
                 continue;
             }
@@ -265,7 +276,7 @@ impl Store {
                     // A reservation counted there may have expired: look before opening
                     // a room.
                     refreshed = true;
-                    self.refresh(&req.track, &placed.due).await?;
+                    self.refresh(&req.index, &placed.due).await?;
                     continue;
                 }
                 if placed.limit {
@@ -273,7 +284,7 @@ impl Store {
                 }
                 break;
             };
-            self.refresh_later(&req.track, placed.due);
+            self.refresh_later(&req.index, placed.due);
             let plan = Plan::Existing { room };
             match self.carry_out(req, &req.nonce, &plan, key, false).await? {
                 Ok(g) => return Ok(Ok(g)),
@@ -365,21 +376,30 @@ impl Store {
                         return Ok(Err(Refusal::NoCapacity));
                     }
                 }
+                // The request's metadata goes with its own track.
+                let (index, metadata) = if *track == req.track {
+                    (req.index.as_str(), req.metadata.as_deref().unwrap_or(""))
+                } else {
+                    (track.as_str(), "")
+                };
                 Some(Opening {
                     track,
                     shard: *shard,
                     seats: *seats,
+                    index,
+                    metadata,
+                    private: req.private && !metadata.is_empty(),
                 })
             }
         };
         let granted = self.grant(seat, opening, &req.eligible).await?;
-        let (track, seats) = match &granted {
-            GrantReply::Granted { track, seats, .. } | GrantReply::Refused { track, seats, .. } => {
-                (track.clone(), *seats)
+        let (index, seats) = match &granted {
+            GrantReply::Granted { index, seats, .. } | GrantReply::Refused { index, seats, .. } => {
+                (index.clone(), *seats)
             }
             GrantReply::NotFound => {
                 if req.room.is_none() {
-                    let _ = self.forget(&req.track, plan.room()).await;
+                    let _ = self.forget(&req.index, plan.room()).await;
                 }
                 return Ok(Err(Refusal::RoomNotFound));
             }
@@ -394,12 +414,20 @@ impl Store {
             } else {
                 0
             };
-            match self.post(&track, plan.room(), &seats, cap).await {
+            match self.post(&index, plan.room(), &seats, cap).await {
                 Ok(IndexOutcome::Limit) => {
                     if let Plan::New { room, shard, .. } = plan {
                         self.abandon(*shard, room, nonce).await?;
                     }
                     return Ok(Err(Refusal::TrackRoomLimit));
+                }
+                // Listed with its track from now on; a private room never is.
+                Ok(_) if matches!(plan, Plan::New { .. }) && req.metadata.is_some() => {
+                    if !req.private
+                        && let Err(e) = self.note_metadata_index(&req.track, &index).await
+                    {
+                        tracing::debug!(error = %e, "recording a metadata index failed");
+                    }
                 }
                 Ok(_) => {}
                 // The index lags until the room is read again; the seat stands.

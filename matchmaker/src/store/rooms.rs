@@ -1,6 +1,7 @@
 //! The room listing of GET /rooms, and the record of rooms found lost. The names come
-//! from one index (the set's rooms, or a track's), the seats from each room's own slot, in
-//! pipelined round trips.
+//! from the set's rooms, or from a track's placement index and its metadata indices; the
+//! seats from each room's own slot, in pipelined round trips. Private rooms are never
+//! listed.
 
 use super::{RedisError, Store, num};
 use fred::interfaces::{HashesInterface, SetsInterface, SortedSetsInterface};
@@ -16,6 +17,8 @@ pub struct RoomRow {
     pub players: u32,
     pub reserved: u32,
     pub lost: bool,
+    /// The stored form of the room's metadata; empty for none.
+    pub metadata: String,
 }
 
 fn rooms_error(detail: String) -> RedisError {
@@ -49,9 +52,7 @@ impl Store {
                 .await?
             }
             Some(t) => {
-                let mut all: Vec<String> = self
-                    .call("rooms", self.client.smembers(self.keys.track_rooms(t)))
-                    .await?;
+                let mut all = self.track_room_names(t).await?;
                 all.sort_unstable();
                 all.into_iter().skip(start).take(limit + 1).collect()
             }
@@ -68,7 +69,9 @@ impl Store {
                 seats
                     .hmget::<(), _, _>(
                         self.keys.room(room),
-                        vec!["shard", "track", "capacity", "players"],
+                        vec![
+                            "shard", "track", "capacity", "players", "private", "metadata",
+                        ],
                     )
                     .await?;
                 seats
@@ -92,7 +95,7 @@ impl Store {
         };
         let (seats, lost) =
             tokio::try_join!(self.call("rooms", read), self.call("rooms", read_lost))?;
-        let mut flat = Vec::with_capacity(names.len() * 7);
+        let mut flat = Vec::with_capacity(names.len() * 8);
         let mut seats = seats.into_iter();
         let mut lost = lost.into_iter();
         for room in names {
@@ -108,9 +111,13 @@ impl Store {
                 .unwrap_or(0)
                 .to_string();
             let was_lost = lost.next().is_some_and(|v| !v.is_null());
-            let [Some(shard), track, capacity, players] = fields.as_slice() else {
+            let [Some(shard), track, capacity, players, private, metadata] = fields.as_slice()
+            else {
                 continue;
             };
+            if private.as_deref() == Some("1") {
+                continue;
+            }
             flat.extend([
                 room,
                 shard.clone(),
@@ -119,9 +126,38 @@ impl Store {
                 players.clone().unwrap_or_else(|| "0".to_owned()),
                 reserved,
                 if was_lost { "1" } else { "0" }.to_owned(),
+                metadata.clone().unwrap_or_default(),
             ]);
         }
         Ok((parse_rooms(&flat).map_err(rooms_error)?, next))
+    }
+
+    /// Every room of `track`: those of its placement index and of each of its metadata
+    /// indices (an index found empty is dropped from the track's list).
+    async fn track_room_names(&self, track: &str) -> Result<Vec<String>, RedisError> {
+        let listed = self.keys.track_metadata_indices(track);
+        let indices: Vec<String> = self
+            .call("rooms", self.client.smembers(listed.as_str()))
+            .await?;
+        let mut all: Vec<String> = self
+            .call("rooms", self.client.smembers(self.keys.track_rooms(track)))
+            .await?;
+        for index in indices {
+            let rooms: Vec<String> = self
+                .call("rooms", self.client.smembers(self.keys.track_rooms(&index)))
+                .await?;
+            if rooms.is_empty() {
+                // Best effort: a room opened there since lists it again.
+                let _ = self
+                    .call(
+                        "rooms",
+                        self.client.srem::<i64, _, _>(listed.as_str(), index),
+                    )
+                    .await;
+            }
+            all.extend(rooms);
+        }
+        Ok(all)
     }
 
     /// Records rooms whose shard stopped beating (first sighting wins).
@@ -147,16 +183,16 @@ impl Store {
     }
 }
 
-/// Parses rooms flattened as septets: room, shard, track, capacity, players, reserved,
-/// lost.
+/// Parses rooms flattened as octets: room, shard, track, capacity, players, reserved,
+/// lost, metadata.
 pub fn parse_rooms(flat: &[String]) -> Result<Vec<RoomRow>, String> {
-    if !flat.len().is_multiple_of(7) {
+    if !flat.len().is_multiple_of(8) {
         return Err(format!(
             "{} items is not a whole number of rooms",
             flat.len()
         ));
     }
-    flat.chunks_exact(7)
+    flat.chunks_exact(8)
         .map(|r| {
             Ok(RoomRow {
                 room: r[0].clone(),
@@ -169,6 +205,7 @@ pub fn parse_rooms(flat: &[String]) -> Result<Vec<RoomRow>, String> {
                     .unwrap_or(0),
                 reserved: num(&r[5], "reserved")?,
                 lost: r[6] == "1",
+                metadata: r[7].clone(),
             })
         })
         .collect()

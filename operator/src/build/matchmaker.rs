@@ -216,6 +216,7 @@ mod tests {
             let defaults = crate::build::Defaults {
                 resources: Some(default.clone()),
                 matchmaker_auth: None,
+                hooks: None,
             };
             let inputs = Inputs {
                 set: &s,
@@ -255,6 +256,7 @@ mod tests {
             matchmaker_auth: serde_json::from_value(json!({"mode": "jwt",
                 "hs256Secret": {"name": "studio-auth", "key": "hs256"}}))
             .expect("auth"),
+            hooks: None,
         };
         let mode = |spec: serde_json::Value| {
             let s = crate::build::fixture::set(spec);

@@ -13,6 +13,7 @@ pub mod redis_tls;
 pub mod secret;
 pub mod service;
 pub mod shard_count;
+pub mod spec_defaults;
 pub mod statefulset;
 
 use crate::crd::{MatchmakerAuthSpec, RoomShardSet};
@@ -41,13 +42,15 @@ pub const MATCHMAKER_PORT: i32 = 8080;
 pub use crate::crd::OPS_PORT;
 
 /// What the operator gives a set whose spec leaves a part out (DEFAULT_RESOURCES,
-/// DEFAULT_MATCHMAKER_AUTH).
+/// DEFAULT_MATCHMAKER_AUTH, DEFAULT_HOOKS).
 #[derive(Debug, Clone, Default)]
 pub struct Defaults {
     /// Of every worker and matchmaker container without resources of its own.
     pub resources: Option<ResourceRequirements>,
     /// Of every matchmaker without `spec.matchmaker.auth`.
     pub matchmaker_auth: Option<MatchmakerAuthSpec>,
+    /// Of every set without `spec.hooks` ([`spec_defaults`]).
+    pub hooks: Option<crate::crd::HooksSpec>,
 }
 
 /// What every builder needs: the set, its validated form, the owner reference, and the

@@ -5,6 +5,11 @@ use super::SpecError;
 use crate::crd::{HookFailure, HookSpec, HooksSpec};
 use roomshard_protocol::hooks::{self, BreakerDecl, Failure, HookDecl, HooksDecl};
 
+/// Checks the operator's default hooks (DEFAULT_HOOKS) as a set's own would be.
+pub fn check_default_hooks(spec: &HooksSpec) -> Result<(), SpecError> {
+    check_hooks(Some(spec)).map(drop)
+}
+
 /// The workers' `HOOKS`, or None when the set has no hooks.
 pub(super) fn check_hooks(spec: Option<&HooksSpec>) -> Result<Option<String>, SpecError> {
     let Some(spec) = spec else { return Ok(None) };

@@ -31,3 +31,13 @@ local function ledger_state()
   return {string.format('%d', free), f[3] or '0', first[2] or '0'}
 end
 
+
+-- The placement index the room's seats are reported to: the `index` its reservation
+-- opened it with (a room with metadata, docs/REDIS.md "Metadata"), else its track.
+local function ledger_index()
+  local f = redis.call('HMGET', KEYS[1], 'index', 'track')
+  if f[1] and f[1] ~= '' then
+    return f[1]
+  end
+  return f[2] or ''
+end

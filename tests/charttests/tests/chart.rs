@@ -296,6 +296,9 @@ fn optional_parts_render_when_switched_on() -> Result<()> {
     );
     let auth: Value = serde_json::from_str(operator_env("DEFAULT_MATCHMAKER_AUTH")?)?;
     assert_eq!(auth["mode"], "jwt");
+    let hooks: Value = serde_json::from_str(operator_env("DEFAULT_HOOKS")?)?;
+    assert_eq!(hooks["onJoin"]["url"], "http://backend.games:8080/join");
+    assert_eq!(hooks["onJoin"]["timeoutMs"], 500);
 
     let monitor = find(&docs, "PodMonitor", "rs-roomshard-workloads").context("PodMonitor")?;
     let ports = monitored_ports(monitor)?;

@@ -57,6 +57,12 @@ fn a_set_outside_the_charts_bounds_is_refused_naming_the_field() -> Result<()> {
             "policy.allowLoadBalancer=false",
             "--set",
             "policy.allowServiceAnnotations=false",
+            "--set",
+            "policy.hooks.requireHttps=true",
+            "--set",
+            "policy.hooks.allowedUrlPrefixes={https://backend.games.svc/}",
+            "--set",
+            "policy.hooks.maxTimeoutMs=3000",
         ],
     )?;
     let out = plane.kubectl_with_input(&["apply", "-f", "-"], &policy)?;
@@ -101,6 +107,36 @@ fn a_set_outside_the_charts_bounds_is_refused_naming_the_field() -> Result<()> {
             json!({"service": {"annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "false"}}}),
             "spec.service.annotations",
         ),
+        (
+            json!({"hooks": {"onJoin": {"url": "http://backend.games.svc/join"}}}),
+            "spec.hooks URLs must be https://",
+        ),
+        (
+            json!({"hooks": {"onEvent": {"url": "https://elsewhere.example/event"}}}),
+            "policy.hooks.allowedUrlPrefixes",
+        ),
+        (
+            json!({"hooks": {"onRoomCreated": {"url": "https://me:pw@backend.games.svc/x"}}}),
+            "no user info",
+        ),
+        (
+            json!({"hooks": {"onRoomClosed": {"url": "https://backend.games.svc/a b"}}}),
+            "no user info and no spaces",
+        ),
+        (
+            json!({"hooks": {"onJoin": {"url": "https://backend.games.svc/join",
+                                        "timeoutMs": 20000}}}),
+            "timeoutMs must be at most 3000",
+        ),
+        (
+            json!({"hooks": {"onJoin": {"url": "https://backend.games.svc/join",
+                                        "maxConcurrency": 1000}}}),
+            "maxConcurrency must be at most 256",
+        ),
+        (
+            json!({"hooks": {"onJoin": {"url": "ftp://backend.games.svc/join"}}}),
+            "spec.hooks.onJoin.url",
+        ),
     ];
     for (i, (spec, needle)) in refused.iter().enumerate() {
         match create(&plane, &set(&format!("bad-{i}"), spec.clone()))? {
@@ -110,7 +146,10 @@ fn a_set_outside_the_charts_bounds_is_refused_naming_the_field() -> Result<()> {
     }
     let inside = json!({"shards": 4, "matchmaker": {"image": "ghcr.io/studio/mm:1"},
                         "resources": {"limits": {"cpu": "2", "memory": "1Gi"},
-                                      "requests": {"cpu": "500m"}}});
+                                      "requests": {"cpu": "500m"}},
+                        "hooks": {"onJoin": {"url": "https://backend.games.svc/join",
+                                             "timeoutMs": 2000, "maxConcurrency": 64},
+                                  "onRoomClosed": {"url": "https://backend.games.svc/closed?from=roomshard"}}});
     if let Err(e) = create(&plane, &set("good", inside))? {
         bail!("a set inside the bounds was refused: {e}");
     }

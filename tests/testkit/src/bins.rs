@@ -49,6 +49,7 @@ const INHERITED_VARS: &[&str] = &[
     "AUTH_API_KEYS_FILE",
     "DEFAULT_RESOURCES",
     "DEFAULT_MATCHMAKER_AUTH",
+    "DEFAULT_HOOKS",
 ];
 
 /// A binary of the workspace: next to the running test's executable (`target/<profile>/NAME`;

@@ -2,10 +2,14 @@
 -- ledger.lua). KEYS: room:{room}:seats, room:{room}:resv.
 -- ARGV: room, shard, track, capacity, now, deadline (ms).
 -- Returns {1, players, track, opened (1/0), first seat ever (1/0), free, version,
---         first expiry},
---         {-4, players, ''} when full, {-5, 0, ''} past the deadline.
+--         first expiry, placement index},
+--         {-4, players, ''} when full, {-5, 0, ''} past the deadline,
+--         {-6, 0, ''} for a private room, which only a reservation naming it seats.
 if ledger_now() > tonumber(ARGV[6]) then
   return {-5, 0, ''}
+end
+if redis.call('HGET', KEYS[1], 'private') == '1' then
+  return {-6, 0, ''}
 end
 local opened = 0
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -22,4 +26,5 @@ local players = redis.call('HINCRBY', KEYS[1], 'players', 1)
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 local first = redis.call('HSETNX', KEYS[1], 'started', '1')
 local s = ledger_state()
-return {1, players, redis.call('HGET', KEYS[1], 'track') or '', opened, first, s[1], s[2], s[3]}
+return {1, players, redis.call('HGET', KEYS[1], 'track') or '', opened, first, s[1], s[2], s[3],
+        ledger_index()}

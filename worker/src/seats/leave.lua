@@ -1,5 +1,5 @@
 -- Gives a player's seat back (after ledger.lua). KEYS: room:{room}:seats, room:{room}:resv.
--- Returns {players left, track, shard, free, version, first expiry}, or {-1} when the
+-- Returns {players left, index, shard, free, version, first expiry}, or {-1} when the
 -- room is gone.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 local players = redis.call('HINCRBY', KEYS[1], 'players', -1)
@@ -8,6 +8,6 @@ if players < 0 then
   players = 0
 end
 redis.call('HINCRBY', KEYS[1], 'version', 1)
-local f = redis.call('HMGET', KEYS[1], 'track', 'shard')
+local shard = redis.call('HGET', KEYS[1], 'shard')
 local s = ledger_state()
-return {players, f[1] or '', f[2] or '', s[1], s[2], s[3]}
+return {players, ledger_index(), shard or '', s[1], s[2], s[3]}

@@ -1,7 +1,7 @@
 -- Marks a room of this shard as draining, or not (after ledger.lua): a draining room
 -- takes no reservation, and its track's index counts no free seat in it.
 -- KEYS: room:{room}:seats, room:{room}:resv. ARGV: '1' or '0', shard.
--- Returns {'room', shard, track, free, version, first expiry}, or {'gone'} for a room
+-- Returns {'room', shard, index, free, version, first expiry}, or {'gone'} for a room
 -- that no longer exists or is not this shard's.
 if redis.call('HGET', KEYS[1], 'shard') ~= ARGV[2] then
   return {'gone'}
@@ -11,6 +11,5 @@ if (redis.call('HGET', KEYS[1], 'draining') or '0') ~= ARGV[1] then
   redis.call('HINCRBY', KEYS[1], 'version', 1)
 end
 ledger_trim(ledger_now())
-local f = redis.call('HMGET', KEYS[1], 'shard', 'track')
 local s = ledger_state()
-return {'room', f[1], f[2] or '', s[1], s[2], s[3]}
+return {'room', ARGV[2], ledger_index(), s[1], s[2], s[3]}

@@ -2,7 +2,7 @@
 -- is seated here yet, so the players an earlier process of the shard counted are gone.
 -- Reservations stay: their holders may still join. KEYS: room:{room}:seats,
 -- room:{room}:resv. ARGV: shard.
--- Returns {'room', shard, track, free, version, first expiry, players forgotten}, or
+-- Returns {'room', shard, index, free, version, first expiry, players forgotten}, or
 -- {'gone'} for a room that no longer exists or is not this shard's.
 if redis.call('HGET', KEYS[1], 'shard') ~= ARGV[1] then
   return {'gone'}
@@ -13,6 +13,5 @@ if forgotten ~= 0 then
   redis.call('HINCRBY', KEYS[1], 'version', 1)
 end
 ledger_trim(ledger_now())
-local f = redis.call('HMGET', KEYS[1], 'shard', 'track')
 local s = ledger_state()
-return {'room', f[1], f[2] or '', s[1], s[2], s[3], string.format('%d', forgotten)}
+return {'room', ARGV[1], ledger_index(), s[1], s[2], s[3], string.format('%d', forgotten)}

@@ -27,8 +27,8 @@ const SWEEP_EVERY_BEATS: u32 = 30;
 const ORPHAN_GRACE_MS: u64 = 60_000;
 
 impl RedisSeats {
-    /// Posts what `room`'s seats became to the index of `track`; a failure is left to the
-    /// sweep.
+    /// Posts what `room`'s seats became to the placement index `track` (the room's track,
+    /// or its metadata's index); a failure is left to the sweep.
     pub(super) async fn post(&self, room: &str, track: &str, seats: &RoomSeats) {
         let r = &self.registry;
         let posted = r

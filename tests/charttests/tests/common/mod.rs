@@ -52,6 +52,8 @@ pub const ALL_ON: &[&str] = &[
     "networkPolicy.enabled=true",
     "--set-json",
     r#"operator.defaultMatchmakerAuth={"mode":"jwt","jwksUrl":"https://id.example/jwks.json"}"#,
+    "--set-json",
+    r#"operator.defaultHooks={"onJoin":{"url":"http://backend.games:8080/join","timeoutMs":500}}"#,
 ];
 
 /// `helm` from the control-plane assets, with its state in a scratch folder; for commands
