@@ -67,6 +67,18 @@ fn walk(cluster: &LocalCluster) -> Result<()> {
             })
         },
     )?;
+    // And the ingress routes to each (it follows the pods' readiness a moment later), so
+    // the figures below are a running set's, not its start's.
+    cluster.wait_for(
+        "the ingress to route to every shard",
+        Duration::from_secs(60),
+        |c| {
+            (0..3).all(|i| {
+                get(c, &format!("/shard/{i}/socket.io/?EIO=4&transport=polling"))
+                    .is_ok_and(|a| a.status == 200)
+            })
+        },
+    )?;
 
     play_from_outside(cluster)?;
     scale_down_with_players(cluster)?;
