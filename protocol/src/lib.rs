@@ -7,7 +7,7 @@
 //! scripts that keep them share them ([`seats`]), the reservation token a matchmaker hands
 //! out and a worker checks ([`token`]), the Socket.IO payloads ([`events`]), the custom
 //! events a game declares ([`game_events`]), the messages workers hosting the same room
-//! exchange ([`room_sync`]), and the public URL a client is sent to for a shard
+//! exchange ([`room_sync`]) and the sharded channels they use ([`SyncChannels`]), and the public URL a client is sent to for a shard
 //! ([`UrlTemplate`]).
 
 pub mod events;
@@ -18,6 +18,8 @@ pub mod records;
 pub mod room_sync;
 pub mod seats;
 mod shard;
+pub mod slot;
+mod sync_channels;
 pub mod token;
 mod url_template;
 
@@ -26,6 +28,7 @@ pub use keys::{
     Keys, NameError, TrackIndexKeys, hash_tag, validate_room_id, validate_set_name, validate_track,
 };
 pub use shard::{MAX_SHARDS, ShardId, ShardIdError};
+pub use sync_channels::{SYNC_PARTITIONS, SyncChannels, partition_tags};
 pub use url_template::{UrlTemplate, UrlTemplateError};
 
 /// Default interval between two shard heartbeats.

@@ -128,7 +128,8 @@ impl RedisCluster {
         crate::resp::query(self.port(), args)
     }
 
-    fn primaries(&self) -> Result<Vec<u16>> {
+    /// The ports of the nodes that are primaries now.
+    pub fn primaries(&self) -> Result<Vec<u16>> {
         let mut ports = Vec::new();
         for node in &self.nodes {
             let role = crate::resp::query(node.port, &["ROLE"])?;
