@@ -425,12 +425,11 @@ async fn redis_benchmark(
 }
 
 /// What the matchmaker sends place.lua for `{"track": track}` with all four shards
-/// eligible: the track's index keys, then ttl, lease, due batch, room cap and the shards.
+/// eligible: the track's index keys, then ttl, lease, due batch, room cap and the shards
+/// it may not place on (none).
 fn place_call(track: &str) -> (Vec<String>, Vec<String>) {
     let keys = keys().track_index(track).all().map(str::to_owned).to_vec();
-    let mut args: Vec<String> = [TTL_MS, "15000", "2", "0"].map(str::to_owned).to_vec();
-    args.push(SHARDS.to_string());
-    args.extend((0..SHARDS).map(|i| i.to_string()));
+    let args: Vec<String> = [TTL_MS, "15000", "2", "0", "0"].map(str::to_owned).to_vec();
     (keys, args)
 }
 

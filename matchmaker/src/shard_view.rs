@@ -36,12 +36,13 @@ impl ShardView {
                 .iter()
                 .filter(|s| s.eligible())
                 .map(|s| (s.shard, s.worker.as_str(), s.url.as_str())),
+            states.iter().filter(|s| !s.eligible()).map(|s| s.shard),
         );
         let new_room_shards = placement::new_room_candidates(&states, NEW_ROOM_CANDIDATES)
             .into_iter()
             .filter_map(|c| states.iter().position(|s| s.shard == c.shard))
             .collect();
-        let expires = states
+        let mut expires: Vec<(u32, Instant)> = states
             .iter()
             .filter(|s| s.eligible())
             .map(|s| {
@@ -49,6 +50,8 @@ impl ShardView {
                 (s.shard, fetched_at.checked_add(left).unwrap_or(fetched_at))
             })
             .collect();
+        // Looked up by shard for every reservation.
+        expires.sort_unstable_by_key(|(shard, _)| *shard);
         Self {
             states,
             fetched_at,
@@ -62,8 +65,8 @@ impl ShardView {
     pub fn eligible_at(&self, now: Instant) -> ShardArgs {
         self.eligible.filtered(|shard| {
             self.expires
-                .iter()
-                .any(|(s, until)| *s == shard && *until > now)
+                .binary_search_by_key(&shard, |(s, _)| *s)
+                .is_ok_and(|i| self.expires[i].1 > now)
         })
     }
 

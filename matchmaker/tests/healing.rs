@@ -23,7 +23,8 @@ async fn hold_without_grant(
     let keys: Vec<String> = index.all().map(str::to_owned).to_vec();
     let args: Vec<String> = [ttl_ms.to_string(), "1000".into(), "2".into(), "0".into()]
         .into_iter()
-        .chain(["1".to_owned(), "0".to_owned()])
+        // No shard excluded.
+        .chain(["0".to_owned()])
         .collect();
     Ok(client
         .eval(include_str!("../src/store/place.lua"), keys, args)

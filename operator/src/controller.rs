@@ -133,7 +133,7 @@ async fn reconcile_set(
     let children = Children::build(&inputs, plan.replicas);
     let statefulset = apply_children(&inputs, &children, ctx).await?;
     update_status(set, api, &observed, &plan, &statefulset, ctx).await?;
-    Ok(next_look(&plan, &observed, &ctx.config))
+    Ok(next_look(&plan, &observed, &statefulset, &ctx.config))
 }
 
 /// What a reconcile found before changing anything.
@@ -343,14 +343,26 @@ async fn patch_status(
         .map_err(|source| Error::Status { name, source })
 }
 
-/// When to look again: soon while a drain runs or Redis is away, else at the resync.
-fn next_look(plan: &DrainPlan, observed: &Observed, config: &Config) -> Action {
-    if plan.drain.is_some() {
-        Action::requeue(config.drain_poll)
-    } else if observed.view.is_err() {
-        Action::requeue(config.drain_poll.max(Duration::from_secs(5)))
-    } else {
-        Action::requeue(config.resync)
+/// When to look again: soon while a drain runs or Redis is away; at the resync while a
+/// shard beats, since its rooms and players feed the status; else only on a change. A set
+/// with no live shard and no ready pod has nothing in Redis to follow: the pod that starts
+/// beating turns ready first, and the StatefulSet's new status wakes the set up.
+fn next_look(
+    plan: &DrainPlan,
+    observed: &Observed,
+    statefulset: &StatefulSet,
+    config: &Config,
+) -> Action {
+    let ready = statefulset
+        .status
+        .as_ref()
+        .and_then(|s| s.ready_replicas)
+        .unwrap_or(0);
+    match &observed.view {
+        _ if plan.drain.is_some() => Action::requeue(config.drain_poll),
+        Err(_) => Action::requeue(config.drain_poll.max(Duration::from_secs(5))),
+        Ok(view) if view.heartbeats.is_empty() && ready == 0 => Action::await_change(),
+        Ok(_) => Action::requeue(config.resync),
     }
 }
 

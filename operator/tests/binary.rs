@@ -1,35 +1,19 @@
 //! The real `roomshard-operator` binary: the missing-CRD check, leader election between
 //! two instances, and a throughput measurement (printed, not asserted).
 
+mod common;
+
+use common::{operator, operator_binary};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Api, ListParams};
 use roomshard_operator::crd::RoomShardSet;
 use roomshard_testkit::control_plane::ControlPlane;
 use roomshard_testkit::metrics::value;
-use roomshard_testkit::process::{ChildGuard, free_port, rss_kib, wait_until, wait_until_async};
+use roomshard_testkit::process::{free_port, rss_kib, wait_until, wait_until_async};
 use roomshard_testkit::redis::RedisServer;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn operator_binary() -> std::path::PathBuf {
-    roomshard_testkit::bins::binary("roomshard-operator").expect("the operator binary")
-}
-
-fn operator(cp: &ControlPlane, dir: &Path, name: &str, port: u16, redis: &str) -> ChildGuard {
-    let mut cmd = Command::new(operator_binary());
-    cmd.envs(cp.env())
-        .env("POD_NAME", name)
-        .env("REDIS_URL", redis)
-        .env("METRICS_ADDRESS", "127.0.0.1")
-        .env("METRICS_PORT", port.to_string())
-        .env("LEASE_NAMESPACE", "default")
-        .env("LEASE_DURATION_SECONDS", "3")
-        .env("LEASE_GRACE_SECONDS", "1")
-        .env("RESYNC_SECONDS", "30")
-        .env("RUST_LOG", "info");
-    ChildGuard::spawn(name, cmd, &dir.join(format!("{name}.log"))).expect("operator starts")
-}
 
 /// Whether `path` on `port` answers 200.
 fn answers_ok(port: u16, path: &str) -> bool {

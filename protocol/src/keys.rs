@@ -237,9 +237,23 @@ impl Keys {
         self.key(format_args!("sio"))
     }
 
-    /// Pub/sub channel of a room's per-tick entity changes between the workers hosting it.
-    pub fn room_sync(&self, room: &str) -> String {
-        self.key(format_args!("room-sync:{room}"))
+    /// Sharded pub/sub channel of a room's sync between the workers hosting it, in the
+    /// partition whose tag number is `tag` ([`crate::SyncChannels`] chooses it).
+    pub fn sync_channel(&self, tag: u32, room: &str) -> String {
+        format!("{}:room:{room}", self.tagged("sync", &tag.to_string()))
+    }
+
+    /// The tag number and room of a [`Keys::sync_channel`] of this set.
+    pub fn parse_sync_channel<'a>(&self, channel: &'a str) -> Option<(u32, &'a str)> {
+        let rest = channel
+            .strip_prefix("roomshard:{")?
+            .strip_prefix(self.scope.as_str())?
+            .strip_prefix(":sync:")?;
+        let (tag, room) = rest.split_once("}:room:")?;
+        if room.is_empty() || !tag.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some((tag.parse().ok()?, room))
     }
 
     /// A room's seats (hash: schema, shard, track, capacity, players, created_at, version,
@@ -348,7 +362,7 @@ mod tests {
             k.shard_rooms(0),
             k.lost_rooms(),
             k.adapter_prefix(),
-            k.room_sync("r1"),
+            k.sync_channel(7, "r1"),
             k.room("r1"),
             k.room_reservations("r1"),
             k.reservation("r1", "n"),
@@ -394,7 +408,22 @@ mod tests {
         assert_ne!(k.player_reservations("a}b"), k.player_reservations("a"));
         assert_eq!(k.shard(3), "roomshard:{game-eu}:shard:3");
         assert_eq!(k.room("r1"), "roomshard:{game-eu:room:r1}:seats");
-        assert_eq!(k.room_sync("r1"), "roomshard:{game-eu}:room-sync:r1");
+        assert_eq!(
+            k.sync_channel(7, "r1"),
+            "roomshard:{game-eu:sync:7}:room:r1"
+        );
+        assert_eq!(
+            k.parse_sync_channel("roomshard:{game-eu:sync:7}:room:r1"),
+            Some((7, "r1"))
+        );
+        for bad in [
+            "roomshard:{game-eu:sync:+7}:room:r1",
+            "roomshard:{game-eu:sync:7}:room:",
+            "roomshard:{game-eu2:sync:7}:room:r1",
+            "roomshard:{game-eu}:room-sync:r1",
+        ] {
+            assert_eq!(k.parse_sync_channel(bad), None, "{bad}");
+        }
         for key in every_key(&k) {
             assert!(k.owns(&key), "{key}");
         }

@@ -7,8 +7,9 @@
 //! scripts that keep them share them ([`seats`]), the reservation token a matchmaker hands
 //! out and a worker checks ([`token`]), the Socket.IO payloads ([`events`]), the custom
 //! events a game declares ([`game_events`]), the server hooks' settings and payloads
-//! ([`hooks`]), the messages workers hosting the same room
-//! exchange ([`room_sync`]), and the public URL a client is sent to for a shard
+//! ([`hooks`]), the messages workers hosting the same room exchange ([`room_sync`]) and
+//! the sharded channels they use ([`SyncChannels`]), and the public URL a client is sent
+//! to for a shard
 //! ([`UrlTemplate`]).
 
 pub mod events;
@@ -21,6 +22,8 @@ mod request_origin;
 pub mod room_sync;
 pub mod seats;
 mod shard;
+pub mod slot;
+mod sync_channels;
 pub mod token;
 mod url_template;
 
@@ -30,6 +33,7 @@ pub use keys::{
 };
 pub use request_origin::request_origin;
 pub use shard::{MAX_SHARDS, ShardId, ShardIdError};
+pub use sync_channels::{SYNC_PARTITIONS, SyncChannels, partition_tags};
 pub use url_template::{ORIGIN, UrlTemplate, UrlTemplateError, fill_origin};
 
 /// Default interval between two shard heartbeats.

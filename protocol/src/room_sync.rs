@@ -1,10 +1,10 @@
-//! Room sync between workers: the messages on a room's channel ([`Keys::room_sync`]).
+//! Room sync between workers: the messages on a room's channel
+//! ([`SyncChannels`](crate::SyncChannels)).
 //!
 //! Each worker that hosts players of a room publishes, per tick, the changes of its own
 //! entities there, and applies what the others publish to its replica. A worker that starts
 //! hosting a room asks the others for a snapshot.
 
-use crate::Keys;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -150,13 +150,6 @@ impl SyncMessage {
     }
 }
 
-/// The room whose sync channel ([`Keys::room_sync`]) is `channel`, if it is one of this set.
-pub fn room_of_channel<'a>(keys: &Keys, channel: &'a str) -> Option<&'a str> {
-    channel
-        .strip_prefix(keys.prefix())?
-        .strip_prefix("room-sync:")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,14 +226,5 @@ mod tests {
         };
         assert!(!plain.encode().contains(r#""b""#));
         assert!(SyncMessage::decode(br#"{"k":"event","w":"w","e":"x","d":{},"b":["*"]}"#).is_err());
-    }
-
-    #[test]
-    fn channels_name_their_room() {
-        let keys = Keys::new("s").expect("keys");
-        let chan = keys.room_sync("r-1");
-        assert_eq!(chan, "roomshard:{s}:room-sync:r-1");
-        assert_eq!(room_of_channel(&keys, &chan), Some("r-1"));
-        assert_eq!(room_of_channel(&keys, "roomshard:{t}:room-sync:r-1"), None);
     }
 }

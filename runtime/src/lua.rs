@@ -13,6 +13,12 @@ use fred::error::Error;
 use fred::interfaces::LuaInterface;
 use fred::types::{FromValue, MultipleKeys, Value};
 use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Pauses before a script refused with TRYAGAIN is sent again, doubling; the caller's
+/// deadline ends the retries.
+const TRYAGAIN_FIRST_PAUSE: Duration = Duration::from_millis(2);
+const TRYAGAIN_MAX_PAUSE: Duration = Duration::from_millis(50);
 
 pub struct LuaScript {
     pub name: &'static str,
@@ -71,13 +77,26 @@ impl LuaScript {
                 sha
             }
         };
-        let (keys, args) = call();
-        match client.evalsha(sha, keys, args).await {
-            Err(e) if e.details().starts_with("NOSCRIPT") => {
-                let (keys, args) = call();
-                client.eval(self.source(), keys, args).await
+        let mut pause = TRYAGAIN_FIRST_PAUSE;
+        loop {
+            let (keys, args) = call();
+            let result = match client.evalsha(sha.clone(), keys, args).await {
+                Err(e) if e.details().starts_with("NOSCRIPT") => {
+                    let (keys, args) = call();
+                    client.eval(self.source(), keys, args).await
+                }
+                other => other,
+            };
+            match result {
+                // The slot of the keys is being moved and they are split between the two
+                // nodes for a moment: the script did not run, so it is sent again. fred
+                // follows MOVED and ASK itself, but not this.
+                Err(e) if e.details().starts_with("TRYAGAIN") => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(TRYAGAIN_MAX_PAUSE);
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 }

@@ -90,6 +90,10 @@ pub async fn within_counted<T>(
     result
 }
 
+/// Redirections (`MOVED`, `ASK`) a cluster client follows for one command: a slot being
+/// moved answers `ASK` and, once moved, `MOVED`, and a failover adds one more.
+const CLUSTER_REDIRECTIONS: u32 = 3;
+
 /// How a client talks to Redis. [`ClientOptions::new`] gives the common ground; callers
 /// change the fields their work needs.
 #[derive(Debug, Clone)]
@@ -99,7 +103,7 @@ pub struct ClientOptions {
     /// Connecting, and fred's internal commands (HELLO, AUTH, SUBSCRIBE on reconnect).
     pub connect_timeout: Duration,
     /// How many times fred may send one command; 1 when a replay after a reconnection
-    /// could act twice.
+    /// could act twice. A cluster client may send it again after each redirection too.
     pub max_command_attempts: u32,
     /// Recycle a connection that has answered nothing for this long: a frozen server
     /// keeps the socket open, so without it a command waits on it forever.
@@ -159,6 +163,14 @@ impl ClientOptions {
             config.version = RespVersion::RESP3;
         }
         config.fail_fast = self.fail_fast;
+        // fred counts the resend of a command redirected by MOVED or ASK as one more
+        // attempt, so a cluster client sending each command once could not follow a
+        // single redirection: each redirection it may follow gets an attempt of its own.
+        let attempts = if config.server.is_clustered() {
+            self.max_command_attempts + CLUSTER_REDIRECTIONS
+        } else {
+            self.max_command_attempts
+        };
         let mut builder = Builder::from_config(config);
         builder
             .with_performance_config(|p| {
@@ -173,7 +185,8 @@ impl ClientOptions {
                 c.tcp.nodelay = Some(true);
                 c.connection_timeout = self.connect_timeout;
                 c.internal_command_timeout = self.connect_timeout;
-                c.max_command_attempts = self.max_command_attempts;
+                c.max_command_attempts = attempts;
+                c.max_redirections = CLUSTER_REDIRECTIONS;
                 if let Some(after) = self.unresponsive_after {
                     c.unresponsive.max_timeout = Some(after);
                     c.unresponsive.interval = Duration::from_millis(200);

@@ -15,6 +15,7 @@ use crate::request_head;
 use crate::room_sync::SyncLink;
 use crate::seats::{MemorySeats, RedisSeats, Seats};
 use crate::socket;
+use roomshard_protocol::SyncChannels;
 use roomshard_protocol::records::Capacity;
 use roomshard_runtime::redis::{self, ClientOptions};
 use socketioxide::SocketIo;
@@ -110,7 +111,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             );
             let sync = SyncLink::start(
                 worker_id,
-                cfg.keys.clone(),
+                SyncChannels::new(cfg.keys.clone()),
                 client.clone(),
                 options.subscriber(&url)?,
                 timeout,

@@ -2,7 +2,8 @@
 //! management, registers itself in Redis with a heartbeat, and drains on SIGTERM.
 //!
 //! The binary is [`main`]; the library exists so the payload decoders ([`payload`], with
-//! their [`error`] and the world's [`grid`]) can be fuzzed and tested outside the process.
+//! their [`error`] and the world's [`grid`]) can be fuzzed and tested outside the process,
+//! and so a simulator can run many shards' Redis work without sockets ([`headless`]).
 //!
 //! A newcomer's map: [`socket`] (one file per event: join, move, say, leave) translates
 //! Socket.IO events; [`admission`] decides whether a join may take a seat and [`seats`]
@@ -22,6 +23,7 @@ mod demo;
 mod drain;
 pub mod error;
 pub mod grid;
+pub mod headless;
 mod heartbeat;
 mod hooks;
 mod http;

@@ -11,6 +11,7 @@ use roomshard_testkit::metrics::value;
 use roomshard_testkit::node::check;
 use roomshard_testkit::process::wait_until;
 use roomshard_testkit::redis::RedisServer;
+use roomshard_testkit::redis_stats::ServerStats;
 use roomshard_testkit::resp::Reply;
 use std::time::{Duration, Instant};
 
@@ -390,7 +391,7 @@ fn empty_rooms_leave_the_registry_after_the_grace_period() {
 #[test]
 fn two_workers_share_a_room() {
     let redis = RedisServer::start().expect("redis");
-    share_a_room(redis.url());
+    share_a_room(redis.url(), || vec![redis.port()]);
 }
 
 /// The same on a Redis Cluster: the seats in the room's slot, the Socket.IO adapter and
@@ -398,10 +399,21 @@ fn two_workers_share_a_room() {
 #[test]
 fn two_workers_share_a_room_on_a_cluster() {
     let cluster = roomshard_testkit::redis_cluster::RedisCluster::start().expect("cluster");
-    share_a_room(cluster.url());
+    share_a_room(cluster.url(), || cluster.primaries().expect("primaries"));
 }
 
-fn share_a_room(redis_url: String) {
+/// Two workers, one room: each sees the other's players, moves, chat and presence. Room
+/// traffic goes over sharded pub/sub (`SPUBLISH`); the Socket.IO adapter's classic
+/// channels carry none of it.
+fn share_a_room(redis_url: String, primaries: impl Fn() -> Vec<u16>) {
+    let stats = || {
+        let each: Vec<ServerStats> = primaries()
+            .into_iter()
+            .map(|p| ServerStats::read(p).expect("INFO"))
+            .collect();
+        ServerStats::total(&each)
+    };
+    let before = stats();
     let a = start_worker(
         "pair-a",
         &[
@@ -439,6 +451,16 @@ fn share_a_room(redis_url: String) {
     );
     assert_eq!(check(&lines, "b_resumes_and_a_sees_it_back"), true);
     assert_eq!(check(&lines, "a_sees_b_leave"), 1);
+    let used = stats().since(&before);
+    assert!(
+        used.calls("spublish") > 0,
+        "room sync is sharded pub/sub: {used:?}"
+    );
+    assert_eq!(
+        used.calls("publish"),
+        0,
+        "nothing of a room's traffic goes through the Socket.IO adapter: {used:?}"
+    );
 }
 
 #[test]

@@ -15,44 +15,56 @@ pub struct NewRoom {
 }
 
 /// The shards that may take seats (index, worker name, client URL), encoded once for the
-/// scripts: the placement script takes their indices, the grant script the triples.
+/// scripts: the grant script takes the triples, the placement script the indices of the
+/// shards the view knows and may not place on. Those are few (stale, draining), so a
+/// placement costs the same with 1,024 shards as with 4; the grant of a placed seat is
+/// given only its room's shard ([`ShardArgs::only`]).
 #[derive(Debug, Clone, Default)]
 pub struct ShardArgs(Arc<ShardArgsInner>);
 
 #[derive(Debug, Default)]
 struct ShardArgsInner {
     entries: Vec<(u32, Str, Str)>,
-    /// `E, index…` for place.lua.
-    indices: Vec<Value>,
+    /// Known shards that may not take seats.
+    excluded: Vec<u32>,
+    /// `X, index…` of `excluded`, for place.lua.
+    exclusions: Vec<Value>,
     /// `E, (index, worker, url)…` for grant.lua.
     triples: Vec<Value>,
 }
 
 impl ShardArgs {
-    pub fn new<'a>(eligible: impl IntoIterator<Item = (u32, &'a str, &'a str)>) -> Self {
+    /// The `eligible` shards; `excluded` are those the view knows that may not take seats.
+    pub fn new<'a>(
+        eligible: impl IntoIterator<Item = (u32, &'a str, &'a str)>,
+        excluded: impl IntoIterator<Item = u32>,
+    ) -> Self {
         Self::from_entries(
             eligible
                 .into_iter()
                 .map(|(shard, worker, url)| (shard, Str::from(worker), Str::from(url)))
                 .collect(),
+            excluded.into_iter().collect(),
         )
     }
 
-    fn from_entries(entries: Vec<(u32, Str, Str)>) -> Self {
-        let count = Value::Integer(entries.len() as i64);
-        let mut indices = vec![count.clone()];
-        let mut triples = vec![count];
+    fn from_entries(entries: Vec<(u32, Str, Str)>, mut excluded: Vec<u32>) -> Self {
+        excluded.sort_unstable();
+        excluded.dedup();
+        let mut triples = vec![Value::Integer(entries.len() as i64)];
         for (shard, worker, url) in &entries {
-            indices.push(Value::Integer(i64::from(*shard)));
             triples.extend([
                 Value::Integer(i64::from(*shard)),
                 Value::String(worker.clone()),
                 Value::String(url.clone()),
             ]);
         }
+        let mut exclusions = vec![Value::Integer(excluded.len() as i64)];
+        exclusions.extend(excluded.iter().map(|s| Value::Integer(i64::from(*s))));
         Self(Arc::new(ShardArgsInner {
             entries,
-            indices,
+            excluded,
+            exclusions,
             triples,
         }))
     }
@@ -66,23 +78,32 @@ impl ShardArgs {
         self.0.entries.iter().any(|(s, _, _)| *s == shard)
     }
 
-    /// The same shards but those `keep` refuses; shares the encoding when it keeps all.
+    /// The same shards but those `keep` refuses, which join the excluded; shares the
+    /// encoding when it keeps all.
     pub fn filtered(&self, keep: impl Fn(u32) -> bool) -> Self {
         if self.0.entries.iter().all(|(s, _, _)| keep(*s)) {
             return self.clone();
         }
-        Self::from_entries(
-            self.0
-                .entries
-                .iter()
-                .filter(|(s, _, _)| keep(*s))
-                .cloned()
-                .collect(),
-        )
+        let (kept, dropped): (Vec<_>, Vec<_>) = self
+            .0
+            .entries
+            .iter()
+            .cloned()
+            .partition(|(s, _, _)| keep(*s));
+        let mut excluded = self.0.excluded.clone();
+        excluded.extend(dropped.into_iter().map(|(s, _, _)| s));
+        Self::from_entries(kept, excluded)
     }
 
-    pub(super) fn indices(&self) -> &[Value] {
-        &self.0.indices
+    /// Only `shard`, if it is eligible: what the grant of a seat in one of its rooms needs.
+    pub fn only(&self, shard: u32) -> Self {
+        let entry = self.0.entries.iter().find(|(s, _, _)| *s == shard).cloned();
+        Self::from_entries(entry.into_iter().collect(), Vec::new())
+    }
+
+    /// `X, index…`: the known shards that may not take seats.
+    pub(super) fn exclusions(&self) -> &[Value] {
+        &self.0.exclusions
     }
 
     pub(super) fn triples(&self) -> &[Value] {
@@ -96,11 +117,10 @@ mod tests {
 
     #[test]
     fn shard_args_encode_once_and_filter() {
-        let args = ShardArgs::new([(0, "w0", "u0"), (2, "w2", "u2")]);
+        let args = ShardArgs::new([(0, "w0", "u0"), (2, "w2", "u2")], [1]);
         assert_eq!(args.shards(), vec![0, 2]);
-        assert_eq!(args.indices().len(), 3);
+        assert_eq!(args.exclusions(), [Value::Integer(1), Value::Integer(1)]);
         assert_eq!(args.triples().len(), 7);
-        assert_eq!(args.indices()[0], Value::Integer(2));
         let all = args.filtered(|_| true);
         assert!(
             Arc::ptr_eq(&all.0, &args.0),
@@ -110,5 +130,17 @@ mod tests {
         assert_eq!(some.shards(), vec![2]);
         assert_eq!(some.triples()[0], Value::Integer(1));
         assert!(some.contains(2) && !some.contains(0));
+        assert_eq!(
+            some.exclusions(),
+            [Value::Integer(2), Value::Integer(0), Value::Integer(1)],
+            "a shard filtered out is excluded from placement"
+        );
+        let one = args.only(2);
+        assert_eq!(one.shards(), vec![2]);
+        assert_eq!(one.triples().len(), 4);
+        assert!(
+            args.only(1).shards().is_empty(),
+            "an excluded shard is not granted"
+        );
     }
 }

@@ -174,14 +174,14 @@ impl Store {
         let call = || {
             let mut keys: Vec<Key> = index.all().into_iter().map(Key::from).collect();
             keys.push(Key::from(index.opening.as_str()));
-            let mut args = Vec::with_capacity(6 + shards.indices().len());
+            let mut args = Vec::with_capacity(6 + shards.exclusions().len());
             args.extend([
                 int(ttl_ms),
                 int(lease_ms),
                 Value::Integer(DUE_BATCH),
                 Value::Integer(i64::from(room_cap)),
             ]);
-            args.extend(shards.indices().iter().cloned());
+            args.extend(shards.exclusions().iter().cloned());
             args.extend([Value::from(nonce), int(opening_ms)]);
             (keys, args)
         };

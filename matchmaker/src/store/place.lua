@@ -7,8 +7,10 @@
 -- ARGV[2] lease (ms)       how long a room handed out to be read again stays the caller's
 -- ARGV[3] due batch        at most this many rooms handed out to be read again
 -- ARGV[4] room cap         rooms the track may have, 0 for no cap
--- ARGV[5] E, then E shard indices: the shards the caller may place on (its shard view)
--- ARGV[6 + E] the caller's nonce  ARGV[7 + E] how long (ms) its opening of a room may last,
+-- ARGV[5] X, then X shard indices: the shards the caller's view knows and may not place on
+--         (stale, draining); a shard it does not know is left to the grant, which seats
+--         only on the shards the caller names there
+-- ARGV[6 + X] the caller's nonce  ARGV[7 + X] how long (ms) its opening of a room may last,
 --             0 to open without waiting for another request's opening
 --
 -- The picked room's free count drops by one at once (a hold), so concurrent callers spread
@@ -31,10 +33,10 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 local batch, cap = tonumber(ARGV[3]), tonumber(ARGV[4]) or 0
-local eligible = {}
+local excluded = {}
 local count = tonumber(ARGV[5])
 for i = 1, count do
-  eligible[ARGV[5 + i]] = true
+  excluded[ARGV[5 + i]] = true
 end
 local nonce, opening_ms = ARGV[6 + count], tonumber(ARGV[7 + count]) or 0
 
@@ -49,7 +51,7 @@ while offset < LOOK_AT_MOST and out[1] == 'none' do
   local page = redis.call('ZRANGE', KEYS[1], 1, '+inf', 'BYSCORE', 'LIMIT', offset, PAGE)
   for _, room in ipairs(page) do
     local shard = redis.call('HGET', KEYS[2], room)
-    if shard and eligible[shard] then
+    if shard and not excluded[shard] then
       redis.call('ZINCRBY', KEYS[1], -1, room)
       local at = tonumber(redis.call('ZSCORE', KEYS[4], room))
       if not at or at > now + ttl then

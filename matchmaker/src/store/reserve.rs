@@ -117,7 +117,10 @@ impl Store {
                 Taken::Answered(g) => return Ok(Ok(g)),
                 Taken::Mine => break,
                 Taken::Resume { nonce, plan, value } => {
-                    if let Ok(mut g) = self.carry_out(req, &nonce, &plan, Some(key), false).await? {
+                    if let Ok(mut g) = self
+                        .carry_out(req, &nonce, &plan, Some(key), false, None)
+                        .await?
+                    {
                         g.reused = true;
                         return Ok(Ok(g));
                     }
@@ -207,7 +210,8 @@ impl Store {
         let out = match &req.room {
             Some(room) => {
                 let plan = Plan::Existing { room: room.clone() };
-                self.carry_out(req, &req.nonce, &plan, key, false).await
+                self.carry_out(req, &req.nonce, &plan, key, false, None)
+                    .await
             }
             None => self.place_seat(req, key).await,
         };
@@ -286,7 +290,10 @@ impl Store {
             };
             self.refresh_later(&req.index, placed.due);
             let plan = Plan::Existing { room };
-            match self.carry_out(req, &req.nonce, &plan, key, false).await? {
+            match self
+                .carry_out(req, &req.nonce, &plan, key, false, Some(shard))
+                .await?
+            {
                 Ok(g) => return Ok(Ok(g)),
                 Err(Refusal::ShardUnavailable) => shards = shards.filtered(|s| s != shard),
                 Err(_) => {}
@@ -321,13 +328,15 @@ impl Store {
             track: req.track.clone(),
             seats,
         };
-        self.carry_out(req, &req.nonce, &plan, key, true).await
+        self.carry_out(req, &req.nonce, &plan, key, true, None)
+            .await
     }
 
     /// Grants the seat `plan` names under `nonce`; every step is idempotent, so a plan
     /// found in an idempotency key is carried out again safely. With `key`, the plan is
     /// recorded there first and the grant after. `claimed`: a new room's slot is already
-    /// claimed (by this request, just now).
+    /// claimed (by this request, just now). `shard`: the room's shard, when the placement
+    /// said; the grant is then told of that shard only, else of every eligible one.
     async fn carry_out(
         &self,
         req: &ReserveRequest,
@@ -335,6 +344,7 @@ impl Store {
         plan: &Plan,
         key: Option<&str>,
         claimed: bool,
+        shard: Option<u32>,
     ) -> Outcome {
         if let Some(key) = key
             && !self
@@ -392,7 +402,12 @@ impl Store {
                 })
             }
         };
-        let granted = self.grant(seat, opening, &req.eligible).await?;
+        let shard = shard.or(match plan {
+            Plan::New { shard, .. } => Some(*shard),
+            Plan::Existing { .. } => None,
+        });
+        let grant_shards = shard.map_or_else(|| req.eligible.clone(), |s| req.eligible.only(s));
+        let granted = self.grant(seat, opening, &grant_shards).await?;
         let (index, seats) = match &granted {
             GrantReply::Granted { index, seats, .. } | GrantReply::Refused { index, seats, .. } => {
                 (index.clone(), *seats)

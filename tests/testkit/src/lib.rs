@@ -4,6 +4,7 @@
 //!   TLS-only, with or without ACL users.
 //! - [`redis_cluster::RedisCluster`]: a throwaway Redis Cluster of three primaries and
 //!   three replicas on free loopback ports.
+//! - [`redis_stats`]: `INFO commandstats` and `INFO cpu` of a server, and their deltas.
 //! - [`tls`]: a certificate authority and certificates made at test time with `openssl`.
 //! - [`resp`]: the raw Redis client (RESP commands and replies).
 //! - [`control_plane::ControlPlane`]: etcd and kube-apiserver built from their Go modules
@@ -33,6 +34,7 @@ pub mod node;
 pub mod process;
 pub mod redis;
 pub mod redis_cluster;
+pub mod redis_stats;
 pub mod resp;
 pub mod stub_http;
 pub mod tls;

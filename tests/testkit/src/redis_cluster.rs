@@ -42,6 +42,9 @@ impl RedisCluster {
                 .args(["--cluster-enabled", "yes", "--cluster-config-file"])
                 .arg(dir.join("nodes.conf"))
                 .args(["--cluster-node-timeout", "5000"])
+                // A replica's first sync starts at once rather than 5 s later: a replica
+                // that never synced cannot take over from a primary that dies.
+                .args(["--repl-diskless-sync-delay", "0"])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
                 .arg("--dir")
                 .arg(&dir);
@@ -91,7 +94,7 @@ impl RedisCluster {
 
     fn wait_ok(&self, deadline: Duration) -> Result<()> {
         wait_until(
-            "every cluster node to report state ok with six nodes",
+            "every cluster node to report state ok with six nodes, and every replica in sync",
             deadline,
             || {
                 self.nodes
@@ -99,8 +102,13 @@ impl RedisCluster {
                     .all(|n| {
                         let info = crate::resp::query(n.port, &["CLUSTER", "INFO"]).ok();
                         let text = info.as_ref().and_then(Reply::as_text).unwrap_or("");
+                        let replication = crate::resp::query(n.port, &["INFO", "replication"]).ok();
+                        let replication =
+                            replication.as_ref().and_then(Reply::as_text).unwrap_or("");
                         text.contains("cluster_state:ok")
                             && text.contains(&format!("cluster_known_nodes:{NODES}"))
+                            && (replication.contains("role:master")
+                                || replication.contains("master_link_status:up"))
                     })
                     .then_some(())
             },
@@ -128,16 +136,110 @@ impl RedisCluster {
         crate::resp::query(self.port(), args)
     }
 
-    fn primaries(&self) -> Result<Vec<u16>> {
+    /// The ports of the nodes that are primaries now.
+    pub fn primaries(&self) -> Result<Vec<u16>> {
         let mut ports = Vec::new();
-        for node in &self.nodes {
-            let role = crate::resp::query(node.port, &["ROLE"])?;
+        for port in self.live_nodes() {
+            let role = crate::resp::query(port, &["ROLE"])?;
             if matches!(&role, Reply::Array(r) if r.first().and_then(Reply::as_text) == Some("master"))
             {
-                ports.push(node.port);
+                ports.push(port);
             }
         }
         Ok(ports)
+    }
+
+    /// The port of the primary that owns `slot` now, as the first live node that answers
+    /// sees it.
+    pub fn owner_of_slot(&self, slot: u16) -> Result<u16> {
+        for node in self.live_nodes() {
+            let Ok(reply) = crate::resp::query(node, &["CLUSTER", "SLOTS"]) else {
+                continue;
+            };
+            let Reply::Array(ranges) = reply else {
+                continue;
+            };
+            for range in ranges {
+                let Reply::Array(r) = range else { continue };
+                let bound = |i: usize| r.get(i).and_then(Reply::as_int).unwrap_or(-1);
+                let (lo, hi) = (bound(0), bound(1));
+                if (lo..=hi).contains(&i64::from(slot))
+                    && let Some(Reply::Array(primary)) = r.get(2)
+                {
+                    return primary
+                        .get(1)
+                        .and_then(Reply::as_int)
+                        .and_then(|p| u16::try_from(p).ok())
+                        .context("CLUSTER SLOTS: port");
+                }
+            }
+        }
+        bail!("no node names the owner of slot {slot}")
+    }
+
+    /// The node id of the node on `port`.
+    pub fn node_id(&self, port: u16) -> Result<String> {
+        let reply = crate::resp::query(port, &["CLUSTER", "MYID"])?;
+        reply.as_text().map(str::to_owned).context("CLUSTER MYID")
+    }
+
+    /// Kills the node on `port` (SIGKILL); it stays down.
+    pub fn kill_node(&mut self, port: u16) {
+        if let Some(node) = self.nodes.iter_mut().find(|n| n.port == port) {
+            node.child.kill();
+        }
+    }
+
+    /// The ports of the nodes that have not been killed.
+    fn live_nodes(&self) -> Vec<u16> {
+        self.nodes
+            .iter()
+            .filter(|n| n.child.pid() != 0)
+            .map(|n| n.port)
+            .collect()
+    }
+
+    /// Waits until every live node reports the cluster ok, with `primaries` primaries.
+    pub fn wait_healthy(&self, primaries: usize, deadline: Duration) -> Result<()> {
+        wait_until("the cluster to be ok again", deadline, || {
+            let ok = self.live_nodes().iter().all(|&port| {
+                let info = crate::resp::query(port, &["CLUSTER", "INFO"]).ok();
+                let text = info.as_ref().and_then(Reply::as_text).unwrap_or("");
+                text.contains("cluster_state:ok")
+            });
+            (ok && self.primaries().ok()?.len() == primaries).then_some(())
+        })
+        .map(|_| ())
+        .map_err(|e| {
+            let nodes = self
+                .live_nodes()
+                .first()
+                .and_then(|&p| crate::resp::query(p, &["CLUSTER", "NODES"]).ok())
+                .and_then(|r| r.as_text().map(str::to_owned))
+                .unwrap_or_default();
+            anyhow!("{e}; CLUSTER NODES:\n{nodes}")
+        })
+    }
+
+    /// Moves `slots` slots from the primary on `from` to the primary on `to` with
+    /// `redis-cli --cluster reshard`, keys and all (the lowest slots of `from` first).
+    pub fn reshard(&self, from: u16, to: u16, slots: u32) -> Result<()> {
+        let cli = find_program("redis-cli").ok_or_else(|| anyhow!("redis-cli is not installed"))?;
+        let out = Command::new(&cli)
+            .args(["--cluster", "reshard", &format!("127.0.0.1:{from}")])
+            .args(["--cluster-from", &self.node_id(from)?])
+            .args(["--cluster-to", &self.node_id(to)?])
+            .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
+            .output()
+            .context("running redis-cli --cluster reshard")?;
+        if !out.status.success() {
+            bail!(
+                "redis-cli --cluster reshard failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
     }
 
     /// How many keys each primary holds: where a test's keys went.
