@@ -7,6 +7,7 @@
 mod args;
 mod calls;
 mod idem;
+mod reservation;
 mod reserve;
 mod rooms;
 mod view;
@@ -14,7 +15,7 @@ mod view;
 pub use args::{NewRoom, ShardArgs};
 pub use calls::{GrantReply, Placed, parse_grant, parse_place};
 pub use idem::{KeyState, Plan};
-pub use reserve::{Granted, Refusal, ReserveRequest};
+pub use reservation::{Granted, Refusal, ReserveRequest};
 pub use rooms::{RoomRow, parse_rooms};
 pub use view::{BadRecord, parse_view};
 
