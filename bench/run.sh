@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Roomshard against its peers, side by side in one run on this machine, printing ratios.
 #
-#   bench/run.sh [fanout|interest|memory|matchmaker|crossworker|resume ...]
+#   bench/run.sh [fanout|interest|memory|matchmaker|crossworker|resume|sim|operator ...]
 #
-# With no suite named, all but `resume` run. `resume` (bench/resume.mjs) runs when named:
+# With no suite named, all but `resume`, `sim` and `operator` run (those two take minutes:
+# 100,000 simulated players twice, and a control plane with 100 sets). `resume` (bench/resume.mjs) runs when named:
 # RESUME_PLAYERS players (default 1000) in RESUME_ROOMS rooms (default 50) lose every
 # connection at once and resume, against their fresh reserve-and-join in the same run.
 #
@@ -234,6 +235,17 @@ matchmaker() {
   cargo bench -q -p roomshard-matchmaker --bench throughput 2>&1 | tee -a "$results"
 }
 
+sim() {
+  say "== 7. roomshard-sim: 1,024 simulated shards against a single Redis and a 3-primary cluster"
+  cargo bench -q -p roomshard-loadtest --bench sim 2>&1 | tee -a "$results"
+}
+
+operator() {
+  say "== 8. operator: 100 RoomShardSets of 10 shards on a real control plane"
+  cargo build -q --release -p roomshard-operator --bins
+  cargo bench -q -p roomshard-operator --bench hundred_sets 2>&1 | tee -a "$results"
+}
+
 crossworker() {
   # An odd number of rooms: the load tool deals player i to worker i % 2 and room
   # i % rooms, so the two players of every room land on different workers in the split run.
@@ -280,7 +292,7 @@ resume() {
 say "Roomshard benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 for s in "${suites[@]}"; do
   case "$s" in
-    fanout|interest|memory|matchmaker|crossworker|resume) "$s" ;;
+    fanout|interest|memory|matchmaker|crossworker|resume|sim|operator) "$s" ;;
     *) echo "bench: unknown suite '$s'" >&2; exit 2 ;;
   esac
 done
