@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Roomshard against its peers, side by side in one run on this machine, printing ratios.
 #
-#   bench/run.sh [fanout|interest|memory|matchmaker|crossworker|nearby|resume ...]
+#   bench/run.sh [fanout|interest|memory|matchmaker|crossworker|nearby|resume|sim|operator ...]
 #
-# With no suite named, all but `resume` run. `nearby` (bench/nearby.mjs): NEARBY_PLAYERS
+# With no suite named, all but `resume`, `sim` and `operator` run (those take minutes:
+# 100,000 simulated players twice, and a control plane with 100 sets). `nearby` (bench/nearby.mjs): NEARBY_PLAYERS
 # players (default 200) in rooms of NEARBY_ROOM_SIZE (default 50) on two processes each
 # send the custom event `shoot` NEARBY_RATE times a second (default 5): Roomshard relays it
 # to the players whose area holds the sender (scope `nearby`), and room-wide with a radius
@@ -241,6 +242,17 @@ matchmaker() {
   cargo bench -q -p roomshard-matchmaker --bench throughput 2>&1 | tee -a "$results"
 }
 
+sim() {
+  say "== 7. roomshard-sim: 1,024 simulated shards against a single Redis and a 3-primary cluster"
+  cargo bench -q -p roomshard-loadtest --bench sim 2>&1 | tee -a "$results"
+}
+
+operator() {
+  say "== 8. operator: 100 RoomShardSets of 10 shards on a real control plane"
+  cargo build -q --release -p roomshard-operator --bins
+  cargo bench -q -p roomshard-operator --bench hundred_sets 2>&1 | tee -a "$results"
+}
+
 crossworker() {
   # An odd number of rooms: the load tool deals player i to worker i % 2 and room
   # i % rooms, so the two players of every room land on different workers in the split run.
@@ -323,7 +335,7 @@ resume() {
 say "Roomshard benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 for s in "${suites[@]}"; do
   case "$s" in
-    fanout|interest|memory|matchmaker|crossworker|nearby|resume) "$s" ;;
+    fanout|interest|memory|matchmaker|crossworker|nearby|resume|sim|operator) "$s" ;;
     *) echo "bench: unknown suite '$s'" >&2; exit 2 ;;
   esac
 done
