@@ -4,6 +4,7 @@
 //! and a private room is never listed nor filled by a reservation that does not name it.
 //! Every test runs on one `redis-server` and on a Redis Cluster.
 
+#[macro_use]
 mod common;
 
 use common::{Backend, Matchmaker, beat_all, cap, keys, redis, reserve};
@@ -11,27 +12,6 @@ use fred::prelude::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-macro_rules! on_single_server_and_cluster {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                use roomshard_testkit::redis::RedisServer;
-                use roomshard_testkit::redis_cluster::RedisCluster;
-
-                #[tokio::test]
-                async fn single() -> anyhow::Result<()> {
-                    super::$name(RedisServer::start()?).await
-                }
-
-                #[tokio::test]
-                async fn cluster() -> anyhow::Result<()> {
-                    super::$name(RedisCluster::start()?).await
-                }
-            }
-        )*
-    };
-}
 
 on_single_server_and_cluster!(
     metadata_is_kept_listed_and_filtered,

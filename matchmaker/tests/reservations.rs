@@ -3,6 +3,7 @@
 //! `redis-server` (`…::single`) and on a Redis Cluster of three primaries and three
 //! replicas (`…::cluster`), where the set's keys spread over many slots.
 
+#[macro_use]
 mod common;
 
 use common::{
@@ -34,28 +35,6 @@ async fn join(client: &Client, room: &str, nonce: &str) -> anyhow::Result<i64> {
             vec![nonce.to_owned()],
         )
         .await?)
-}
-
-/// Each test of this file, on one server and on a cluster.
-macro_rules! on_single_server_and_cluster {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                use roomshard_testkit::redis::RedisServer;
-                use roomshard_testkit::redis_cluster::RedisCluster;
-
-                #[tokio::test]
-                async fn single() -> anyhow::Result<()> {
-                    super::$name(RedisServer::start()?).await
-                }
-
-                #[tokio::test]
-                async fn cluster() -> anyhow::Result<()> {
-                    super::$name(RedisCluster::start()?).await
-                }
-            }
-        )*
-    };
 }
 
 on_single_server_and_cluster!(

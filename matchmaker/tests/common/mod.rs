@@ -259,3 +259,27 @@ pub fn nonce_of(body: &serde_json::Value) -> String {
         .expect("token verifies")
         .nonce
 }
+
+/// Each test named, on one `redis-server` and on a Redis Cluster: `mod NAME { single, cluster }`
+/// calling `NAME(backend)`.
+#[allow(unused_macros)]
+macro_rules! on_single_server_and_cluster {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use roomshard_testkit::redis::RedisServer;
+                use roomshard_testkit::redis_cluster::RedisCluster;
+
+                #[tokio::test]
+                async fn single() -> anyhow::Result<()> {
+                    super::$name(RedisServer::start()?).await
+                }
+
+                #[tokio::test]
+                async fn cluster() -> anyhow::Result<()> {
+                    super::$name(RedisCluster::start()?).await
+                }
+            }
+        )*
+    };
+}
