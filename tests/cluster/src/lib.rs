@@ -16,19 +16,10 @@ pub const SET: &str = "arena";
 pub const IMAGE_REPOSITORY: &str = "roomshard.local/roomshard";
 pub const IMAGE_TAG: &str = "dev";
 
-/// The target folder the test binaries run from (`<target>/debug/deps/<test>`).
-fn target_dir() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    exe.ancestors()
-        .nth(3)
-        .map(PathBuf::from)
-        .context("the test binary is not in <target>/<profile>/deps")
-}
-
 /// Builds Roomshard's image (from the release binaries hack/test.sh built) and the
 /// development Redis image with `hack/image.sh`, and imports them into the node.
 pub fn load_images(cluster: &LocalCluster) -> Result<()> {
-    let target = target_dir()?;
+    let target = roomshard_testkit::bins::target_dir()?;
     let release = target.join("release/roomshard-worker");
     if !release.exists() {
         bail!(

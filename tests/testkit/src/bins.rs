@@ -58,12 +58,7 @@ const INHERITED_VARS: &[&str] = &[
 /// there, as when one test crate runs alone, the workspace's binaries are built once per
 /// test process. A binary that cannot be found or built is an error, never a skip.
 pub fn binary(name: &str) -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating the test executable")?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("the test executable has no grandparent folder")?;
-    let path = profile_dir.join(name);
+    let path = profile_dir()?.join(name);
     if path.is_file() {
         return Ok(path);
     }
@@ -71,6 +66,23 @@ pub fn binary(name: &str) -> Result<PathBuf> {
         .get(name)
         .cloned()
         .with_context(|| format!("cargo build reported no executable {name}"))
+}
+
+/// The running test's profile folder (`target/<profile>`; tests live in its `deps/`).
+pub fn profile_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the test executable")?;
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .context("the test executable has no grandparent folder")
+}
+
+/// The target folder the running test was built in (the parent of [`profile_dir`]).
+pub fn target_dir() -> Result<PathBuf> {
+    profile_dir()?
+        .parent()
+        .map(Path::to_path_buf)
+        .context("the profile folder has no parent")
 }
 
 static BUILT: OnceLock<Result<HashMap<String, PathBuf>, String>> = OnceLock::new();
