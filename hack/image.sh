@@ -102,12 +102,23 @@ build_static() {
     "$out/$name.tar"
 }
 
+# current ARCHIVE INPUT...: the archive exists and is newer than every input (the build
+# is deterministic, so it would come out the same).
+current() {
+  local archive=$1 input
+  shift
+  [[ -f "$archive" ]] || return 1
+  for input in "$@"; do [[ "$archive" -nt "$input" ]] || return 1; done
+}
+
 for i in "${images[@]}"; do
   case "$i" in
     roomshard) build_roomshard ;;
     redis) build_redis ;;
-    pause) build_pause ;;
-    coredns | traefik) build_static "$i" ;;
+    pause) current "$out/pause.tar" hack/image/pause.c hack/lib/oci.sh || build_pause ;;
+    coredns | traefik)
+      current "$out/$i.tar" "$(hack/install-node.sh | tail -n 1)/$i" hack/lib/oci.sh || build_static "$i"
+      ;;
     *) echo "image: no image named $i" >&2; exit 1 ;;
   esac
   if [[ -n "$import_socket" ]]; then
