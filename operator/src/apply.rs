@@ -13,6 +13,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 
+/// Children of one set applied at once.
+pub const CONCURRENT_APPLIES: usize = 8;
+
 /// Server-side applies `obj` (which must carry its name) and returns what the server holds.
 /// A failure names the child's kind and name.
 pub async fn apply<K>(client: &Client, namespace: &str, obj: &K) -> Result<K>

@@ -5,6 +5,7 @@
 //! `build/*`, `status::compute`) live in their modules; the steps here feed them what
 //! was read and write what they decided. A failure names its step and its child.
 
+use crate::applied::{Applied, fingerprint};
 use crate::build::children::Children;
 use crate::build::spec_defaults::with_defaults;
 use crate::build::{self, Inputs, names, selector_string, statefulset};
@@ -12,19 +13,16 @@ use crate::crd::{DrainStatus, FINALIZER, RoomShardSet};
 use crate::drain::{self, DrainPlan};
 use crate::metrics::Metrics;
 use crate::redis_state::{RedisPool, RedisView, SetRedis};
-use crate::validate::{RedisSource, SpecError, ValidSet, validate};
+use crate::set_redis::{cleanup, connect_redis};
+use crate::validate::{SpecError, ValidSet, validate};
 use crate::{Error, Result, apply, events, status};
-use futures::StreamExt;
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Secret, Service};
-use k8s_openapi::api::networking::v1::Ingress;
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::Api;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::events::{EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +38,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub config: Config,
     pub redis: RedisPool,
+    /// What was last applied per set (see [`Applied`]).
+    pub applied: Applied,
     failures: Mutex<HashMap<ObjectRef<RoomShardSet>, u32>>,
 }
 
@@ -59,6 +59,7 @@ impl Context {
             metrics,
             config,
             redis,
+            applied: Applied::default(),
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -131,14 +132,17 @@ async fn reconcile_set(
     let mut observed = observe(set, &valid, ctx).await?;
     let plan = plan_drain(set, &valid, &mut observed, ctx).await;
     let children = Children::build(&inputs, plan.replicas);
-    let statefulset = apply_children(&inputs, &children, ctx).await?;
+    let statefulset =
+        apply_unless_unchanged(&inputs, &children, observed.statefulset.take(), ctx).await?;
     update_status(set, api, &observed, &plan, &statefulset, ctx).await?;
     Ok(next_look(&plan, &observed, &statefulset, &ctx.config))
 }
 
 /// What a reconcile found before changing anything.
 struct Observed {
-    /// The StatefulSet's replicas (`None` before it exists).
+    /// The StatefulSet as the API server holds it (`None` before it exists).
+    statefulset: Option<StatefulSet>,
+    /// Its replicas.
     replicas: Option<i32>,
     /// The drain the status recorded.
     drain: Option<DrainStatus>,
@@ -204,6 +208,7 @@ async fn observe(set: &RoomShardSet, valid: &ValidSet, ctx: &Context) -> Result<
         ctx.metrics.redis_errors.inc();
     }
     Ok(Observed {
+        statefulset: current,
         replicas,
         drain,
         redis,
@@ -247,12 +252,59 @@ async fn plan_drain(
     plan
 }
 
-/// Apply: the token Secret when it is missing, every child in the order of [`Children`],
-/// then the removal of the Services of shards the set no longer has. Returns the
-/// StatefulSet as the API server holds it.
+/// Apply, unless the last pass applied these very children and nothing changed them
+/// since (see [`Applied`]): then the StatefulSet observed is the one to report on.
+async fn apply_unless_unchanged(
+    inputs: &Inputs<'_>,
+    children: &Children,
+    current: Option<StatefulSet>,
+    ctx: &Context,
+) -> Result<StatefulSet> {
+    let set = ObjectRef::from_obj(inputs.set);
+    let fp = fingerprint(children);
+    if let Some(sts) = current.filter(|_| ctx.applied.unchanged(&set, fp)) {
+        ctx.metrics.applies_skipped.inc();
+        return Ok(sts);
+    }
+    ctx.applied.begin(&set);
+    match apply_children(inputs, children, &set, ctx).await {
+        Ok(sts) => {
+            ctx.applied.finish(&set, fp);
+            Ok(sts)
+        }
+        Err(e) => {
+            ctx.applied.forget(&set);
+            Err(e)
+        }
+    }
+}
+
+/// Applies one child and records what the API server returned.
+async fn apply_one<K>(ctx: &Context, set: &ObjectRef<RoomShardSet>, ns: &str, obj: &K) -> Result<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + k8s_openapi::Resource
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + Clone
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let applied = apply::apply(&ctx.client, ns, obj).await?;
+    ctx.applied
+        .record(set, <K as k8s_openapi::Resource>::KIND, applied.meta());
+    Ok(applied)
+}
+
+/// Apply: the token Secret when it is missing, then the children in two waves, each
+/// [`apply::CONCURRENT_APPLIES`] at a time: first what the pods read or are reached by
+/// (Services, the PDB, the shard-count ConfigMap), then the StatefulSet, the matchmaker
+/// and the Ingress. Last, the removal of the Services of shards the set no longer has.
+/// Returns the StatefulSet as the API server holds it.
 async fn apply_children(
     inputs: &Inputs<'_>,
     children: &Children,
+    set: &ObjectRef<RoomShardSet>,
     ctx: &Context,
 ) -> Result<StatefulSet> {
     let client = &ctx.client;
@@ -270,26 +322,38 @@ async fn apply_children(
     if let Some(redis_secret) = &children.redis_secret {
         apply::ensure_secret(client, ns, redis_secret).await?;
     }
-    apply::apply(client, ns, &children.headless_service).await?;
-    apply::apply(client, ns, &children.client_service).await?;
-    for shard_service in &children.shard_services {
-        apply::apply(client, ns, shard_service).await?;
+    let mut services = vec![
+        apply_one(ctx, set, ns, &children.headless_service),
+        apply_one(ctx, set, ns, &children.client_service),
+    ];
+    for svc in &children.shard_services {
+        services.push(apply_one(ctx, set, ns, svc));
     }
-    apply::apply(client, ns, &children.worker_pdb).await?;
-    apply::apply(client, ns, &children.shard_count).await?;
-    let statefulset = apply::apply(client, ns, &children.statefulset).await?;
-    apply::apply(client, ns, &children.matchmaker).await?;
-    apply::apply(client, ns, &children.matchmaker_service).await?;
-    match &children.ingress {
-        Some(ingress) => {
-            apply::apply(client, ns, ingress).await?;
-        }
-        None => {
-            if apply::delete_ingress(client, ns, &inputs.valid.name).await? {
-                info!("removed the Ingress");
+    let first = futures::stream::iter(services)
+        .buffer_unordered(apply::CONCURRENT_APPLIES)
+        .try_collect::<Vec<_>>();
+    tokio::try_join!(
+        first,
+        apply_one(ctx, set, ns, &children.worker_pdb),
+        apply_one(ctx, set, ns, &children.shard_count),
+    )?;
+    let ingress = async {
+        match &children.ingress {
+            Some(ingress) => apply_one(ctx, set, ns, ingress).await.map(|_| ()),
+            None => {
+                if apply::delete_ingress(client, ns, &inputs.valid.name).await? {
+                    info!("removed the Ingress");
+                }
+                Ok(())
             }
         }
-    }
+    };
+    let (statefulset, ..) = tokio::try_join!(
+        apply_one(ctx, set, ns, &children.statefulset),
+        apply_one(ctx, set, ns, &children.matchmaker),
+        apply_one(ctx, set, ns, &children.matchmaker_service),
+        ingress,
+    )?;
     let removed =
         apply::delete_shard_services_from(client, ns, &inputs.valid.name, children.keep).await?;
     if !removed.is_empty() {
@@ -364,129 +428,4 @@ fn next_look(
         Ok(view) if view.heartbeats.is_empty() && ready == 0 => Action::await_change(),
         Ok(_) => Action::requeue(config.resync),
     }
-}
-
-/// The Redis client of a set, reading the URL from its Secret when the spec says so.
-async fn connect_redis(valid: &ValidSet, ctx: &Context) -> Result<SetRedis> {
-    let url = match &valid.redis {
-        RedisSource::Url(url) => url.clone(),
-        RedisSource::Secret { name, key } => {
-            let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &valid.namespace);
-            let secret = api
-                .get_opt(name)
-                .await
-                .map_err(|source| Error::Observe {
-                    kind: "Secret",
-                    name: name.clone(),
-                    source,
-                })?
-                .ok_or_else(|| Error::RedisSecret {
-                    name: name.clone(),
-                    key: key.clone(),
-                    detail: "the Secret does not exist".into(),
-                })?;
-            let bytes = secret
-                .data
-                .and_then(|d| d.get(key).cloned())
-                .ok_or_else(|| Error::RedisSecret {
-                    name: name.clone(),
-                    key: key.clone(),
-                    detail: "the Secret has no such key".into(),
-                })?;
-            String::from_utf8(bytes.0).map_err(|_| Error::RedisSecret {
-                name: name.clone(),
-                key: key.clone(),
-                detail: "the value is not UTF-8".into(),
-            })?
-        }
-    };
-    ctx.redis.client(url.trim()).await.map_err(Error::Redis)
-}
-
-/// Deletes the set's Redis state. Bounded: when Redis stays away past the budget, the
-/// deletion proceeds anyway with a Warning Event, since the keys expire or are harmless.
-async fn cleanup(set: &RoomShardSet, ctx: &Context) -> Result<Action> {
-    let Ok(valid) = validate(set, ctx.config.default_redis_url.as_deref()) else {
-        info!("set was never valid; no Redis state to delete");
-        return Ok(Action::await_change());
-    };
-    let budget = ctx.config.cleanup_budget;
-    let outcome = tokio::time::timeout(budget, async {
-        let redis = connect_redis(&valid, ctx).await?;
-        redis
-            .delete_set_state(&valid.keys, budget)
-            .await
-            .map_err(Error::Redis)
-    })
-    .await;
-    match outcome {
-        Ok(Ok(n)) => {
-            info!(keys = n, "deleted the set's Redis state");
-        }
-        Ok(Err(e)) => {
-            ctx.metrics.redis_errors.inc();
-            warn!(error = %e, "could not delete the set's Redis state; deletion proceeds");
-            events::publish(
-                &ctx.recorder,
-                set,
-                EventType::Warning,
-                "RedisCleanupSkipped",
-                format!("Redis state of the set was not deleted: {e}"),
-            )
-            .await;
-        }
-        Err(_) => {
-            ctx.metrics.redis_errors.inc();
-            warn!(?budget, "Redis clean-up ran out of time; deletion proceeds");
-            events::publish(
-                &ctx.recorder,
-                set,
-                EventType::Warning,
-                "RedisCleanupSkipped",
-                format!("Redis did not finish within {budget:?}; the set's keys were left"),
-            )
-            .await;
-        }
-    }
-    Ok(Action::await_change())
-}
-
-/// Runs the controller until `shutdown` resolves.
-pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
-    let client = ctx.client.clone();
-    let (sets, sts, svc, deploy, pdb, ingress) = match &ctx.config.namespace {
-        Some(ns) => (
-            Api::<RoomShardSet>::namespaced(client.clone(), ns),
-            Api::<StatefulSet>::namespaced(client.clone(), ns),
-            Api::<Service>::namespaced(client.clone(), ns),
-            Api::<Deployment>::namespaced(client.clone(), ns),
-            Api::<PodDisruptionBudget>::namespaced(client.clone(), ns),
-            Api::<Ingress>::namespaced(client.clone(), ns),
-        ),
-        None => (
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-        ),
-    };
-    let children =
-        watcher::Config::default().labels("app.kubernetes.io/managed-by=roomshard-operator");
-    Controller::new(sets, watcher::Config::default().any_semantic())
-        .owns(sts, children.clone())
-        .owns(svc, children.clone())
-        .owns(deploy, children.clone())
-        .owns(pdb, children.clone())
-        .owns(ingress, children)
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
-        .for_each(|res| async move {
-            match res {
-                Ok((obj, _)) => tracing::debug!(set = %obj.name, "reconciled"),
-                Err(e) => tracing::debug!(error = %e, "reconcile error"),
-            }
-        })
-        .await;
 }

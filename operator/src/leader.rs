@@ -2,7 +2,8 @@
 //! only the holder runs the controller ([`lead`]).
 
 use crate::config::LeaseConfig;
-use crate::controller::{self, Context};
+use crate::controller::Context;
+use crate::watches;
 use kube::Client;
 use kube_lease_manager::{LeaseManagerBuilder, LeaseManagerError};
 use std::sync::Arc;
@@ -81,7 +82,7 @@ pub async fn lead(
         let lost = Leadership::lost(leadership.is_leader.clone());
         let (end_tx, end_rx) = watch::channel(false);
         let mut end_rx2 = end_rx.clone();
-        let controller = tokio::spawn(controller::run(ctx.clone(), async move {
+        let controller = tokio::spawn(watches::run(ctx.clone(), async move {
             let _ = end_rx2.wait_for(|e| *e).await;
         }));
         let stop = tokio::select! {

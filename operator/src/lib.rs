@@ -6,6 +6,7 @@
 //! `build/*` (pure) → `apply` → `status::compute` (pure) and the status patch. [`config`]
 //! holds the flags; [`leader`] runs the controller only while this replica holds the Lease.
 
+pub mod applied;
 pub mod apply;
 pub mod build;
 pub mod config;
@@ -17,8 +18,10 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod redis_state;
+pub mod set_redis;
 pub mod status;
 pub mod validate;
+pub mod watches;
 
 /// Everything a reconcile can fail with; each variant names the step, and the child
 /// where there is one.

@@ -10,6 +10,7 @@ pub const LABEL_OUTCOME: &str = "outcome";
 pub struct Metrics {
     registry: Registry,
     pub reconciles: IntCounter,
+    pub applies_skipped: IntCounter,
     pub failures: IntCounterVec,
     pub duration: HistogramVec,
     pub leader: IntGauge,
@@ -30,6 +31,10 @@ impl Metrics {
         }
         Ok(Self {
             reconciles: r.counter("operator_reconciles_total", "Reconciles started")?,
+            applies_skipped: r.counter(
+                "operator_applies_skipped_total",
+                "Reconciles that applied nothing: the children were as last applied",
+            )?,
             failures,
             duration: r.histogram_vec(
                 "operator_reconcile_duration_seconds",

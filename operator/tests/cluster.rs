@@ -10,9 +10,10 @@ use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
-use roomshard_operator::controller::{self, Config, Context};
+use roomshard_operator::controller::{Config, Context};
 use roomshard_operator::crd::{DrainStatus, RoomShardSet};
 use roomshard_operator::metrics::Metrics;
+use roomshard_operator::watches;
 use roomshard_protocol::Keys;
 use roomshard_testkit::control_plane::ControlPlane;
 use roomshard_testkit::fixtures::{HeartbeatBuilder, write_heartbeat};
@@ -226,7 +227,7 @@ async fn operator_against_a_real_api_server() {
         "test".into(),
     ));
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let operator = tokio::spawn(controller::run(ctx, async move {
+    let operator = tokio::spawn(watches::run(ctx, async move {
         let _ = stop_rx.wait_for(|s| *s).await;
     }));
 

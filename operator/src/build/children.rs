@@ -6,8 +6,10 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
-/// The children of a set with `replicas` worker pods, fields in the order they are
-/// applied. The token Secret is not here: it is created once and never rebuilt.
+/// The children of a set with `replicas` worker pods. The token Secret is not here: it
+/// is created once and never rebuilt. Serialized whole, they fingerprint a pass
+/// ([`crate::applied`]).
+#[derive(serde::Serialize)]
 pub struct Children {
     /// The set's Redis URL, when it is a literal: created (never changed) first, since
     /// pods read it.
