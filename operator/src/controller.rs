@@ -9,13 +9,13 @@ use crate::applied::{Applied, fingerprint};
 use crate::build::children::Children;
 use crate::build::spec_defaults::with_defaults;
 use crate::build::{self, Inputs, names, selector_string, statefulset};
-use crate::crd::{DrainStatus, FINALIZER, RoomShardSet};
+use crate::crd::{AutoscaleStatus, DrainStatus, FINALIZER, RoomShardSet};
 use crate::drain::{self, DrainPlan};
 use crate::metrics::Metrics;
 use crate::redis_state::{RedisPool, RedisView, SetRedis};
 use crate::set_redis::{cleanup, connect_redis};
 use crate::validate::{SpecError, ValidSet, validate};
-use crate::{Error, Result, apply, events, status};
+use crate::{Error, Result, apply, autoscale, events, status};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::Api;
@@ -121,6 +121,11 @@ async fn reconcile_set(
         Ok(valid) => valid,
         Err(invalid) => return wait_for_a_valid_spec(set, api, &invalid, ctx).await,
     };
+    let mut observed = observe(set, &valid, ctx).await?;
+    let draining = observed.drain.is_some();
+    let (set, autoscale) =
+        autoscale::step(set, api, observed.view.as_ref().ok(), draining, ctx).await?;
+    let set = &*set;
     let inputs = Inputs {
         set,
         valid: &valid,
@@ -129,13 +134,12 @@ async fn reconcile_set(
             .ok_or(Error::MissingObjectKey("metadata.uid"))?,
         defaults: &ctx.config.defaults,
     };
-    let mut observed = observe(set, &valid, ctx).await?;
     let plan = plan_drain(set, &valid, &mut observed, ctx).await;
     let children = Children::build(&inputs, plan.replicas);
     let statefulset =
         apply_unless_unchanged(&inputs, &children, observed.statefulset.take(), ctx).await?;
-    update_status(set, api, &observed, &plan, &statefulset, ctx).await?;
-    Ok(next_look(&plan, &observed, &statefulset, &ctx.config))
+    update_status(set, api, &observed, &plan, &statefulset, autoscale, ctx).await?;
+    Ok(next_look(set, &plan, &observed, &statefulset, &ctx.config))
 }
 
 /// What a reconcile found before changing anything.
@@ -370,6 +374,7 @@ async fn update_status(
     observed: &Observed,
     plan: &DrainPlan,
     statefulset: &StatefulSet,
+    autoscale: Option<AutoscaleStatus>,
     ctx: &Context,
 ) -> Result<()> {
     if let Some(t) = &plan.transition {
@@ -390,6 +395,7 @@ async fn update_status(
             now: status::now_rfc3339(),
         },
     );
+    let st = crate::crd::RoomShardSetStatus { autoscale, ..st };
     events::conditions(&ctx.recorder, set, prev, &st).await;
     if prev != Some(&st) {
         patch_status(api, name, &st).await?;
@@ -412,11 +418,15 @@ async fn patch_status(
 /// with no live shard and no ready pod has nothing in Redis to follow: the pod that starts
 /// beating turns ready first, and the StatefulSet's new status wakes the set up.
 fn next_look(
+    set: &RoomShardSet,
     plan: &DrainPlan,
     observed: &Observed,
     statefulset: &StatefulSet,
     config: &Config,
 ) -> Action {
+    let autoscaled = set.spec.autoscale.is_some();
+    let heartbeat =
+        Duration::from_millis(u64::try_from(set.spec.heartbeat_interval_ms()).unwrap_or(2000));
     let ready = statefulset
         .status
         .as_ref()
@@ -426,6 +436,8 @@ fn next_look(
         _ if plan.drain.is_some() => Action::requeue(config.drain_poll),
         Err(_) => Action::requeue(config.drain_poll.max(Duration::from_secs(5))),
         Ok(view) if view.heartbeats.is_empty() && ready == 0 => Action::await_change(),
+        // Autoscaling follows every heartbeat.
+        Ok(_) if autoscaled => Action::requeue(heartbeat),
         Ok(_) => Action::requeue(config.resync),
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod applied;
 pub mod apply;
+pub mod autoscale;
 pub mod build;
 pub mod config;
 pub mod controller;

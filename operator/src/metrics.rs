@@ -15,6 +15,7 @@ pub struct Metrics {
     pub duration: HistogramVec,
     pub leader: IntGauge,
     pub drains: IntCounterVec,
+    pub autoscale: IntCounterVec,
     pub redis_errors: IntCounter,
 }
 
@@ -52,6 +53,11 @@ impl Metrics {
                 "operator_drains_total",
                 "Shard drains by outcome",
                 &[LABEL_OUTCOME],
+            )?,
+            autoscale: r.counter_vec(
+                "operator_autoscale_decisions_total",
+                "Shard counts the autoscaler wrote, by direction (up, down)",
+                &["direction"],
             )?,
             redis_errors: r.counter(
                 "operator_redis_errors_total",

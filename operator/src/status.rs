@@ -159,6 +159,8 @@ pub fn compute(prev: Option<&RoomShardSetStatus>, obs: &Observation<'_>) -> Room
         selector: obs.selector.clone(),
         shards,
         drain: obs.drain.clone(),
+        // The controller fills it in (crate::autoscale).
+        autoscale: None,
         conditions: stamp(
             prev_conditions,
             vec![ready_cond, progressing, degraded],

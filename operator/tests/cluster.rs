@@ -8,65 +8,21 @@
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::{Client, ResourceExt};
 use roomshard_operator::controller::{Config, Context};
-use roomshard_operator::crd::{DrainStatus, RoomShardSet};
+use roomshard_operator::crd::DrainStatus;
 use roomshard_operator::metrics::Metrics;
 use roomshard_operator::watches;
 use roomshard_protocol::Keys;
 use roomshard_testkit::control_plane::ControlPlane;
-use roomshard_testkit::fixtures::{HeartbeatBuilder, write_heartbeat};
 use roomshard_testkit::process::{free_port, wait_until_async};
 use roomshard_testkit::redis::RedisServer;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-const NS: &str = "default";
-const WAIT: Duration = Duration::from_secs(30);
-
-fn kubectl(cp: &ControlPlane, args: &[&str]) -> (bool, String) {
-    let out = cp.kubectl().args(args).output().expect("kubectl runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-fn apply_yaml(cp: &ControlPlane, dir: &Path, name: &str, yaml: &str) -> (bool, String) {
-    let file = dir.join(format!("{name}.yaml"));
-    std::fs::write(&file, yaml).expect("write manifest");
-    kubectl(cp, &["apply", "-f", file.to_str().expect("utf-8 path")])
-}
-
-fn set_yaml(name: &str, shards: i32, extra: &str) -> String {
-    format!(
-        "apiVersion: roomshard.dev/v1alpha1\nkind: RoomShardSet\nmetadata:\n  name: {name}\n  namespace: {NS}\nspec:\n  shards: {shards}\n  image: registry.example/roomshard:1\n{extra}"
-    )
-}
-
-/// How long a heartbeat written by the test stays.
-const BEAT_TTL: Duration = Duration::from_secs(600);
-
-fn shard(index: u32, total: u32, players: u32) -> HeartbeatBuilder {
-    HeartbeatBuilder::new(index, total)
-        .rooms(1)
-        .players(players)
-}
-
-fn beat(redis: &RedisServer, keys: &Keys, index: u32, total: u32, players: u32) {
-    let hb = shard(index, total, players).build();
-    write_heartbeat(redis.port(), keys, &hb, BEAT_TTL).expect("heartbeat written");
-}
-
-/// A heartbeat from a worker that has seen its shard's draining mark.
-fn beat_draining(redis: &RedisServer, keys: &Keys, index: u32, total: u32, players: u32) {
-    let hb = shard(index, total, players).draining().build();
-    write_heartbeat(redis.port(), keys, &hb, BEAT_TTL).expect("heartbeat written");
-}
+mod support;
+use support::*;
 
 /// The shards marked draining in Redis.
 fn draining_marks(redis: &RedisServer, keys: &Keys) -> Vec<String> {
@@ -79,16 +35,6 @@ fn draining_marks(redis: &RedisServer, keys: &Keys) -> Vec<String> {
 /// The names of every key in Redis.
 fn all_keys(redis: &RedisServer) -> Vec<String> {
     redis.query(&["KEYS", "*"]).expect("keys").texts()
-}
-
-async fn sts_replicas(client: &Client, name: &str) -> Option<i32> {
-    let api: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
-    api.get_opt(name).await.ok().flatten()?.spec?.replicas
-}
-
-async fn get_set(client: &Client, name: &str) -> Option<RoomShardSet> {
-    let api: Api<RoomShardSet> = Api::namespaced(client.clone(), NS);
-    api.get_opt(name).await.ok().flatten()
 }
 
 /// `kubectl scale` the set down to `replicas`, then waits for the drain in its status.
@@ -136,36 +82,6 @@ async fn pod_template(statefulsets: &Api<StatefulSet>, name: &str) -> PodTemplat
         .spec
         .expect("spec")
         .template
-}
-
-async fn wait_replicas(client: &Client, name: &str, want: i32) {
-    wait_until_async(
-        &format!("StatefulSet {name} to have {want} replicas"),
-        WAIT,
-        || async { (sts_replicas(client, name).await == Some(want)).then_some(()) },
-    )
-    .await
-    .expect("replicas");
-}
-
-/// Marks the StatefulSet's pods as running and ready (no controller-manager does it here).
-async fn fake_ready(client: &Client, name: &str, n: i32) {
-    let api: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
-    let sts = api.get(name).await.expect("sts");
-    let status = serde_json::json!({"status": {"replicas": n, "readyReplicas": n,
-        "updatedReplicas": n, "availableReplicas": n, "currentReplicas": n,
-        "observedGeneration": sts.metadata.generation}});
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
-        .await
-        .expect("patch sts status");
-}
-
-fn condition<'a>(set: &'a RoomShardSet, t: &str) -> Option<&'a roomshard_operator::crd::Condition> {
-    set.status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == t)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

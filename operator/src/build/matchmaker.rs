@@ -17,10 +17,7 @@ pub fn matchmaker_deployment(inputs: &Inputs<'_>) -> Deployment {
     let name = &inputs.valid.name;
     let spec = &inputs.set.spec;
     let mm = spec.matchmaker.clone().unwrap_or_default();
-    let capacity = spec.capacity.unwrap_or(crate::crd::CapacitySpec {
-        rooms_per_shard: 100,
-        players_per_room: 16,
-    });
+    let capacity = spec.capacity();
     let ttl = mm
         .reservation_ttl_ms
         .unwrap_or(i64::try_from(DEFAULT_RESERVATION_TTL_MS).unwrap_or(30_000));

@@ -110,10 +110,7 @@ pub fn worker_pdb(inputs: &Inputs<'_>) -> PodDisruptionBudget {
 
 fn worker_env(inputs: &Inputs<'_>) -> Vec<EnvVar> {
     let spec = &inputs.set.spec;
-    let capacity = spec.capacity.unwrap_or(crate::crd::CapacitySpec {
-        rooms_per_shard: 100,
-        players_per_room: 16,
-    });
+    let capacity = spec.capacity();
     let mut env = vec![
         field_env(
             "ROOM_SHARD_INDEX",

@@ -12,13 +12,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod auth;
+mod autoscale;
 mod game;
 mod hooks;
 mod ingress;
+mod status;
 pub use auth::{MatchmakerAuthSpec, RedisTlsSpec};
+pub use autoscale::AutoscaleSpec;
 pub use game::{EntityStateSpec, EventScope, EventSpec, MAX_EVENT_BYTES};
 pub use hooks::{BreakerSpec, HookFailure, HookSpec, HooksSpec};
 pub use ingress::IngressSpec;
+pub use status::{AutoscaleStatus, Condition, DrainStatus, RoomShardSetStatus, ShardStatus};
 
 /// The finalizer that guards the set's Redis state.
 pub const FINALIZER: &str = "roomshard.dev/redis-state";
@@ -85,6 +89,7 @@ pub const DEFAULT_DRAIN_TIMEOUT_SECONDS: i64 = 300;
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.autoscale) || (self.shards >= self.autoscale.minShards && self.shards <= self.autoscale.maxShards)").message("with autoscale, shards must stay between autoscale.minShards and autoscale.maxShards"))]
 pub struct RoomShardSetSpec {
     /// Number of worker shards N; pod i runs shard i of N.
     #[x_kube(validation = Rule::new("self >= 1 && self <= 1024").message("shards must be between 1 and 1024"))]
@@ -170,6 +175,10 @@ pub struct RoomShardSetSpec {
     /// Server hooks: HTTP webhooks from the workers to the game's backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<HooksSpec>,
+
+    /// Occupancy autoscaling: the operator sets `shards` from the seats in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<AutoscaleSpec>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
@@ -367,75 +376,6 @@ pub struct EdgeSpec {
     pub allowed_origins: Vec<String>,
 }
 
-/// What the operator observed.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RoomShardSetStatus {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Worker pods the StatefulSet runs (what the scale subresource reports).
-    #[serde(default)]
-    pub replicas: i32,
-    #[serde(default)]
-    pub ready_replicas: i32,
-    #[serde(default)]
-    pub rooms: i64,
-    #[serde(default)]
-    pub players: i64,
-    /// Label selector of the worker pods, for the scale subresource.
-    #[serde(default)]
-    pub selector: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub shards: Vec<ShardStatus>,
-    /// A scale-down in progress.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drain: Option<DrainStatus>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ShardStatus {
-    pub index: i32,
-    pub pod: String,
-    /// A fresh heartbeat was seen.
-    pub ready: bool,
-    pub rooms: i64,
-    pub players: i64,
-    pub draining: bool,
-}
-
-/// A scale-down from `from` shards to `to`; shards `to..from` are draining.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DrainStatus {
-    pub from: i32,
-    pub to: i32,
-    /// When the drain began (ms since the epoch); survives operator restarts.
-    pub started_at_ms: i64,
-    /// After this (ms since the epoch) the shards are removed even with players left.
-    pub deadline_ms: i64,
-}
-
-/// A condition, as `kubectl wait --for=condition=Ready` reads it.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Condition {
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// "True", "False" or "Unknown".
-    pub status: String,
-    pub reason: String,
-    #[serde(default)]
-    pub message: String,
-    /// RFC 3339 time of the last status change.
-    #[serde(default)]
-    pub last_transition_time: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-}
-
 impl RoomShardSetSpec {
     pub fn port(&self) -> i32 {
         self.port.unwrap_or(DEFAULT_PORT)
@@ -457,6 +397,14 @@ impl RoomShardSetSpec {
             annotations: BTreeMap::new(),
         };
         Some(self.ingress.as_ref().unwrap_or(&DEFAULT)).filter(|i| i.is_enabled())
+    }
+
+    /// Seats per shard: `capacity`, or 100 rooms of 16.
+    pub fn capacity(&self) -> CapacitySpec {
+        self.capacity.unwrap_or(CapacitySpec {
+            rooms_per_shard: 100,
+            players_per_room: 16,
+        })
     }
 
     pub fn drain_timeout_seconds(&self) -> i64 {
