@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::redis_state::{RedisPool, RedisView, SetRedis};
 use crate::set_redis::{cleanup, connect_redis};
 use crate::validate::{SpecError, ValidSet, validate};
-use crate::{Error, Result, apply, autoscale, events, status};
+use crate::{Error, Result, apply, autoscale, events, rollout, status};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::Api;
@@ -138,8 +138,35 @@ async fn reconcile_set(
     let children = Children::build(&inputs, plan.replicas);
     let statefulset =
         apply_unless_unchanged(&inputs, &children, observed.statefulset.take(), ctx).await?;
-    update_status(set, api, &observed, &plan, &statefulset, autoscale, ctx).await?;
-    Ok(next_look(set, &plan, &observed, &statefulset, &ctx.config))
+    let rollout = rollout::step(
+        set,
+        &valid,
+        &statefulset,
+        observed.redis.as_ref().ok(),
+        observed.view.as_ref().ok(),
+        plan.drain.is_some(),
+        ctx,
+    )
+    .await?;
+    let moving = rollout.moving;
+    update_status(
+        set,
+        api,
+        &observed,
+        &plan,
+        &statefulset,
+        (autoscale, rollout),
+        ctx,
+    )
+    .await?;
+    Ok(next_look(
+        set,
+        &plan,
+        moving,
+        &observed,
+        &statefulset,
+        &ctx.config,
+    ))
 }
 
 /// What a reconcile found before changing anything.
@@ -374,7 +401,7 @@ async fn update_status(
     observed: &Observed,
     plan: &DrainPlan,
     statefulset: &StatefulSet,
-    autoscale: Option<AutoscaleStatus>,
+    (autoscale, rollout): (Option<AutoscaleStatus>, rollout::Outcome),
     ctx: &Context,
 ) -> Result<()> {
     if let Some(t) = &plan.transition {
@@ -395,7 +422,12 @@ async fn update_status(
             now: status::now_rfc3339(),
         },
     );
-    let st = crate::crd::RoomShardSetStatus { autoscale, ..st };
+    let st = status::with_rollout(
+        crate::crd::RoomShardSetStatus { autoscale, ..st },
+        statefulset,
+        rollout.status,
+        &rollout.revisions,
+    );
     events::conditions(&ctx.recorder, set, prev, &st).await;
     if prev != Some(&st) {
         patch_status(api, name, &st).await?;
@@ -420,6 +452,7 @@ async fn patch_status(
 fn next_look(
     set: &RoomShardSet,
     plan: &DrainPlan,
+    rolling: bool,
     observed: &Observed,
     statefulset: &StatefulSet,
     config: &Config,
@@ -433,7 +466,7 @@ fn next_look(
         .and_then(|s| s.ready_replicas)
         .unwrap_or(0);
     match &observed.view {
-        _ if plan.drain.is_some() => Action::requeue(config.drain_poll),
+        _ if plan.drain.is_some() || rolling => Action::requeue(config.drain_poll),
         Err(_) => Action::requeue(config.drain_poll.max(Duration::from_secs(5))),
         Ok(view) if view.heartbeats.is_empty() && ready == 0 => Action::await_change(),
         // Autoscaling follows every heartbeat.

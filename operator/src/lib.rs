@@ -19,6 +19,7 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod redis_state;
+pub mod rollout;
 pub mod set_redis;
 pub mod status;
 pub mod validate;

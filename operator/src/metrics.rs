@@ -16,6 +16,7 @@ pub struct Metrics {
     pub leader: IntGauge,
     pub drains: IntCounterVec,
     pub autoscale: IntCounterVec,
+    pub rollouts: IntCounterVec,
     pub redis_errors: IntCounter,
 }
 
@@ -58,6 +59,11 @@ impl Metrics {
                 "operator_autoscale_decisions_total",
                 "Shard counts the autoscaler wrote, by direction (up, down)",
                 &["direction"],
+            )?,
+            rollouts: r.counter_vec(
+                "operator_rollout_steps_total",
+                "Rollout steps by outcome (started, replaced, completed, halted)",
+                &[LABEL_OUTCOME],
             )?,
             redis_errors: r.counter(
                 "operator_redis_errors_total",

@@ -89,6 +89,7 @@ pub fn compute(prev: Option<&RoomShardSetStatus>, obs: &Observation<'_>) -> Room
                 draining: marked
                     || hb.is_some_and(|h| h.draining)
                     || i64::from(i) >= i64::from(obs.desired),
+                revision: String::new(),
             }
         })
         .collect();
@@ -159,8 +160,10 @@ pub fn compute(prev: Option<&RoomShardSetStatus>, obs: &Observation<'_>) -> Room
         selector: obs.selector.clone(),
         shards,
         drain: obs.drain.clone(),
-        // The controller fills it in (crate::autoscale).
+        // The controller fills these in (crate::autoscale, crate::rollout).
         autoscale: None,
+        rollout: None,
+        updated_replicas: updated,
         conditions: stamp(
             prev_conditions,
             vec![ready_cond, progressing, degraded],
@@ -242,6 +245,31 @@ pub fn now_rfc3339() -> String {
         .round(k8s_openapi::jiff::Unit::Second)
         .map(|t| t.to_string())
         .unwrap_or_default()
+}
+
+/// `st` with the rollout's progress: the pods on the newest revision, the rollout, and
+/// each shard's pod revision.
+pub fn with_rollout(
+    st: RoomShardSetStatus,
+    statefulset: &StatefulSet,
+    rollout: Option<crate::crd::RolloutStatus>,
+    revisions: &std::collections::BTreeMap<i32, String>,
+) -> RoomShardSetStatus {
+    let mut st = RoomShardSetStatus {
+        updated_replicas: statefulset
+            .status
+            .as_ref()
+            .and_then(|s| s.updated_replicas)
+            .unwrap_or(0),
+        rollout,
+        ..st
+    };
+    for shard in &mut st.shards {
+        if let Some(r) = revisions.get(&shard.index) {
+            shard.revision.clone_from(r);
+        }
+    }
+    st
 }
 
 #[cfg(test)]

@@ -45,8 +45,9 @@ pub fn worker_statefulset(inputs: &Inputs<'_>, replicas: i32) -> StatefulSet {
                 match_labels: Some(selector_labels(name, COMPONENT)),
                 ..LabelSelector::default()
             },
+            // The operator rolls the pods itself, a shard at a time (crate::rollout).
             update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
+                type_: Some("OnDelete".into()),
                 ..StatefulSetUpdateStrategy::default()
             }),
             template: PodTemplateSpec {

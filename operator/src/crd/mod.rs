@@ -22,7 +22,10 @@ pub use autoscale::AutoscaleSpec;
 pub use game::{EntityStateSpec, EventScope, EventSpec, MAX_EVENT_BYTES};
 pub use hooks::{BreakerSpec, HookFailure, HookSpec, HooksSpec};
 pub use ingress::IngressSpec;
-pub use status::{AutoscaleStatus, Condition, DrainStatus, RoomShardSetStatus, ShardStatus};
+pub use status::{
+    AutoscaleStatus, Condition, DrainStatus, RolloutPhase, RolloutStatus, RoomShardSetStatus,
+    ShardStatus,
+};
 
 /// The finalizer that guards the set's Redis state.
 pub const FINALIZER: &str = "roomshard.dev/redis-state";
@@ -69,6 +72,18 @@ pub const DEFAULT_DRAIN_TIMEOUT_SECONDS: i64 = 300;
         type_ = "integer",
         json_path = ".status.readyReplicas",
         description = "Ready worker pods"
+    ),
+    printcolumn(
+        name = "Updated",
+        type_ = "integer",
+        json_path = ".status.updatedReplicas",
+        description = "Worker pods on the newest template"
+    ),
+    printcolumn(
+        name = "Rollout",
+        type_ = "string",
+        json_path = ".status.rollout.phase",
+        description = "The step of the shard rolling now (Draining, Replacing)"
     ),
     printcolumn(
         name = "Rooms",
@@ -154,6 +169,10 @@ pub struct RoomShardSetSpec {
     /// How shards are drained on scale-down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainSpec>,
+
+    /// Rollouts of a new pod template: one shard at a time, each drained first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutSpec>,
 
     /// How long a player whose connection dropped keeps its seat to resume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -338,6 +357,17 @@ pub struct DrainSpec {
     pub timeout_seconds: Option<i64>,
 }
 
+/// Rollouts of a new worker pod template (see `docs/OPERATOR.md`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutSpec {
+    /// How long a replaced shard's new pod may take to turn Ready before the rollout
+    /// halts. Default 300.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 10, max = 86400))]
+    pub progress_deadline_seconds: Option<i64>,
+}
+
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResumeSpec {
@@ -405,6 +435,12 @@ impl RoomShardSetSpec {
             rooms_per_shard: 100,
             players_per_room: 16,
         })
+    }
+
+    pub fn progress_deadline_seconds(&self) -> i64 {
+        self.rollout
+            .and_then(|r| r.progress_deadline_seconds)
+            .unwrap_or(300)
     }
 
     pub fn drain_timeout_seconds(&self) -> i64 {

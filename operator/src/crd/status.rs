@@ -27,6 +27,12 @@ pub struct RoomShardSetStatus {
     /// A scale-down in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainStatus>,
+    /// Worker pods on the StatefulSet's newest revision.
+    #[serde(default)]
+    pub updated_replicas: i32,
+    /// The rollout of the worker pods' newest template (see `docs/OPERATOR.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutStatus>,
     /// What the autoscaler saw and decided last (with `spec.autoscale`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscale: Option<AutoscaleStatus>,
@@ -44,6 +50,9 @@ pub struct ShardStatus {
     pub rooms: i64,
     pub players: i64,
     pub draining: bool,
+    /// The `controller-revision-hash` of the shard's pod.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub revision: String,
 }
 
 /// A scale-down from `from` shards to `to`; shards `to..from` are draining.
@@ -98,4 +107,36 @@ pub struct AutoscaleStatus {
     /// Scale decisions taken since the set was created.
     #[serde(default)]
     pub decisions: i64,
+}
+
+/// The step a shard is at in a rollout.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, schemars::JsonSchema)]
+pub enum RolloutPhase {
+    /// Marked draining: no new seats, its players finishing.
+    Draining,
+    /// Its pod deleted, the new one not Ready yet.
+    Replacing,
+}
+
+/// The rollout towards the StatefulSet's newest revision, one shard at a time.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutStatus {
+    /// The revision the pods move to.
+    pub revision: String,
+    /// Pods already on it.
+    pub updated: i32,
+    /// The shard moving now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<RolloutPhase>,
+    /// When the phase began (ms since the epoch).
+    pub phase_since_ms: i64,
+    /// When a draining shard is replaced even with players left (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<i64>,
+    /// Why the rollout stopped; a new template starts it over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halted: Option<String>,
 }

@@ -25,7 +25,7 @@ fn crd_names_and_subresources() {
     assert!(v["subresources"]["status"].is_object());
     assert_eq!(
         names(&v["additionalPrinterColumns"]),
-        ["Shards", "Ready", "Rooms", "Players", "Age"]
+        ["Shards", "Ready", "Updated", "Rollout", "Rooms", "Players", "Age"]
     );
 }
 

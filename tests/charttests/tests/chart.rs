@@ -146,6 +146,8 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
         "networking.k8s.io/ingresses:delete",
         "/secrets:create",
         "/secrets:get",
+        "/pods:list",
+        "/pods:delete",
         "/configmaps:patch",
         "/configmaps:create",
         "events.k8s.io/events:create",
@@ -158,7 +160,8 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
     for forbidden in [
         "/secrets:list",
         "/secrets:watch",
-        "/pods:get",
+        "/pods:watch",
+        "/pods:create",
         "/secrets:delete",
         "/configmaps:list",
         "/configmaps:delete",

@@ -1,0 +1,212 @@
+use super::plan::*;
+use crate::crd::{RolloutPhase, RolloutStatus};
+use crate::redis_state::RedisView;
+use roomshard_protocol::records::ShardHeartbeat;
+
+fn pod(ordinal: i32, rev: &str, ready: bool) -> PodView {
+    PodView {
+        ordinal,
+        revision: Some(rev.into()),
+        ready,
+        terminating: false,
+        crash_looping: false,
+    }
+}
+
+fn view(beats: &[(u32, u32, bool)]) -> RedisView {
+    let mut v = RedisView::default();
+    for &(index, players, draining) in beats {
+        let hb: ShardHeartbeat = serde_json::from_value(serde_json::json!({
+            "index": index, "total": 3, "players": players, "draining": draining
+        }))
+        .expect("heartbeat");
+        v.heartbeats.insert(index, hb);
+    }
+    v
+}
+
+fn obs<'a>(pods: &'a [PodView], v: &'a RedisView, now_ms: i64) -> Observed<'a> {
+    Observed {
+        update_revision: Some("new"),
+        replicas: 3,
+        pods,
+        view: Some(v),
+        scale_drain: false,
+        drain_timeout_ms: 30_000,
+        progress_deadline_ms: 60_000,
+        now_ms,
+    }
+}
+
+#[test]
+fn nothing_to_do_when_every_pod_is_on_the_revision() {
+    let pods = [
+        pod(0, "new", true),
+        pod(1, "new", true),
+        pod(2, "new", true),
+    ];
+    let p = plan(None, &obs(&pods, &view(&[]), 0));
+    assert_eq!(p.delete, None);
+    assert!(p.mark.is_empty() && p.transition.is_none());
+    let st = p.status.expect("status");
+    assert_eq!((st.updated, st.shard), (3, None));
+}
+
+#[test]
+fn one_shard_at_a_time_highest_first_drained_then_replaced() {
+    let v = view(&[(0, 5, false), (1, 5, false), (2, 5, false)]);
+    let mut pods = vec![
+        pod(0, "old", true),
+        pod(1, "old", true),
+        pod(2, "old", true),
+    ];
+    let p = plan(None, &obs(&pods, &v, 1_000));
+    assert_eq!(p.transition, Some(Transition::ShardStarted { shard: 2 }));
+    assert_eq!((p.mark.clone(), p.delete), (vec![2], None));
+    let st = p.status.expect("status");
+    assert_eq!(st.phase, Some(RolloutPhase::Draining));
+    assert_eq!(st.deadline_ms, Some(31_000));
+
+    // Players still there: it waits, and keeps the mark.
+    let p = plan(Some(&st), &obs(&pods, &v, 2_000));
+    assert_eq!((p.mark.clone(), p.delete), (vec![2], None));
+    // The worker has seen the mark and its players have left: the pod goes.
+    let drained = view(&[(0, 5, false), (1, 5, false), (2, 0, true)]);
+    let p = plan(p.status.as_ref(), &obs(&pods, &drained, 3_000));
+    assert_eq!(p.delete, Some(2));
+    let st = p.status.expect("status");
+    assert_eq!(st.phase, Some(RolloutPhase::Replacing));
+
+    // The new pod comes up; until it is Ready nothing else moves.
+    pods[2] = pod(2, "new", false);
+    let p = plan(Some(&st), &obs(&pods, &drained, 4_000));
+    assert_eq!((p.delete, p.transition.clone()), (None, None));
+    pods[2] = pod(2, "new", true);
+    let p = plan(p.status.as_ref(), &obs(&pods, &drained, 5_000));
+    assert_eq!(p.transition, Some(Transition::ShardReplaced { shard: 2 }));
+    assert_eq!(p.unmark, vec![2]);
+    // Next: shard 1.
+    let p = plan(p.status.as_ref(), &obs(&pods, &v, 6_000));
+    assert_eq!(p.transition, Some(Transition::ShardStarted { shard: 1 }));
+}
+
+#[test]
+fn the_drain_deadline_replaces_a_shard_with_players_left() {
+    let v = view(&[(0, 5, false), (1, 5, false), (2, 5, true)]);
+    let pods = [
+        pod(0, "new", true),
+        pod(1, "new", true),
+        pod(2, "old", true),
+    ];
+    let p = plan(None, &obs(&pods, &v, 0));
+    let p = plan(p.status.as_ref(), &obs(&pods, &v, 29_999));
+    assert_eq!(p.delete, None);
+    let p = plan(p.status.as_ref(), &obs(&pods, &v, 30_000));
+    assert_eq!(p.delete, Some(2));
+}
+
+#[test]
+fn the_last_shard_completes_the_rollout() {
+    let v = view(&[]);
+    let st = RolloutStatus {
+        revision: "new".into(),
+        updated: 2,
+        shard: Some(0),
+        phase: Some(RolloutPhase::Replacing),
+        phase_since_ms: 0,
+        deadline_ms: None,
+        halted: None,
+    };
+    let pods = [
+        pod(0, "new", true),
+        pod(1, "new", true),
+        pod(2, "new", true),
+    ];
+    let p = plan(Some(&st), &obs(&pods, &v, 1_000));
+    assert_eq!(p.transition, Some(Transition::Completed));
+    assert_eq!(p.status.map(|s| (s.updated, s.shard)), Some((3, None)));
+}
+
+#[test]
+fn a_broken_revision_halts_and_a_new_one_starts_over() {
+    let v = view(&[]);
+    let st = RolloutStatus {
+        revision: "new".into(),
+        updated: 0,
+        shard: Some(2),
+        phase: Some(RolloutPhase::Replacing),
+        phase_since_ms: 0,
+        deadline_ms: None,
+        halted: None,
+    };
+    let mut crashing = pod(2, "new", false);
+    crashing.crash_looping = true;
+    let pods = [pod(0, "old", true), pod(1, "old", true), crashing];
+    let p = plan(Some(&st), &obs(&pods, &v, 1_000));
+    assert!(matches!(
+        p.transition,
+        Some(Transition::Halted { shard: 2, .. })
+    ));
+    assert_eq!(p.mark, vec![2]);
+    let halted = p.status.expect("status");
+    assert!(halted.halted.is_some());
+    // Halted: nothing more is deleted, however long it waits.
+    let p = plan(Some(&halted), &obs(&pods, &v, 1_000_000));
+    assert_eq!((p.delete, p.transition.clone()), (None, None));
+    // Not Ready past the deadline halts too.
+    let slow = [
+        pod(0, "old", true),
+        pod(1, "old", true),
+        pod(2, "new", false),
+    ];
+    let p = plan(Some(&st), &obs(&slow, &v, 59_999));
+    assert!(p.transition.is_none());
+    let p = plan(Some(&st), &obs(&slow, &v, 60_000));
+    assert!(matches!(p.transition, Some(Transition::Halted { .. })));
+    // A fixed template is a new revision: the broken shard goes first (highest).
+    let mut fixed = obs(&pods, &v, 2_000_000);
+    fixed.update_revision = Some("fixed");
+    let p = plan(Some(&halted), &fixed);
+    assert_eq!(p.transition, Some(Transition::ShardStarted { shard: 2 }));
+}
+
+#[test]
+fn waits_for_unready_pods_and_scale_drains() {
+    let v = view(&[]);
+    // A new pod still starting: wait for it.
+    let pods = [
+        pod(0, "old", true),
+        pod(1, "new", false),
+        pod(2, "old", true),
+    ];
+    let p = plan(None, &obs(&pods, &v, 0));
+    assert!(p.transition.is_none() && p.mark.is_empty());
+    // An old pod that is out already is the one to move first.
+    let pods = [
+        pod(0, "old", true),
+        pod(1, "old", false),
+        pod(2, "old", true),
+    ];
+    let p = plan(None, &obs(&pods, &v, 0));
+    assert_eq!(p.transition, Some(Transition::ShardStarted { shard: 1 }));
+    let pods = [pod(0, "old", true), pod(1, "old", true)];
+    let p = plan(None, &obs(&pods, &v, 0));
+    assert!(p.transition.is_none(), "a pod is missing");
+    let pods = [
+        pod(0, "old", true),
+        pod(1, "old", true),
+        pod(2, "old", true),
+    ];
+    let mut o = obs(&pods, &v, 0);
+    o.scale_drain = true;
+    assert!(plan(None, &o).transition.is_none());
+    // Pods past the kept shards (a scale-down) are not rolled.
+    let pods = [
+        pod(0, "new", true),
+        pod(1, "new", true),
+        pod(2, "new", true),
+        pod(3, "old", true),
+    ];
+    let p = plan(None, &obs(&pods, &v, 0));
+    assert!(p.transition.is_none());
+}
