@@ -110,7 +110,11 @@ async fn the_operator_scales_a_set_by_occupancy() {
         up < Duration::from_secs(3),
         "one heartbeat interval, give or take: {up:?}"
     );
-    let st = autoscale_status(&client).await.expect("status");
+    let st = wait_until_async("the decision in status", WAIT, || async {
+        autoscale_status(&client).await.filter(|a| a.decisions >= 1)
+    })
+    .await
+    .expect("status");
     assert_eq!(st.decisions, 1);
     assert!(st.last_decision.contains("over the 50% target"), "{st:?}");
     fake_ready(&client, "auto", 2).await;
@@ -135,7 +139,11 @@ async fn the_operator_scales_a_set_by_occupancy() {
     );
     beat_draining(&redis, &keys, 1, 2, 0);
     wait_replicas(&client, "auto", 1).await;
-    let st = autoscale_status(&client).await.expect("status");
+    let st = wait_until_async("the second decision in status", WAIT, || async {
+        autoscale_status(&client).await.filter(|a| a.decisions >= 2)
+    })
+    .await
+    .expect("status");
     assert_eq!(st.decisions, 2, "{st:?}");
 
     // At minShards with no load, reconciles go on (one a heartbeat) and decide nothing.

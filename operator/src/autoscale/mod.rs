@@ -54,6 +54,18 @@ pub async fn step<'a>(
         return Ok((Cow::Borrowed(set), Some(status)));
     };
     let name = set.name_any();
+    // The decision is recorded before the shard count changes, so the reconcile that the
+    // change starts (the same watch, later) sees it and does not count or decide again.
+    api.patch_status(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({"status": {"autoscale": &status}})),
+    )
+    .await
+    .map_err(|source| Error::Status {
+        name: name.clone(),
+        source,
+    })?;
     api.patch_scale(
         &name,
         &PatchParams {

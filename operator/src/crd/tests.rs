@@ -25,7 +25,9 @@ fn crd_names_and_subresources() {
     assert!(v["subresources"]["status"].is_object());
     assert_eq!(
         names(&v["additionalPrinterColumns"]),
-        ["Shards", "Ready", "Updated", "Rollout", "Rooms", "Players", "Age"]
+        [
+            "Shards", "Ready", "Updated", "Rollout", "Rooms", "Players", "Age"
+        ]
     );
 }
 

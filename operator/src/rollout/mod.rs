@@ -30,6 +30,7 @@ const BROKEN: &[&str] = &[
     "CrashLoopBackOff",
     "ErrImagePull",
     "ImagePullBackOff",
+    "ErrImageNeverPull",
     "InvalidImageName",
     "CreateContainerConfigError",
     "CreateContainerError",

@@ -128,7 +128,19 @@ pub fn plan(prev: Option<&RolloutStatus>, obs: &Observed<'_>) -> RolloutPlan {
         return match phase {
             RolloutPhase::Draining => {
                 let due = p.deadline_ms.is_some_and(|d| obs.now_ms >= d);
-                if emptied(obs.view, i) || due {
+                // Only a pod on an old revision is ever deleted: a status read before the
+                // last step's write landed must not take the new pod down.
+                let replaced = pod.is_none_or(|pod| pod.revision.as_deref() == Some(target));
+                if replaced {
+                    RolloutPlan {
+                        status: Some(RolloutStatus {
+                            updated: base.updated,
+                            phase: Some(RolloutPhase::Replacing),
+                            ..p
+                        }),
+                        ..RolloutPlan::default()
+                    }
+                } else if emptied(obs.view, i) || due {
                     RolloutPlan {
                         status: Some(RolloutStatus {
                             updated: base.updated,

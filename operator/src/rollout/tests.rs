@@ -210,3 +210,27 @@ fn waits_for_unready_pods_and_scale_drains() {
     let p = plan(None, &obs(&pods, &v, 0));
     assert!(p.transition.is_none());
 }
+
+#[test]
+fn a_stale_draining_status_never_deletes_the_new_pod() {
+    let st = RolloutStatus {
+        revision: "new".into(),
+        updated: 1,
+        shard: Some(2),
+        phase: Some(RolloutPhase::Draining),
+        phase_since_ms: 0,
+        deadline_ms: Some(0),
+        halted: None,
+    };
+    let pods = [
+        pod(0, "old", true),
+        pod(1, "old", true),
+        pod(2, "new", false),
+    ];
+    let p = plan(Some(&st), &obs(&pods, &view(&[]), 5_000));
+    assert_eq!(p.delete, None);
+    assert_eq!(
+        p.status.and_then(|s| s.phase),
+        Some(RolloutPhase::Replacing)
+    );
+}

@@ -1,7 +1,8 @@
 //! The user's whole path on a real node (hack/cluster-up.sh): `helm install` the chart with
 //! its development Redis, `kubectl apply` the example set, play from outside through the
 //! ingress with the official Socket.IO client, scale down with players on the shard that
-//! goes, kill a worker's process, and delete the set. Then nothing of the cluster is left.
+//! goes, kill a worker's process, roll out a new image (and a broken one), and delete the
+//! set. Then nothing of the cluster is left.
 //! The figures a release note quotes are printed as `figure:` lines.
 
 use anyhow::{Context, Result, ensure};
@@ -83,6 +84,7 @@ fn walk(cluster: &LocalCluster) -> Result<()> {
     play_from_outside(cluster)?;
     scale_down_with_players(cluster)?;
     kill_a_worker(cluster)?;
+    roll_out_a_new_image(cluster)?;
     delete(cluster)
 }
 
@@ -306,6 +308,110 @@ fn kill_a_worker(cluster: &LocalCluster) -> Result<()> {
         )?;
     }
     ensure!(!held_rooms.is_empty(), "the held player joined no room");
+    Ok(())
+}
+
+/// The rollout's status field at `path` (under `status.rollout`).
+fn rollout(cluster: &LocalCluster) -> serde_json::Value {
+    cluster
+        .get_json(&["rss", SET, "-n", NAMESPACE])
+        .map(|s| s["status"]["rollout"].clone())
+        .unwrap_or_default()
+}
+
+fn set_image(cluster: &LocalCluster, image: &str, pull: &str) -> Result<()> {
+    let patch = serde_json::json!({"spec": {"image": image, "imagePullPolicy": pull}});
+    cluster.kubectl(&[
+        "patch",
+        &format!("rss/{SET}"),
+        "-n",
+        NAMESPACE,
+        "--type",
+        "merge",
+        "-p",
+        &patch.to_string(),
+    ])?;
+    Ok(())
+}
+
+/// A new image rolls out a shard at a time; a broken one halts with the other shard
+/// serving; the fixed one finishes.
+fn roll_out_a_new_image(cluster: &LocalCluster) -> Result<()> {
+    let next = format!("{IMAGE_REPOSITORY}:next");
+    let out = std::process::Command::new("ctr")
+        .arg("--address")
+        .arg(cluster.containerd_socket())
+        .args(["-n", "k8s.io", "images", "tag", "--force"])
+        .arg(format!("{IMAGE_REPOSITORY}:{IMAGE_TAG}"))
+        .arg(&next)
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "ctr images tag: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let on_image = |c: &LocalCluster, image: &str| {
+        (0..2).all(|i| {
+            c.get_json(&["pod", &format!("{SET}-{i}"), "-n", NAMESPACE])
+                .is_ok_and(|p| {
+                    p["spec"]["containers"][0]["image"] == image
+                        && p["status"]["containerStatuses"][0]["ready"] == true
+                })
+        })
+    };
+    let started = Instant::now();
+    set_image(cluster, &next, "IfNotPresent")?;
+    cluster.wait_for(
+        "both shards on the new image",
+        Duration::from_secs(180),
+        |c| {
+            on_image(c, &next) && {
+                let r = rollout(c);
+                r["updated"] == 2 && r["shard"].is_null()
+            }
+        },
+    )?;
+    println!(
+        "figure: rollout of 2 idle shards to a new image: {} ms",
+        ms_since(started)
+    );
+    cluster.wait_for("two healthy shards", Duration::from_secs(60), |c| {
+        rooms(c)
+            .is_ok_and(|r| (0..2).all(|i| shard_entry(&r, i).is_some_and(|s| s["healthy"] == true)))
+    })?;
+
+    // A broken image (absent, never pulled) halts at the first shard; the other serves.
+    let broken = format!("{IMAGE_REPOSITORY}:absent");
+    let started = Instant::now();
+    set_image(cluster, &broken, "Never")?;
+    cluster.wait_for("the rollout to halt", Duration::from_secs(120), |c| {
+        rollout(c)["halted"].is_string()
+    })?;
+    println!(
+        "figure: a broken image halted the rollout after {} ms: {}",
+        ms_since(started),
+        rollout(cluster)["halted"]
+    );
+    let shard0 = cluster.get_json(&["pod", &format!("{SET}-0"), "-n", NAMESPACE])?;
+    ensure!(
+        shard0["spec"]["containers"][0]["image"] == next.as_str()
+            && shard0["status"]["containerStatuses"][0]["ready"] == true,
+        "the halted rollout touched shard 0"
+    );
+    let r = rooms(cluster)?;
+    ensure!(
+        shard_entry(&r, 0).is_some_and(|s| s["healthy"] == true),
+        "shard 0 stopped serving: {r}"
+    );
+
+    // The fixed image starts over, the broken shard first, and finishes.
+    set_image(cluster, &next, "IfNotPresent")?;
+    cluster.wait_for("the fixed rollout", Duration::from_secs(180), |c| {
+        on_image(c, &next) && {
+            let r = rollout(c);
+            r["updated"] == 2 && r["shard"].is_null() && r["halted"].is_null()
+        }
+    })?;
     Ok(())
 }
 
