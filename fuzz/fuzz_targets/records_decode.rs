@@ -127,6 +127,7 @@ fn check_built(b: Built) {
         },
         tracks: b.tracks,
         draining: b.draining,
+        handoff: false,
     };
     assert_eq!(ShardHeartbeat::decode(hb.encode().as_bytes()), Ok(hb));
 

@@ -275,6 +275,7 @@ mod tests {
             capacity: Capacity::default(),
             tracks: vec![],
             draining: false,
+            handoff: false,
         }
     }
 

@@ -139,7 +139,23 @@ impl SetRedis {
         .await
     }
 
-    /// Sends `shards` as members of the draining set with `send`; nothing when empty.
+    /// Adds shards to the replacing set: their workers hand their rooms over on the way out.
+    pub async fn mark_replacing(&self, keys: &Keys, shards: &[u32]) -> Result<(), RedisError> {
+        self.change_draining("SADD replacing", shards, |members| {
+            self.client.sadd(keys.replacing(), members)
+        })
+        .await
+    }
+
+    /// Removes shards from the replacing set.
+    pub async fn unmark_replacing(&self, keys: &Keys, shards: &[u32]) -> Result<(), RedisError> {
+        self.change_draining("SREM replacing", shards, |members| {
+            self.client.srem(keys.replacing(), members)
+        })
+        .await
+    }
+
+    /// Sends `shards` as members of a set of shards with `send`; nothing when empty.
     async fn change_draining<F>(
         &self,
         op: &'static str,

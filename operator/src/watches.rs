@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// Reconciles running at once. Each applies up to [`crate::apply::CONCURRENT_APPLIES`]
 /// children at a time; the bound keeps the API server's load (and the operator's
 /// connections and memory) flat when many sets change together.
-pub const CONCURRENT_RECONCILES: u16 = 8;
+pub const CONCURRENT_RECONCILES: u16 = 16;
 
 /// The children of the operator's sets.
 const MANAGED: &str = "app.kubernetes.io/managed-by=roomshard-operator";

@@ -20,6 +20,21 @@ pub const SAID: &str = "said";
 pub const ERROR: &str = "error";
 /// Sent when the worker starts draining: reserve again and move to another shard.
 pub const DRAINING: &str = "draining";
+/// Sent when the worker hands its rooms to the next process of its shard (a rollout): the
+/// connection closes next; connect again and `resume` with the credential held.
+pub const MIGRATE: &str = "migrate";
+
+/// The `migrate` notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrateNotice {
+    /// The shard the session resumes on.
+    pub shard: u32,
+    /// Where to connect; `None`: the URL the client is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub reason: String,
+}
 
 /// Error codes carried by acks and `error` events.
 pub mod codes {

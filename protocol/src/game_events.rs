@@ -33,6 +33,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     crate::events::SAID,
     crate::events::ERROR,
     crate::events::DRAINING,
+    crate::events::MIGRATE,
     "connect",
     "connect_error",
     "disconnect",

@@ -217,6 +217,18 @@ impl Keys {
         self.key(format_args!("draining"))
     }
 
+    /// Set of shard indices the operator is replacing (a rollout): on its way out, such a
+    /// shard's worker hands its rooms to the next process of the shard instead of draining.
+    pub fn replacing(&self) -> String {
+        self.key(format_args!("replacing"))
+    }
+
+    /// A shard's rooms as its last process handed them over (JSON, expires with the
+    /// resume window); the next process of the shard takes it at start.
+    pub fn handoff(&self, index: u32) -> String {
+        self.key(format_args!("handoff:{index}"))
+    }
+
     /// Sorted set of every room of the set, scored by creation time (ms).
     pub fn rooms(&self) -> String {
         self.key(format_args!("all-rooms"))

@@ -66,6 +66,10 @@ pub struct ShardHeartbeat {
     pub tracks: Vec<String>,
     #[serde(default)]
     pub draining: bool,
+    /// The worker hands its rooms over to the next process of its shard when the operator
+    /// replaces it (a rollout), so the operator need not wait for its players to leave.
+    #[serde(default)]
+    pub handoff: bool,
 }
 
 impl ShardHeartbeat {
@@ -213,6 +217,7 @@ mod tests {
             capacity: Capacity::default(),
             tracks: vec!["ctf".into()],
             draining: false,
+            handoff: false,
         }
     }
 

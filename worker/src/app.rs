@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::conn;
 use crate::conn_limit::Slots;
 use crate::drain::{self, Drain};
+use crate::handoff::Handoff;
 use crate::heartbeat::{Heartbeat, Identity, Load};
 use crate::http::{self, Readiness};
 use crate::hub::Hub;
@@ -125,7 +126,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 metrics: metrics.clone(),
             };
             let redis_seats = RedisSeats::new(registry.clone(), cfg.shard.index());
-            match redis_seats.forget_earlier_players().await {
+            let handed = take_handoff(&redis_seats).await;
+            let kept = handed
+                .iter()
+                .flat_map(|h| h.rooms.iter().map(|r| r.room.clone()))
+                .collect();
+            match redis_seats.forget_earlier_players(&kept).await {
                 Ok(r) if r.rooms > 0 || r.closed > 0 => tracing::info!(
                     rooms = r.rooms,
                     players = r.players,
@@ -165,6 +171,16 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             readiness
                 .stale_after_ms
                 .store(u64::try_from(stale).unwrap_or(u64::MAX), Ordering::SeqCst);
+            if let Some(handed) = handed {
+                let players = handed.players();
+                let rooms = handed.rooms.len();
+                hub.take_over(&io, handed).await;
+                tracing::info!(
+                    rooms,
+                    players,
+                    "took over the rooms the earlier process of this shard handed over"
+                );
+            }
             let worker = Worker::new(hub, drain, readiness, io);
             worker
                 .serve(ops, layer, listener, Some(Arc::new(heartbeat)))
@@ -189,6 +205,20 @@ async fn serve_ops(
     }))
 }
 
+/// The rooms an earlier process of this shard handed over, if it left any that decode.
+async fn take_handoff(seats: &RedisSeats) -> Option<Handoff> {
+    let bytes = match seats.take_handoff().await {
+        Ok(bytes) => bytes?,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read this shard's handoff record");
+            return None;
+        }
+    };
+    Handoff::decode(&bytes)
+        .inspect_err(|e| tracing::warn!(error = %e, "dropped this shard's handoff record"))
+        .ok()
+}
+
 /// What a running worker is made of, whichever adapter it runs on.
 struct Worker<A: Adapter> {
     hub: Arc<Hub>,
@@ -205,6 +235,24 @@ impl<A: Adapter> Worker<A> {
             readiness,
             io,
         }
+    }
+
+    /// On the way out of a shard the operator is replacing: refuse joins, say so in a last
+    /// heartbeat, and hand every room to the next process of the shard
+    /// ([`crate::handoff`]). `None` when this is not such a shutdown, or the handoff could
+    /// not be written: then the worker drains.
+    async fn hand_off(&self, heartbeat: Option<&Heartbeat>) -> Option<usize> {
+        let hb = heartbeat?;
+        if !self.hub.replacing().await {
+            return None;
+        }
+        tracing::info!("shutdown requested while the operator replaces this shard; handing over");
+        self.drain.begin_shutdown();
+        self.readiness.draining.store(true, Ordering::SeqCst);
+        let _ = self.beat(hb).await;
+        let players = self.hub.hand_off(&self.io).await?;
+        tracing::info!(players, "handed the rooms to the next process of the shard");
+        Some(players)
     }
 
     /// One heartbeat: follow the operator's drain mark (into the rooms, too), keep the
@@ -304,15 +352,17 @@ impl<A: Adapter> Worker<A> {
         });
 
         roomshard_runtime::shutdown::signal().await;
-        tracing::info!("shutdown requested; draining");
-        let announce = async {
-            if let Some(hb) = &heartbeat {
-                let _ = worker.beat(hb).await;
-            }
-            // Nobody can resume on a worker that is going away.
-            worker.hub.release_away(&worker.io).await;
-        };
-        drain::on_shutdown(&worker.drain, cfg, &worker.io, &worker.readiness, announce).await;
+        if worker.hand_off(heartbeat.as_deref()).await.is_none() {
+            tracing::info!("shutdown requested; draining");
+            let announce = async {
+                if let Some(hb) = &heartbeat {
+                    let _ = worker.beat(hb).await;
+                }
+                // Nobody can resume on a worker that is going away.
+                worker.hub.release_away(&worker.io).await;
+            };
+            drain::on_shutdown(&worker.drain, cfg, &worker.io, &worker.readiness, announce).await;
+        }
         if let Some(b) = beats {
             b.abort();
         }

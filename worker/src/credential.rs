@@ -35,6 +35,8 @@ pub struct Credentials {
     set: String,
     shard: u32,
     epoch: String,
+    /// Earlier processes of this shard whose players were handed over to this one.
+    handed_over: std::sync::Mutex<Vec<String>>,
 }
 
 impl Credentials {
@@ -47,6 +49,21 @@ impl Credentials {
             set: set.to_owned(),
             shard,
             epoch: new_nonce(),
+            handed_over: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// This process's epoch, which every credential it issues names.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Honours the credentials of the earlier process `epoch`, whose players this process
+    /// took over (a handoff): each still needs the nonce the player's record holds.
+    pub fn accept_handed_over(&self, epoch: &str) {
+        let mut e = self.handed_over.lock().unwrap_or_else(|p| p.into_inner());
+        if !e.iter().any(|x| x == epoch) {
+            e.push(epoch.to_owned());
         }
     }
 
@@ -88,7 +105,13 @@ impl Credentials {
                 ),
             ));
         }
-        if claims.epoch != self.epoch {
+        let handed_over = || {
+            self.handed_over
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&claims.epoch)
+        };
+        if claims.epoch != self.epoch && !handed_over() {
             return Err(Rejection::new(
                 codes::RESUME_EXPIRED,
                 "the worker restarted since; reserve again",
@@ -141,6 +164,12 @@ mod tests {
         assert_eq!(
             restarted.open(&cred).map_err(|e| e.code),
             Err(codes::RESUME_EXPIRED)
+        );
+        // Unless the earlier process handed its players over to this one.
+        restarted.accept_handed_over(c.epoch());
+        assert_eq!(
+            restarted.open(&cred).map(|cl| cl.player),
+            Ok("p1".to_owned())
         );
     }
 

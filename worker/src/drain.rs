@@ -66,7 +66,7 @@ impl Drain {
         self.shutting_down.load(Ordering::SeqCst)
     }
 
-    fn begin_shutdown(&self) {
+    pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.metrics.draining.set(1);
     }

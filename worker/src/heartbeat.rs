@@ -48,6 +48,7 @@ pub fn record(id: &Identity, seq: u64, sent_at: u64, load: Load) -> ShardHeartbe
         capacity: id.capacity,
         tracks: load.tracks,
         draining: load.draining,
+        handoff: true,
     }
 }
 

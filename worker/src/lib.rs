@@ -23,6 +23,7 @@ mod demo;
 mod drain;
 pub mod error;
 pub mod grid;
+mod handoff;
 pub mod headless;
 mod heartbeat;
 mod hooks;

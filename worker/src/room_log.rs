@@ -78,6 +78,43 @@ impl RoomLog {
     }
 
     /// Every event after `last_seq`, oldest first.
+    /// The kept events without binary attachments, oldest first, that run unbroken up to
+    /// the newest: what a handoff carries to the next process of the shard.
+    pub fn handed_over(&self) -> Vec<(u64, String, Value)> {
+        let from = self
+            .ring
+            .iter()
+            .rposition(|e| !e.bins.is_empty())
+            .map_or(0, |i| i + 1);
+        self.ring
+            .iter()
+            .skip(from)
+            .map(|e| (e.seq, e.event.clone(), (*e.data).clone()))
+            .collect()
+    }
+
+    /// A log handed over by an earlier process: numbering goes on after `last`, and the
+    /// `events` (oldest first, ending at `last`) replay as though delivered here.
+    pub fn restored(capacity: usize, last: u64, events: Vec<(u64, String, Value)>) -> Self {
+        let mut log = Self::new(capacity);
+        log.last = last;
+        let mut expected = last.saturating_add(1);
+        for (seq, event, data) in events.into_iter().rev() {
+            // Only a run that ends at `last` without a hole can replay.
+            if seq.saturating_add(1) != expected || log.ring.len() >= capacity {
+                break;
+            }
+            expected = seq;
+            log.ring.push_front(Logged {
+                seq,
+                event,
+                data: Arc::new(data),
+                bins: Bins::default(),
+            });
+        }
+        log
+    }
+
     pub fn since(&self, last_seq: u64) -> Result<Vec<Logged>, Unreplayable> {
         if last_seq > self.last {
             return Err(Unreplayable::Ahead { last: self.last });
@@ -153,5 +190,30 @@ mod tests {
         log.push("said", json!({}), &none());
         assert!(log.since(1).expect("saw it").is_empty());
         assert_eq!(log.since(0), Err(Unreplayable::Gap { oldest: 2 }));
+    }
+
+    #[test]
+    fn a_handed_over_log_replays_in_the_next_process() {
+        let mut log = RoomLog::new(8);
+        for i in 0..4 {
+            log.push("said", json!({"i": i}), &none());
+        }
+        let events = log.handed_over();
+        assert_eq!(events.len(), 4);
+        let next = RoomLog::restored(8, log.last_seq(), events);
+        assert_eq!(next.last_seq(), 4);
+        assert_eq!(seqs(&next.since(2).expect("replays")), [3, 4]);
+        assert_eq!(next.since(4).expect("nothing missed"), vec![]);
+        // Nothing handed over: only a client that missed nothing resumes.
+        let bare = RoomLog::restored(8, 4, vec![]);
+        assert_eq!(bare.since(3), Err(Unreplayable::Gap { oldest: 5 }));
+        assert_eq!(bare.since(4), Ok(vec![]));
+        // A hole in what was handed over keeps only the run that ends at the last.
+        let holey = RoomLog::restored(
+            8,
+            4,
+            vec![(1, "said".into(), json!({})), (4, "said".into(), json!({}))],
+        );
+        assert_eq!(seqs(&holey.since(3).expect("replays")), [4]);
     }
 }

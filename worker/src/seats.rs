@@ -5,6 +5,7 @@
 //! seats is then posted to its track's placement index ([`upkeep`]). Without Redis a
 //! process-local table stands in for the registry.
 
+mod handoff;
 mod restart;
 mod upkeep;
 

@@ -123,7 +123,9 @@ pub async fn step(
         // The mark must be in place before the pod goes: a failure stops the step here.
         let marked = async {
             r.mark_draining(&valid.keys, &p.mark).await?;
-            r.unmark_draining(&valid.keys, &p.unmark).await
+            r.mark_replacing(&valid.keys, &p.mark).await?;
+            r.unmark_draining(&valid.keys, &p.unmark).await?;
+            r.unmark_replacing(&valid.keys, &p.unmark).await
         }
         .await;
         if let Err(e) = marked {

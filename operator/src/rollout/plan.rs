@@ -4,10 +4,12 @@
 //! deletes it, so the operator decides the order. One shard at a time, highest index
 //! first, and only while every other shard's pod is Ready (at most one shard is ever out):
 //!
-//! 1. **Draining.** The shard is marked draining: the matchmaker places no new seat
-//!    there and its worker refuses joins. Its players finish their games; the step ends
-//!    when its heartbeat says it is draining with no player left, when it has no
-//!    heartbeat (no worker, so no player), or at the drain deadline.
+//! 1. **Draining.** The shard is marked draining and replacing: the matchmaker places no
+//!    new seat there and its worker refuses joins. The step ends when its heartbeat says
+//!    it is draining and either has no player left or hands its rooms over (a worker of
+//!    this release: on its way out it passes every room to the next process of the
+//!    shard, and its players resume there), when it has no heartbeat (no worker, so no
+//!    player), or at the drain deadline.
 //! 2. **Replacing.** The pod is deleted; the StatefulSet starts it again from the new
 //!    template. The step ends when that pod is Ready, and the shard's mark is lifted.
 //!
@@ -71,8 +73,8 @@ fn shard(i: i32) -> Vec<u32> {
     u32::try_from(i).map(|s| vec![s]).unwrap_or_default()
 }
 
-/// Players on `shard` are gone for good: it has no worker, or its worker has seen the
-/// mark and counts none.
+/// The shard's pod may go: it has no worker, or its worker has seen the mark and either
+/// counts no player or hands its rooms over to the next process of the shard.
 fn emptied(view: Option<&RedisView>, shard: i32) -> bool {
     let Ok(i) = u32::try_from(shard) else {
         return true;
@@ -80,7 +82,7 @@ fn emptied(view: Option<&RedisView>, shard: i32) -> bool {
     view.is_some_and(|v| {
         v.heartbeats
             .get(&i)
-            .is_none_or(|hb| hb.draining && hb.players == 0)
+            .is_none_or(|hb| hb.draining && (hb.players == 0 || hb.handoff))
     })
 }
 

@@ -234,3 +234,20 @@ fn a_stale_draining_status_never_deletes_the_new_pod() {
         Some(RolloutPhase::Replacing)
     );
 }
+
+#[test]
+fn a_worker_that_hands_off_is_replaced_with_its_players() {
+    let mut v = view(&[(0, 5, false), (1, 5, false), (2, 5, true)]);
+    if let Some(hb) = v.heartbeats.get_mut(&2) {
+        hb.handoff = true;
+    }
+    let pods = [
+        pod(0, "new", true),
+        pod(1, "new", true),
+        pod(2, "old", true),
+    ];
+    let p = plan(None, &obs(&pods, &v, 0));
+    assert_eq!(p.transition, Some(Transition::ShardStarted { shard: 2 }));
+    let p = plan(p.status.as_ref(), &obs(&pods, &v, 1));
+    assert_eq!(p.delete, Some(2), "five players, handed over");
+}

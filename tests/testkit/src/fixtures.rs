@@ -33,6 +33,7 @@ impl HeartbeatBuilder {
                 capacity: Capacity::default(),
                 tracks: vec![],
                 draining: false,
+                handoff: false,
             },
         }
     }
@@ -55,6 +56,12 @@ impl HeartbeatBuilder {
     /// A worker that has seen its shard's draining mark.
     pub fn draining(mut self) -> Self {
         self.hb.draining = true;
+        self
+    }
+
+    /// A worker that hands its rooms over when the operator replaces it.
+    pub fn handoff(mut self) -> Self {
+        self.hb.handoff = true;
         self
     }
 

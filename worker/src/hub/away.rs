@@ -66,7 +66,7 @@ impl Hub {
 
     /// The window of the absence `generation` ran out: the player leaves, unless it
     /// resumed (or left) meanwhile.
-    async fn expire<A: Adapter>(
+    pub(super) async fn expire<A: Adapter>(
         self: &Arc<Self>,
         io: &SocketIo<A>,
         player: &Arc<Player>,

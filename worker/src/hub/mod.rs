@@ -17,6 +17,7 @@
 
 mod away;
 mod broadcast;
+mod handoff;
 mod members;
 mod players;
 mod relay;

@@ -131,6 +131,22 @@ impl RoomReplica {
         self.entities.get(id)
     }
 
+    /// Where a local player's entity stands and its state, a change queued for the next
+    /// tick included (what a handoff carries).
+    pub fn local_entity(&self, id: &str) -> Option<(f32, f32, Value)> {
+        if !self.observers.contains_key(id) {
+            return None;
+        }
+        let e = self.entities.get(id);
+        match self.pending.get(id) {
+            Some(Pending::Upsert { x, y, state, .. }) => {
+                let state = state.clone().or_else(|| e.map(|e| e.state.clone()));
+                Some((*x, *y, state.unwrap_or(Value::Null)))
+            }
+            _ => e.map(|e| (e.x, e.y, e.state.clone())),
+        }
+    }
+
     /// Local observers (players joined through this worker).
     pub fn local_count(&self) -> usize {
         self.observers.len()

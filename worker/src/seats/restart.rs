@@ -24,9 +24,12 @@ pub struct Reconciled {
 }
 
 impl RedisSeats {
-    /// Forgets the players an earlier process of this shard left counted (see the module).
+    /// Forgets the players an earlier process of this shard left counted (see the module),
+    /// but for the rooms in `handed_over`: their players are this process's now
+    /// ([`crate::handoff`]).
     pub async fn forget_earlier_players(
         &self,
+        handed_over: &std::collections::HashSet<String>,
     ) -> Result<Reconciled, roomshard_runtime::redis::RedisError> {
         let r = &self.registry;
         let mut done = Reconciled::default();
@@ -39,7 +42,7 @@ impl RedisSeats {
                 ),
             )
             .await?;
-        for room in rooms {
+        for room in rooms.into_iter().filter(|r| !handed_over.contains(r)) {
             let keys = vec![r.keys.room(&room), r.keys.room_reservations(&room)];
             let args = vec![self.shard.to_string()];
             let reply = r

@@ -24,7 +24,12 @@ pub fn worker_command(envs: &[(&str, String)]) -> Result<Command> {
 
 /// Starts a worker and waits until /readyz answers 200.
 pub fn start_worker(label: &str, envs: &[(&str, String)]) -> Result<Proc> {
-    let port = free_port()?;
+    start_worker_on(label, envs, free_port()?)
+}
+
+/// Starts a worker on `port` (the address an earlier one had) and waits until /readyz
+/// answers 200.
+pub fn start_worker_on(label: &str, envs: &[(&str, String)], port: u16) -> Result<Proc> {
     let mut all = envs.to_vec();
     all.push(("PORT", port.to_string()));
     let dir = roomshard_testkit::scratch_dir(label)?;
