@@ -82,9 +82,9 @@ fn walk(cluster: &LocalCluster) -> Result<()> {
     )?;
 
     play_from_outside(cluster)?;
+    roll_out_a_new_image(cluster)?;
     scale_down_with_players(cluster)?;
     kill_a_worker(cluster)?;
-    roll_out_a_new_image(cluster)?;
     delete(cluster)
 }
 
@@ -334,8 +334,9 @@ fn set_image(cluster: &LocalCluster, image: &str, pull: &str) -> Result<()> {
     Ok(())
 }
 
-/// A new image rolls out a shard at a time; a broken one halts with the other shard
-/// serving; the fixed one finishes.
+/// A new image rolls out a shard at a time while 200 players sit in 20 rooms: each shard
+/// hands its rooms to its new pod and every session resumes. A broken image halts with the
+/// other shards serving; the fixed one finishes.
 fn roll_out_a_new_image(cluster: &LocalCluster) -> Result<()> {
     let next = format!("{IMAGE_REPOSITORY}:next");
     let out = std::process::Command::new("ctr")
@@ -351,7 +352,7 @@ fn roll_out_a_new_image(cluster: &LocalCluster) -> Result<()> {
         String::from_utf8_lossy(&out.stderr)
     );
     let on_image = |c: &LocalCluster, image: &str| {
-        (0..2).all(|i| {
+        (0..3).all(|i| {
             c.get_json(&["pod", &format!("{SET}-{i}"), "-n", NAMESPACE])
                 .is_ok_and(|p| {
                     p["spec"]["containers"][0]["image"] == image
@@ -359,30 +360,73 @@ fn roll_out_a_new_image(cluster: &LocalCluster) -> Result<()> {
                 })
         })
     };
+    // 200 players in 20 rooms over the 3 shards sit through it.
+    let dir = roomshard_testkit::scratch_dir("cluster-roll")?;
+    let (ready, stop) = (dir.join("ready"), dir.join("stop"));
+    let players = node::spawn(
+        "cluster/roll.mjs",
+        &[
+            cluster.ingress_url()?.to_owned(),
+            "200".into(),
+            "20".into(),
+            "400".into(),
+            ready.to_string_lossy().into_owned(),
+            stop.to_string_lossy().into_owned(),
+        ],
+        false,
+    )?;
+    let placed = wait_until("200 players seated", Duration::from_secs(120), || {
+        std::fs::read_to_string(&ready)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+    })?;
+    ensure!(
+        placed["shards"] == 3,
+        "the players are not on every shard: {placed}"
+    );
     let started = Instant::now();
     set_image(cluster, &next, "IfNotPresent")?;
     cluster.wait_for(
-        "both shards on the new image",
-        Duration::from_secs(180),
+        "every shard on the new image",
+        Duration::from_secs(240),
         |c| {
             on_image(c, &next) && {
                 let r = rollout(c);
-                r["updated"] == 2 && r["shard"].is_null()
+                r["updated"] == 3 && r["shard"].is_null()
             }
         },
     )?;
-    println!(
-        "figure: rollout of 2 idle shards to a new image: {} ms",
-        ms_since(started)
-    );
-    cluster.wait_for("two healthy shards", Duration::from_secs(60), |c| {
+    let took = ms_since(started);
+    cluster.wait_for("three healthy shards", Duration::from_secs(60), |c| {
         rooms(c)
-            .is_ok_and(|r| (0..2).all(|i| shard_entry(&r, i).is_some_and(|s| s["healthy"] == true)))
+            .is_ok_and(|r| (0..3).all(|i| shard_entry(&r, i).is_some_and(|s| s["healthy"] == true)))
     })?;
+    // Every player is back before the count is taken.
+    cluster.wait_for("the players to settle", Duration::from_secs(60), |c| {
+        number(c, "rss", SET, "status.players") == 200
+    })?;
+    std::fs::write(&stop, "stop")?;
+    let lines = players.finish(Duration::from_secs(60))?;
+    let sessions = lines
+        .iter()
+        .find_map(|l| l.get("sessions").cloned())
+        .context("roll.mjs printed no sessions")?;
+    println!(
+        "figure: rollout of 3 shards with 200 players in 20 rooms: {took} ms; sessions {sessions}"
+    );
+    ensure!(
+        sessions["ended"] == 0,
+        "sessions ended in the rollout: {sessions}"
+    );
+    ensure!(
+        sessions["resumed"] == 200,
+        "not every player was handed over and resumed: {sessions}"
+    );
 
     // A broken image (absent, never pulled) halts at the first shard; the other serves.
     let broken = format!("{IMAGE_REPOSITORY}:absent");
     let started = Instant::now();
+    // No players here: the shard it halts on was handed to a pod that never starts.
     set_image(cluster, &broken, "Never")?;
     cluster.wait_for("the rollout to halt", Duration::from_secs(120), |c| {
         rollout(c)["halted"].is_string()
@@ -409,7 +453,7 @@ fn roll_out_a_new_image(cluster: &LocalCluster) -> Result<()> {
     cluster.wait_for("the fixed rollout", Duration::from_secs(180), |c| {
         on_image(c, &next) && {
             let r = rollout(c);
-            r["updated"] == 2 && r["shard"].is_null() && r["halted"].is_null()
+            r["updated"] == 3 && r["shard"].is_null() && r["halted"].is_null()
         }
     })?;
     Ok(())
