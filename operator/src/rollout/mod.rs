@@ -42,24 +42,29 @@ fn view_of(pod: &Pod) -> Option<PodView> {
     let ready = status
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-    let crash_looping = status
+    let broken = status
         .and_then(|s| s.container_statuses.as_ref())
-        .is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c.restart_count > 2
-                    || c.state
-                        .as_ref()
-                        .and_then(|s| s.waiting.as_ref())
-                        .and_then(|w| w.reason.as_deref())
-                        .is_some_and(|r| BROKEN.contains(&r))
-            })
+        .into_iter()
+        .flatten()
+        .find_map(|c| {
+            let waiting = c
+                .state
+                .as_ref()
+                .and_then(|s| s.waiting.as_ref())
+                .and_then(|w| w.reason.as_deref())
+                .filter(|r| BROKEN.contains(r));
+            match waiting {
+                Some(r) => Some(r.to_owned()),
+                None if c.restart_count > 2 => Some(format!("restarted {} times", c.restart_count)),
+                None => None,
+            }
         });
     Some(PodView {
         ordinal,
         revision: pod.labels().get(REVISION_LABEL).cloned(),
         ready,
         terminating: pod.metadata.deletion_timestamp.is_some(),
-        crash_looping,
+        broken,
     })
 }
 

@@ -30,8 +30,9 @@ pub struct PodView {
     pub ready: bool,
     /// Deletion has begun.
     pub terminating: bool,
-    /// A container waits in `CrashLoopBackOff`, or has restarted more than twice.
-    pub crash_looping: bool,
+    /// Why it cannot start: a container waits in `CrashLoopBackOff` or with an image it
+    /// cannot get, or has restarted more than twice.
+    pub broken: Option<String>,
 }
 
 /// What the reconcile saw.
@@ -185,14 +186,16 @@ pub fn plan(prev: Option<&RolloutStatus>, obs: &Observed<'_>) -> RolloutPlan {
                     _ => {
                         let late =
                             obs.now_ms.saturating_sub(p.phase_since_ms) >= obs.progress_deadline_ms;
-                        let crashing = new_pod.is_some_and(|pod| pod.crash_looping);
-                        let reason = match (crashing, late) {
-                            (true, _) => Some(format!("the new pod of shard {i} is crash-looping")),
-                            (_, true) => Some(format!(
+                        let broken = new_pod.and_then(|pod| pod.broken.as_deref());
+                        let reason = match (broken, late) {
+                            (Some(why), _) => {
+                                Some(format!("the new pod of shard {i} cannot start: {why}"))
+                            }
+                            (None, true) => Some(format!(
                                 "the new pod of shard {i} was not Ready within {} s",
                                 obs.progress_deadline_ms / 1000
                             )),
-                            _ => None,
+                            (None, false) => None,
                         };
                         RolloutPlan {
                             transition: reason

@@ -9,7 +9,7 @@ fn pod(ordinal: i32, rev: &str, ready: bool) -> PodView {
         revision: Some(rev.into()),
         ready,
         terminating: false,
-        crash_looping: false,
+        broken: None,
     }
 }
 
@@ -140,7 +140,7 @@ fn a_broken_revision_halts_and_a_new_one_starts_over() {
         halted: None,
     };
     let mut crashing = pod(2, "new", false);
-    crashing.crash_looping = true;
+    crashing.broken = Some("CrashLoopBackOff".into());
     let pods = [pod(0, "old", true), pod(1, "old", true), crashing];
     let p = plan(Some(&st), &obs(&pods, &v, 1_000));
     assert!(matches!(

@@ -456,6 +456,29 @@ fn roll_out_a_new_image(cluster: &LocalCluster) -> Result<()> {
             r["updated"] == 3 && r["shard"].is_null() && r["halted"].is_null()
         }
     })?;
+    let keys = Keys::scoped(Some(NAMESPACE), SET)?;
+    let healthy = cluster.wait_for(
+        "three healthy shards after the fix",
+        Duration::from_secs(60),
+        |c| {
+            rooms(c).is_ok_and(|r| {
+                (0..3).all(|i| {
+                    shard_entry(&r, i)
+                        .is_some_and(|s| s["healthy"] == true && s["draining"] != true)
+                })
+            })
+        },
+    );
+    if healthy.is_err() {
+        eprintln!(
+            "rooms: {:?}\ndraining: {:?}\nreplacing: {:?}\nstatus: {}",
+            rooms(cluster),
+            redis_cli(cluster, &["SMEMBERS", &keys.draining()]),
+            redis_cli(cluster, &["SMEMBERS", &keys.replacing()]),
+            rollout(cluster)
+        );
+    }
+    healthy?;
     Ok(())
 }
 
