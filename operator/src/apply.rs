@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 
 /// Children of one set applied at once.
-pub const CONCURRENT_APPLIES: usize = 4;
+pub const CONCURRENT_APPLIES: usize = 8;
 
 /// Server-side applies `obj` (which must carry its name) and returns what the server holds.
 /// A failure names the child's kind and name.

@@ -385,10 +385,22 @@ async fn apply_children(
         apply_one(ctx, set, ns, &children.matchmaker_service),
         ingress,
     )?;
-    let removed =
-        apply::delete_shard_services_from(client, ns, &inputs.valid.name, children.keep).await?;
-    if !removed.is_empty() {
-        info!(services = ?removed, "removed Services of drained shards");
+    // Only a set that has had more shards than it keeps can have Services to remove; a new
+    // set (no status yet) has none, and its owner references clear any of an older namesake.
+    let had = inputs.set.status.as_ref().map_or(0, |st| {
+        u32::try_from(
+            st.replicas
+                .max(i32::try_from(st.shards.len()).unwrap_or(i32::MAX)),
+        )
+        .unwrap_or(0)
+    });
+    if had > children.keep {
+        let removed =
+            apply::delete_shard_services_from(client, ns, &inputs.valid.name, children.keep)
+                .await?;
+        if !removed.is_empty() {
+            info!(services = ?removed, "removed Services of drained shards");
+        }
     }
     Ok(statefulset)
 }
