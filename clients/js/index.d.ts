@@ -100,6 +100,8 @@ export interface GameEvents {
   rejoined: Rejoined;
   lost: Lost;
   draining: Draining;
+  /** The worker handed the room to the shard's next process: the close that follows is resumed. */
+  migrate: { shard: number; reason: string; url?: string };
   error: ServerError;
   /** The connection dropped; a resume follows when it comes back. */
   disconnected: { reason: string };

@@ -284,10 +284,9 @@ export class Game {
     for (const event of ["said", "presence"]) {
       socket.on(event, mine((data) => this.deliver(this.seq.live(event, data))));
     }
-    socket.on("draining", mine((d) => {
-      this.draining = true;
-      this.notify("draining", d);
-    }));
+    socket.on("draining", mine((d) => { this.draining = true; this.notify("draining", d); }));
+    // The shard's next process holds the seat: the close that follows is resumed.
+    socket.on("migrate", mine((m) => { this.draining = false; this.notify("migrate", m); }));
     socket.on("error", mine((e) => this.notify("error", e)));
     // The custom events the game listens for (`events`): `{from, data, seq?}` as relayed. A
     // room one carries `seq` and is room history like `said` (held during a resume, once).

@@ -276,6 +276,20 @@ test("after draining, a drop takes a new seat without trying to resume", async (
   game.close();
 });
 
+test("a migrate notice after draining resumes on the shard's next process", async () => {
+  const w = new FakeWorker();
+  const game = await joined(w);
+  const seen = record(game, ["rejoined", "migrate"]);
+  w.handlers.resume = () => joinAck({ resume: "cred-3", seq: 0, missed: [] });
+  w.last.push("draining", { reason: "operator", closesInMs: 0 });
+  w.last.push("migrate", { shard: 0, reason: "rollout" });
+  w.last.drop("io server disconnect");
+  await until(() => game.phase === "joined" && w.emitted("resume").length === 1, "the resume");
+  assert.deepEqual(seen.map((s) => s.event), ["migrate"]);
+  assert.equal(w.emitted("join").length, 1, "no new seat");
+  game.close();
+});
+
 test("view batches are passed on while joined", async () => {
   const w = new FakeWorker();
   const game = await joined(w);
