@@ -492,7 +492,7 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     };
     wait_until(
         "the room's free seats in its track's index",
-        Duration::from_secs(5),
+        Duration::from_secs(20),
         || free_seats().filter(|f| *f > 0),
     )
     .expect("indexed");
@@ -501,7 +501,8 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     redis.query(&["SADD", &keys.draining(), "1"]).expect("sadd");
     wait_until(
         "the heartbeat to show draining",
-        Duration::from_secs(5),
+        // Deadlines, not sleeps: generous for a machine loaded by the whole suite.
+        Duration::from_secs(20),
         || heartbeat(&redis, 1).filter(|hb| hb.draining),
     )
     .expect("draining heartbeat");
@@ -522,7 +523,7 @@ fn operator_drain_mark_refuses_joins_until_lifted() {
     redis.query(&["SREM", &keys.draining(), "1"]).expect("srem");
     wait_until(
         "the heartbeat to stop draining",
-        Duration::from_secs(5),
+        Duration::from_secs(20),
         || heartbeat(&redis, 1).filter(|hb| !hb.draining),
     )
     .expect("healthy heartbeat");
