@@ -79,6 +79,9 @@ const now = Date.now();
 for (const p of players) { p.lastView = now; p.watching = true; }
 writeFileSync(ready, JSON.stringify({ shards: shards.size, rooms: rooms.size }));
 while (!existsSync(stop)) await new Promise((r) => setTimeout(r, 100));
+// Every player told to migrate has come back or given up before the count is taken.
+const settleBy = Date.now() + 30000;
+while (resumed + ended.length < migrated && Date.now() < settleBy) await new Promise((r) => setTimeout(r, 100));
 clearInterval(step);
 out({ sessions: { players: players.length, migrated, resumed, ended: ended.length, endedBy: ended.slice(0, 5), longestGapMs: Math.max(...players.map((p) => p.longestGap)) } });
 for (const p of players) { p.closing = true; p.socket?.close(); }
