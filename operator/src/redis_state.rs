@@ -139,16 +139,19 @@ impl SetRedis {
         .await
     }
 
-    /// Adds shards to the replacing set: their workers hand their rooms over on the way out.
+    /// Marks shards draining and replacing (a rollout): no new seats, and their workers
+    /// hand their rooms over on the way out.
     pub async fn mark_replacing(&self, keys: &Keys, shards: &[u32]) -> Result<(), RedisError> {
+        self.mark_draining(keys, shards).await?;
         self.change_draining("SADD replacing", shards, |members| {
             self.client.sadd(keys.replacing(), members)
         })
         .await
     }
 
-    /// Removes shards from the replacing set.
+    /// Lifts both marks of [`Self::mark_replacing`].
     pub async fn unmark_replacing(&self, keys: &Keys, shards: &[u32]) -> Result<(), RedisError> {
+        self.unmark_draining(keys, shards).await?;
         self.change_draining("SREM replacing", shards, |members| {
             self.client.srem(keys.replacing(), members)
         })

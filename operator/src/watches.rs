@@ -43,7 +43,7 @@ where
 fn children<K>(
     client: &Client,
     namespace: Option<&str>,
-    applied: Arc<Context>,
+    ctx: Arc<Context>,
 ) -> impl Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
@@ -64,7 +64,7 @@ where
     )
     .default_backoff()
     .filter_map(move |event| {
-        let ctx = applied.clone();
+        let ctx = ctx.clone();
         async move {
             match event {
                 Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {

@@ -95,6 +95,9 @@ pub async fn step(
             moving: false,
         });
     };
+    if let Some(settled) = settled(prev, sts, &update, replicas) {
+        return Ok(settled);
+    }
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &valid.namespace);
     let selector = selector_string(&valid.name, statefulset::COMPONENT);
     let listed = pods
@@ -127,9 +130,7 @@ pub async fn step(
     if let Some(r) = redis {
         // The mark must be in place before the pod goes: a failure stops the step here.
         let marked = async {
-            r.mark_draining(&valid.keys, &p.mark).await?;
             r.mark_replacing(&valid.keys, &p.mark).await?;
-            r.unmark_draining(&valid.keys, &p.unmark).await?;
             r.unmark_replacing(&valid.keys, &p.unmark).await
         }
         .await;
@@ -169,6 +170,27 @@ pub async fn step(
         status: p.status,
         revisions,
         moving,
+    })
+}
+
+/// Every pod on the newest revision and nothing moving, as the StatefulSet's own status
+/// says: the outcome [`plan`] would reach, without listing the pods every reconcile.
+fn settled(
+    prev: Option<&RolloutStatus>,
+    sts: &StatefulSet,
+    update: &str,
+    replicas: i32,
+) -> Option<Outcome> {
+    let st = sts.status.as_ref()?;
+    let prev = prev.filter(|p| p.revision == update && p.shard.is_none() && p.halted.is_none())?;
+    let all_updated = st.current_revision.as_deref() == Some(update)
+        && st.updated_replicas == Some(replicas)
+        && st.replicas == replicas
+        && prev.updated == replicas;
+    all_updated.then(|| Outcome {
+        status: Some(prev.clone()),
+        revisions: (0..replicas).map(|i| (i, update.to_owned())).collect(),
+        moving: false,
     })
 }
 

@@ -104,17 +104,22 @@ pub fn plan(prev: Option<&RolloutStatus>, obs: &Observed<'_>) -> RolloutPlan {
         .iter()
         .filter(|p| p.revision.as_deref() == Some(target))
         .count();
+    // A new target revision starts over (and lifts a halt).
+    let prev = prev.filter(|p| p.revision == target);
+    // Nothing moving stays as it was: a clock in an idle status would rewrite the status,
+    // and so start another reconcile, every time.
+    let idle_since = prev
+        .filter(|p| p.shard.is_none() && p.halted.is_none())
+        .map_or(obs.now_ms, |p| p.phase_since_ms);
     let base = RolloutStatus {
         revision: target.to_owned(),
         updated: i32::try_from(updated).unwrap_or(i32::MAX),
         shard: None,
         phase: None,
-        phase_since_ms: obs.now_ms,
+        phase_since_ms: idle_since,
         deadline_ms: None,
         halted: None,
     };
-    // A new target revision starts over (and lifts a halt).
-    let prev = prev.filter(|p| p.revision == target);
     if let Some(p) = prev.filter(|p| p.halted.is_some()) {
         return RolloutPlan {
             status: Some(RolloutStatus {
@@ -249,6 +254,7 @@ pub fn plan(prev: Option<&RolloutStatus>, obs: &Observed<'_>) -> RolloutPlan {
         status: Some(RolloutStatus {
             shard: Some(next),
             phase: Some(RolloutPhase::Draining),
+            phase_since_ms: obs.now_ms,
             deadline_ms: Some(obs.now_ms.saturating_add(obs.drain_timeout_ms)),
             ..base
         }),

@@ -251,3 +251,15 @@ fn a_worker_that_hands_off_is_replaced_with_its_players() {
     let p = plan(p.status.as_ref(), &obs(&pods, &v, 1));
     assert_eq!(p.delete, Some(2), "five players, handed over");
 }
+
+#[test]
+fn an_idle_rollout_status_does_not_change_with_the_clock() {
+    let pods = [
+        pod(0, "new", true),
+        pod(1, "new", true),
+        pod(2, "new", true),
+    ];
+    let first = plan(None, &obs(&pods, &view(&[]), 1_000)).status;
+    let later = plan(first.as_ref(), &obs(&pods, &view(&[]), 9_000)).status;
+    assert_eq!(first, later);
+}
