@@ -3,6 +3,7 @@
 //! No client is used here; [`crate::apply`] writes what these functions return. Every
 //! child has a deterministic name, the set's labels and a controller owner reference.
 
+pub mod canary;
 pub mod children;
 pub mod container;
 pub mod env;
@@ -97,6 +98,12 @@ pub mod names {
     /// Pod of shard `index`.
     pub fn pod(set: &str, index: u32) -> String {
         format!("{set}-{index}")
+    }
+    /// The canary pod of worker revision `revision` (the StatefulSet's
+    /// `controller-revision-hash`, `{set}-{hash}`).
+    pub fn canary(set: &str, revision: &str) -> String {
+        let hash = revision.rsplit('-').next().unwrap_or(revision);
+        format!("{set}-canary-{hash}")
     }
     pub fn pdb(set: &str) -> String {
         set.to_owned()

@@ -83,7 +83,7 @@ pub const DEFAULT_DRAIN_TIMEOUT_SECONDS: i64 = 300;
         name = "Rollout",
         type_ = "string",
         json_path = ".status.rollout.phase",
-        description = "The step of the shard rolling now (Draining, Replacing)"
+        description = "The step of the rollout now (Proving, Draining, Replacing)"
     ),
     printcolumn(
         name = "Rooms",

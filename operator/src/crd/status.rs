@@ -112,6 +112,8 @@ pub struct AutoscaleStatus {
 /// The step a shard is at in a rollout.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, schemars::JsonSchema)]
 pub enum RolloutPhase {
+    /// A canary pod of the new revision is starting; no shard has moved yet.
+    Proving,
     /// Marked draining: no new seats, its players finishing.
     Draining,
     /// Its pod deleted, the new one not Ready yet.

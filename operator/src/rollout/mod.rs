@@ -1,8 +1,9 @@
 //! The rollout step of a reconcile: the worker pods as the API server shows them go into
 //! [`plan`]; its marks go to Redis, the pod it names is deleted (the StatefulSet, which
-//! updates `OnDelete`, starts it again from the new template), and each transition is an
-//! Event and a count.
+//! updates `OnDelete`, starts it again from the new template), the canary it asks for is
+//! created (and the others deleted), and each transition is an Event and a count.
 
+mod canary;
 mod plan;
 #[cfg(test)]
 mod tests;
@@ -38,6 +39,14 @@ const BROKEN: &[&str] = &[
 
 fn view_of(pod: &Pod) -> Option<PodView> {
     let ordinal = pod.labels().get(POD_INDEX_LABEL)?.parse().ok()?;
+    Some(PodView {
+        ordinal,
+        ..pod_state(pod)
+    })
+}
+
+/// A pod's readiness and what keeps it from starting (its ordinal left at -1).
+fn pod_state(pod: &Pod) -> PodView {
     let status = pod.status.as_ref();
     let ready = status
         .and_then(|s| s.conditions.as_ref())
@@ -59,13 +68,13 @@ fn view_of(pod: &Pod) -> Option<PodView> {
                 None => None,
             }
         });
-    Some(PodView {
-        ordinal,
+    PodView {
+        ordinal: -1,
         revision: pod.labels().get(REVISION_LABEL).cloned(),
         ready,
         terminating: pod.metadata.deletion_timestamp.is_some(),
         broken,
-    })
+    }
 }
 
 /// What the step leaves for the status: the rollout, and each shard's pod revision.
@@ -109,6 +118,7 @@ pub async fn step(
             source,
         })?;
     let views: Vec<PodView> = listed.items.iter().filter_map(view_of).collect();
+    let canaries = canary::Canaries::list(&pods, &valid.name, &update).await?;
     let revisions = views
         .iter()
         .filter_map(|p| Some((p.ordinal, p.revision.clone()?)))
@@ -120,6 +130,7 @@ pub async fn step(
             update_revision: Some(&update),
             replicas,
             pods: &views,
+            canary: canaries.current.as_ref(),
             view,
             scale_drain,
             drain_timeout_ms: set.spec.drain_timeout_seconds().saturating_mul(1000),
@@ -159,6 +170,9 @@ pub async fn step(
             }
         }
     }
+    canaries
+        .keep(&pods, set, valid, sts, &update, p.canary)
+        .await?;
     if let Some(t) = &p.transition {
         announce(set, t, &update, ctx).await;
     }
@@ -196,6 +210,14 @@ fn settled(
 
 async fn announce(set: &RoomShardSet, t: &Transition, revision: &str, ctx: &Context) {
     let (type_, reason, note, outcome) = match t {
+        Transition::Proving { shard } => (
+            EventType::Normal,
+            "RolloutProving",
+            format!(
+                "a canary pod of revision {revision} starts before shard {shard} (the first to move) is touched"
+            ),
+            "proving",
+        ),
         Transition::ShardStarted { shard } => (
             EventType::Normal,
             "RolloutShardDraining",

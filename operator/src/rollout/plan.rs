@@ -4,6 +4,9 @@
 //! deletes it, so the operator decides the order. One shard at a time, highest index
 //! first, and only while every other shard's pod is Ready (at most one shard is ever out):
 //!
+//! 0. **Proving.** While no pod runs the new revision, a canary pod of it starts first
+//!    ([`crate::build::canary`]); no shard is touched until it is Ready, and a canary that
+//!    cannot start halts the rollout with every shard serving on the old revision.
 //! 1. **Draining.** The shard is marked draining and replacing: the matchmaker places no
 //!    new seat there and its worker refuses joins. The step ends when its heartbeat says
 //!    it is draining and either has no player left or hands its rooms over (a worker of
@@ -43,6 +46,8 @@ pub struct Observed<'a> {
     /// Shards the set keeps (pods at or past it are being drained away).
     pub replicas: i32,
     pub pods: &'a [PodView],
+    /// The canary pod of the target revision, if there is one.
+    pub canary: Option<&'a PodView>,
     pub view: Option<&'a RedisView>,
     /// A scale-down drain runs: the rollout waits for it.
     pub scale_drain: bool,
@@ -59,11 +64,14 @@ pub struct RolloutPlan {
     pub unmark: Vec<u32>,
     /// The pod of this shard is to be deleted.
     pub delete: Option<i32>,
+    /// The canary of the target revision is to exist (else every canary goes).
+    pub canary: bool,
     pub transition: Option<Transition>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
+    Proving { shard: i32 },
     ShardStarted { shard: i32 },
     ShardReplaced { shard: i32 },
     Completed,
@@ -121,12 +129,19 @@ pub fn plan(prev: Option<&RolloutStatus>, obs: &Observed<'_>) -> RolloutPlan {
         halted: None,
     };
     if let Some(p) = prev.filter(|p| p.halted.is_some()) {
+        // A halted canary stays for `kubectl describe`; no shard was touched.
+        let proving = p.phase == Some(RolloutPhase::Proving);
         return RolloutPlan {
             status: Some(RolloutStatus {
                 updated: base.updated,
                 ..p.clone()
             }),
-            mark: p.shard.map(shard).unwrap_or_default(),
+            mark: if proving {
+                vec![]
+            } else {
+                p.shard.map(shard).unwrap_or_default()
+            },
+            canary: proving,
             ..RolloutPlan::default()
         };
     }
@@ -134,6 +149,7 @@ pub fn plan(prev: Option<&RolloutStatus>, obs: &Observed<'_>) -> RolloutPlan {
         let p = prev.cloned().unwrap_or(base.clone());
         let pod = kept.iter().find(|pod| pod.ordinal == i);
         return match phase {
+            RolloutPhase::Proving => proving(obs, &kept, p, base.updated, i),
             RolloutPhase::Draining => {
                 let due = p.deadline_ms.is_some_and(|d| obs.now_ms >= d);
                 // Only a pod on an old revision is ever deleted: a status read before the
@@ -250,6 +266,19 @@ pub fn plan(prev: Option<&RolloutStatus>, obs: &Observed<'_>) -> RolloutPlan {
             ..RolloutPlan::default()
         };
     }
+    if updated == 0 {
+        return RolloutPlan {
+            status: Some(RolloutStatus {
+                shard: Some(next),
+                phase: Some(RolloutPhase::Proving),
+                phase_since_ms: obs.now_ms,
+                ..base
+            }),
+            canary: true,
+            transition: Some(Transition::Proving { shard: next }),
+            ..RolloutPlan::default()
+        };
+    }
     RolloutPlan {
         status: Some(RolloutStatus {
             shard: Some(next),
@@ -260,6 +289,59 @@ pub fn plan(prev: Option<&RolloutStatus>, obs: &Observed<'_>) -> RolloutPlan {
         }),
         mark: shard(next),
         transition: Some(Transition::ShardStarted { shard: next }),
+        ..RolloutPlan::default()
+    }
+}
+
+/// The canary step: shard `i` starts draining once the canary is Ready (and every other
+/// shard still is); a canary that cannot start, or is late, halts the rollout.
+fn proving(
+    obs: &Observed<'_>,
+    kept: &[&PodView],
+    p: RolloutStatus,
+    updated: i32,
+    i: i32,
+) -> RolloutPlan {
+    let canary = obs.canary.filter(|c| !c.terminating);
+    let others_ready = kept
+        .iter()
+        .filter(|pod| pod.ordinal != i)
+        .all(|pod| pod.ready && !pod.terminating);
+    if canary.is_some_and(|c| c.ready) && others_ready && !obs.scale_drain {
+        return RolloutPlan {
+            status: Some(RolloutStatus {
+                updated,
+                phase: Some(RolloutPhase::Draining),
+                phase_since_ms: obs.now_ms,
+                deadline_ms: Some(obs.now_ms.saturating_add(obs.drain_timeout_ms)),
+                ..p
+            }),
+            mark: shard(i),
+            transition: Some(Transition::ShardStarted { shard: i }),
+            ..RolloutPlan::default()
+        };
+    }
+    let late = obs.now_ms.saturating_sub(p.phase_since_ms) >= obs.progress_deadline_ms;
+    let reason = match (canary.and_then(|c| c.broken.as_deref()), late) {
+        (Some(why), _) => Some(format!(
+            "the canary pod of the new revision cannot start: {why}"
+        )),
+        (None, true) if !canary.is_some_and(|c| c.ready) => Some(format!(
+            "the canary pod of the new revision was not Ready within {} s",
+            obs.progress_deadline_ms / 1000
+        )),
+        _ => None,
+    };
+    RolloutPlan {
+        transition: reason
+            .clone()
+            .map(|reason| Transition::Halted { shard: i, reason }),
+        status: Some(RolloutStatus {
+            updated,
+            halted: reason,
+            ..p
+        }),
+        canary: true,
         ..RolloutPlan::default()
     }
 }

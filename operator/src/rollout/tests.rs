@@ -30,6 +30,7 @@ fn obs<'a>(pods: &'a [PodView], v: &'a RedisView, now_ms: i64) -> Observed<'a> {
         update_revision: Some("new"),
         replicas: 3,
         pods,
+        canary: None,
         view: Some(v),
         scale_drain: false,
         drain_timeout_ms: 30_000,
@@ -60,9 +61,32 @@ fn one_shard_at_a_time_highest_first_drained_then_replaced() {
         pod(1, "old", true),
         pod(2, "old", true),
     ];
-    let p = plan(None, &obs(&pods, &v, 1_000));
+    // No pod on the new revision yet: its canary goes first, and no shard is touched.
+    let p = plan(None, &obs(&pods, &v, 500));
+    assert_eq!(p.transition, Some(Transition::Proving { shard: 2 }));
+    assert!(p.canary && p.mark.is_empty() && p.delete.is_none());
+    let st = p.status.expect("status");
+    assert_eq!(st.phase, Some(RolloutPhase::Proving));
+    let starting = pod(-1, "new", false);
+    let p = plan(
+        Some(&st),
+        &Observed {
+            canary: Some(&starting),
+            ..obs(&pods, &v, 700)
+        },
+    );
+    assert!(p.canary && p.mark.is_empty() && p.transition.is_none());
+    let ready = pod(-1, "new", true);
+    let p = plan(
+        p.status.as_ref(),
+        &Observed {
+            canary: Some(&ready),
+            ..obs(&pods, &v, 1_000)
+        },
+    );
     assert_eq!(p.transition, Some(Transition::ShardStarted { shard: 2 }));
     assert_eq!((p.mark.clone(), p.delete), (vec![2], None));
+    assert!(!p.canary, "the proven canary goes");
     let st = p.status.expect("status");
     assert_eq!(st.phase, Some(RolloutPhase::Draining));
     assert_eq!(st.deadline_ms, Some(31_000));
@@ -167,7 +191,69 @@ fn a_broken_revision_halts_and_a_new_one_starts_over() {
     let mut fixed = obs(&pods, &v, 2_000_000);
     fixed.update_revision = Some("fixed");
     let p = plan(Some(&halted), &fixed);
-    assert_eq!(p.transition, Some(Transition::ShardStarted { shard: 2 }));
+    assert_eq!(p.transition, Some(Transition::Proving { shard: 2 }));
+}
+
+#[test]
+fn a_canary_that_cannot_start_halts_with_every_shard_untouched() {
+    let v = view(&[(0, 5, false), (1, 5, false), (2, 5, false)]);
+    let pods = [
+        pod(0, "old", true),
+        pod(1, "old", true),
+        pod(2, "old", true),
+    ];
+    let started = plan(None, &obs(&pods, &v, 0)).status;
+    let mut broken = pod(-1, "new", false);
+    broken.broken = Some("ErrImageNeverPull".into());
+    let p = plan(
+        started.as_ref(),
+        &Observed {
+            canary: Some(&broken),
+            ..obs(&pods, &v, 100)
+        },
+    );
+    assert!(
+        matches!(p.transition, Some(Transition::Halted { ref reason, .. }) if reason.contains("ErrImageNeverPull"))
+    );
+    assert!(p.mark.is_empty() && p.delete.is_none() && p.canary);
+    let halted = p.status.expect("status");
+    // Halted: no mark, no delete, the canary kept for inspection.
+    let p = plan(Some(&halted), &obs(&pods, &v, 1_000_000));
+    assert!(p.mark.is_empty() && p.delete.is_none() && p.canary && p.transition.is_none());
+    // A canary never Ready halts at the progress deadline.
+    let slow = pod(-1, "new", false);
+    let p = plan(
+        started.as_ref(),
+        &Observed {
+            canary: Some(&slow),
+            ..obs(&pods, &v, 59_999)
+        },
+    );
+    assert!(p.transition.is_none());
+    let p = plan(
+        started.as_ref(),
+        &Observed {
+            canary: Some(&slow),
+            ..obs(&pods, &v, 60_000)
+        },
+    );
+    assert!(matches!(p.transition, Some(Transition::Halted { .. })));
+    assert!(p.mark.is_empty());
+    // A Ready canary waits while another shard is out.
+    let ready = pod(-1, "new", true);
+    let out = [
+        pod(0, "old", true),
+        pod(1, "old", false),
+        pod(2, "old", true),
+    ];
+    let p = plan(
+        started.as_ref(),
+        &Observed {
+            canary: Some(&ready),
+            ..obs(&out, &v, 10)
+        },
+    );
+    assert!(p.transition.is_none() && p.mark.is_empty() && p.canary);
 }
 
 #[test]
@@ -188,7 +274,7 @@ fn waits_for_unready_pods_and_scale_drains() {
         pod(2, "old", true),
     ];
     let p = plan(None, &obs(&pods, &v, 0));
-    assert_eq!(p.transition, Some(Transition::ShardStarted { shard: 1 }));
+    assert_eq!(p.transition, Some(Transition::Proving { shard: 1 }));
     let pods = [pod(0, "old", true), pod(1, "old", true)];
     let p = plan(None, &obs(&pods, &v, 0));
     assert!(p.transition.is_none(), "a pod is missing");

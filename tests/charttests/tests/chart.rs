@@ -148,6 +148,8 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
         "/secrets:get",
         "/pods:list",
         "/pods:delete",
+        // The rollout's canary: no more than the StatefulSets it may create already start.
+        "/pods:create",
         "/configmaps:patch",
         "/configmaps:create",
         "events.k8s.io/events:create",
@@ -161,7 +163,7 @@ fn default_render_is_the_operator_with_hardened_pods_and_least_privilege() -> Re
         "/secrets:list",
         "/secrets:watch",
         "/pods:watch",
-        "/pods:create",
+        "/pods:patch",
         "/secrets:delete",
         "/configmaps:list",
         "/configmaps:delete",
