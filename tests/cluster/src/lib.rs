@@ -2,6 +2,8 @@
 //! node, the chart, the example set, the set's Redis as the workers see it, and reading
 //! the set's state through the ingress the way a client outside the cluster does.
 
+pub mod autoscale;
+
 use anyhow::{Context, Result, bail};
 use roomshard_testkit::local_cluster::LocalCluster;
 use serde_json::Value;

@@ -1,11 +1,13 @@
 //! The user's whole path on a real node (hack/cluster-up.sh): `helm install` the chart with
 //! its development Redis, `kubectl apply` the example set, play from outside through the
-//! ingress with the official Socket.IO client, scale down with players on the shard that
-//! goes, kill a worker's process, roll out a new image (and a broken one), and delete the
-//! set. Then nothing of the cluster is left.
+//! ingress with the official Socket.IO client, roll out a new image (and a broken one),
+//! scale down with players on the shard that goes, kill a worker's process, delete the
+//! set, autoscale a second set by occupancy, delete it too and `helm uninstall`. Then
+//! nothing of the cluster is left.
 //! The figures a release note quotes are printed as `figure:` lines.
 
 use anyhow::{Context, Result, ensure};
+use roomshard_cluster_tests::autoscale::{AUTOSCALED, autoscale_by_occupancy};
 use roomshard_cluster_tests::*;
 use roomshard_protocol::Keys;
 use roomshard_testkit::local_cluster::{self, LocalCluster};
@@ -85,7 +87,10 @@ fn walk(cluster: &LocalCluster) -> Result<()> {
     roll_out_a_new_image(cluster)?;
     scale_down_with_players(cluster)?;
     kill_a_worker(cluster)?;
-    delete(cluster)
+    delete(cluster, SET)?;
+    autoscale_by_occupancy(cluster)?;
+    delete(cluster, AUTOSCALED)?;
+    uninstall(cluster)
 }
 
 fn play_from_outside(cluster: &LocalCluster) -> Result<()> {
@@ -241,10 +246,35 @@ fn kill_a_worker(cluster: &LocalCluster) -> Result<()> {
         let record = redis_cli(c, &["GET", &heartbeat]).ok()?;
         serde_json::from_str::<serde_json::Value>(record.trim()).ok()?["started_at"].as_u64()
     };
-    let (held, held_rooms) = hold(cluster, 1, 1, 120)?;
+    // Three players of the game client on shard 1.
+    let ready = roomshard_testkit::scratch_dir("cluster-crash")?.join("ready");
+    let players = node::spawn(
+        "cluster/crash.mjs",
+        &[
+            cluster.ingress_url()?.to_owned(),
+            "1".into(),
+            "3".into(),
+            "120".into(),
+            ready.to_string_lossy().into_owned(),
+        ],
+        false,
+    )?;
+    let held_rooms: Vec<String> =
+        wait_until("3 players on shard 1", Duration::from_secs(60), || {
+            std::fs::read_to_string(&ready)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        })?["rooms"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect();
+    ensure!(held_rooms.len() == 3, "the players joined no rooms");
     let dead = started_at(cluster).context("shard 1 has no heartbeat")?;
     let id = container_id(cluster, "arena-1")?;
     let killed = Instant::now();
+    let killed_ms = epoch_ms();
     let out = std::process::Command::new("ctr")
         .arg("--address")
         .arg(cluster.containerd_socket())
@@ -267,14 +297,22 @@ fn kill_a_worker(cluster: &LocalCluster) -> Result<()> {
         lost_ms <= u128::from(HEARTBEAT_SECONDS * 3) * 1000 + 1500,
         "the killed process's heartbeat stayed {lost_ms} ms"
     );
-    drop(held);
-    // From then on every seat is one a live process takes: each reservation is joined.
-    let reserves = node::run(
-        "cluster/reserve-many.mjs",
-        &[cluster.ingress_url()?.to_owned(), "20".into()],
-        Duration::from_secs(60),
-    )?;
-    let by_shard = node::check(&reserves, "shards");
+    // Every player is told: its resume is refused (the rooms died with the process) and
+    // the client takes a new seat.
+    let lines = players.finish(Duration::from_secs(90))?;
+    let outcomes = lines
+        .iter()
+        .find_map(|l| l.get("outcomes").cloned())
+        .context("crash.mjs printed no outcomes")?;
+    let told: Vec<u64> = outcomes
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["outcome"]["event"] == "rejoined")
+        .filter_map(|o| o["outcome"]["at"].as_u64())
+        .map(|at| at.saturating_sub(killed_ms))
+        .collect();
+    let slowest = told.iter().max().copied().unwrap_or(u64::MAX);
     cluster.wait_for(
         "the kubelet to restart shard 1",
         Duration::from_secs(90),
@@ -287,18 +325,33 @@ fn kill_a_worker(cluster: &LocalCluster) -> Result<()> {
         },
     )?;
     println!(
-        "figure: worker killed: its heartbeat gone after {lost_ms} ms (interval {HEARTBEAT_SECONDS} s), the pod Ready again after {} ms; 20 reservations after it, all joined: {by_shard}",
+        "figure: worker killed: its heartbeat gone after {lost_ms} ms (interval {HEARTBEAT_SECONDS} s), its players told and seated again after {told:?} ms, the pod Ready again after {} ms",
         ms_since(killed)
     );
-    // No ghost: the killed process's room, its player forgotten, closed and unlisted.
+    ensure!(
+        told.len() == 3,
+        "not every player was told and seated again: {outcomes}"
+    );
+    ensure!(
+        slowest <= HEARTBEAT_SECONDS * 3 * 1000,
+        "a player was told after {slowest} ms, more than 3 heartbeat intervals"
+    );
+    // From then on every seat is one a live process takes: each reservation is joined.
+    let reserves = node::run(
+        "cluster/reserve-many.mjs",
+        &[cluster.ingress_url()?.to_owned(), "20".into()],
+        Duration::from_secs(60),
+    )?;
+    let by_shard = node::check(&reserves, "shards");
+    println!("figure: 20 reservations after the restart, all joined: {by_shard}");
+    // No ghost: the killed process's rooms, their players gone, are closed and unlisted.
     for room in &held_rooms {
         cluster.wait_for(
             &format!("the killed process's room {room} to close"),
             Duration::from_secs(30),
             |c| {
-                redis_cli(c, &["EXISTS", &keys.room(room)]).is_ok_and(|n| n.trim() == "0")
-                    && redis_cli(c, &["SISMEMBER", &keys.shard_rooms(1), room])
-                        .is_ok_and(|n| n.trim() == "0")
+                redis_cli(c, &["SISMEMBER", &keys.shard_rooms(1), room])
+                    .is_ok_and(|n| n.trim() == "0")
                     && rooms(c).is_ok_and(|r| {
                         r["rooms"]
                             .as_array()
@@ -307,8 +360,13 @@ fn kill_a_worker(cluster: &LocalCluster) -> Result<()> {
             },
         )?;
     }
-    ensure!(!held_rooms.is_empty(), "the held player joined no room");
     Ok(())
+}
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The rollout's status field at `path` (under `status.rollout`).
@@ -335,8 +393,9 @@ fn set_image(cluster: &LocalCluster, image: &str, pull: &str) -> Result<()> {
 }
 
 /// A new image rolls out a shard at a time while 200 players sit in 20 rooms: each shard
-/// hands its rooms to its new pod and every session resumes. A broken image halts with the
-/// other shards serving; the fixed one finishes.
+/// hands its rooms to its new pod and every session resumes. The same players then sit
+/// through a broken image: its canary cannot start, so the rollout halts with every shard
+/// untouched, and going back to the working image lifts the halt.
 fn roll_out_a_new_image(cluster: &LocalCluster) -> Result<()> {
     let next = format!("{IMAGE_REPOSITORY}:next");
     let out = std::process::Command::new("ctr")
@@ -360,7 +419,7 @@ fn roll_out_a_new_image(cluster: &LocalCluster) -> Result<()> {
                 })
         })
     };
-    // 200 players in 20 rooms over the 3 shards sit through it.
+    // 200 players in 20 rooms over the 3 shards sit through both.
     let dir = roomshard_testkit::scratch_dir("cluster-roll")?;
     let (ready, stop) = (dir.join("ready"), dir.join("stop"));
     let players = node::spawn(
@@ -369,7 +428,7 @@ fn roll_out_a_new_image(cluster: &LocalCluster) -> Result<()> {
             cluster.ingress_url()?.to_owned(),
             "200".into(),
             "20".into(),
-            "400".into(),
+            "700".into(),
             ready.to_string_lossy().into_owned(),
             stop.to_string_lossy().into_owned(),
         ],
@@ -401,65 +460,79 @@ fn roll_out_a_new_image(cluster: &LocalCluster) -> Result<()> {
         rooms(c)
             .is_ok_and(|r| (0..3).all(|i| shard_entry(&r, i).is_some_and(|s| s["healthy"] == true)))
     })?;
-    // Every player is back before the count is taken (the set may still count players
-    // of the earlier steps that are away).
+    // Every player is back before the broken image (the set may still count players of
+    // the earlier steps that are away).
     cluster.wait_for("the players to settle", Duration::from_secs(60), |c| {
         number(c, "rss", SET, "status.players") >= 200
     })?;
+    println!("figure: rollout of 3 shards with 200 players in 20 rooms: {took} ms");
+
+    // A broken image (absent, never pulled): its canary cannot start and the rollout halts
+    // before any shard is drained.
+    let shards = ["arena-0", "arena-1", "arena-2"];
+    let uids = pod_uids(cluster, &shards)?;
+    let broken = format!("{IMAGE_REPOSITORY}:absent");
+    let started = Instant::now();
+    set_image(cluster, &broken, "Never")?;
+    cluster.wait_for("the rollout to halt", Duration::from_secs(120), |c| {
+        rollout(c)["halted"].is_string()
+    })?;
+    let halted = rollout(cluster);
+    println!(
+        "figure: a broken image halted the rollout after {} ms: {}",
+        ms_since(started),
+        halted["halted"]
+    );
+    ensure!(
+        halted["phase"] == "Proving"
+            && halted["halted"]
+                .as_str()
+                .is_some_and(|h| h.contains("canary")),
+        "the rollout halted elsewhere than at its canary: {halted}"
+    );
+    ensure!(
+        pod_uids(cluster, &shards)? == uids && on_image(cluster, &next),
+        "the halted rollout touched a shard"
+    );
+    let keys = Keys::scoped(Some(NAMESPACE), SET)?;
+    let draining = redis_cli(cluster, &["SMEMBERS", &keys.draining()])?;
+    ensure!(
+        draining.trim().is_empty(),
+        "a shard is marked draining: {draining}"
+    );
+    let r = rooms(cluster)?;
+    ensure!(
+        (0..3).all(|i| shard_entry(&r, i).is_some_and(|s| s["healthy"] == true)),
+        "a shard stopped serving: {r}"
+    );
+
+    // Back to the working image: the halt lifts and the canary goes.
+    set_image(cluster, &next, "IfNotPresent")?;
+    cluster.wait_for("the halt to lift", Duration::from_secs(60), |c| {
+        let r = rollout(c);
+        r["halted"].is_null() && r["updated"] == 3 && canaries(c).is_ok_and(|n| n.is_empty())
+    })?;
+    ensure!(
+        pod_uids(cluster, &shards)? == uids,
+        "going back to the working image replaced a shard"
+    );
     std::fs::write(&stop, "stop")?;
     let lines = players.finish(Duration::from_secs(60))?;
     let sessions = lines
         .iter()
         .find_map(|l| l.get("sessions").cloned())
         .context("roll.mjs printed no sessions")?;
-    println!(
-        "figure: rollout of 3 shards with 200 players in 20 rooms: {took} ms; sessions {sessions}"
-    );
+    println!("figure: sessions through both rollouts: {sessions}");
     ensure!(
         sessions["ended"] == 0,
-        "sessions ended in the rollout: {sessions}"
+        "sessions ended in the rollouts: {sessions}"
     );
     ensure!(
-        sessions["resumed"] == 200,
-        "not every player was handed over and resumed: {sessions}"
+        sessions["resumed"] == 200 && sessions["migrated"] == 200,
+        "not every player was handed over once and resumed: {sessions}"
     );
-
-    // A broken image (absent, never pulled) halts at the first shard; the other serves.
-    let broken = format!("{IMAGE_REPOSITORY}:absent");
-    let started = Instant::now();
-    // No players here: the shard it halts on was handed to a pod that never starts.
-    set_image(cluster, &broken, "Never")?;
-    cluster.wait_for("the rollout to halt", Duration::from_secs(120), |c| {
-        rollout(c)["halted"].is_string()
-    })?;
-    println!(
-        "figure: a broken image halted the rollout after {} ms: {}",
-        ms_since(started),
-        rollout(cluster)["halted"]
-    );
-    let shard0 = cluster.get_json(&["pod", &format!("{SET}-0"), "-n", NAMESPACE])?;
-    ensure!(
-        shard0["spec"]["containers"][0]["image"] == next.as_str()
-            && shard0["status"]["containerStatuses"][0]["ready"] == true,
-        "the halted rollout touched shard 0"
-    );
-    let r = rooms(cluster)?;
-    ensure!(
-        shard_entry(&r, 0).is_some_and(|s| s["healthy"] == true),
-        "shard 0 stopped serving: {r}"
-    );
-
-    // The fixed image starts over, the broken shard first, and finishes.
-    set_image(cluster, &next, "IfNotPresent")?;
-    cluster.wait_for("the fixed rollout", Duration::from_secs(180), |c| {
-        on_image(c, &next) && {
-            let r = rollout(c);
-            r["updated"] == 3 && r["shard"].is_null() && r["halted"].is_null()
-        }
-    })?;
-    let keys = Keys::scoped(Some(NAMESPACE), SET)?;
     let healthy = cluster.wait_for(
-        "three healthy shards after the fix",
+        "three healthy shards after the halt",
         Duration::from_secs(60),
         |c| {
             rooms(c).is_ok_and(|r| {
@@ -483,10 +556,24 @@ fn roll_out_a_new_image(cluster: &LocalCluster) -> Result<()> {
     Ok(())
 }
 
-/// `kubectl delete rss/arena` removes every child and the set's Redis keys; `helm
-/// uninstall` leaves the CRD.
-fn delete(cluster: &LocalCluster) -> Result<()> {
-    let keys = Keys::scoped(Some(NAMESPACE), SET)?;
+/// The set's canary pods, by name.
+fn canaries(cluster: &LocalCluster) -> Result<Vec<String>> {
+    let out = cluster.kubectl(&[
+        "get",
+        "pods",
+        "-n",
+        NAMESPACE,
+        "-l",
+        "roomshard.dev/set=arena,app.kubernetes.io/component=canary",
+        "-o",
+        "name",
+    ])?;
+    Ok(out.lines().map(str::to_owned).collect())
+}
+
+/// `kubectl delete rss/NAME` removes every child and the set's Redis keys.
+fn delete(cluster: &LocalCluster, set: &str) -> Result<()> {
+    let keys = Keys::scoped(Some(NAMESPACE), set)?;
     let pattern = keys.scan_pattern();
     let before = redis_cli(cluster, &["--scan", "--pattern", &pattern])?;
     ensure!(
@@ -495,7 +582,7 @@ fn delete(cluster: &LocalCluster) -> Result<()> {
     );
     cluster.kubectl(&[
         "delete",
-        "rss/arena",
+        &format!("rss/{set}"),
         "-n",
         NAMESPACE,
         "--wait=true",
@@ -508,7 +595,7 @@ fn delete(cluster: &LocalCluster) -> Result<()> {
             "-n",
             NAMESPACE,
             "-l",
-            "roomshard.dev/set=arena",
+            &format!("roomshard.dev/set={set}"),
             "-o",
             "name",
         ])
@@ -519,6 +606,11 @@ fn delete(cluster: &LocalCluster) -> Result<()> {
         after.trim().is_empty(),
         "the set's Redis keys stayed: {after}"
     );
+    Ok(())
+}
+
+/// `helm uninstall` leaves the CRD.
+fn uninstall(cluster: &LocalCluster) -> Result<()> {
     cluster.helm(&[
         "uninstall",
         RELEASE,
