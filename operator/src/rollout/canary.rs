@@ -3,13 +3,12 @@
 
 use super::{PodView, pod_state};
 use crate::build::canary::{COMPONENT, REVISION_LABEL, canary_pod};
-use crate::build::selector_string;
 use crate::crd::RoomShardSet;
 use crate::validate::ValidSet;
 use crate::{Error, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams};
 use kube::{Resource, ResourceExt};
 use tracing::info;
 
@@ -23,29 +22,16 @@ pub struct Canaries {
 
 impl Canaries {
     pub async fn list(pods: &Api<Pod>, set: &str, target: &str) -> Result<Self> {
-        let selector = selector_string(set, COMPONENT);
-        let listed = pods
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .map_err(|source| Error::Observe {
-                kind: "Pod",
-                name: selector.clone(),
-                source,
-            })?;
+        let listed = super::list_pods(pods, set, COMPONENT).await?;
         let revision = |p: &Pod| p.labels().get(REVISION_LABEL).cloned();
         let current = listed
-            .items
             .iter()
             .find(|p| revision(p).as_deref() == Some(target))
             .map(|p| PodView {
                 revision: revision(p),
                 ..pod_state(p)
             });
-        let all = listed
-            .items
-            .iter()
-            .map(|p| (p.name_any(), revision(p)))
-            .collect();
+        let all = listed.iter().map(|p| (p.name_any(), revision(p))).collect();
         Ok(Self { current, all })
     }
 

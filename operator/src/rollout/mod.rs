@@ -37,6 +37,20 @@ const BROKEN: &[&str] = &[
     "CreateContainerError",
 ];
 
+/// The set's pods of one component (its workers, or its canaries).
+async fn list_pods(pods: &Api<Pod>, set: &str, component: &str) -> Result<Vec<Pod>> {
+    let selector = selector_string(set, component);
+    let listed = pods
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|source| Error::Observe {
+            kind: "Pod",
+            name: selector.clone(),
+            source,
+        })?;
+    Ok(listed.items)
+}
+
 fn view_of(pod: &Pod) -> Option<PodView> {
     let ordinal = pod.labels().get(POD_INDEX_LABEL)?.parse().ok()?;
     Some(PodView {
@@ -108,16 +122,8 @@ pub async fn step(
         return Ok(settled);
     }
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &valid.namespace);
-    let selector = selector_string(&valid.name, statefulset::COMPONENT);
-    let listed = pods
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|source| Error::Observe {
-            kind: "Pod",
-            name: selector.clone(),
-            source,
-        })?;
-    let views: Vec<PodView> = listed.items.iter().filter_map(view_of).collect();
+    let listed = list_pods(&pods, &valid.name, statefulset::COMPONENT).await?;
+    let views: Vec<PodView> = listed.iter().filter_map(view_of).collect();
     let canaries = canary::Canaries::list(&pods, &valid.name, &update).await?;
     let revisions = views
         .iter()
