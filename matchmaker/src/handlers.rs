@@ -10,7 +10,7 @@ use crate::rooms::{self, RoomsQuery};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -125,4 +125,14 @@ pub async fn rooms_handler(
     rooms::list(&state, RoomsQuery::parse(pairs)?)
         .await
         .map(Json)
+}
+
+/// `GET /rooms/{room}`: the same callers as `GET /rooms`.
+pub async fn room_handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(room): Path<String>,
+) -> Result<Json<rooms::RoomOwner>, AppError> {
+    authenticate(&state, &headers).await?;
+    rooms::owner(&state, &room).await.map(Json)
 }

@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::handlers::{reserve_handler, rooms_handler};
+use crate::handlers::{reserve_handler, room_handler, rooms_handler};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -53,6 +53,7 @@ fn parts(state: &AppState) -> (Router<AppState>, Router<AppState>) {
         .route("/reserve", post(reserve_handler))
         .route("/rooms/reserve", post(reserve_handler))
         .route("/rooms", get(rooms_handler))
+        .route("/rooms/{room}", get(room_handler))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,

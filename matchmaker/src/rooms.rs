@@ -167,6 +167,33 @@ pub async fn list(state: &AppState, query: RoomsQuery) -> Result<RoomsResponse, 
     })
 }
 
+/// The answer of `GET /rooms/{room}`: which shard holds the room and whether it is lost.
+/// Private rooms answer too (their name is what reaches them); nothing else is told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomOwner {
+    pub room: String,
+    pub shard: u32,
+    /// Recorded lost, or its shard is not healthy now (see [`judge_rooms`]).
+    pub lost: bool,
+}
+
+/// `GET /rooms/{room}`: a dropped player's question of whether its room outlived the
+/// connection (`docs/CLIENT.md`); `room_not_found` once the room is closed.
+pub async fn owner(state: &AppState, room: &str) -> Result<RoomOwner, AppError> {
+    roomshard_protocol::validate_room_id(room).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let (found, view) = tokio::try_join!(
+        async { state.store.room_owner(room).await.map_err(AppError::from) },
+        state.shards.recent(),
+    )?;
+    let (shard, recorded) = found.ok_or_else(|| AppError::RoomNotFound(room.to_owned()))?;
+    let alive = view.states.iter().any(|s| s.shard == shard && s.healthy);
+    Ok(RoomOwner {
+        room: room.to_owned(),
+        shard,
+        lost: recorded || !alive,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -242,9 +242,33 @@ async fn named_rooms_and_lost_rooms(server: impl Backend) -> anyhow::Result<()> 
         .unwrap_or_default();
     assert_eq!(listed, vec![b["room"].as_str().unwrap_or_default()]);
 
+    // A dropped player asks after its room alone: its shard, and whether it is lost.
+    let room_b = b["room"].as_str().unwrap_or_default().to_owned();
+    let (s, owner) = mm.get(&format!("/rooms/{room_a}")).await?;
+    assert_eq!(s, 200, "{owner}");
+    assert_eq!(
+        owner,
+        json!({"room": room_a, "shard": a["shard"], "lost": false})
+    );
+    let (s, missing) = mm.get("/rooms/no-such-room").await?;
+    assert_eq!(s, 404, "{missing}");
+    assert_eq!(missing["error"]["code"], "room_not_found");
+    let (s, bad) = mm.get("/rooms/a%20b%7B").await?;
+    assert_eq!(s, 400, "{bad}");
+    assert_eq!(bad["error"]["code"], "bad_request");
+
     // The shard of room b stops beating: its room is reported lost, not silently kept.
     let dead = b["shard"].as_u64().unwrap_or(0) as u32;
     let _: () = client.del(k.shard(dead)).await?;
+    wait_until_async(
+        "room b to be told lost",
+        Duration::from_secs(10),
+        || async {
+            let (s, owner) = mm.get(&format!("/rooms/{room_b}")).await.ok()?;
+            (s == 200 && owner["lost"] == true).then_some(())
+        },
+    )
+    .await?;
     let (s, all) = mm.get("/rooms").await?;
     assert_eq!(s, 200);
     let rooms = all["rooms"].as_array().cloned().unwrap_or_default();
@@ -262,6 +286,10 @@ async fn named_rooms_and_lost_rooms(server: impl Backend) -> anyhow::Result<()> 
         .zscore(k.lost_rooms(), b["room"].as_str().unwrap_or_default())
         .await?;
     assert!(score.is_some(), "lost room recorded in lost-rooms");
+    // A closed room is gone: the player's seat there is too.
+    let _: () = client.del(k.room(&room_b)).await?;
+    let (s, gone) = mm.get(&format!("/rooms/{room_b}")).await?;
+    assert_eq!(s, 404, "{gone}");
     Ok(())
 }
 

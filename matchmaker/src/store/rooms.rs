@@ -160,6 +160,19 @@ impl Store {
         Ok(all)
     }
 
+    /// The shard of `room` and whether it was recorded lost; `None` for a room the
+    /// registry does not hold (never opened, or closed).
+    pub async fn room_owner(&self, room: &str) -> Result<Option<(u32, bool)>, RedisError> {
+        let (shard, lost): (Option<String>, Option<f64>) = tokio::try_join!(
+            self.call("room", self.client.hget(self.keys.room(room), "shard")),
+            self.call("room", self.client.zscore(self.keys.lost_rooms(), room)),
+        )?;
+        shard
+            .map(|s| num(&s, "shard").map(|n| (n, lost.is_some())))
+            .transpose()
+            .map_err(rooms_error)
+    }
+
     /// Records rooms whose shard stopped beating (first sighting wins).
     pub async fn mark_lost(&self, rooms: &[String], now_ms: u64) -> Result<(), RedisError> {
         if rooms.is_empty() {
