@@ -80,7 +80,10 @@ export interface Resumed extends Seat {
 }
 
 export interface Rejoined extends Seat {
-  /** Why the old seat could not be resumed: a refusal code, `draining`, `unreachable` or `timeout`. */
+  /**
+   * Why the old seat could not be resumed: a refusal code, `draining`, `unreachable`,
+   * `timeout`, or `room_lost` (the matchmaker says the room closed or its shard died).
+   */
   reason: string;
   previous: Partial<Seat>;
   players: number;
@@ -144,6 +147,11 @@ export interface PlayOptions extends CommonOptions {
   room?: string;
   player?: string;
   idempotencyKey?: string;
+  /**
+   * While a dropped connection (without a `migrate` notice) is being resumed, how often the
+   * matchmaker is asked whether the room still lives (`GET /rooms/{room}`; default 1000 ms).
+   */
+  roomProbeMs?: number;
   /**
    * The player's bearer JWT (or a function that returns a fresh one), for a matchmaker with
    * AUTH_MODE jwt: sent to `/reserve` and, as `identity`, with the join of the seat.

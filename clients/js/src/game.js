@@ -11,13 +11,19 @@
 
 import { SeqTracker } from "./seq.js";
 import { afterRefusal, shouldResume } from "./policy.js";
-import { reserve, RoomshardError } from "./reserve.js";
+import { reserve, roomState, RoomshardError } from "./reserve.js";
+import { socketTarget } from "./target.js";
+import { RoomWatch } from "./watch.js";
+import { Acks } from "./acks.js";
 
-export { RoomshardError };
+export { RoomshardError, socketTarget };
 
 const ACK_TIMEOUT_MS = 10_000;
 const RESUME_WINDOW_MS = 60_000;
 const REJOIN_ATTEMPTS = 5;
+const ROOM_PROBE_MS = 1_000;
+/** How long a new seat's worker may stay unreachable (its pod starting) during a rejoin. */
+const SEAT_PATIENCE_MS = 10_000;
 
 /**
  * Reserves a seat through the matchmaker, connects to the worker it names and joins.
@@ -46,18 +52,6 @@ export async function connectDirect(opts) {
   return game;
 }
 
-/**
- * socket.io-client reads a path in the URL as a namespace; Roomshard serves namespace `/`
- * at `<url>/socket.io/`, so the path goes into the `path` option.
- * @param {string} url
- */
-export function socketTarget(url) {
-  const u = new URL(url);
-  if (u.protocol === "ws:") u.protocol = "http:";
-  if (u.protocol === "wss:") u.protocol = "https:";
-  return { origin: u.origin, path: u.pathname.replace(/\/+$/, "") + "/socket.io/" };
-}
-
 export class Game {
   /**
    * @param {"reserve" | "direct"} mode
@@ -74,8 +68,7 @@ export class Game {
     /** @type {Map<string, Set<Function>>} */
     this.listeners = new Map();
     this.seq = new SeqTracker(0, opts.events || []);
-    /** @type {Set<{reject: (e: Error) => void}>} */
-    this.pending = new Set();
+    this.acks = new Acks(this.ackTimeoutMs);
     this.socket = null;
     /** @type {null | ((err: Error) => void)} */
     this.opening = null;
@@ -92,6 +85,8 @@ export class Game {
     this.credential = null;
     this.droppedAt = null;
     this.draining = false;
+    this.migrating = false; // a `migrate` notice came: the room lives on in the next process
+    this.roomWatch = new RoomWatch((room) => roomState(opts.matchmaker, room, this.fetch, opts.bearer), opts.roomProbeMs ?? ROOM_PROBE_MS);
     this.pendingMove = null;
     /** @type {Array<{resolve: () => void, reject: (e: Error) => void}>} */
     this.waiters = [];
@@ -247,7 +242,9 @@ export class Game {
       if (this.opts.token) join.token = this.opts.token;
     }
     if (this.opts.name) join.name = this.opts.name;
-    if (url !== this.url || !this.socket || !this.socket.connected || this.draining) await this.open(url);
+    if (url !== this.url || !this.socket || !this.socket.connected || this.draining) {
+      await (this.phase === "rejoining" ? this.openPatiently(url) : this.open(url));
+    }
     const ack = await this.request("join", join);
     if (!ack || ack.ok !== true) {
       const e = (ack && ack.error) || {};
@@ -286,7 +283,7 @@ export class Game {
     }
     socket.on("draining", mine((d) => { this.draining = true; this.notify("draining", d); }));
     // The shard's next process holds the seat: the close that follows is resumed.
-    socket.on("migrate", mine((m) => { this.draining = false; this.notify("migrate", m); }));
+    socket.on("migrate", mine((m) => { this.draining = false; this.migrating = true; this.notify("migrate", m); }));
     socket.on("error", mine((e) => this.notify("error", e)));
     // The custom events the game listens for (`events`): `{from, data, seq?}` as relayed. A
     // room one carries `seq` and is room history like `said` (held during a resume, once).
@@ -313,49 +310,35 @@ export class Game {
     });
   }
 
+  /** `open`, tried again while the worker cannot be reached, for up to SEAT_PATIENCE_MS. */
+  async openPatiently(url) {
+    const until = Date.now() + SEAT_PATIENCE_MS;
+    for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
+      try {
+        return await this.open(url);
+      } catch (e) {
+        if (e.code !== "unreachable" || Date.now() + wait > until || this.phase !== "rejoining") throw e;
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
   /** Drops the current socket; its events are ignored from now on. */
   detach() {
     const old = this.socket;
     this.socket = null;
     if (this.opening) this.opening(new Error("closed"));
-    this.failPending("disconnected");
+    this.acks.failAll("disconnected");
     if (old) old.disconnect();
   }
 
   /** An ack'ed emit on the current socket, bounded by `ackTimeoutMs`. */
   request(event, data) {
-    return new Promise((resolve, reject) => {
-      const socket = this.socket;
-      if (!socket || !socket.connected) {
-        reject(new RoomshardError("disconnected", `${event}: not connected`));
-        return;
-      }
-      const entry = {
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      const timer = setTimeout(() => {
-        if (this.pending.delete(entry)) reject(new RoomshardError("timeout", `${event} got no answer`));
-      }, this.ackTimeoutMs);
-      this.pending.add(entry);
-      socket.emit(event, data, (ack) => {
-        if (!this.pending.delete(entry)) return;
-        clearTimeout(timer);
-        resolve(ack);
-      });
-    });
-  }
-
-  failPending(code) {
-    const pending = [...this.pending];
-    this.pending.clear();
-    for (const p of pending) p.reject(new RoomshardError(code, "the connection closed before the answer"));
+    return this.acks.request(this.socket, event, data);
   }
 
   onDisconnect(reason) {
-    this.failPending("disconnected");
+    this.acks.failAll("disconnected");
     if (!shouldResume(reason) || this.phase === "closed" || this.phase === "lost") return;
     const wasJoined = this.phase === "joined";
     if (wasJoined) this.phase = "resuming";
@@ -365,6 +348,12 @@ export class Game {
     if (this.draining) {
       void this.recover("draining", "the worker is draining");
       return;
+    }
+    // Without a handoff the room may have died with its worker: the matchmaker knows.
+    if (this.mode === "reserve" && !this.migrating && this.room) {
+      this.roomWatch.start(this.room, (state) => {
+        if (this.phase === "resuming") void this.recover("room_lost", `the matchmaker says the room is ${state}`);
+      });
     }
     // The server closed the connection: socket.io-client waits for the application.
     if (reason === "io server disconnect" && this.socket) this.socket.connect();
@@ -432,6 +421,7 @@ export class Game {
       return;
     }
     this.phase = "rejoining";
+    this.notify("rejoining", { reason: code, message });
     const previous = { self: this.self, room: this.room, shard: this.shard };
     let last = null;
     for (let attempt = 0; attempt < REJOIN_ATTEMPTS; attempt++) {
@@ -458,6 +448,7 @@ export class Game {
   end(phase) {
     if (this.phase === "closed" || this.phase === "lost") return;
     this.phase = phase;
+    this.roomWatch.stop();
     this.detach();
     const waiters = this.waiters.splice(0);
     for (const w of waiters) w.reject(new RoomshardError(phase, "the session has ended"));
@@ -483,6 +474,8 @@ export class Game {
   joined() {
     this.phase = "joined";
     this.droppedAt = null;
+    this.migrating = false;
+    this.roomWatch.stop();
     const waiters = this.waiters.splice(0);
     for (const w of waiters) w.resolve();
     if (this.pendingMove) this.move(this.pendingMove.x, this.pendingMove.y, this.pendingMove.state);

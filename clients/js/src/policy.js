@@ -16,7 +16,8 @@ export const RESUME_REFUSALS = Object.freeze([
  * the room the player was in first, so that a blip does not scatter a group, unless that
  * room is closed; then in the room (or track) the application asked for at the start.
  *
- * @param {string} code the refusal code, or a client-side reason (`unreachable`, `draining`)
+ * @param {string} code the refusal code, or a client-side reason (`unreachable`, `draining`,
+ *   `room_lost`: the matchmaker says the room closed or its shard stopped beating)
  * @param {{ rejoin: boolean, canRejoin: boolean, room?: string|null, requestedRoom?: string|null }} opts
  *   `rejoin`: the application's wish; `canRejoin`: whether a new seat can be had at all
  *   (a matchmaker to reserve from, or a worker taking direct joins); `room`: the room
@@ -33,7 +34,7 @@ export function afterRefusal(code, { rejoin, canRejoin, room, requestedRoom }) {
   };
   // A draining worker will not seat anyone again, so its room cannot be asked for by
   // name from the matchmaker either: it lives on that shard.
-  if (code !== "room_closed" && code !== "draining") add(room);
+  if (code !== "room_closed" && code !== "draining" && code !== "room_lost") add(room);
   add(requestedRoom);
   // Last, any seat at all: a room the matchmaker picks (a direct worker: the room given).
   add(undefined);

@@ -1,4 +1,5 @@
-// `POST /reserve` on the matchmaker: a seat in a room, and where to take it.
+// The matchmaker's API as the client calls it: `POST /reserve` (a seat in a room, and
+// where to take it) and `GET /rooms/{room}` (whether a room still lives).
 
 /**
  * @param {string} matchmaker the matchmaker's base URL (`https://play.example.com`)
@@ -26,6 +27,26 @@ export async function reserve(matchmaker, body, fetchFn, auth = {}) {
     throw new RoomshardError("bad_response", "POST /reserve answered without a url and room");
   }
   return json;
+}
+
+/**
+ * `GET /rooms/{room}` on the matchmaker: `live`, `lost` (its shard stopped beating) or
+ * `gone` (closed); `null` when the matchmaker cannot say (unreachable, refusing, or an
+ * answer that is not the matchmaker's).
+ * @param {string} matchmaker
+ * @param {string} room
+ * @param {typeof globalThis.fetch} fetchFn
+ * @param {string | (() => string | Promise<string>)} [bearer]
+ * @returns {Promise<"live" | "lost" | "gone" | null>}
+ */
+export async function roomState(matchmaker, room, fetchFn, bearer) {
+  const base = matchmaker.endsWith("/") ? matchmaker : matchmaker + "/";
+  const token = typeof bearer === "function" ? await bearer() : bearer;
+  const resp = await fetchFn(new URL(`rooms/${encodeURIComponent(room)}`, base), { headers: authHeaders({ bearer: token }) });
+  const json = await resp.json().catch(() => null);
+  if (resp.status === 404) return json?.error?.code === "room_not_found" ? "gone" : null;
+  if (!resp.ok || typeof json?.lost !== "boolean" || json.room !== room) return null;
+  return json.lost ? "lost" : "live";
 }
 
 function authHeaders(auth) {

@@ -297,21 +297,25 @@ fn kill_a_worker(cluster: &LocalCluster) -> Result<()> {
         lost_ms <= u128::from(HEARTBEAT_SECONDS * 3) * 1000 + 1500,
         "the killed process's heartbeat stayed {lost_ms} ms"
     );
-    // Every player is told: its resume is refused (the rooms died with the process) and
-    // the client takes a new seat.
+    // Every player is told its room is lost (the matchmaker no longer has it, or the
+    // restarted process refuses the resume: the rooms died with the process), within three
+    // heartbeat intervals, and the client takes a new seat.
     let lines = players.finish(Duration::from_secs(90))?;
     let outcomes = lines
         .iter()
         .find_map(|l| l.get("outcomes").cloned())
         .context("crash.mjs printed no outcomes")?;
-    let told: Vec<u64> = outcomes
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|o| o["outcome"]["event"] == "rejoined")
-        .filter_map(|o| o["outcome"]["at"].as_u64())
-        .map(|at| at.saturating_sub(killed_ms))
-        .collect();
+    let after = |field: &str| -> Vec<u64> {
+        outcomes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|o| o["outcome"]["event"] == "rejoined")
+            .filter_map(|o| o[field]["at"].as_u64())
+            .map(|at| at.saturating_sub(killed_ms))
+            .collect()
+    };
+    let (told, seated) = (after("told"), after("outcome"));
     let slowest = told.iter().max().copied().unwrap_or(u64::MAX);
     cluster.wait_for(
         "the kubelet to restart shard 1",
@@ -325,11 +329,11 @@ fn kill_a_worker(cluster: &LocalCluster) -> Result<()> {
         },
     )?;
     println!(
-        "figure: worker killed: its heartbeat gone after {lost_ms} ms (interval {HEARTBEAT_SECONDS} s), its players told and seated again after {told:?} ms, the pod Ready again after {} ms",
+        "figure: worker killed: its heartbeat gone after {lost_ms} ms (interval {HEARTBEAT_SECONDS} s), its players told their room is lost after {told:?} ms and seated again after {seated:?} ms, the pod Ready again after {} ms",
         ms_since(killed)
     );
     ensure!(
-        told.len() == 3,
+        told.len() == 3 && seated.len() == 3,
         "not every player was told and seated again: {outcomes}"
     );
     ensure!(

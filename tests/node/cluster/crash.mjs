@@ -1,8 +1,8 @@
 // Players of the Roomshard game client (clients/js) on one shard while its worker is
 // killed: each takes a seat through the ingress (fresh tracks until the seat is on
-// <shard>), then prints every disconnect and what its session did after it (`resumed`,
-// `rejoined` with the refusal's reason, or `lost`) with the wall clock (ms since the
-// epoch). Writes <ready file> ({rooms}) once every player joined; ends once every player
+// <shard>), then prints every disconnect, when the client was told its seat is gone
+// (`rejoining`, with the reason) and what its session did after it (`resumed`, `rejoined`
+// or `lost`), with the wall clock (ms since the epoch). Writes <ready file> ({rooms}) once every player joined; ends once every player
 // that was disconnected has an outcome, or at the deadline, printing {outcomes}.
 // Usage: node crash.mjs <ingress url> <shard> <players> <seconds> <ready file>
 import { writeFileSync } from "node:fs";
@@ -28,6 +28,10 @@ for (let i = 0; games.length < Number(count); i++) {
   game.on("disconnected", (d) => {
     if (rec.droppedAt === undefined) { rec.droppedAt = Date.now(); dropped += 1; }
     out({ player, disconnected: d.reason, at: Date.now() });
+  });
+  // The moment the client learns the seat is gone (before it has a new one).
+  game.on("rejoining", (d) => {
+    if (rec.told === undefined) rec.told = { reason: d.reason, at: Date.now() };
   });
   for (const event of ["resumed", "rejoined", "lost"]) {
     game.on(event, (d) => {
