@@ -16,7 +16,7 @@ pub const DEMO_HTML: &str = include_str!("../../web/demo.html");
 /// The browser-loadable modules of `@roomshard/client`: `game.js` and what it imports
 /// (not `index.js`, which imports socket.io-client from `node_modules`). The client's
 /// end-to-end test fails when a module of `clients/js/src` is missing here.
-const CLIENT_MODULES: [(&str, &str); 6] = [
+const CLIENT_MODULES: [(&str, &str); 7] = [
     ("game.js", include_str!("../../clients/js/src/game.js")),
     ("seq.js", include_str!("../../clients/js/src/seq.js")),
     ("policy.js", include_str!("../../clients/js/src/policy.js")),
@@ -26,6 +26,7 @@ const CLIENT_MODULES: [(&str, &str); 6] = [
     ),
     ("target.js", include_str!("../../clients/js/src/target.js")),
     ("watch.js", include_str!("../../clients/js/src/watch.js")),
+    ("acks.js", include_str!("../../clients/js/src/acks.js")),
 ];
 
 /// An HTML page under the content security policy `csp`, never cached.
