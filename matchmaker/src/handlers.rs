@@ -9,7 +9,7 @@ use crate::reserve::{self, ReserveBody};
 use crate::rooms::{self, RoomsQuery};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
@@ -131,8 +131,9 @@ pub async fn rooms_handler(
 pub async fn room_handler(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(room): Path<String>,
+    room: Result<Path<String>, PathRejection>,
 ) -> Result<Json<rooms::RoomOwner>, AppError> {
     authenticate(&state, &headers).await?;
+    let Path(room) = room.map_err(|e| AppError::BadRequest(e.body_text()))?;
     rooms::owner(&state, &room).await.map(Json)
 }

@@ -220,6 +220,24 @@ async fn bad_inputs_get_their_documented_4xx() -> anyhow::Result<()> {
         status: 404,
         code: Some("not_found"),
     });
+    for (what, path) in [
+        ("room id not UTF-8", "/rooms/%FF%FE"),
+        ("room id with a space", "/rooms/a%20b"),
+        (
+            "room id too long",
+            "/rooms/rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr",
+        ),
+    ] {
+        cases.push(Case {
+            what,
+            method: "GET",
+            path,
+            content_type: None,
+            body: Vec::new(),
+            status: 400,
+            code: Some("bad_request"),
+        });
+    }
     cases.push(Case {
         what: "bad track filter",
         method: "GET",

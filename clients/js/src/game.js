@@ -421,6 +421,7 @@ export class Game {
       return;
     }
     this.phase = "rejoining";
+    this.roomWatch.stop();
     this.notify("rejoining", { reason: code, message });
     const previous = { self: this.self, room: this.room, shard: this.shard };
     let last = null;
