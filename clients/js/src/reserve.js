@@ -12,8 +12,7 @@
 export async function reserve(matchmaker, body, fetchFn, auth = {}) {
   const clean = {};
   for (const [k, v] of Object.entries(body)) if (v !== undefined && v !== null && v !== "") clean[k] = v;
-  const base = matchmaker.endsWith("/") ? matchmaker : matchmaker + "/";
-  const resp = await fetchFn(new URL("reserve", base), {
+  const resp = await fetchFn(endpoint(matchmaker, "reserve"), {
     method: "POST",
     headers: authHeaders(auth),
     body: JSON.stringify(clean),
@@ -40,13 +39,17 @@ export async function reserve(matchmaker, body, fetchFn, auth = {}) {
  * @returns {Promise<"live" | "lost" | "gone" | null>}
  */
 export async function roomState(matchmaker, room, fetchFn, bearer) {
-  const base = matchmaker.endsWith("/") ? matchmaker : matchmaker + "/";
   const token = typeof bearer === "function" ? await bearer() : bearer;
-  const resp = await fetchFn(new URL(`rooms/${encodeURIComponent(room)}`, base), { headers: authHeaders({ bearer: token }) });
+  const resp = await fetchFn(endpoint(matchmaker, `rooms/${encodeURIComponent(room)}`), { headers: authHeaders({ bearer: token }) });
   const json = await resp.json().catch(() => null);
   if (resp.status === 404) return json?.error?.code === "room_not_found" ? "gone" : null;
   if (!resp.ok || typeof json?.lost !== "boolean" || json.room !== room) return null;
   return json.lost ? "lost" : "live";
+}
+
+/** `path` under the matchmaker's base URL (which may carry a path of its own). */
+function endpoint(matchmaker, path) {
+  return new URL(path, matchmaker.endsWith("/") ? matchmaker : matchmaker + "/");
 }
 
 function authHeaders(auth) {
