@@ -425,11 +425,26 @@ async fn redis_benchmark(
 }
 
 /// What the matchmaker sends place.lua for `{"track": track}` with all four shards
-/// eligible: the track's index keys, then ttl, lease, due batch, room cap and the shards
-/// it may not place on (none).
+/// eligible: the track's index keys and its openings and waiting, then ttl, lease, due
+/// batch, room cap, the shards it may not place on (none), and the opening's nonce, lease,
+/// room seats and wait.
 fn place_call(track: &str) -> (Vec<String>, Vec<String>) {
-    let keys = keys().track_index(track).all().map(str::to_owned).to_vec();
-    let args: Vec<String> = [TTL_MS, "15000", "2", "0", "0"].map(str::to_owned).to_vec();
+    let index = keys().track_index(track);
+    let mut keys = index.all().map(str::to_owned).to_vec();
+    keys.extend([index.openings, index.waiting]);
+    let args: Vec<String> = [
+        TTL_MS,
+        "15000",
+        "2",
+        "0",
+        "0",
+        "bench-nonce-xxxxxxxxxx",
+        "15000",
+        "8",
+        "550",
+    ]
+    .map(str::to_owned)
+    .to_vec();
     (keys, args)
 }
 

@@ -125,9 +125,13 @@ pub struct TrackIndexKeys {
     pub due: String,
     /// Set of every room of the track.
     pub rooms: String,
-    /// String, for a moment: the nonce of the request opening the track's next room. The
-    /// requests that find no seat meanwhile wait for that room instead of each opening one.
-    pub opening: String,
+    /// Sorted set: nonce -> until when (ms) that request is opening a room of the track.
+    /// The requests that find no seat meanwhile wait for those rooms instead of each
+    /// opening one.
+    pub openings: String,
+    /// Sorted set: nonce -> until when (ms) that request waits for a seat in a room being
+    /// opened, unless it looks again: the demand that decides whether one more room opens.
+    pub waiting: String,
 }
 
 impl TrackIndexKeys {
@@ -293,7 +297,8 @@ impl Keys {
             version: format!("{tag}:version"),
             due: format!("{tag}:due"),
             rooms: format!("{tag}:rooms"),
-            opening: format!("{tag}:opening"),
+            openings: format!("{tag}:openings"),
+            waiting: format!("{tag}:waiting"),
         }
     }
 

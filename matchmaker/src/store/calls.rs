@@ -57,6 +57,17 @@ pub struct PlaceTimes {
     pub lease_ms: u64,
 }
 
+/// What a placement that finds no seat says about opening a room: the request's nonce,
+/// how long its opening may last (0: open without waiting for others' openings), the seats
+/// of a room it would open, and how long it counts as waiting between two looks.
+#[derive(Debug, Clone, Copy)]
+pub struct Asking<'a> {
+    pub nonce: &'a str,
+    pub opening_ms: u64,
+    pub seats: u32,
+    pub waiting_ms: u64,
+}
+
 /// Why grant.lua refused a seat of a room that exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantRefusal {
@@ -166,15 +177,14 @@ impl Store {
         shards: &ShardArgs,
         times: PlaceTimes,
         room_cap: u32,
-        opening: (&str, u64),
+        asking: Asking<'_>,
     ) -> Result<Placed, RedisError> {
         let index = self.keys.track_index(track);
         let PlaceTimes { ttl_ms, lease_ms } = times;
-        let (nonce, opening_ms) = opening;
         let call = || {
             let mut keys: Vec<Key> = index.all().into_iter().map(Key::from).collect();
-            keys.push(Key::from(index.opening.as_str()));
-            let mut args = Vec::with_capacity(6 + shards.exclusions().len());
+            keys.extend([index.openings.as_str(), index.waiting.as_str()].map(Key::from));
+            let mut args = Vec::with_capacity(8 + shards.exclusions().len());
             args.extend([
                 int(ttl_ms),
                 int(lease_ms),
@@ -182,7 +192,12 @@ impl Store {
                 Value::Integer(i64::from(room_cap)),
             ]);
             args.extend(shards.exclusions().iter().cloned());
-            args.extend([Value::from(nonce), int(opening_ms)]);
+            args.extend([
+                Value::from(asking.nonce),
+                int(asking.opening_ms),
+                Value::Integer(i64::from(asking.seats)),
+                int(asking.waiting_ms),
+            ]);
             (keys, args)
         };
         let reply: Vec<String> = self.call("place", PLACE.run(&self.client, call)).await?;
@@ -191,7 +206,7 @@ impl Store {
 
     /// Ends the opening of `track`'s next room that the request under `nonce` holds.
     pub(super) async fn opened(&self, track: &str, nonce: &str) -> Result<(), RedisError> {
-        let key = self.keys.track_index(track).opening;
+        let key = self.keys.track_index(track).openings;
         let call = || (vec![Key::from(key.as_str())], vec![Value::from(nonce)]);
         let _: i64 = self.call("opened", OPENED.run(&self.client, call)).await?;
         Ok(())

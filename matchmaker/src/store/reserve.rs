@@ -13,7 +13,7 @@
 //! The shard facts a script cannot read in its own slot (is the shard alive, may it take
 //! seats) come from the caller's shard view; the worker refuses joins it cannot seat.
 
-use super::calls::{GrantRefusal, GrantReply, Opening, PlaceTimes, Seat};
+use super::calls::{Asking, GrantRefusal, GrantReply, Opening, PlaceTimes, Seat};
 use super::idem::Claim;
 use super::reservation::Outcome;
 use super::{
@@ -25,8 +25,11 @@ use std::time::{Duration, Instant};
 
 /// Rooms tried from the index before a new room is opened instead.
 const PLACE_ATTEMPTS: usize = 4;
-/// How often a request that found another opening the track's next room looks again.
+/// How soon a request that waits for a room other requests are opening looks again: at
+/// first, then twice as long each time up to the most, so a crowd of waiters does not
+/// crowd out the openings it waits for.
 const OPENING_POLL: Duration = Duration::from_millis(5);
+const OPENING_POLL_MOST: Duration = Duration::from_millis(50);
 /// How often a request waits to see what another request with its idempotency key made.
 const KEY_POLL: Duration = Duration::from_millis(10);
 
@@ -182,30 +185,41 @@ impl Store {
             ttl_ms: req.ttl_ms,
             lease_ms: self.lease_ms(),
         };
-        // Requests that find no seat at once open one room between them, not one each: one
-        // opens it, the others look again until it is in the index, for at most a lease.
+        // Requests that find no seat at once open rooms between them as their number asks,
+        // not one each: the others look again until those rooms are in the index, for at
+        // most a lease.
+        let seats = req
+            .new_rooms
+            .iter()
+            .filter(|c| shards.contains(c.shard))
+            .map(|c| c.seats)
+            .max()
+            .unwrap_or(1);
+        let waiting_ms =
+            u64::try_from((self.deadline + OPENING_POLL_MOST).as_millis()).unwrap_or(u64::MAX);
         let waiting_since = Instant::now();
+        let mut poll = OPENING_POLL;
         let mut attempts = 0;
         while attempts < PLACE_ATTEMPTS {
             let waited_out = waiting_since.elapsed() >= Duration::from_millis(times.lease_ms);
-            let opening_ms = if waited_out { 0 } else { times.lease_ms };
+            let asking = Asking {
+                nonce: &req.nonce,
+                opening_ms: if waited_out { 0 } else { times.lease_ms },
+                seats,
+                waiting_ms,
+            };
             let placed = self
-                .place(
-                    &req.index,
-                    &shards,
-                    times,
-                    req.track_room_cap,
-                    (req.nonce.as_str(), opening_ms),
-                )
+                .place(&req.index, &shards, times, req.track_room_cap, asking)
                 .await?;
             if placed.wait {
                 self.refresh_later(&req.index, placed.due);
-                tokio::time::sleep(OPENING_POLL).await;
+                tokio::time::sleep(poll).await;
+                poll = (poll * 2).min(OPENING_POLL_MOST);
                 continue;
             }
             attempts += 1;
             let Some((room, shard)) = placed.pick else {
-                *opening |= opening_ms > 0;
+                *opening |= asking.opening_ms > 0;
                 if !placed.due.is_empty() && !refreshed {
                     // A reservation counted there may have expired: look before opening
                     // a room.

@@ -19,6 +19,41 @@ struct Node {
     child: ChildGuard,
 }
 
+impl Node {
+    /// Ok once the node says the cluster is ok, knows all six nodes and, as a replica, is
+    /// in sync with its primary; else what it says instead, with its log's last lines.
+    fn ready(&self) -> Result<(), String> {
+        let text = |args: &[&str]| {
+            crate::resp::query(self.port, args)
+                .ok()
+                .and_then(|r| r.as_text().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        let info = text(&["CLUSTER", "INFO"]);
+        let replication = text(&["INFO", "replication"]);
+        let pick = |text: &str, field: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_else(|| "?".to_owned())
+        };
+        let state = pick(&info, "cluster_state:");
+        let known = pick(&info, "cluster_known_nodes:");
+        let role = pick(&replication, "role:");
+        let link = pick(&replication, "master_link_status:");
+        if state == "ok" && known == NODES.to_string() && (role == "master" || link == "up") {
+            return Ok(());
+        }
+        let log = std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(3)..].join(" | ");
+        Err(format!(
+            "node {}: state {state}, knows {known}, role {role}, link {link}; log: {tail}",
+            self.port
+        ))
+    }
+}
+
 /// A running cluster, torn down when dropped.
 pub struct RedisCluster {
     nodes: Vec<Node>,
@@ -37,8 +72,12 @@ impl RedisCluster {
         for n in 0..NODES {
             let dir = crate::scratch_dir(&format!("redis-cluster-{n}"))?;
             let port = free_port()?;
+            // The bus port is chosen too: by default it is the port + 10,000, which may be
+            // taken, and past 65,535 for a client port above 55,535 (the node then exits).
+            let bus = free_port()?;
             let mut cmd = Command::new(&server);
             cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--cluster-port", &bus.to_string()])
                 .args(["--cluster-enabled", "yes", "--cluster-config-file"])
                 .arg(dir.join("nodes.conf"))
                 .args(["--cluster-node-timeout", "5000"])
@@ -96,24 +135,12 @@ impl RedisCluster {
         wait_until(
             "every cluster node to report state ok with six nodes, and every replica in sync",
             deadline,
-            || {
-                self.nodes
-                    .iter()
-                    .all(|n| {
-                        let info = crate::resp::query(n.port, &["CLUSTER", "INFO"]).ok();
-                        let text = info.as_ref().and_then(Reply::as_text).unwrap_or("");
-                        let replication = crate::resp::query(n.port, &["INFO", "replication"]).ok();
-                        let replication =
-                            replication.as_ref().and_then(Reply::as_text).unwrap_or("");
-                        text.contains("cluster_state:ok")
-                            && text.contains(&format!("cluster_known_nodes:{NODES}"))
-                            && (replication.contains("role:master")
-                                || replication.contains("master_link_status:up"))
-                    })
-                    .then_some(())
-            },
+            || self.nodes.iter().all(|n| n.ready().is_ok()).then_some(()),
         )
-        .map(|_| ())
+        .map_err(|e| {
+            let nodes: Vec<String> = self.nodes.iter().filter_map(|n| n.ready().err()).collect();
+            anyhow!("{e}; not ready: {}", nodes.join("; "))
+        })
     }
 
     /// `redis-cluster://127.0.0.1:P1?node=127.0.0.1:P2&…`: every node as a seed, in the
