@@ -35,6 +35,8 @@ struct Outcome {
     status: u16,
     room: String,
     token: String,
+    /// The error code of a refusal.
+    code: String,
 }
 
 /// Reservations in a closed loop on a few tracks until stopped.
@@ -65,6 +67,7 @@ impl Load {
                                     status: a.status,
                                     room: text("room"),
                                     token: text("token"),
+                                    code: body["error"]["code"].as_str().unwrap_or("").to_owned(),
                                 }
                             }
                             Err(_) => Outcome {
@@ -72,6 +75,7 @@ impl Load {
                                 status: 0,
                                 room: String::new(),
                                 token: String::new(),
+                                code: String::new(),
                             },
                         };
                         if let Ok(mut o) = outcomes.lock() {
@@ -142,8 +146,20 @@ fn wait_answered(load: &Load, n: usize, deadline: Duration) -> Result<()> {
     .map(|_| ())
 }
 
+/// One cluster fault at a time: a failover next to a reshard (twelve Redis nodes, four
+/// workers and two matchmakers on two cores) would stretch each past the Redis deadlines it
+/// is measured against, and neither figure would be the fault's own.
+static ONE_FAULT: Mutex<()> = Mutex::new(());
+
+fn one_fault() -> std::sync::MutexGuard<'static, ()> {
+    ONE_FAULT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[test]
 fn a_primary_killed_under_reservation_load_fails_over_without_double_seats() -> Result<()> {
+    let _turn = one_fault();
     let mut cluster = RedisCluster::start()?;
     let dir = roomshard_testkit::scratch_dir("faults-cluster-failover")?;
     let url = cluster.url();
@@ -236,6 +252,7 @@ fn room_in_moved_slots(cluster: &RedisCluster, keys: &Keys, slots: u16) -> Resul
 
 #[test]
 fn slots_moved_under_load_only_redirect() -> Result<()> {
+    let _turn = one_fault();
     let cluster = RedisCluster::start()?;
     let dir = roomshard_testkit::scratch_dir("faults-cluster-reshard")?;
     let url = cluster.url();
@@ -298,7 +315,7 @@ fn slots_moved_under_load_only_redirect() -> Result<()> {
         "no error reaches a reserver: {:?}",
         failed
             .iter()
-            .map(|o| (o.status, &o.room))
+            .map(|o| (o.status, &o.code))
             .collect::<Vec<_>>()
     );
     assert_no_seat_twice(&outcomes)
