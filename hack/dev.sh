@@ -5,6 +5,8 @@
 # (no matchmaker, joins without reservations). Ctrl-C, SIGTERM or closing the terminal
 # (SIGHUP) stops everything.
 # ROOMSHARD_BIN_DIR=DIR uses the binaries in DIR instead of building them.
+# Every service listens on HOST only (default 127.0.0.1): the development stack lets anyone
+# who reaches it reserve, so it is not on the network unless HOST names an address there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,14 +90,14 @@ if [[ -n "${REDIS_URL:-}" ]]; then
   secret="${ROOMSHARD_TOKEN_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
   for ((i = 0; i < SHARDS; i++)); do
     port=$((WORKER_BASE_PORT + i))
-    spawn env ROOM_SHARD="$i/$SHARDS" PORT="$port" REDIS_URL="$REDIS_URL" \
+    spawn env ROOM_SHARD="$i/$SHARDS" PORT="$port" BIND_ADDRESS="$HOST" REDIS_URL="$REDIS_URL" \
       ROOMSHARD_TOKEN_SECRET="$secret" PUBLIC_URL="http://$HOST:$port" POD_NAME="dev-$i" \
       "$bin/roomshard-worker"
   done
   # A development stack: anyone who reaches the matchmaker may reserve (AUTH_MODE=none,
   # chosen explicitly; see docs/SECURITY.md for jwt and api-key).
   auth_mode="${AUTH_MODE:-none}"
-  spawn env PORT="$MATCHMAKER_PORT" REDIS_URL="$REDIS_URL" ROOMSHARD_TOKEN_SECRET="$secret" \
+  spawn env PORT="$MATCHMAKER_PORT" BIND="$HOST" REDIS_URL="$REDIS_URL" ROOMSHARD_TOKEN_SECRET="$secret" \
     AUTH_MODE="$auth_mode" "$bin/roomshard-matchmaker"
   for ((i = 0; i < SHARDS; i++)); do wait_port "$HOST" $((WORKER_BASE_PORT + i)); done
   wait_port "$HOST" "$MATCHMAKER_PORT"
@@ -112,7 +114,7 @@ MSG
   done
   echo "  reserve a seat: curl -s -XPOST -H 'content-type: application/json' -d '{}' http://$HOST:$MATCHMAKER_PORT/reserve"
 else
-  spawn env PORT="$WORKER_BASE_PORT" "$bin/roomshard-worker"
+  spawn env PORT="$WORKER_BASE_PORT" BIND_ADDRESS="$HOST" "$bin/roomshard-worker"
   wait_port "$HOST" "$WORKER_BASE_PORT"
   cat <<MSG
 

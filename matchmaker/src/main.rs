@@ -27,8 +27,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     let state = AppState::new(&config)?;
     let addr = SocketAddr::new(config.bind, config.port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
+    let listener = roomshard_runtime::listen::bind(addr, 0)
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (PORT): {e}"))?;
     tracing::info!(%addr, set = %config.set, "matchmaker listening");
 
@@ -40,8 +39,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         None => app(state),
         Some(port) => {
             let ops_addr = SocketAddr::new(config.bind, port);
-            let ops_listener = tokio::net::TcpListener::bind(ops_addr)
-                .await
+            let ops_listener = roomshard_runtime::listen::bind(ops_addr, 0)
                 .map_err(|e| anyhow::anyhow!("cannot listen on {ops_addr} (OPS_PORT): {e}"))?;
             tracing::info!(addr = %ops_addr, "ops routes and the status page on their own port");
             let (client, ops) = split_apps(state);

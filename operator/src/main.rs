@@ -53,8 +53,7 @@ async fn run(cli: Cli) -> Result<()> {
     let metrics = Arc::new(Metrics::new().context("registering metrics")?);
     let ready = Arc::new(AtomicBool::new(false));
     let addr = cli.metrics_addr();
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
+    let listener = roomshard_runtime::listen::bind(addr, 0)
         .with_context(|| format!("binding the metrics port {addr}"))?;
     info!(%addr, "serving /healthz, /readyz and /metrics");
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -4,6 +4,7 @@
 //! `roomshard-protocol`; this crate holds the I/O around it.
 //!
 //! - [`telemetry`]: one log set-up and one JSON line shape.
+//! - [`listen`]: the listening ports, with a backlog for bursts.
 //! - [`shutdown`]: the SIGTERM / Ctrl-C signal.
 //! - [`ops`]: the `/healthz`, `/readyz` and `/metrics` routes.
 //! - [`metrics`]: an owned registry with the `roomshard_` prefix, and its text rendering.
@@ -23,6 +24,7 @@
 pub mod http_client;
 #[cfg(feature = "jwt")]
 pub mod jwt;
+pub mod listen;
 pub mod lua;
 pub mod metrics;
 pub mod ops;

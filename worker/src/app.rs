@@ -194,8 +194,7 @@ async fn serve_ops(
     addr: std::net::SocketAddr,
     app: axum::Router,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let listener = TcpListener::bind(addr)
-        .await
+    let listener = roomshard_runtime::listen::bind(addr, 0)
         .map_err(|e| anyhow::anyhow!("cannot listen on the ops port {addr}: {e}"))?;
     tracing::info!(addr = %addr, "ops routes on their own port");
     Ok(tokio::spawn(async move {

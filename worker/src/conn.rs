@@ -19,27 +19,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 
-/// Pending connections the kernel queues before they are accepted.
-const BACKLOG: u32 = 1024;
-
-/// Binds the client port. Accepted connections inherit the listening socket's send buffer
-/// size: `send_buffer` bytes (the kernel doubles it for its bookkeeping), or the system's
-/// autotuned default when 0.
+/// Binds the client port ([`roomshard_runtime::listen::bind`]).
 pub fn bind(addr: SocketAddr, send_buffer: u32) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    if send_buffer > 0 {
-        socket.set_send_buffer_size(send_buffer)?;
-    }
-    socket.bind(addr)?;
-    socket.listen(BACKLOG)
+    roomshard_runtime::listen::bind(addr, send_buffer)
 }
 
 /// Accepts connections as [`Guarded`] streams, within the connection caps.

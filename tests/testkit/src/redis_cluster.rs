@@ -15,9 +15,13 @@ const NODES: usize = 6;
 
 struct Node {
     port: u16,
+    bus: u16,
     dir: PathBuf,
     child: ChildGuard,
 }
+
+/// How often a node that still misses some of the others is introduced to them again.
+const MEET_AGAIN: Duration = Duration::from_secs(2);
 
 impl Node {
     /// Ok once the node says the cluster is ok, knows all six nodes and, as a replica, is
@@ -96,7 +100,12 @@ impl RedisCluster {
                     return Err(e);
                 }
             };
-            cluster.nodes.push(Node { port, dir, child });
+            cluster.nodes.push(Node {
+                port,
+                bus,
+                dir,
+                child,
+            });
         }
         for node in &cluster.nodes {
             wait_until(
@@ -131,16 +140,47 @@ impl RedisCluster {
         Ok(cluster)
     }
 
+    /// Waits until every node is ready. A node whose handshake with another was lost (it
+    /// knows five nodes, and gossip can take long to mend it) meets the ones it misses
+    /// again, as `redis-cli --cluster create` first did.
     fn wait_ok(&self, deadline: Duration) -> Result<()> {
+        let mut met = std::time::Instant::now();
         wait_until(
             "every cluster node to report state ok with six nodes, and every replica in sync",
             deadline,
-            || self.nodes.iter().all(|n| n.ready().is_ok()).then_some(()),
+            || {
+                if met.elapsed() >= MEET_AGAIN {
+                    met = std::time::Instant::now();
+                    self.meet_missing();
+                }
+                self.nodes.iter().all(|n| n.ready().is_ok()).then_some(())
+            },
         )
         .map_err(|e| {
             let nodes: Vec<String> = self.nodes.iter().filter_map(|n| n.ready().err()).collect();
             anyhow!("{e}; not ready: {}", nodes.join("; "))
         })
+    }
+
+    /// Each node meets every other node its `CLUSTER NODES` does not list.
+    fn meet_missing(&self) {
+        for node in &self.nodes {
+            let Some(known) = crate::resp::query(node.port, &["CLUSTER", "NODES"])
+                .ok()
+                .and_then(|r| r.as_text().map(str::to_owned))
+            else {
+                continue;
+            };
+            for other in self.nodes.iter().filter(|o| o.port != node.port) {
+                if !known.contains(&format!("127.0.0.1:{}@", other.port)) {
+                    let (port, bus) = (other.port.to_string(), other.bus.to_string());
+                    let _ = crate::resp::query(
+                        node.port,
+                        &["CLUSTER", "MEET", "127.0.0.1", &port, &bus],
+                    );
+                }
+            }
+        }
     }
 
     /// `redis-cluster://127.0.0.1:P1?node=127.0.0.1:P2&…`: every node as a seed, in the
