@@ -12,7 +12,7 @@ use roomshard_testkit::redis::RedisServer;
 use roomshard_testkit::redis_cluster::RedisCluster;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 const SHARDS: u32 = 4;
@@ -24,7 +24,7 @@ const REQUESTS: usize = 2_000;
 const IN_FLIGHT: usize = 256;
 
 /// The slowest answer a storm may have: half of what the test client waits for one.
-const SLOWEST_ANSWER: std::time::Duration = std::time::Duration::from_secs(15);
+const SLOWEST_ANSWER: Duration = Duration::from_secs(15);
 
 /// One storm at a time: two at once (six matchmakers, seven Redis processes and 512
 /// requests in flight on two cores) test the machine's scheduler, not the matchmaker.

@@ -53,7 +53,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let cfg = Arc::new(cfg);
     let metrics = Arc::new(Metrics::new()?);
     let readiness = Arc::new(Readiness::default());
-    let listener = conn::bind(cfg.bind, cfg.limits.send_buffer_bytes)
+    let listener = roomshard_runtime::listen::bind(cfg.bind, cfg.limits.send_buffer_bytes)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.bind))?;
     tracing::info!(
         addr = %cfg.bind,

@@ -22,11 +22,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 
-/// Binds the client port ([`roomshard_runtime::listen::bind`]).
-pub fn bind(addr: SocketAddr, send_buffer: u32) -> io::Result<TcpListener> {
-    roomshard_runtime::listen::bind(addr, send_buffer)
-}
-
 /// Accepts connections as [`Guarded`] streams, within the connection caps.
 pub struct Listener {
     inner: TcpListener,
@@ -218,7 +213,9 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn pair(stall: Duration, send_buffer: u32) -> (Guarded, TcpStream) {
-        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0)), send_buffer).expect("bind");
+        let listener =
+            roomshard_runtime::listen::bind(SocketAddr::from(([127, 0, 0, 1], 0)), send_buffer)
+                .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mut listener = Listener::new(listener, Some(stall));
         let client = TcpStream::connect(addr).await.expect("connect");
